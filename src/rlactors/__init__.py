@@ -1,0 +1,3 @@
+"""rlactors: distributed reinforcement learning built out of actors."""
+
+__version__ = "0.1.0"

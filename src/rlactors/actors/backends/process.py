@@ -1,0 +1,348 @@
+"""The process backend: one OS process per actor on this machine (stdlib multiprocessing).
+
+The owner (the driver program, or an actor that spawned with ``colocate=False``) starts each
+actor process with the ``spawn`` start method (never ``fork``: torch's threads may be running),
+waits until its constructor has run, and keeps one thread that watches its children's process
+sentinels: a death fails the pending futures at once and applies the restart policy. Each child
+watches a lifeline pipe to its owner and exits the moment the owner is gone, however it died, so
+no actor process outlives its owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import multiprocessing as mp
+import multiprocessing.connection as mp_connection
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from rlactors.actors.backends.channel import ProcessHandle, tombstone, transport
+from rlactors.actors.dispatch import LocalActor
+from rlactors.actors.errors import (
+    ActorDiedError,
+    ActorSpawnError,
+    ActorStoppedError,
+    RestartLimitError,
+)
+from rlactors.actors.ref import ActorRef, ActorSpec, Op, public_methods
+from rlactors.actors.serialization import ErrorReport, dumps_spec
+
+log = logging.getLogger("rlactors.actors")
+
+_ids = itertools.count(1)
+_backends: list[ProcessBackend] = []
+
+
+def describe_exit(code: int | None) -> str:
+    """``"was killed by SIGKILL"`` or ``"exited with code 1"``."""
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+class _Managed:
+    """An actor process this process owns, with its supervision record."""
+
+    def __init__(self, spec: ActorSpec, handle: ProcessHandle, spec_bytes: bytes) -> None:
+        self.spec = spec
+        self.handle = handle
+        self.spec_bytes = spec_bytes
+        self.process: Any = None
+        self.lifeline: mp_connection.Connection | None = None
+        self.restarts: deque[float] = deque()
+        self.stopping = False
+
+    def close_lifeline(self) -> None:
+        """Close our end of the lifeline (once, whichever thread gets here first)."""
+        lifeline, self.lifeline = self.lifeline, None
+        if lifeline is not None:
+            lifeline.close()
+
+
+class ProcessBackend:
+    """Starts, watches and restarts actor processes owned by this process."""
+
+    name = "process"
+
+    def __init__(
+        self,
+        rundir: str,
+        owns_rundir: bool,
+        start_method: str = "spawn",
+        torch_threads: int | None = 1,
+        spawn_timeout_s: float = 120.0,
+    ) -> None:
+        if start_method not in ("spawn", "forkserver"):
+            raise ValueError(
+                f"start_method must be 'spawn' or 'forkserver' (fork is unsafe with torch's "
+                f"threads), not {start_method!r}"
+            )
+        self.rundir = rundir
+        self.owns_rundir = owns_rundir
+        self.options = {
+            "start_method": start_method,
+            "torch_threads": torch_threads,
+            "spawn_timeout_s": spawn_timeout_s,
+        }
+        self.ctx = mp.get_context(start_method)
+        self.managed: dict[str, _Managed] = {}
+        self.lock = threading.RLock()
+        self.closed = False
+        self._wake_r, self._wake_w = os.pipe()
+        self._monitor: threading.Thread | None = None
+        _backends.append(self)
+
+    @classmethod
+    def for_driver(cls, **options: Any) -> ProcessBackend:
+        """The backend of a driver program: it makes (and later removes) a private run dir."""
+        rundir = tempfile.mkdtemp(prefix="rlactors-")  # mode 0700: only this user may connect
+        return cls(rundir, owns_rundir=True, **options)
+
+    # -- spawning ----------------------------------------------------------------------------
+
+    def spawn(self, spec: ActorSpec, owner: LocalActor | None) -> ActorRef[Any]:
+        if self.closed:
+            raise ActorSpawnError(f"spawn({spec.name}): the runtime was shut down")
+        actor_id = f"{os.getpid()}-{next(_ids)}"
+        address = os.path.join(self.rundir, f"{actor_id}.sock")
+        handle = transport().handle(
+            address, actor_id, spec.name, spec.receives, public_methods(spec.cls)
+        )
+        managed = _Managed(spec, handle, dumps_spec(spec))
+        self._start(managed)
+        with self.lock:
+            self.managed[actor_id] = managed
+        self._watch()
+        return ActorRef(handle)
+
+    def spawn_local(self, spec: ActorSpec, owner: LocalActor) -> ActorRef[Any]:
+        host = owner.host
+        actor = host.create(spec, f"{os.getpid()}-{next(_ids)}", owner.host_id)
+        owner.children.append(actor.actor_id)
+        assert actor.ref is not None
+        return actor.ref
+
+    def _start(self, m: _Managed) -> None:
+        name, timeout = m.spec.name, float(self.options["spawn_timeout_s"] or 120.0)
+        parent, child = self.ctx.Pipe(duplex=True)
+        process = self.ctx.Process(  # type: ignore[attr-defined]
+            target=_worker_main,
+            args=(
+                m.spec_bytes,
+                m.handle.actor_id,
+                m.handle.address,
+                self.rundir,
+                child,
+                self.options,
+            ),
+            name=f"rlactors:{name}",
+        )
+        process.start()
+        child.close()
+        ready = mp_connection.wait([parent, process.sentinel], timeout)
+        message: Any = None
+        if parent in ready:
+            with contextlib.suppress(EOFError, OSError):
+                message = parent.recv()
+        if message is not None and message[0] == "ready":
+            m.process, m.lifeline = process, parent
+            return
+        parent.close()
+        if not ready:
+            process.kill()
+        process.join(5.0)
+        if message is not None and message[0] == "error":
+            report: ErrorReport = message[1]
+            raise ActorSpawnError(
+                f"actor {name}: constructor {m.spec.cls.__qualname__}(...) raised {report.summary}"
+            ) from report.to_exception()
+        if not ready:
+            raise ActorSpawnError(f"actor {name}: its process did not start within {timeout} s")
+        raise ActorSpawnError(
+            f"actor {name}: its process {describe_exit(process.exitcode)} before it was ready"
+        )
+
+    # -- supervision -------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        if self._monitor is None:
+            self._monitor = threading.Thread(
+                target=self._monitor_loop, name="rlactors-monitor", daemon=True
+            )
+            self._monitor.start()
+        else:
+            os.write(self._wake_w, b"x")
+
+    def _monitor_loop(self) -> None:
+        while not self.closed:
+            with self.lock:
+                watched = {
+                    m.process.sentinel: m for m in self.managed.values() if m.process is not None
+                }
+            ready = mp_connection.wait([*watched, self._wake_r])
+            for obj in ready:
+                if obj == self._wake_r:
+                    os.read(self._wake_r, 4096)
+                elif obj in watched:
+                    try:
+                        self._on_exit(watched[obj])
+                    except Exception:
+                        log.exception("rlactors: handling the exit of an actor process failed")
+
+    def _on_exit(self, m: _Managed) -> None:
+        process, m.process = m.process, None
+        if process is None:
+            return
+        process.join(1.0)
+        m.close_lifeline()
+        h, tr = m.handle, transport()
+        if m.stopping or self.closed:
+            tr.drop(h.address, ActorStoppedError, f"actor {h.name} was stopped")
+            with self.lock:
+                self.managed.pop(h.actor_id, None)
+            return
+        exit_ = describe_exit(process.exitcode)
+        reason = f"actor {h.name} died: its process (pid {process.pid}) {exit_}"
+        policy = m.spec.options.restart
+        now = time.monotonic()
+        while m.restarts and now - m.restarts[0] > policy.within_s:
+            m.restarts.popleft()
+        restart = policy.mode == "on_failure" and len(m.restarts) < policy.max_restarts
+        if restart:
+            h.ready.clear()  # calls made from now on wait for the new instance
+        tr.drop(h.address, ActorDiedError, reason)
+        if not restart:
+            if policy.mode == "on_failure":
+                h.error = RestartLimitError(
+                    f"{reason}; it was restarted {len(m.restarts)} times within "
+                    f"{policy.within_s} s, the limit of its restart policy: giving up"
+                )
+            else:
+                h.error = ActorDiedError(reason)
+            self._bury(m, "died", str(h.error))
+            return
+        m.restarts.append(now)
+        try:
+            self._start(m)
+        except Exception as exc:
+            h.error = ActorDiedError(f"{reason}; restarting it failed: {exc}")
+            self._bury(m, "died", str(h.error))
+            return
+        finally:
+            h.ready.set()
+        log.warning("%s; restarted it (restart %d in the window)", reason, len(m.restarts))
+        hook = m.spec.options.on_restart
+        if hook is not None:
+            try:
+                hook(ActorRef(h))
+            except Exception:
+                log.exception("on_restart hook of actor %s raised", h.name)
+
+    def _bury(self, m: _Managed, kind: str, reason: str) -> None:
+        with open(tombstone(m.handle.address), "w") as f:
+            f.write(f"{kind} {reason}")
+        with self.lock:
+            self.managed.pop(m.handle.actor_id, None)
+        m.handle.ready.set()
+
+    def kill(self, ref: ActorRef[Any]) -> None:
+        with self.lock:
+            m = self.managed.get(ref.actor_id)
+        if m is None or m.process is None:
+            raise ValueError(
+                f"kill({ref.name}): not a live actor process owned here (only the owner of an "
+                "actor with a process of its own can kill it)"
+            )
+        os.kill(m.process.pid, signal.SIGKILL)
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def stop(self, handle: ProcessHandle, timeout: float) -> bool:
+        """Stop ``handle`` if this backend owns it; False if it does not."""
+        with self.lock:
+            m = self.managed.get(handle.actor_id)
+        if m is None:
+            return False
+        m.stopping = True
+        process = m.process
+        with contextlib.suppress(ActorDiedError, TimeoutError):
+            fut = handle.send(Op.STOP, None, True, f"{handle.name}.stop")
+            assert fut is not None
+            fut.result(timeout)
+        if process is not None:
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+        return True
+
+    def shutdown(self) -> None:
+        if self.closed:
+            return
+        with self.lock:
+            managed = list(self.managed.values())
+        for m in managed:
+            m.stopping = True
+            with contextlib.suppress(Exception):
+                m.handle.send(Op.STOP, None, False, f"{m.handle.name}.stop")
+        self.closed = True
+        deadline = time.monotonic() + 3.0
+        for m in managed:
+            process = m.process
+            if process is not None:
+                process.join(max(0.0, deadline - time.monotonic()))
+                if process.is_alive():
+                    process.kill()
+                    process.join(1.0)
+            m.close_lifeline()
+            m.handle.error = ActorStoppedError(f"actor {m.handle.name} was stopped (shutdown)")
+            transport().drop(m.handle.address, ActorStoppedError, "the runtime was shut down")
+        os.write(self._wake_w, b"x")
+        if self._monitor is not None:
+            self._monitor.join(2.0)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        if self in _backends:
+            _backends.remove(self)
+        if self.owns_rundir:
+            shutil.rmtree(self.rundir, ignore_errors=True)
+
+
+def stop_handle(handle: ProcessHandle, timeout: float) -> None:
+    """Stop the actor behind ``handle``, whether this process owns it or not."""
+    if not any(b.stop(handle, timeout) for b in list(_backends)):
+        with contextlib.suppress(ActorDiedError, TimeoutError):
+            fut = handle.send(Op.STOP, None, True, f"{handle.name}.stop")
+            assert fut is not None
+            fut.result(timeout)
+    handle.error = ActorStoppedError(f"actor {handle.name} was stopped")
+    if os.path.basename(handle.address) == f"{handle.actor_id}.sock":
+        transport().drop(handle.address, ActorStoppedError, f"actor {handle.name} was stopped")
+
+
+def _worker_main(
+    spec_bytes: bytes,
+    actor_id: str,
+    address: str,
+    rundir: str,
+    lifeline: mp_connection.Connection,
+    options: dict[str, Any],
+) -> None:
+    # Imported here: the worker module pulls in selectors and the serve loop, which the driver
+    # does not need.
+    from rlactors.actors.backends.process_worker import run_worker
+
+    run_worker(spec_bytes, actor_id, address, rundir, lifeline, options)

@@ -1,0 +1,212 @@
+"""The vocabulary of rlactors: environment, policy, sample batch, evaluator, optimizer.
+
+These are the seed design's concepts (``AbstractEnv``, ``AbstractPolicy``, ``AbstractEvaluator``
+and the optimizer), readable in one sitting. Nothing here knows about actors: any of these objects
+can be spawned as an actor with :func:`rlactors.actors.spawn`, and every public method then becomes
+a message. The usage loop, as it runs inside an evaluator::
+
+    env.reset(seed=0)
+    while not done:
+        obs = env.observe(role)                     # Observation(state, reward, terminated, ...)
+        actions = policy.act(obs.state[None])       # batched: [1, *obs_shape] -> [1]
+        env.interact({role: actions[0]})
+    # ...and inside an optimizer, across evaluators and replay:
+    batch = evaluator.sample()                      # SampleBatch of n-step transitions
+    stats = policy.learn(batch)
+    evaluator.set_weights(policy.get_weights())
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+#: The role of the one agent in a single-agent environment.
+DEFAULT_ROLE = "agent"
+
+#: Weights travel as plain named arrays, never as pickled objects.
+Weights = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one role sees after a step (the seed's ``observe(env, role)``).
+
+    Attributes:
+        state: The observation array for this role, shaped like ``observation_space(role)``.
+        reward: Reward this role received for the last interaction (0.0 after ``reset``).
+        terminated: The episode ended in a terminal state (no bootstrapping past it).
+        truncated: The episode was cut (time limit): bootstrapping from ``state`` is right.
+        info: Extra diagnostics from the environment.
+    """
+
+    state: np.ndarray
+    reward: float = 0.0
+    terminated: bool = False
+    truncated: bool = False
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """The episode is over, for whichever reason."""
+        return self.terminated or self.truncated
+
+
+class Env(abc.ABC):
+    """An environment with one or more roles (the seed's ``AbstractEnv``).
+
+    Simultaneous games ask every role in :meth:`acting_roles` for an action at each step;
+    turn-based games name only the role whose turn it is. A single-agent env has the one role
+    :data:`DEFAULT_ROLE`.
+    """
+
+    @property
+    @abc.abstractmethod
+    def roles(self) -> tuple[str, ...]:
+        """Every role of this environment, in a fixed order."""
+
+    @abc.abstractmethod
+    def observation_space(self, role: str) -> gym.Space[Any]:
+        """The observation space of ``role``."""
+
+    @abc.abstractmethod
+    def action_space(self, role: str) -> gym.Space[Any]:
+        """The action space of ``role``."""
+
+    @abc.abstractmethod
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode; ``seed`` reseeds the environment's random generator."""
+
+    @abc.abstractmethod
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        """Apply one action per acting role (a mapping role -> action)."""
+
+    @abc.abstractmethod
+    def observe(self, role: str) -> Observation:
+        """What ``role`` sees now."""
+
+    def acting_roles(self) -> tuple[str, ...]:
+        """Roles that must act in the next :meth:`interact` (default: all of them)."""
+        return self.roles
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most envs hold nothing to release
+        """Release resources held by the environment."""
+
+
+class Policy(abc.ABC):
+    """Maps batched observations to actions and learns from batches (the seed's policy)."""
+
+    @abc.abstractmethod
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        """Actions for a batch of observations.
+
+        Args:
+            obs: ``[B, *obs_shape]`` observations.
+            explore: Use the exploration strategy (False: greedy/deterministic).
+
+        Returns:
+            ``[B, *action_shape]`` actions.
+        """
+
+    @abc.abstractmethod
+    def learn(self, batch: SampleBatch) -> dict[str, Any]:
+        """One update from ``batch``; returns statistics (scalars, or per-sample arrays)."""
+
+    @abc.abstractmethod
+    def get_weights(self) -> Weights:
+        """The parameters as named numpy arrays (copies)."""
+
+    @abc.abstractmethod
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Load parameters produced by :meth:`get_weights`."""
+
+
+class SampleBatch(Mapping[str, np.ndarray]):
+    """Named numpy columns of equal length (axis 0 is the sample axis).
+
+    The transition columns used across rlactors, with trfl's names in parentheses:
+    ``obs`` (s_tm1) ``[B, *obs_shape]``, ``actions`` (a_tm1) ``[B]``, ``rewards`` (r_t: the
+    discounted n-step return) ``[B]``, ``next_obs`` (s_t) ``[B, *obs_shape]`` and ``discounts``
+    (discount_t: gamma**n, or 0 where the episode terminated) ``[B]``.
+    """
+
+    __slots__ = ("_columns",)
+
+    def __init__(self, columns: Mapping[str, np.ndarray] | None = None, **kwargs: np.ndarray):
+        cols = {**(columns or {}), **kwargs}
+        arrays = {k: np.asarray(v) for k, v in cols.items()}
+        lengths = {k: len(v) for k, v in arrays.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"SampleBatch columns differ in length: {lengths}")
+        self._columns = arrays
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._columns[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        """Number of samples (rows), not columns."""
+        return len(next(iter(self._columns.values()))) if self._columns else 0
+
+    def __repr__(self) -> str:
+        cols = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self._columns.items())
+        return f"SampleBatch({cols})"
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """The columns as a plain dict (for pickling and for ``**`` unpacking)."""
+        return dict(self._columns)
+
+    def take(self, index: np.ndarray | slice) -> SampleBatch:
+        """Rows at ``index`` of every column."""
+        return SampleBatch({k: v[index] for k, v in self._columns.items()})
+
+    @staticmethod
+    def concat(batches: Sequence[SampleBatch]) -> SampleBatch:
+        """Stack batches with the same columns along the sample axis."""
+        batches = [b for b in batches if len(b)]
+        if not batches:
+            return SampleBatch()
+        keys = list(batches[0])
+        return SampleBatch({k: np.concatenate([b[k] for b in batches]) for k in keys})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SampleBatch, (self._columns,))
+
+
+@dataclass(frozen=True)
+class EpisodeStats:
+    """One episode that finished: its undiscounted return and its length in env steps."""
+
+    episode_return: float
+    length: int
+
+
+class Evaluator(abc.ABC):
+    """An environment plus a policy: produces experience (the seed's ``AbstractEvaluator``)."""
+
+    @abc.abstractmethod
+    def sample(self) -> tuple[SampleBatch, list[EpisodeStats]]:
+        """Step the environment(s) and return transitions plus the episodes finished meanwhile."""
+
+    @abc.abstractmethod
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Load fresh policy weights."""
+
+
+class Optimizer(abc.ABC):
+    """Coordinates evaluators, replay and learning: one :meth:`step` is one round of it."""
+
+    @abc.abstractmethod
+    def step(self) -> dict[str, Any]:
+        """Run one round; return its statistics."""
+
+    def stop(self) -> None:  # noqa: B027 - optional hook
+        """Release the actors this optimizer started."""

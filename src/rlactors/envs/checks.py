@@ -1,0 +1,198 @@
+"""Validation of everything that crosses an env's boundary, so nothing broken is trained on.
+
+:class:`CheckedEnv` wraps any :class:`~rlactors.core.Env` and raises :class:`EnvCheckError` on
+
+* an observation whose shape or dtype differs from ``observation_space(role)``, that holds NaN
+  or inf, or (for discrete spaces) that is outside the space;
+* a reward that is not a finite number;
+* an action outside ``action_space(role)`` (including NaN), an action for a role whose turn it is
+  not, or a missing action;
+* ``interact()`` before ``reset()`` or after the episode was seen to end.
+
+The error names the env, the role, the step in the episode, the total step count and the value.
+Box observations are not checked against their bounds: many envs declare loose or approximate
+bounds (MuJoCo, classic control velocities), and an out-of-bound float is not garbage — a NaN is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import gymnasium as gym
+import numpy as np
+
+from rlactors.core import Env, Observation
+from rlactors.envs.errors import EnvCheckError, ResetNeededError
+
+__all__ = ["CheckedEnv", "EnvCheckError"]
+
+
+class CheckedEnv(Env):
+    """An :class:`Env` whose observations, rewards and actions are validated on every step.
+
+    Observations are checked when they are observed (each ``observe(role)``), actions when they
+    are passed to ``interact``, before the wrapped env sees them. The check costs a few
+    microseconds per call for small observations (a shape/dtype comparison and one
+    ``np.isfinite`` pass).
+
+    Args:
+        env: The env to check.
+        name: How errors name the env; defaults to ``env.name`` if it has one, else its class.
+
+    Attributes:
+        env: The wrapped env.
+        name: The env's name in error messages.
+        episode_step: Interactions applied since the last ``reset()``.
+        total_steps: Interactions applied since construction, over all episodes.
+    """
+
+    def __init__(self, env: Env, *, name: str | None = None) -> None:
+        self.env = env
+        inner_name = getattr(env, "name", None)
+        self.name: str = name or (inner_name if isinstance(inner_name, str) else type(env).__name__)
+        # Spaces are fixed for an env's lifetime; looking them up once keeps the per-step cost
+        # to the checks themselves.
+        self._obs_spaces = {role: env.observation_space(role) for role in env.roles}
+        self._act_spaces = {role: env.action_space(role) for role in env.roles}
+        self.episode_step = 0
+        self.total_steps = 0
+        self._started = False
+        self._ended = False
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The wrapped env's roles."""
+        return self.env.roles
+
+    def observation_space(self, role: str) -> gym.Space[Any]:
+        """The wrapped env's observation space for ``role``."""
+        return self.env.observation_space(role)
+
+    def action_space(self, role: str) -> gym.Space[Any]:
+        """The wrapped env's action space for ``role``."""
+        return self.env.action_space(role)
+
+    def acting_roles(self) -> tuple[str, ...]:
+        """The wrapped env's acting roles."""
+        return self.env.acting_roles()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Reset the wrapped env and the episode step count."""
+        self.env.reset(seed)
+        self.episode_step = 0
+        self._started = True
+        self._ended = False
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        """Check ``actions``, then pass them to the wrapped env.
+
+        Raises:
+            EnvCheckError: An action is outside its role's action space, or the roles given
+                differ from :meth:`acting_roles`.
+            ResetNeededError: Before the first reset, or after an observation showed the end.
+        """
+        if not self._started:
+            raise ResetNeededError(f"{self.name}: call reset() before interact()")
+        if self._ended:
+            raise ResetNeededError(
+                f"{self.name}: the episode ended; call reset() before interact()"
+            )
+        acting = self.env.acting_roles()
+        for role, action in actions.items():
+            if role not in acting:
+                self._fail(role, f"role acted out of turn (acting roles: {acting})", action)
+            problem = _action_problem(action, self._act_spaces[role])
+            if problem is not None:
+                self._fail(role, problem, action)
+        for role in acting:
+            if role not in actions:
+                self._fail(role, f"acting role {role!r} has no action", dict(actions))
+        self.env.interact(actions)
+        self.episode_step += 1
+        self.total_steps += 1
+
+    def observe(self, role: str) -> Observation:
+        """The wrapped env's observation for ``role``, checked.
+
+        Raises:
+            EnvCheckError: The state does not fit the observation space or is not finite, or
+                the reward is not a finite number.
+        """
+        obs = self.env.observe(role)
+        problem = _observation_problem(obs.state, self._obs_spaces[role])
+        if problem is not None:
+            self._fail(role, problem, obs.state)
+        if not _is_finite_number(obs.reward):
+            self._fail(role, "reward is not a finite number", obs.reward)
+        if obs.done:
+            self._ended = True
+        return obs
+
+    def close(self) -> None:
+        """Close the wrapped env."""
+        self.env.close()
+
+    def __repr__(self) -> str:
+        return f"CheckedEnv({self.env!r})"
+
+    def _fail(self, role: str, problem: str, value: Any) -> NoReturn:
+        raise EnvCheckError(self.name, role, self.episode_step, self.total_steps, problem, value)
+
+
+def _observation_problem(state: Any, space: gym.Space[Any]) -> str | None:
+    """What is wrong with ``state`` as an observation from ``space`` (None: nothing)."""
+    if not isinstance(state, np.ndarray):
+        return f"observation is a {type(state).__name__}, not a numpy array"
+    if isinstance(space, gym.spaces.Box):
+        if state.shape != space.shape:
+            return f"observation shape {state.shape} differs from {space}"
+        if state.dtype != space.dtype:
+            return f"observation dtype {state.dtype} differs from {space}"
+        return _non_finite_problem("observation", state)
+    if not space.contains(state):
+        return f"observation is not in {space}"
+    return None
+
+
+def _action_problem(action: Any, space: gym.Space[Any]) -> str | None:
+    """What is wrong with ``action`` as a member of ``space`` (None: nothing)."""
+    if isinstance(space, gym.spaces.Box):
+        # Checked here rather than by Box.contains, which warns on lists and rejects a float64
+        # action for a float32 space (a lossless-enough cast every policy relies on).
+        arr = np.asarray(action)
+        if arr.shape != space.shape:
+            return f"action shape {arr.shape} differs from {space}"
+        if not np.can_cast(arr.dtype, space.dtype, casting="same_kind"):
+            return f"action dtype {arr.dtype} cannot be cast to {space}"
+        problem = _non_finite_problem("action", arr)
+        if problem is not None:
+            return problem
+        if not (np.all(arr >= space.low) and np.all(arr <= space.high)):
+            return f"action is outside the bounds of {space}"
+        return None
+    if isinstance(space, gym.spaces.Discrete) and isinstance(action, int | np.integer):
+        # The common case, without Discrete.contains's conversions (a third of the check's cost).
+        if space.start <= action < space.start + space.n:
+            return None
+        return f"action is not in {space}"
+    if not space.contains(action):
+        return f"action is not in {space}"
+    return None
+
+
+def _non_finite_problem(what: str, arr: np.ndarray) -> str | None:
+    if arr.dtype.kind not in "fc":
+        return None  # integers and bools are always finite
+    finite = np.isfinite(arr)
+    if finite.all():
+        return None
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    return f"{what} has {int((~finite).sum())} non-finite values (first at index {first})"
+
+
+def _is_finite_number(x: Any) -> bool:
+    if isinstance(x, bool) or not isinstance(x, int | float | np.integer | np.floating):
+        return False
+    return math.isfinite(float(x))

@@ -1,0 +1,107 @@
+"""Errors raised by environments and their wrappers, and the role checks every env shares.
+
+Each error says which env, which role and which step: an evaluator runs many envs in many
+processes, and "invalid action" without those three is a bug report nobody can act on. The
+errors are picklable with their fields, because they cross process boundaries when an env runs
+inside an actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+
+class UnknownEnvError(ValueError):
+    """A Gymnasium env id that is not registered; the message lists the closest registered ids.
+
+    Attributes:
+        env_id: The id that was asked for.
+        close_matches: Registered ids that look like it, best first (maybe empty).
+    """
+
+    def __init__(self, env_id: str, close_matches: Sequence[str] = ()) -> None:
+        self.env_id = env_id
+        self.close_matches = tuple(close_matches)
+        if self.close_matches:
+            hint = "did you mean " + " or ".join(repr(m) for m in self.close_matches) + "?"
+        else:
+            hint = "no close match; is the package that registers it installed and imported?"
+        super().__init__(f"unknown Gymnasium env id {env_id!r}: {hint}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.env_id, self.close_matches))
+
+
+class ResetNeededError(RuntimeError):
+    """The env was used outside an episode: before its first ``reset()`` or after the end."""
+
+
+class EnvCheckError(ValueError):
+    """An observation, reward or action that must not reach training (see ``CheckedEnv``).
+
+    Attributes:
+        env_name: The env id (Gymnasium envs) or class name.
+        role: The role whose observation or action is at fault.
+        episode_step: Interactions applied since the last ``reset()``. An observation at step
+            ``k`` is what the env showed after ``k`` interactions; a rejected action at step
+            ``k`` would have been interaction ``k + 1``.
+        total_steps: Interactions applied since the env was created, over all episodes.
+        problem: What is wrong, in words.
+        value: The offending observation, reward or action.
+    """
+
+    def __init__(
+        self,
+        env_name: str,
+        role: str,
+        episode_step: int,
+        total_steps: int,
+        problem: str,
+        value: Any,
+    ) -> None:
+        self.env_name = env_name
+        self.role = role
+        self.episode_step = episode_step
+        self.total_steps = total_steps
+        self.problem = problem
+        self.value = value
+        super().__init__(
+            f"{env_name}, role {role!r}, episode step {episode_step} "
+            f"(total steps {total_steps}): {problem}; got {describe_value(value)}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.env_name, self.role, self.episode_step, self.total_steps)
+        return (type(self), (*fields, self.problem, self.value))
+
+
+def describe_value(value: Any) -> str:
+    """A short one-line rendering of an observation or action, with its type, shape and dtype."""
+    if isinstance(value, np.ndarray | np.generic):
+        text = np.array2string(np.asarray(value), threshold=16, edgeitems=3, max_line_width=10**6)
+        return f"{text} ({type(value).__name__}, shape {np.shape(value)}, {value.dtype})"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def unknown_role_error(env_name: str, role: str, roles: Collection[str]) -> ValueError:
+    """The error for a role the env does not have (returned, for the caller to raise)."""
+    return ValueError(f"{env_name} has no role {role!r}; its roles are {tuple(roles)}")
+
+
+def check_action_roles(
+    env_name: str, actions: Mapping[str, Any], acting_roles: Collection[str]
+) -> None:
+    """Raise unless ``actions`` holds exactly one action per acting role.
+
+    Raises:
+        ValueError: A role acted out of turn, or an acting role has no action.
+    """
+    given, expected = set(actions), set(acting_roles)
+    if given != expected:
+        raise ValueError(
+            f"{env_name}: interact() needs one action for each acting role "
+            f"{sorted(expected)}, got actions for {sorted(given)}"
+        )

@@ -1,0 +1,276 @@
+"""Tiny deterministic envs for tests and examples, one per shape of interaction.
+
+* :class:`CorridorEnv` — one role walks right to a goal. A DQN learns it in a few thousand
+  steps, which makes it the env of fast integration and learning tests.
+* :class:`NimEnv` — two roles take turns (turn-based): :meth:`~NimEnv.acting_roles` names the
+  role whose turn it is.
+* :class:`RockPaperScissorsEnv` — two roles act at once (simultaneous), for a fixed number of
+  rounds.
+
+None of them draws random numbers: ``reset(seed)`` accepts a seed for the
+:class:`~rlactors.core.Env` contract and ignores it. Every ``observe`` returns a new array.
+
+Rewards in multi-role envs follow PettingZoo's AEC convention: ``observe(role).reward`` is the
+reward ``role`` collected since it last acted (for simultaneous envs that is the last
+interaction), so a role that observes only on its own turn still sees every reward — including
+the loss its opponent's winning move dealt it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlactors.core import DEFAULT_ROLE, Env, Observation
+from rlactors.envs.errors import ResetNeededError, check_action_roles, unknown_role_error
+
+#: The two roles of the two-player toy games; ``PLAYERS[0]`` moves first in Nim.
+PLAYERS = ("player_0", "player_1")
+
+
+def _one_hot(index: int, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.float32)
+    out[index] = 1.0
+    return out
+
+
+class _ToyEnv(Env):
+    """What the toys share: fixed roles, one observation and action space, episode guards."""
+
+    def __init__(self, roles: tuple[str, ...], obs_space: gym.spaces.Box, n_actions: int) -> None:
+        self.name: str = type(self).__name__
+        self._roles = roles
+        self._obs_space = obs_space
+        self._act_space = gym.spaces.Discrete(n_actions)
+        self._started = False
+        self._over = False  # the episode ended; interact() needs a reset first
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The env's roles, in a fixed order."""
+        return self._roles
+
+    def observation_space(self, role: str) -> gym.Space[Any]:
+        """The same Box for every role."""
+        self._check_role(role)
+        return self._obs_space
+
+    def action_space(self, role: str) -> gym.Space[Any]:
+        """The same Discrete space for every role."""
+        self._check_role(role)
+        return self._act_space
+
+    def _check_role(self, role: str) -> None:
+        if role not in self._roles:
+            raise unknown_role_error(self.name, role, self._roles)
+
+    def _start(self) -> None:
+        self._started, self._over = True, False
+
+    def _begin_interact(self, actions: Mapping[str, Any]) -> None:
+        if not self._started:
+            raise ResetNeededError(f"{self.name}: call reset() before interact()")
+        if self._over:
+            raise ResetNeededError(f"{self.name}: the episode ended; call reset() first")
+        check_action_roles(self.name, actions, self.acting_roles())
+
+    def _begin_observe(self, role: str) -> None:
+        self._check_role(role)
+        if not self._started:
+            raise ResetNeededError(f"{self.name}: call reset() before observe()")
+
+
+class CorridorEnv(_ToyEnv):
+    """Walk right along a corridor of ``length`` cells to the goal at its end (one role).
+
+    * Observation: one-hot position, ``[length]`` float32; the episode starts in cell 0.
+    * Actions: ``Discrete(2)``: 0 steps left (a wall stops it at cell 0), 1 steps right.
+    * Reward: 1.0 on reaching cell ``length - 1``, which terminates the episode; 0.0 otherwise.
+    * Truncated after ``max_steps`` interactions (default ``2 * length``) without the goal.
+
+    Walking right returns 1.0 in ``length - 1`` steps; with the defaults (length 6, 12 steps)
+    uniformly random actions reach the goal in about a quarter of the episodes, so an
+    epsilon-greedy DQN finds it early and learns it fast.
+
+    Args:
+        length: Number of cells, at least 2.
+        max_steps: Interactions per episode before truncation; default ``2 * length``.
+    """
+
+    def __init__(self, length: int = 6, max_steps: int | None = None) -> None:
+        if length < 2:
+            raise ValueError(f"CorridorEnv needs length >= 2, got {length}")
+        space = gym.spaces.Box(0.0, 1.0, shape=(length,), dtype=np.float32)
+        super().__init__((DEFAULT_ROLE,), space, 2)
+        self.length = length
+        self.max_steps = 2 * length if max_steps is None else max_steps
+        self._pos = 0
+        self._steps = 0
+        self._reward = 0.0
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to cell 0 (``seed`` is ignored: the corridor is deterministic)."""
+        self._start()
+        self._pos, self._steps, self._reward = 0, 0, 0.0
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        """Step left (0) or right (1)."""
+        self._begin_interact(actions)
+        move = 1 if int(actions[DEFAULT_ROLE]) == 1 else -1
+        self._pos = max(0, self._pos + move)
+        self._steps += 1
+        self._reward = 1.0 if self._at_goal else 0.0
+        self._over = self._at_goal or self._steps >= self.max_steps
+
+    def observe(self, role: str) -> Observation:
+        """Position one-hot, the last step's reward, and whether the goal or limit was hit."""
+        self._begin_observe(role)
+        truncated = not self._at_goal and self._steps >= self.max_steps
+        return Observation(
+            _one_hot(self._pos, self.length),
+            self._reward,
+            terminated=self._at_goal,
+            truncated=truncated,
+            info={"position": self._pos},
+        )
+
+    def __repr__(self) -> str:
+        return f"CorridorEnv(length={self.length}, max_steps={self.max_steps})"
+
+    @property
+    def _at_goal(self) -> bool:
+        return self._pos == self.length - 1
+
+
+class NimEnv(_ToyEnv):
+    """One-pile Nim: players take turns removing 1 to ``max_take`` tokens; who takes the last wins.
+
+    Turn-based: :meth:`acting_roles` is ``("player_0",)`` or ``("player_1",)``, alternating from
+    ``player_0``, and ``()`` once the pile is empty.
+
+    * Observation, per role: one-hot of the tokens left (``pile + 1`` entries) followed by 1.0 if
+      it is this role's turn, else 0.0: ``[pile + 2]`` float32.
+    * Actions: ``Discrete(max_take)``: action ``a`` takes ``a + 1`` tokens (at most what is left).
+    * Reward: +1.0 to the winner and -1.0 to the loser when the pile empties (terminated);
+      0.0 before. Each role's reward is what it collected since it last acted (see the module
+      docstring), so the loser sees its -1.0 even though the winner made the last move.
+
+    With the defaults (7 tokens, take 1-3) the first player wins by always leaving a multiple
+    of 4.
+
+    Args:
+        pile: Tokens at the start, at least 1.
+        max_take: Most tokens one move may take, at least 1.
+    """
+
+    def __init__(self, pile: int = 7, max_take: int = 3) -> None:
+        if pile < 1 or max_take < 1:
+            raise ValueError(f"NimEnv needs pile >= 1 and max_take >= 1, got {pile}, {max_take}")
+        space = gym.spaces.Box(0.0, 1.0, shape=(pile + 2,), dtype=np.float32)
+        super().__init__(PLAYERS, space, max_take)
+        self.pile = pile
+        self._left = pile
+        self._turn = 0  # index into PLAYERS of the role to move
+        self._rewards = dict.fromkeys(PLAYERS, 0.0)
+
+    def __repr__(self) -> str:
+        return f"NimEnv(pile={self.pile}, max_take={self._act_space.n})"
+
+    def reset(self, seed: int | None = None) -> None:
+        """A full pile, ``player_0`` to move (``seed`` is ignored)."""
+        self._start()
+        self._left, self._turn = self.pile, 0
+        self._rewards = dict.fromkeys(PLAYERS, 0.0)
+
+    def acting_roles(self) -> tuple[str, ...]:
+        """The role whose turn it is; none once the game is over."""
+        return () if self._left == 0 else (PLAYERS[self._turn],)
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        """The player to move takes ``action + 1`` tokens."""
+        self._begin_interact(actions)
+        mover, other = PLAYERS[self._turn], PLAYERS[1 - self._turn]
+        # A role's reward accumulates from its own move until its next one.
+        self._rewards[mover] = 0.0
+        self._left -= min(int(actions[mover]) + 1, self._left)
+        if self._left == 0:
+            self._rewards[mover] += 1.0
+            self._rewards[other] += -1.0
+            self._over = True
+        else:
+            self._turn = 1 - self._turn
+
+    def observe(self, role: str) -> Observation:
+        """Tokens left and whose turn, this role's reward since it last moved, game over."""
+        self._begin_observe(role)
+        my_turn = 1.0 if role in self.acting_roles() else 0.0
+        state = np.append(_one_hot(self._left, self.pile + 1), np.float32(my_turn))
+        over = self._left == 0
+        return Observation(state, self._rewards[role], terminated=over, info={"left": self._left})
+
+
+class RockPaperScissorsEnv(_ToyEnv):
+    """Repeated rock-paper-scissors: both roles act at once, for ``rounds`` rounds.
+
+    Simultaneous: :meth:`acting_roles` is both players until the last round is played.
+
+    * Observation, per role: one-hot of the opponent's last action, with a fourth entry for
+      "no round played yet": ``[4]`` float32.
+    * Actions: ``Discrete(3)``: 0 rock, 1 paper, 2 scissors.
+    * Reward, per round: +1.0 win, -1.0 loss, 0.0 tie (zero-sum).
+    * After ``rounds`` rounds the episode is *truncated*, not terminated: the observation does
+      not show the round number, so the horizon is a time limit outside the state (Pardo et
+      al., 2018, "Time Limits in Reinforcement Learning").
+
+    Args:
+        rounds: Rounds per episode, at least 1.
+    """
+
+    def __init__(self, rounds: int = 3) -> None:
+        if rounds < 1:
+            raise ValueError(f"RockPaperScissorsEnv needs rounds >= 1, got {rounds}")
+        space = gym.spaces.Box(0.0, 1.0, shape=(4,), dtype=np.float32)
+        super().__init__(PLAYERS, space, 3)
+        self.rounds = rounds
+        self._played = 0
+        self._last: dict[str, int] = {}  # the last action of each role; empty before round 1
+        self._rewards = dict.fromkeys(PLAYERS, 0.0)
+
+    def __repr__(self) -> str:
+        return f"RockPaperScissorsEnv(rounds={self.rounds})"
+
+    def reset(self, seed: int | None = None) -> None:
+        """Round 0, no history (``seed`` is ignored)."""
+        self._start()
+        self._played, self._last = 0, {}
+        self._rewards = dict.fromkeys(PLAYERS, 0.0)
+
+    def acting_roles(self) -> tuple[str, ...]:
+        """Both players, until the last round has been played."""
+        return () if self._played >= self.rounds else PLAYERS
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        """Play one round."""
+        self._begin_interact(actions)
+        a, b = (int(actions[role]) for role in PLAYERS)
+        # With 0 rock, 1 paper, 2 scissors, a beats b exactly when a - b = 1 (mod 3).
+        outcome = {0: 0.0, 1: 1.0, 2: -1.0}[(a - b) % 3]
+        self._rewards = {PLAYERS[0]: outcome, PLAYERS[1]: -outcome}
+        self._last = {PLAYERS[0]: a, PLAYERS[1]: b}
+        self._played += 1
+        self._over = self._played >= self.rounds
+
+    def observe(self, role: str) -> Observation:
+        """The opponent's last action, this role's reward for the round, the time limit."""
+        self._begin_observe(role)
+        opponent = PLAYERS[1 - PLAYERS.index(role)]
+        state = _one_hot(self._last.get(opponent, 3), 4)
+        return Observation(
+            state,
+            self._rewards[role],
+            truncated=self._played >= self.rounds,
+            info={"round": self._played},
+        )

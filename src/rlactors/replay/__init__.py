@@ -1,0 +1,28 @@
+"""Experience replay, composed of small parts (TorchRL's storage + sampler; Dopamine's sum tree).
+
+- :class:`CircularStorage` keeps named numpy columns, FIFO, up to a capacity.
+- :class:`UniformSampler` and :class:`PrioritizedSampler` choose which stored rows to replay; the
+  latter walks a :class:`SumTree`.
+- :class:`ReplayBuffer` composes a storage and a sampler: ``add``, ``sample``,
+  ``update_priorities``, ``state_dict``.
+- :class:`NStepAccumulator` turns one environment stream into n-step transitions before they are
+  added.
+"""
+
+from rlactors.replay.buffer import ReplayBuffer, ReplaySample
+from rlactors.replay.nstep import NStepAccumulator
+from rlactors.replay.samplers import PrioritizedSampler, Sampler, UniformSampler, check_priorities
+from rlactors.replay.storage import CircularStorage
+from rlactors.replay.sum_tree import SumTree
+
+__all__ = [
+    "CircularStorage",
+    "NStepAccumulator",
+    "PrioritizedSampler",
+    "ReplayBuffer",
+    "ReplaySample",
+    "Sampler",
+    "SumTree",
+    "UniformSampler",
+    "check_priorities",
+]
