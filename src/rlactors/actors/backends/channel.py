@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rlactors.actors.dispatch import Envelope, Host, resolve_future
@@ -48,9 +48,12 @@ def tombstone(address: str) -> str:
 class Channel:
     """One connection from this process to one actor process."""
 
-    def __init__(self, address: str, sock: socket.socket) -> None:
+    def __init__(
+        self, address: str, sock: socket.socket, explain: Callable[[str], str | None]
+    ) -> None:
         self.address = address
         self.sock = sock
+        self._explain = explain
         self.reader = FrameReader()
         self.pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count(1)
@@ -98,7 +101,8 @@ class Channel:
         except OSError:
             messages = None
         if messages is None:
-            self.close(ActorDiedError, "its process ended before answering")
+            why = self._explain(self.address) or "its process ended before answering"
+            self.close(ActorDiedError, why)
             return
         pending = self.pending
         for call_id, ok, value in messages:
@@ -157,9 +161,15 @@ class Transport:
         #: Set in an actor process: its own address and the host running its actors.
         self.local_address: str | None = None
         self.local_host: Host | None = None
+        #: Owners of actor processes that can say why one exited (see explain_exit).
+        self.explainers: list[Callable[[str], str | None]] = []
 
-    def channel(self, address: str, label: str) -> Channel:
-        """The open channel to ``address``, connecting (and waiting out a restart) if needed."""
+    def channel(self, address: str, label: str, handle: ProcessHandle | None = None) -> Channel:
+        """The open channel to ``address``, connecting (and waiting out a restart) if needed.
+
+        While connecting, a ``handle`` that becomes known dead (its owner is this process)
+        stops the wait at once.
+        """
         ch = self.channels.get(address)
         if ch is not None and ch.closed is None:
             return ch
@@ -167,13 +177,23 @@ class Transport:
             ch = self.channels.get(address)
             if ch is not None and ch.closed is None:
                 return ch
-            ch = Channel(address, self._connect(address, label))
+            ch = Channel(address, self._connect(address, label, handle), self.explain_exit)
             self.channels[address] = ch
             return ch
 
-    def _connect(self, address: str, label: str) -> socket.socket:
+    def explain_exit(self, address: str) -> str | None:
+        """Why the process at ``address`` ended, if this process owns it and knows."""
+        for explain in self.explainers:
+            why = explain(address)
+            if why is not None:
+                return why
+        return None
+
+    def _connect(self, address: str, label: str, handle: ProcessHandle | None) -> socket.socket:
         deadline = time.monotonic() + RECONNECT_TIMEOUT_S
         while True:
+            if handle is not None and handle.error is not None:
+                raise type(handle.error)(f"{label}: {handle.error}")
             gone = tombstone(address)
             if os.path.exists(gone):
                 with open(gone) as f:
@@ -297,7 +317,7 @@ class ProcessHandle:
         t = self.transport
         if self.address == t.local_address and t.local_host is not None:
             return self._send_local(t.local_host, op, payload, want_reply, label)
-        return t.channel(self.address, label).request(
+        return t.channel(self.address, label, self).request(
             self.actor_id, op, payload, want_reply, label, t
         )
 

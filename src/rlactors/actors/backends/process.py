@@ -10,6 +10,7 @@ no actor process outlives its owner.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
@@ -99,11 +100,17 @@ class ProcessBackend:
         }
         self.ctx = mp.get_context(start_method)
         self.managed: dict[str, _Managed] = {}
+        self.exit_reasons: dict[str, str] = {}  # address -> why its last process died
         self.lock = threading.RLock()
         self.closed = False
         self._wake_r, self._wake_w = os.pipe()
         self._monitor: threading.Thread | None = None
         _backends.append(self)
+        transport().explainers.append(self.explain_exit)
+        # multiprocessing joins non-daemon children at exit (its own atexit hook), and ours
+        # wait for messages: stop them first. atexit runs hooks last-in first-out, and
+        # multiprocessing registered its hook when it was imported, before this line.
+        atexit.register(self.shutdown)
 
     @classmethod
     def for_driver(cls, **options: Any) -> ProcessBackend:
@@ -203,19 +210,21 @@ class ProcessBackend:
                         log.exception("rlactors: handling the exit of an actor process failed")
 
     def _on_exit(self, m: _Managed) -> None:
-        process, m.process = m.process, None
+        process = m.process
         if process is None:
             return
         process.join(1.0)
-        m.close_lifeline()
         h, tr = m.handle, transport()
+        exit_ = describe_exit(process.exitcode)
+        reason = f"actor {h.name} died: its process (pid {process.pid}) {exit_}"
+        self.exit_reasons[h.address] = reason  # before m.process goes: see explain_exit
+        m.process = None
+        m.close_lifeline()
         if m.stopping or self.closed:
             tr.drop(h.address, ActorStoppedError, f"actor {h.name} was stopped")
             with self.lock:
                 self.managed.pop(h.actor_id, None)
             return
-        exit_ = describe_exit(process.exitcode)
-        reason = f"actor {h.name} died: its process (pid {process.pid}) {exit_}"
         policy = m.spec.options.restart
         now = time.monotonic()
         while m.restarts and now - m.restarts[0] > policy.within_s:
@@ -258,6 +267,22 @@ class ProcessBackend:
             self.managed.pop(m.handle.actor_id, None)
         m.handle.ready.set()
 
+    def explain_exit(self, address: str) -> str | None:
+        """``"actor X died: its process (pid N) was killed by SIGKILL"`` if it is ours."""
+        if address in self.exit_reasons:
+            return self.exit_reasons[address]
+        with self.lock:
+            m = next((m for m in self.managed.values() if m.handle.address == address), None)
+        process = None if m is None else m.process
+        if m is None or process is None:
+            return None
+        process.join(0.5)  # it closed its end: it is dying or dead
+        if process.exitcode is None:
+            return None
+        return f"actor {m.handle.name} died: its process (pid {process.pid}) " + describe_exit(
+            process.exitcode
+        )
+
     def kill(self, ref: ActorRef[Any]) -> None:
         with self.lock:
             m = self.managed.get(ref.actor_id)
@@ -296,8 +321,10 @@ class ProcessBackend:
             managed = list(self.managed.values())
         for m in managed:
             m.stopping = True
-            with contextlib.suppress(Exception):
-                m.handle.send(Op.STOP, None, False, f"{m.handle.name}.stop")
+            process = m.process
+            if process is not None and process.is_alive() and m.handle.error is None:
+                with contextlib.suppress(Exception):
+                    m.handle.send(Op.STOP, None, False, f"{m.handle.name}.stop")
         self.closed = True
         deadline = time.monotonic() + 3.0
         for m in managed:
@@ -315,8 +342,11 @@ class ProcessBackend:
             self._monitor.join(2.0)
         os.close(self._wake_r)
         os.close(self._wake_w)
+        atexit.unregister(self.shutdown)
         if self in _backends:
             _backends.remove(self)
+        with contextlib.suppress(ValueError):
+            transport().explainers.remove(self.explain_exit)
         if self.owns_rundir:
             shutil.rmtree(self.rundir, ignore_errors=True)
 

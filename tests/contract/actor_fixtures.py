@@ -1,0 +1,139 @@
+"""Actor classes for the contract tests (importable by name in actor processes)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from rlactors.actors import Actor, ActorOptions, ActorRef, spawn_with
+
+
+class Counter:
+    """A wrapped object: every public method is a message."""
+
+    def __init__(self, start: int = 0) -> None:
+        self.value = start
+        self.log: list[Any] = []
+
+    def add(self, k: int = 1) -> int:
+        self.value += k
+        return self.value
+
+    def record(self, item: Any) -> None:
+        self.log.append(item)
+
+    def get_log(self) -> list[Any]:
+        return self.log
+
+    def echo(self, x: Any) -> Any:
+        return x
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def sleep(self, seconds: float) -> str:
+        time.sleep(seconds)
+        return "slept"
+
+    def fail(self, message: str) -> None:
+        raise ValueError(message)
+
+    def unpicklable_result(self) -> Any:
+        return threading.Lock()
+
+    def _private(self) -> None:
+        """Not a message."""
+
+
+class Broken:
+    """A constructor that raises."""
+
+    def __init__(self, why: str) -> None:
+        raise RuntimeError(f"cannot build: {why}")
+
+
+class Ponger(Actor):
+    """The seed's ping/pong: answers ("ping",) with ("pong",)."""
+
+    def receive(self, sender: Any, message: Any) -> None:
+        if message == ("ping",):
+            sender.tell(("pong",))
+
+
+class Silent(Actor):
+    """Never answers."""
+
+    def receive(self, sender: Any, message: Any) -> None:
+        pass
+
+
+class Pinger(Actor):
+    """Sends n pings on ("start", ponger, n); answers that ask once n pongs came back."""
+
+    def __init__(self) -> None:
+        self.pongs = 0
+        self.expected = 0
+        self.reply_to: Any = None
+
+    def receive(self, sender: Any, message: Any) -> None:
+        if message[0] == "start":
+            _, ponger, self.expected = message
+            self.reply_to = sender
+            for _ in range(self.expected):
+                ponger.tell(("ping",))
+        elif message == ("pong",):
+            self.pongs += 1
+            if self.pongs == self.expected:
+                self.reply_to.tell(self.pongs)
+
+
+class Parent:
+    """Spawns a child from inside itself (colocated unless told otherwise)."""
+
+    def __init__(self, colocate: bool = True) -> None:
+        options = ActorOptions(name="child", colocate=colocate)
+        self.child: ActorRef[Counter] = spawn_with(options, Counter, 10)
+
+    def pids(self) -> tuple[int, int]:
+        return os.getpid(), self.child.ask(Counter.pid).result(timeout=30)
+
+    def child_echo_identity(self) -> bool:
+        """True when the child received this very object (no serialization on the way)."""
+        lock = threading.Lock()  # cannot be pickled: only a direct call can pass it
+        return self.child.ask("echo", lock).result(timeout=30) is lock
+
+    def child_add(self, k: int) -> int:
+        return self.child.ask("add", k).result(timeout=30)
+
+    def child_ref(self) -> ActorRef[Counter]:
+        return self.child
+
+
+class EnvActor(Actor):
+    """The seed's env actor as a receive loop: interact!, observe, reset!, ping."""
+
+    def __init__(self) -> None:
+        self.state = 0
+
+    def receive(self, sender: Any, message: Any) -> None:
+        match message:
+            case ("interact", action):
+                self.state += action
+            case ("observe", role):
+                sender.tell((role, self.state))
+            case ("reset",):
+                self.state = 0
+            case ("ping",):
+                sender.tell("pong")
+
+
+class Nested:
+    """Spawns a grandchild in a process of its own (for the orphan test)."""
+
+    def __init__(self) -> None:
+        self.child = spawn_with(ActorOptions(colocate=False), Counter)
+
+    def pids(self) -> list[int]:
+        return [os.getpid(), self.child.ask("pid").result(timeout=30)]

@@ -1,0 +1,73 @@
+"""Process-backend guarantees that have no inline counterpart: real processes and signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from actor_fixtures import Counter
+
+from rlactors.actors import ActorDiedError, Runtime, spawn
+
+HERE = Path(__file__).parent
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            state = next(line for line in f if line.startswith("State:"))
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return "zombie" not in state and "(Z)" not in state
+
+
+class TorchUser:
+    def threads(self) -> int:
+        import torch
+
+        return torch.get_num_threads()
+
+
+def test_sigkill_in_the_middle_of_a_call_fails_it_at_once() -> None:
+    with Runtime("process"):
+        counter = spawn(Counter)
+        pid = counter.ask("pid").result(30)
+        slow = counter.ask("sleep", 30.0)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(ActorDiedError, match="SIGKILL"):
+            slow.result(timeout=10)
+        assert time.monotonic() - t0 < 5.0
+
+
+def test_torch_uses_one_thread_per_actor_process() -> None:
+    with Runtime("process"):
+        assert spawn(TorchUser).ask("threads").result(60) == 1
+
+
+@pytest.mark.parametrize("mode", ["exit", "raise", "kill"])
+def test_no_actor_process_outlives_its_owner(mode: str) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+    driver = subprocess.Popen(
+        [sys.executable, str(HERE / "orphan_driver.py"), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    assert driver.stdout is not None
+    pids = [int(p) for p in driver.stdout.readline().split()]
+    assert len(pids) == 3 and all(_alive(p) for p in pids)
+    if mode == "kill":
+        driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+    deadline = time.monotonic() + 5.0
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if _alive(p)], f"orphans left after the driver's {mode}"
