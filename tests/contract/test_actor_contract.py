@@ -115,7 +115,9 @@ def test_receive_loop_ping_pong_between_actors(runtime: Runtime) -> None:
     ponger = spawn(Ponger)
     assert ponger.ask(("ping",)).result(TIMEOUT) == ("pong",)
     pinger = spawn(Pinger)
-    assert pinger.ask(("start", ponger, 50)).result(TIMEOUT) == 50
+    # Regression: thousands of tells each way once filled both sockets and deadlocked the
+    # two actor processes (each blocked sending to the other); sends no longer block.
+    assert pinger.ask(("start", ponger, 5000)).result(TIMEOUT) == 5000
 
 
 def test_seed_env_actor(runtime: Runtime) -> None:

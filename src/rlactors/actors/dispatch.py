@@ -23,7 +23,7 @@ from rlactors.actors.errors import (
     DeadlockError,
 )
 from rlactors.actors.future import Future
-from rlactors.actors.ref import ActorRef, ActorSpec, Handle, Op
+from rlactors.actors.ref import ActorRef, ActorSpec, Handle, Op, public_methods, unknown_method
 from rlactors.actors.serialization import ErrorReport
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class Host:
         except Exception as exc:
             del self.actors[actor_id]
             raise ActorSpawnError(
-                f"actor {spec.name}: constructor {spec.cls.__qualname__}(...) raised "
+                f"actor {spec.name}: constructor {spec.factory_name}(...) raised "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         finally:
@@ -286,7 +286,11 @@ class Host:
         actor.busy = True
         _context.actor = actor
         try:
-            return True, getattr(actor.instance, method)(*args, **kwargs)
+            fn = None if method.startswith("_") else getattr(actor.instance, method, None)
+            if fn is None or not callable(fn):
+                methods = public_methods(type(actor.instance))
+                raise unknown_method(actor.spec.name, method, methods)
+            return True, fn(*args, **kwargs)
         except Exception as exc:
             return False, ErrorReport(exc, actor.spec.name, f"{actor.spec.name}.{method}")
         finally:

@@ -113,23 +113,43 @@ class ActorOptions:
 
 @dataclass(frozen=True)
 class ActorSpec:
-    """Everything needed to build (and rebuild, on restart) an actor."""
+    """Everything needed to build (and rebuild, on restart) an actor.
 
-    cls: type[Any]
+    ``cls`` is a class, or any factory function returning the object to wrap
+    (``spawn(make_env, "CartPole-v1")``).
+    """
+
+    cls: Callable[..., Any]
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     options: ActorOptions
     name: str
 
     @property
+    def factory_name(self) -> str:
+        """The class's (or factory's) qualified name, for messages."""
+        return str(getattr(self.cls, "__qualname__", self.cls))
+
+    @property
     def receives(self) -> bool:
         """True for receive-loop actors (subclasses of :class:`Actor`)."""
-        return issubclass(self.cls, Actor)
+        return isinstance(self.cls, type) and issubclass(self.cls, Actor)
 
 
-def public_methods(cls: type[Any]) -> frozenset[str]:
-    """Names a wrapped object answers to: its public callables."""
+def public_methods(cls: Callable[..., Any]) -> frozenset[str] | None:
+    """Names a wrapped object answers to: its public callables (None: a factory, unknown
+    until it has run; the actor itself then refuses unknown names)."""
+    if not isinstance(cls, type):
+        return None
     return frozenset(n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n)))
+
+
+def unknown_method(actor: str, name: str, methods: frozenset[str] | None) -> UnknownMethodError:
+    """The error for a message naming a method the actor does not answer to."""
+    known = ", ".join(sorted(methods or ())) or "(none)"
+    return UnknownMethodError(
+        f"actor {actor} has no public method {name!r}; it answers to: {known}"
+    )
 
 
 class Handle(Protocol):
@@ -138,7 +158,7 @@ class Handle(Protocol):
     actor_id: str
     name: str
     receives: bool
-    methods: frozenset[str]
+    methods: frozenset[str] | None
 
     def send(self, op: Op, payload: Any, want_reply: bool, label: str) -> Future[Any] | None:
         """Deliver one envelope; a future when ``want_reply``."""
@@ -240,9 +260,6 @@ class ActorRef(Generic[T]):
             raise TypeError(
                 f"{h.name}: a method is named by a string or a function, not {method!r}"
             )
-        if name.startswith("_") or name not in h.methods:
-            known = ", ".join(sorted(h.methods)) or "(none)"
-            raise UnknownMethodError(
-                f"actor {h.name} has no public method {name!r}; it answers to: {known}"
-            )
+        if name.startswith("_") or (h.methods is not None and name not in h.methods):
+            raise unknown_method(h.name, name, h.methods)
         return Op.CALL, (name, args, kwargs), f"{h.name}.{name}"

@@ -135,9 +135,9 @@ def current_runtime() -> Runtime:
 atexit.register(shutdown)
 
 
-def default_name(cls: type[Any]) -> str:
+def default_name(cls: Callable[..., Any]) -> str:
     """``"<ClassName>-<n>"``, unique in this process."""
-    return f"{cls.__name__}-{next(_names)}"
+    return f"{getattr(cls, '__name__', type(cls).__name__)}-{next(_names)}"
 
 
 def spawn(cls: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> ActorRef[T]:
@@ -153,8 +153,8 @@ def spawn_with(
     options: ActorOptions, cls: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> ActorRef[T]:
     """:func:`spawn` with :class:`ActorOptions` (name, restart policy, colocation, resources)."""
-    if not isinstance(cls, type):
-        raise TypeError(f"spawn takes a class, not {cls!r}")
+    if not callable(cls):
+        raise TypeError(f"spawn takes a class or a factory function, not {cls!r}")
     spec = ActorSpec(cls, args, kwargs, options, options.name or default_name(cls))
     owner = current_actor()
     if owner is not None:

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rlactors.actors.backends.outbox import Outbox
 from rlactors.actors.dispatch import Envelope, Host, resolve_future
 from rlactors.actors.errors import ActorDiedError, ActorStoppedError, SerializationError
 from rlactors.actors.future import Future
@@ -30,7 +31,6 @@ from rlactors.actors.serialization import (
     FrameReader,
     describe_unpicklable,
     encode,
-    send_parts,
 )
 
 #: How long a waiting caller polls for an answer before it sleeps, in seconds.
@@ -57,7 +57,7 @@ class Channel:
         self.reader = FrameReader()
         self.pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count(1)
-        self.send_lock = threading.Lock()
+        self.outbox = Outbox(sock, "request")
         self.read_lock = threading.Lock()
         self.cond = threading.Condition(threading.Lock())
         self.waiters = 0
@@ -81,8 +81,7 @@ class Channel:
             fut._tag = self
             self.pending[call_id] = fut
         try:
-            with self.send_lock:
-                send_parts(self.sock, parts)
+            self.outbox.send(parts)
         except OSError as exc:
             self.close(ActorDiedError, f"the connection to its process broke ({exc})")
         if self.closed is not None:
@@ -133,6 +132,7 @@ class Channel:
         """Fail every pending future at once and refuse further requests (first close wins)."""
         if self.closed is None:
             self.closed = (kind, reason)
+            self.outbox.close()
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked in recv
         for call_id in list(self.pending):
@@ -218,7 +218,7 @@ class Transport:
             ch.close(kind, reason)
 
     def handle(
-        self, address: str, actor_id: str, name: str, receives: bool, methods: frozenset[str]
+        self, address: str, actor_id: str, name: str, receives: bool, methods: frozenset[str] | None
     ) -> ProcessHandle:
         """The handle of ``actor_id`` in this process (one per actor, shared by its refs)."""
         with self.lock:
@@ -295,7 +295,7 @@ class ProcessHandle:
         actor_id: str,
         name: str,
         receives: bool,
-        methods: frozenset[str],
+        methods: frozenset[str] | None,
     ) -> None:
         self.transport = transport
         self.address = address
@@ -355,6 +355,6 @@ def transport() -> Transport:
 
 
 def _rebuild(
-    address: str, actor_id: str, name: str, receives: bool, methods: frozenset[str]
+    address: str, actor_id: str, name: str, receives: bool, methods: frozenset[str] | None
 ) -> ActorRef[Any]:
     return ActorRef(transport().handle(address, actor_id, name, receives, methods))

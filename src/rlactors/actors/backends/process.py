@@ -174,7 +174,7 @@ class ProcessBackend:
         if message is not None and message[0] == "error":
             report: ErrorReport = message[1]
             raise ActorSpawnError(
-                f"actor {name}: constructor {m.spec.cls.__qualname__}(...) raised {report.summary}"
+                f"actor {name}: constructor {m.spec.factory_name}(...) raised {report.summary}"
             ) from report.to_exception()
         if not ready:
             raise ActorSpawnError(f"actor {name}: its process did not start within {timeout} s")

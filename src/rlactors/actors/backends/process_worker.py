@@ -22,11 +22,12 @@ import time
 from typing import Any
 
 from rlactors.actors.backends.channel import tombstone, transport
+from rlactors.actors.backends.outbox import Outbox
 from rlactors.actors.backends.process import ProcessBackend
 from rlactors.actors.dispatch import Envelope, Host, LocalActor
 from rlactors.actors.errors import ActorSpawnError, SerializationError
 from rlactors.actors.ref import ActorSpec, Op, public_methods
-from rlactors.actors.serialization import ErrorReport, FrameReader, encode, send_parts
+from rlactors.actors.serialization import ErrorReport, FrameReader, encode
 
 log = logging.getLogger("rlactors.actors")
 
@@ -54,22 +55,17 @@ class _Conn:
     """One caller's connection, served by a thread of its own.
 
     The thread blocks in ``recv`` on its socket (a process asleep in ``recv`` wakes measurably
-    faster than one asleep in epoll), then runs what it read under the host lock. Replies go out
-    with ``MSG_DONTWAIT``; if the caller is not reading (ten thousand calls in flight), the rest
-    waits in ``backlog`` for a writer thread started just for then, so this thread keeps reading
-    and neither side can block the other.
+    faster than one asleep in epoll), then runs what it read under the host lock. The answers
+    to one read go out together through an :class:`Outbox`, which never blocks: a caller with
+    ten thousand calls in flight cannot deadlock against this process.
     """
 
     def __init__(self, sock: socket.socket, worker: _Worker) -> None:
         self.sock = sock
         self.worker = worker
         self.reader = FrameReader()
-        self.out: list[Any] = []  # replies produced, not yet handed to the socket
-        self.backlog: list[Any] = []  # handed over but not taken by the socket yet
-        self.lock = threading.Lock()
-        self.writable = threading.Condition(self.lock)
-        self.writer: threading.Thread | None = None
-        self.writing = False  # the writer thread is sending, outside the lock
+        self.out: list[Any] = []  # answers produced by this batch of messages
+        self.outbox = Outbox(sock, "reply")
         self.open = True
 
     def reply(self, call_id: int, ok: bool, value: Any) -> None:
@@ -80,63 +76,17 @@ class _Conn:
                 f"the answer of type {type(value).__qualname__} cannot be serialized: {exc}"
             )
             parts = encode((call_id, False, ErrorReport(err, "(reply)", "serializing the answer")))
-        if not self.out and len(parts) == 1:
-            with self.lock:
-                if not self.backlog and not self.writing and self.open:
-                    # The common case: one small answer, an idle socket: send it now.
-                    try:
-                        sent = self.sock.send(parts[0], socket.MSG_DONTWAIT)
-                    except BlockingIOError:
-                        sent = 0
-                    except OSError:
-                        self.open = False
-                        return
-                    if sent == len(parts[0]):
-                        return
-                    parts = [memoryview(parts[0])[sent:]]
         self.out.extend(parts)
         self.worker.dirty.add(self)
 
     def flush(self) -> None:
-        """Hand produced replies to the socket without blocking (caller holds the host lock)."""
-        with self.lock:
-            parts, self.out = self.out, []
-            if not self.open:
-                return
-            if self.backlog or self.writing:
-                self.backlog.extend(parts)
-                self.writable.notify()
-                return
+        """Hand the batch's answers to the outbox (caller holds the host lock)."""
+        parts, self.out = self.out, []
+        if self.open and parts:
             try:
-                rest = send_parts(self.sock, parts, socket.MSG_DONTWAIT)
+                self.outbox.send(parts)
             except OSError:
                 self.open = False
-                return
-            if rest:
-                self.backlog = rest
-                if self.writer is None:
-                    self.writer = threading.Thread(target=self._write_backlog, daemon=True)
-                    self.writer.start()
-                else:
-                    self.writable.notify()
-
-    def _write_backlog(self) -> None:
-        while True:
-            with self.lock:
-                while not self.backlog and self.open:
-                    self.writable.wait()
-                if not self.open:
-                    return
-                parts, self.backlog = self.backlog, []
-                self.writing = True
-            try:
-                rest = send_parts(self.sock, parts)  # blocking: this thread is here to wait
-            except OSError:
-                rest = []
-                self.open = False
-            with self.lock:
-                self.backlog = rest + self.backlog
-                self.writing = False
 
     def serve(self) -> None:
         worker = self.worker
@@ -164,9 +114,8 @@ class _Conn:
                     label = _label(host, actor_id, op, payload)
                     host.post(Envelope(actor_id, op, payload, reply, label))
                 worker.run()
-        with self.lock:
-            self.open = False
-            self.writable.notify()
+        self.open = False
+        self.outbox.close()
         self.sock.close()
 
 
@@ -225,7 +174,7 @@ class _Worker:
         self.stopped.wait()
         deadline = time.monotonic() + 2.0
         for conn in self.conns:
-            while conn.backlog and conn.open and time.monotonic() < deadline:
+            while conn.outbox.pending and conn.open and time.monotonic() < deadline:
                 time.sleep(0.001)
 
 

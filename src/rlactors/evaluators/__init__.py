@@ -1,0 +1,23 @@
+"""Evaluators: an environment (colocated) plus a policy copy, producing experience.
+
+* :class:`DQNEvaluator` — K envs stepped in lockstep with an epsilon-greedy DQN policy;
+  ``sample()`` returns n-step transitions (optionally with Ape-X initial priorities) and the
+  episodes that finished. Spawn it as an actor: ``spawn(DQNEvaluator, EvaluatorConfig(...))``.
+* :class:`EvaluatorConfig` — its plain, picklable configuration.
+* :func:`run_episodes` — whole episodes with a fixed (e.g. greedy) policy, for evaluation.
+* :func:`derive_seed` — independent seeds for named streams under one root seed.
+"""
+
+from rlactors.evaluators.config import EvaluatorConfig
+from rlactors.evaluators.dqn import PRIORITIES, DQNEvaluator
+from rlactors.evaluators.episodes import ActFn, derive_seed, make_env_batch, run_episodes
+
+__all__ = [
+    "PRIORITIES",
+    "ActFn",
+    "DQNEvaluator",
+    "EvaluatorConfig",
+    "derive_seed",
+    "make_env_batch",
+    "run_episodes",
+]

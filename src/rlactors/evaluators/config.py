@@ -1,0 +1,77 @@
+"""The evaluator's configuration: plain, frozen and picklable, so it can cross into an actor."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlactors.policies import DQNPolicyConfig
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """How a :class:`~rlactors.evaluators.DQNEvaluator` builds its envs and its policy copy.
+
+    Everything here is a plain value, so ``spawn(DQNEvaluator, config)`` pickles it to any
+    backend; the envs themselves are created inside the evaluator, next to it.
+    """
+
+    env_id: str
+    """Gymnasium env id, e.g. ``"CartPole-v1"``."""
+
+    num_envs: int = 1
+    """K envs stepped in lockstep, acted on with one batched policy call per step."""
+
+    rollout_steps: int = 256
+    """Lockstep steps per :meth:`~DQNEvaluator.sample` call; one call is
+    ``rollout_steps * num_envs`` env steps."""
+
+    n_step: int = 1
+    """Steps summed into each transition's return (1 gives one-step transitions)."""
+
+    gamma: float = 0.99
+    """Discount per env step."""
+
+    epsilon: float = 0.0
+    """Initial probability of a uniformly random action (change it with ``set_epsilon``)."""
+
+    seed: int = 0
+    """Root seed; each evaluator derives its env, exploration and evaluation seeds from it
+    and its ``index``, so evaluators of one run share no random stream."""
+
+    policy: DQNPolicyConfig = field(default_factory=DQNPolicyConfig)
+    """The network architecture; must match the learner's so weights fit."""
+
+    compute_priorities: bool = False
+    """Add a ``priorities`` column, ``|TD error|`` from the evaluator's own policy copy
+    (Ape-X's initial priorities, Horgan et al., 2018)."""
+
+    check_env: bool = True
+    """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
+
+    env_kwargs: tuple[tuple[str, Any], ...] = ()
+    """Extra ``gymnasium.make`` keyword arguments as ``(name, value)`` pairs (a tuple, so the
+    config stays hashable)."""
+
+    def __post_init__(self) -> None:
+        """Checks every field.
+
+        Raises:
+            ValueError: A field is out of range; the message names it.
+        """
+        if not self.env_id:
+            raise ValueError("EvaluatorConfig.env_id must name a Gymnasium env, got ''")
+        for name in ("num_envs", "rollout_steps", "n_step"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"EvaluatorConfig.{name} must be an integer >= 1, got {value!r}")
+        if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
+            raise ValueError(f"EvaluatorConfig.gamma must lie in [0, 1], got {self.gamma}")
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise ValueError(f"EvaluatorConfig.epsilon must lie in [0, 1], got {self.epsilon}")
+
+    @property
+    def env_steps_per_sample(self) -> int:
+        """Env steps one ``sample()`` call takes: ``rollout_steps * num_envs``."""
+        return self.rollout_steps * self.num_envs

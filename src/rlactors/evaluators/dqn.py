@@ -1,0 +1,187 @@
+"""DQNEvaluator: K envs plus an epsilon-greedy DQN policy copy, producing n-step transitions.
+
+It serves a synchronous learner (``SyncReplayOptimizer``) and Ape-X alike: it is a plain object
+built from a picklable :class:`EvaluatorConfig`, so ``spawn(DQNEvaluator, config, index=i)`` runs
+it as an actor on any backend, with its envs created inside it (colocated). Usage::
+
+    evaluator = spawn(DQNEvaluator, EvaluatorConfig("CartPole-v1", n_step=3, epsilon=1.0))
+    batch, episodes = evaluator.ask("sample").result(timeout=60)
+    evaluator.tell("set_weights", learner.get_weights())
+    evaluator.tell("set_epsilon", 0.05)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
+from rlactors.envs import EnvBatch
+from rlactors.evaluators.config import EvaluatorConfig
+from rlactors.evaluators.episodes import derive_seed, make_env_batch, run_episodes
+from rlactors.policies import DQNPolicy
+from rlactors.replay import NStepAccumulator
+
+#: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
+_ENV_STREAM, _POLICY_STREAM, _EVAL_STREAM = 0, 1, 2
+
+#: The extra column :meth:`DQNEvaluator.sample` adds when ``compute_priorities`` is set.
+PRIORITIES = "priorities"
+
+
+class DQNEvaluator(Evaluator):
+    """Steps K envs with an epsilon-greedy :class:`DQNPolicy` and returns n-step transitions.
+
+    Each env stream feeds its own :class:`NStepAccumulator`, so a transition never spans two
+    envs or two episodes; steps still short of ``n`` at the end of a ``sample()`` call are
+    carried over to the next one, so no env step is lost between calls.
+
+    Args:
+        config: Env id, K, rollout length, n, gamma, epsilon, seed and network.
+        index: This evaluator's number among its siblings (0, 1, ...); together with
+            ``config.seed`` it names the evaluator's random streams.
+
+    Raises:
+        UnknownEnvError: ``config.env_id`` is not registered.
+        TypeError: The env's spaces are not Box observations / Discrete actions.
+    """
+
+    def __init__(self, config: EvaluatorConfig, index: int = 0) -> None:
+        self.config = config
+        self.index = index
+        self._envs = make_env_batch(
+            config.env_id,
+            config.num_envs,
+            check=config.check_env,
+            env_kwargs=dict(config.env_kwargs),
+        )
+        self._policy = DQNPolicy(
+            self._envs.observation_space,
+            self._envs.action_space,
+            config.policy,
+            seed=derive_seed(config.seed, index, _POLICY_STREAM),
+        )
+        self._policy.set_epsilon(config.epsilon)
+        self._accumulators = [
+            NStepAccumulator(config.n_step, config.gamma) for _ in range(config.num_envs)
+        ]
+        self._envs.reset(seed=derive_seed(config.seed, index, _ENV_STREAM))
+        self._eval_envs: EnvBatch | None = None  # built on the first evaluate() call
+        self._eval_calls = 0
+        self._env_steps = 0
+        self._episodes = 0
+        self._sample_time_s = 0.0
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def sample(self) -> tuple[SampleBatch, list[EpisodeStats]]:
+        """Step every env ``config.rollout_steps`` times with the current epsilon.
+
+        Returns:
+            ``(batch, episodes)``. ``batch`` holds the n-step transitions completed during the
+            call: ``obs`` ``[N, *obs_shape]``, ``actions`` ``[N]`` int64, ``rewards`` ``[N]``
+            float32 (discounted n-step return), ``next_obs`` ``[N, *obs_shape]``,
+            ``discounts`` ``[N]`` float32 (``gamma**m``, 0 at a terminal state), plus
+            ``priorities`` ``[N]`` float32 (``|TD error|`` by this evaluator's policy copy)
+            when ``config.compute_priorities`` is set. ``N`` is about ``rollout_steps * K``
+            (up to ``(n - 1) * K`` rows move between neighbouring calls). ``episodes`` lists
+            the episodes that ended during the call.
+        """
+        start = time.perf_counter()
+        envs, accumulators = self._envs, self._accumulators
+        pieces: list[SampleBatch] = []
+        step = envs.observe()
+        for _ in range(self.config.rollout_steps):
+            states = step.states
+            actions = self._policy.act(states)
+            envs.interact(actions)
+            step = envs.observe()
+            for i, accumulator in enumerate(accumulators):
+                out = accumulator.add(
+                    states[i],
+                    actions[i],
+                    step.rewards[i],
+                    step.next_states[i],
+                    bool(step.terminated[i]),
+                    bool(step.truncated[i]),
+                )
+                if len(out):
+                    pieces.append(out)
+        batch = SampleBatch.concat(pieces)
+        if self.config.compute_priorities and len(batch):
+            td_error = self._policy.compute_td_error(batch)
+            batch = SampleBatch({**batch.columns, PRIORITIES: np.abs(td_error)})
+        episodes = envs.pop_episode_stats()
+        self._env_steps += self.config.env_steps_per_sample
+        self._episodes += len(episodes)
+        self._sample_time_s += time.perf_counter() - start
+        return batch, episodes
+
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Load the learner's online-network weights (from ``DQNPolicy.get_weights``)."""
+        self._policy.set_weights(weights)
+
+    def get_weights(self) -> Weights:
+        """The policy copy's weights (named arrays)."""
+        return self._policy.get_weights()
+
+    def set_epsilon(self, epsilon: float) -> None:
+        """Set the exploration probability used by the following ``sample()`` calls.
+
+        Raises:
+            ValueError: ``epsilon`` is outside ``[0, 1]``.
+        """
+        self._policy.set_epsilon(epsilon)
+
+    def env_steps_per_sample(self) -> int:
+        """Env steps each ``sample()`` call takes (``rollout_steps * num_envs``)."""
+        return self.config.env_steps_per_sample
+
+    def get_metrics(self) -> dict[str, Any]:
+        """Counters since construction.
+
+        Returns:
+            ``env_steps`` (int), ``episodes`` (int), ``epsilon`` (float) and
+            ``env_steps_per_s`` (float: env steps per second spent inside ``sample()``, so
+            the sampling speed, not counting the time the evaluator waited for messages).
+        """
+        rate = self._env_steps / self._sample_time_s if self._sample_time_s > 0 else 0.0
+        return {
+            "env_steps": self._env_steps,
+            "episodes": self._episodes,
+            "epsilon": self._policy.epsilon,
+            "env_steps_per_s": rate,
+        }
+
+    def evaluate(self, episodes: int) -> list[EpisodeStats]:
+        """Run ``episodes`` greedy episodes on separate envs (the training envs are untouched).
+
+        Each call uses fresh env seeds (derived from the evaluator's seed and a call counter).
+
+        Returns:
+            One :class:`EpisodeStats` per episode.
+        """
+        if self._eval_envs is None or self._eval_envs.num_envs != episodes:
+            if self._eval_envs is not None:
+                self._eval_envs.close()
+            self._eval_envs = make_env_batch(
+                self.config.env_id,
+                episodes,
+                check=self.config.check_env,
+                env_kwargs=dict(self.config.env_kwargs),
+            )
+        self._eval_calls += 1
+        seed = derive_seed(self.config.seed, self.index, _EVAL_STREAM, self._eval_calls)
+        return run_episodes(self._eval_envs, self._greedy, seed)
+
+    def close(self) -> None:
+        """Close the envs."""
+        self._envs.close()
+        if self._eval_envs is not None:
+            self._eval_envs.close()
+
+    def _greedy(self, obs: np.ndarray) -> np.ndarray:
+        return self._policy.act(obs, explore=False)

@@ -1,0 +1,91 @@
+"""Whole episodes with a fixed policy (greedy evaluation), and seeds derived from one root seed.
+
+Usage, 20 greedy episodes at once, one batched policy call per step::
+
+    envs = EnvBatch([make_env("CartPole-v1") for _ in range(20)])
+    stats = run_episodes(envs, lambda obs: policy.act(obs, explore=False), seed=7)
+    mean_return = np.mean([s.episode_return for s in stats])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from rlactors.core import EpisodeStats
+from rlactors.envs import EnvBatch, make_env
+
+#: Maps ``[B, *obs_shape]`` observations to ``[B]`` actions.
+ActFn = Callable[[np.ndarray], np.ndarray]
+
+
+def derive_seed(root: int, *path: int) -> int:
+    """A 31-bit seed for the stream named ``path`` under ``root``, independent of its siblings.
+
+    ``derive_seed(s, i)`` equals the state of ``SeedSequence(s).spawn(i + 1)[i]``, so streams
+    of different paths never overlap the way ``seed + i`` does across runs with nearby seeds.
+
+    Args:
+        root: The run's root seed (>= 0).
+        *path: Non-negative integers naming the stream, e.g. ``(EVALUATORS, worker_index)``.
+    """
+    sequence = np.random.SeedSequence(root, spawn_key=tuple(path))
+    # 31 bits: some envs reject seeds >= 2**31.
+    return int(sequence.generate_state(1)[0] >> 1)
+
+
+def make_env_batch(
+    env_id: str, num_envs: int, *, check: bool = True, env_kwargs: Mapping[str, Any] | None = None
+) -> EnvBatch:
+    """``num_envs`` fresh ``make_env(env_id)`` envs in an :class:`EnvBatch`.
+
+    Raises:
+        UnknownEnvError: ``env_id`` is not registered; the message lists close matches.
+    """
+    kwargs = dict(env_kwargs or {})
+    return EnvBatch([make_env(env_id, check=check, **kwargs) for _ in range(num_envs)])
+
+
+def run_episodes(
+    envs: EnvBatch, act: ActFn, seed: int, *, max_steps: int = 1_000_000
+) -> list[EpisodeStats]:
+    """Run exactly one episode in each env of ``envs``, stepping them in lockstep.
+
+    Envs whose episode is over keep stepping (their rows are ignored) until the slowest one
+    ends: one batched ``act`` per step is cheaper than shrinking the batch.
+
+    Args:
+        envs: K envs; they are reset here (running episodes are discarded).
+        act: The policy, ``[K, *obs_shape] -> [K]`` actions (greedy, for an evaluation).
+        seed: Root seed of this set of episodes (each env's seed is derived from it).
+        max_steps: Give up after this many lockstep steps (guards against envs without a
+            time limit).
+
+    Returns:
+        K episode statistics, in env order.
+
+    Raises:
+        RuntimeError: Some episode was still running after ``max_steps`` steps.
+    """
+    k = envs.num_envs
+    envs.reset(seed=seed)
+    returns = np.zeros(k, dtype=np.float64)
+    lengths = np.zeros(k, dtype=np.int64)
+    running = np.ones(k, dtype=bool)
+    states = envs.observe().states
+    for _ in range(max_steps):
+        envs.interact(act(states))
+        after = envs.observe()
+        returns += np.where(running, after.rewards, 0.0)
+        lengths += running
+        running &= ~after.done
+        if not running.any():
+            envs.pop_episode_stats()  # counted here already; keep the batch's list short
+            return [EpisodeStats(float(r), int(n)) for r, n in zip(returns, lengths, strict=True)]
+        states = after.states
+    raise RuntimeError(
+        f"run_episodes: {int(running.sum())} of {k} episodes still running after "
+        f"{max_steps} steps; does the env have a time limit?"
+    )

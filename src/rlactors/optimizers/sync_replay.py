@@ -1,0 +1,264 @@
+"""SyncReplayOptimizer: evaluator actors sample, one learner trains from replay, in rounds.
+
+One :meth:`~SyncReplayOptimizer.step` is one round (DQN as in Mnih et al., 2015, with the
+sampling spread over actors)::
+
+    samples = gather(evaluator.ask("sample") for each evaluator)   # asked one round earlier
+    replay.add(samples)
+    ask every evaluator for its next sample           # they step envs while the learner trains
+    repeat train_steps_per_sample times:              # once replay holds learning_starts steps
+        batch, ids, weights = replay.sample(batch_size)
+        stats = learner.learn(batch + weights)        # the policy syncs its target network
+        replay.update_priorities(ids, |stats["td_error"]|)   # prioritized replay only
+    evaluator.tell("set_weights", learner.get_weights())    # for each evaluator
+
+Asking for the next sample before learning lets sampling and learning overlap on the process
+backend; the price is that a sample is collected with weights one round old, which off-policy
+Q-learning does not mind. Messages from one sender arrive in order, so every evaluator sees the
+same sequence (epsilon, sample, weights, ...) on every backend and a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rlactors.actors import ActorRef, Future, gather
+from rlactors.core import EpisodeStats, Evaluator, Policy, SampleBatch
+from rlactors.replay import PrioritizedSampler, ReplayBuffer, UniformSampler
+
+log = logging.getLogger(__name__)
+
+#: Column an evaluator may add with initial priorities (see ``DQNEvaluator``).
+PRIORITIES = "priorities"
+
+Schedule = Callable[[int], float]
+
+
+@dataclass(frozen=True)
+class SyncReplayConfig:
+    """How :class:`SyncReplayOptimizer` fills replay and how much it learns per round."""
+
+    buffer_capacity_transitions: int = 100_000
+    """Replay capacity in (n-step) transitions; the oldest are evicted first."""
+
+    batch_size: int = 64
+    """Transitions per learner step."""
+
+    train_steps_per_sample: int = 128
+    """Learner steps after each round of samples (one sample from every evaluator)."""
+
+    learning_starts_env_steps: int = 1000
+    """No learning until this many env steps have been sampled (fills replay first)."""
+
+    prioritized_replay: bool = False
+    """Proportional prioritized replay (Schaul et al., 2016) instead of uniform."""
+
+    prioritized_replay_alpha: float = 0.6
+    """Priority exponent: 0 is uniform, 1 fully proportional."""
+
+    prioritized_replay_eps: float = 1e-6
+    """Added to every priority so that no transition's probability is 0."""
+
+    sample_timeout_s: float = 600.0
+    """Longest wait for one round of samples before giving up with ``TimeoutError``."""
+
+    def __post_init__(self) -> None:
+        """Checks every field.
+
+        Raises:
+            ValueError: A field is out of range; the message names it.
+        """
+        for name in ("buffer_capacity_transitions", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"SyncReplayConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("train_steps_per_sample", "learning_starts_env_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SyncReplayConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if not self.sample_timeout_s > 0:
+            raise ValueError(
+                f"SyncReplayConfig.sample_timeout_s must be > 0, got {self.sample_timeout_s}"
+            )
+
+
+class SyncReplayOptimizer:
+    """The single-learner replay loop over evaluator actors (see the module docstring).
+
+    The evaluators are actors answering ``sample()`` (returning ``(SampleBatch, episodes)``),
+    ``set_weights(weights)``, ``env_steps_per_sample()`` and, when an epsilon schedule is given,
+    ``set_epsilon(epsilon)`` -- :class:`~rlactors.evaluators.DQNEvaluator` does. The optimizer
+    owns them from now on: :meth:`stop` stops them. The learner is a policy living in the
+    caller's process; ``learn(batch)`` must return ``td_error`` (``[B]``) for prioritized replay.
+
+    Args:
+        evaluators: One or more evaluator actors.
+        learner: The policy that learns; its weights are broadcast after each round.
+        config: Replay and learning settings.
+        seed: Seed of the replay sampling stream.
+        epsilon_schedule: Env steps -> exploration epsilon, sent to every evaluator before each
+            sample is requested; None leaves the evaluators' epsilon alone (Ape-X's fixed
+            per-evaluator epsilons).
+        beta_schedule: Env steps -> importance-sampling exponent beta for prioritized replay
+            (default: 0.4 throughout, as in Ape-X).
+
+    Raises:
+        ValueError: No evaluators.
+    """
+
+    def __init__(
+        self,
+        evaluators: Sequence[ActorRef[Any]],
+        learner: Policy,
+        config: SyncReplayConfig,
+        *,
+        seed: int,
+        epsilon_schedule: Schedule | None = None,
+        beta_schedule: Schedule | None = None,
+    ) -> None:
+        if not evaluators:
+            raise ValueError("SyncReplayOptimizer needs at least one evaluator")
+        self.evaluators: tuple[ActorRef[Any], ...] = tuple(evaluators)
+        self.learner = learner
+        self.config = config
+        self._epsilon_schedule = epsilon_schedule
+        self._beta_schedule = beta_schedule or (lambda _step: 0.4)
+        sampler = (
+            PrioritizedSampler(config.prioritized_replay_alpha, config.prioritized_replay_eps)
+            if config.prioritized_replay
+            else UniformSampler()
+        )
+        self.replay = ReplayBuffer(config.buffer_capacity_transitions, sampler)
+        self._rng = np.random.default_rng(seed)
+        self.env_steps = 0
+        self.learner_steps = 0
+        steps = gather(
+            [ev.ask("env_steps_per_sample") for ev in self.evaluators], config.sample_timeout_s
+        )
+        self._steps_per_sample: list[int] = [int(s) for s in steps]
+        self._pending: list[Future[tuple[SampleBatch, list[EpisodeStats]]]] | None = None
+        self._pending_epsilon: float | None = None
+        self.broadcast_weights()
+
+    @property
+    def env_steps_per_round(self) -> int:
+        """Env steps one :meth:`step` adds (the sum over evaluators)."""
+        return sum(self._steps_per_sample)
+
+    def broadcast_weights(self) -> None:
+        """Send the learner's weights to every evaluator (fire-and-forget)."""
+        weights = self.learner.get_weights()
+        for ev in self.evaluators:
+            ev.tell(Evaluator.set_weights, weights)
+
+    def step(self, *, prefetch: bool = True) -> dict[str, Any]:
+        """One round: collect samples, add them to replay, learn, broadcast weights.
+
+        Args:
+            prefetch: Ask for the next round's samples before learning (the overlap). Pass
+                False for the last round of a run, so no evaluator works for nothing.
+
+        Returns:
+            ``env_steps`` and ``learner_steps`` (totals, int); ``env_steps_this_step``,
+            ``learner_steps_this_step`` (int); ``loss``, ``q_mean``, ``grad_norm`` (means over
+            this round's learner steps; None before learning starts); ``replay_size`` (int);
+            ``epsilon`` the samples were collected with (None without a schedule); ``beta``
+            (prioritized replay only); ``episode_returns`` and ``episode_lengths`` (lists of the
+            episodes that ended in this round's samples); ``sample_wait_s`` and
+            ``learn_time_s`` (seconds spent blocked on samples and learning).
+        """
+        wait_start = time.perf_counter()
+        if self._pending is None:
+            self._request_samples()
+        assert self._pending is not None
+        results = gather(self._pending, self.config.sample_timeout_s)
+        epsilon, self._pending, self._pending_epsilon = self._pending_epsilon, None, None
+        sample_wait_s = time.perf_counter() - wait_start
+        episodes: list[EpisodeStats] = []
+        for batch, finished in results:
+            self._add(batch)
+            episodes.extend(finished)
+        added = self.env_steps_per_round
+        self.env_steps += added
+        if prefetch:
+            self._request_samples()
+        learn_start = time.perf_counter()
+        learned, beta = self._learn()
+        learn_time_s = time.perf_counter() - learn_start
+        if learned["learner_steps_this_step"]:
+            self.broadcast_weights()
+        stats: dict[str, Any] = {
+            "env_steps": self.env_steps,
+            "env_steps_this_step": added,
+            "learner_steps": self.learner_steps,
+            **learned,
+            "replay_size": len(self.replay),
+            "epsilon": epsilon,
+            "episode_returns": [e.episode_return for e in episodes],
+            "episode_lengths": [e.length for e in episodes],
+            "sample_wait_s": sample_wait_s,
+            "learn_time_s": learn_time_s,
+        }
+        if self.config.prioritized_replay:
+            stats["beta"] = beta
+        return stats
+
+    def stop(self) -> None:
+        """Stop the evaluators (after any sample they are still working on). Idempotent."""
+        self._pending = None
+        for ev in self.evaluators:
+            try:
+                ev.stop()
+            except Exception:  # already dead or stopped: nothing left to release
+                log.debug("stopping %s failed", ev.name, exc_info=True)
+
+    def state_dict(self) -> dict[str, int]:
+        """The counters a restored run continues from (replay is saved separately)."""
+        return {"env_steps": self.env_steps, "learner_steps": self.learner_steps}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the counters of :meth:`state_dict`."""
+        self.env_steps = int(state["env_steps"])
+        self.learner_steps = int(state["learner_steps"])
+
+    def _request_samples(self) -> None:
+        if self._epsilon_schedule is not None:
+            epsilon = float(self._epsilon_schedule(self.env_steps))
+            for ev in self.evaluators:
+                ev.tell("set_epsilon", epsilon)
+            self._pending_epsilon = epsilon
+        self._pending = [ev.ask(Evaluator.sample) for ev in self.evaluators]
+
+    def _add(self, batch: SampleBatch) -> None:
+        if not len(batch):
+            return
+        columns = batch.columns
+        priorities = columns.pop(PRIORITIES, None)
+        if not self.config.prioritized_replay:
+            priorities = None
+        self.replay.add(columns, priorities=priorities)
+
+    def _learn(self) -> tuple[dict[str, Any], float]:
+        config = self.config
+        beta = float(self._beta_schedule(self.env_steps))
+        steps = 0
+        totals = {"loss": 0.0, "q_mean": 0.0, "grad_norm": 0.0}
+        if self.env_steps >= config.learning_starts_env_steps and len(self.replay):
+            for _ in range(config.train_steps_per_sample):
+                batch, ids, weights = self.replay.sample(config.batch_size, self._rng, beta)
+                stats = self.learner.learn(SampleBatch({**batch.columns, "weights": weights}))
+                if config.prioritized_replay:
+                    self.replay.update_priorities(ids, np.abs(stats["td_error"]))
+                for key in totals:
+                    totals[key] += float(stats[key])
+                steps += 1
+        self.learner_steps += steps
+        means: dict[str, Any] = {k: (v / steps if steps else None) for k, v in totals.items()}
+        if steps and not math.isfinite(means["loss"]):
+            log.warning("non-finite loss %s at learner step %d", means["loss"], self.learner_steps)
+        return {"learner_steps_this_step": steps, **means}, beta
