@@ -31,12 +31,10 @@ import numpy as np
 
 from rlactors.actors import ActorRef, Future, gather
 from rlactors.core import EpisodeStats, Evaluator, Policy, SampleBatch
+from rlactors.evaluators import PRIORITIES
 from rlactors.replay import PrioritizedSampler, ReplayBuffer, UniformSampler
 
 log = logging.getLogger(__name__)
-
-#: Column an evaluator may add with initial priorities (see ``DQNEvaluator``).
-PRIORITIES = "priorities"
 
 Schedule = Callable[[int], float]
 
@@ -143,6 +141,7 @@ class SyncReplayOptimizer:
         self._steps_per_sample: list[int] = [int(s) for s in steps]
         self._pending: list[Future[tuple[SampleBatch, list[EpisodeStats]]]] | None = None
         self._pending_epsilon: float | None = None
+        self._stat_keys: set[str] = {"loss", "q_mean", "grad_norm"}
         self.broadcast_weights()
 
     @property
@@ -247,18 +246,27 @@ class SyncReplayOptimizer:
         config = self.config
         beta = float(self._beta_schedule(self.env_steps))
         steps = 0
-        totals = {"loss": 0.0, "q_mean": 0.0, "grad_norm": 0.0}
+        # Means over the round of the learner's scalar statistics (loss, q_mean, grad_norm for
+        # DQN); None for each before learning starts, so every round reports the same keys.
+        totals: dict[str, float] = dict.fromkeys(self._stat_keys, 0.0)
         if self.env_steps >= config.learning_starts_env_steps and len(self.replay):
             for _ in range(config.train_steps_per_sample):
                 batch, ids, weights = self.replay.sample(config.batch_size, self._rng, beta)
                 stats = self.learner.learn(SampleBatch({**batch.columns, "weights": weights}))
                 if config.prioritized_replay:
                     self.replay.update_priorities(ids, np.abs(stats["td_error"]))
-                for key in totals:
-                    totals[key] += float(stats[key])
+                for key, value in stats.items():
+                    if key != "learner_steps" and _is_scalar(value):
+                        totals[key] = totals.get(key, 0.0) + float(value)
                 steps += 1
+        self._stat_keys.update(totals)
         self.learner_steps += steps
         means: dict[str, Any] = {k: (v / steps if steps else None) for k, v in totals.items()}
-        if steps and not math.isfinite(means["loss"]):
-            log.warning("non-finite loss %s at learner step %d", means["loss"], self.learner_steps)
+        loss = means.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            log.warning("non-finite loss %s at learner step %d", loss, self.learner_steps)
         return {"learner_steps_this_step": steps, **means}, beta
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
