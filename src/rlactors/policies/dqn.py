@@ -149,11 +149,9 @@ class DQNPolicy(Policy):
                 dueling=self.config.dueling,
             )
         self._target = copy.deepcopy(self._online).requires_grad_(False)
-        self._optimizer = torch.optim.Adam(
-            self._online.parameters(),
-            lr=self.config.learning_rate,
-            eps=self.config.adam_epsilon,
-        )
+        # Built on first use: an acting-only copy (an evaluator's) never needs one, and
+        # constructing a torch optimizer imports torch._dynamo, ~1.5 s per actor process.
+        self._adam: torch.optim.Adam | None = None
         self._rng = np.random.default_rng(explore_seq)
         self._epsilon = self.config.initial_epsilon
         self._learner_steps = 0
@@ -219,6 +217,15 @@ class DQNPolicy(Policy):
 
     # -- learning -------------------------------------------------------------------------------
 
+    def _optimizer(self) -> torch.optim.Adam:
+        if self._adam is None:
+            self._adam = torch.optim.Adam(
+                self._online.parameters(),
+                lr=self.config.learning_rate,
+                eps=self.config.adam_epsilon,
+            )
+        return self._adam
+
     def learn(self, batch: SampleBatch) -> dict[str, Any]:
         """One Adam step on the (importance-weighted) mean Huber TD loss of ``batch``.
 
@@ -242,11 +249,11 @@ class DQNPolicy(Policy):
             # weight 0 contributes no gradient at all.
             loss = loss * tensors["weights"]
         mean_loss = loss.mean()
-        self._optimizer.zero_grad(set_to_none=True)
+        self._optimizer().zero_grad(set_to_none=True)
         torch.autograd.backward(mean_loss)
         max_norm = self.config.max_grad_norm if self.config.max_grad_norm is not None else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self._online.parameters(), max_norm)
-        self._optimizer.step()
+        self._optimizer().step()
         self._learner_steps += 1
         if self._learner_steps % self.config.target_update_period_learner_steps == 0:
             self._update_target(self.config.target_update_tau)
@@ -355,7 +362,7 @@ class DQNPolicy(Policy):
         return {
             "online": {k: v.detach().clone() for k, v in self._online.state_dict().items()},
             "target": {k: v.detach().clone() for k, v in self._target.state_dict().items()},
-            "optimizer": copy.deepcopy(self._optimizer.state_dict()),
+            "optimizer": copy.deepcopy(self._optimizer().state_dict()),
             "learner_steps": self._learner_steps,
             "epsilon": self._epsilon,
         }
@@ -369,7 +376,7 @@ class DQNPolicy(Policy):
         _check_keys(set(state), {"online", "target", "optimizer", "learner_steps", "epsilon"}, "")
         _load_module(self._online, state["online"], "state['online']")
         _load_module(self._target, state["target"], "state['target']")
-        self._optimizer.load_state_dict(state["optimizer"])
+        self._optimizer().load_state_dict(state["optimizer"])
         self._learner_steps = int(state["learner_steps"])
         self.epsilon = float(state["epsilon"])
 

@@ -1,0 +1,368 @@
+"""AsyncReplayOptimizer: Ape-X's distributed prioritized experience replay.
+
+Horgan et al., "Distributed Prioritized Experience Replay", ICLR 2018. The parts, each an actor:
+
+* N :class:`ApexWorker` actors step their envs continuously, each with its own epsilon
+  ``eps_i = 0.4 ** (1 + 7 * i / (N - 1))`` (one worker: 0.4), build n-step transitions,
+  compute initial priorities with their own copy of the network, and push straight to a replay
+  shard (the data never passes through the learner).
+* M :class:`~rlactors.replay.shard.ReplayShard` actors hold the prioritized memory; the
+  learner samples from them in turn.
+* The learner (this object, in the driver process) learns on prioritized batches, sends back
+  new priorities, and **broadcasts its weights every** ``weight_sync_period_learner_steps``
+  learner steps (rather than workers pulling them: one message per worker per period).
+
+The learner never waits on a slow worker: :func:`~rlactors.actors.wait_any` serves whichever
+answer comes first, each worker has a bounded number of rollouts in flight, and replay samples
+are prefetched so learning and sampling overlap. A replay-ratio control (learner samples per
+inserted transition) holds back whichever side runs ahead, so a run neither over- nor
+under-trains when the number of workers changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rlactors.actors import (
+    ActorDiedError,
+    ActorOptions,
+    ActorRef,
+    Future,
+    RestartPolicy,
+    spawn_with,
+    wait_any,
+)
+from rlactors.core import EpisodeStats, Optimizer, SampleBatch
+from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig, derive_seed
+from rlactors.policies import DQNPolicy
+from rlactors.replay.shard import ReplayShard
+
+log = logging.getLogger("rlactors.optimizers")
+
+#: ``derive_seed`` stream for the replay shards (evaluators use their own index paths).
+_SHARD_STREAM = 1000
+
+
+def apex_epsilons(num_workers: int, base: float = 0.4, alpha: float = 7.0) -> list[float]:
+    """Ape-X's per-worker exploration: ``base ** (1 + alpha * i / (N - 1))``; N = 1 gives base."""
+    if num_workers == 1:
+        return [base]
+    return [base ** (1 + alpha * i / (num_workers - 1)) for i in range(num_workers)]
+
+
+@dataclass(frozen=True)
+class AsyncReplayConfig:
+    """How the Ape-X optimizer coordinates workers, replay and the learner."""
+
+    num_workers: int = 2
+    """Evaluator actors sampling in parallel (N)."""
+
+    num_replay_shards: int = 1
+    """Replay actors; the capacity is split evenly and the learner samples them in turn."""
+
+    buffer_capacity_transitions: int = 100_000
+    """Transitions held across all shards (FIFO eviction)."""
+
+    priority_alpha: float = 0.6
+    """Priority exponent (Ape-X: 0.6)."""
+
+    importance_beta: float = 0.4
+    """Importance-sampling exponent (Ape-X: 0.4, not annealed)."""
+
+    batch_size: int = 64
+    """Transitions per learner step."""
+
+    learning_starts_transitions: int = 1_000
+    """Transitions in replay before the learner starts."""
+
+    replay_ratio: float = 8.0
+    """Learner samples per inserted transition (``batch_size * learner_steps / inserted``).
+    Sampling pauses when learning lags behind it, learning pauses when it runs ahead."""
+
+    weight_sync_period_learner_steps: int = 50
+    """The learner broadcasts its weights to every worker this often."""
+
+    rollouts_in_flight_per_worker: int = 2
+    """Rollout requests queued at each worker, so none idles while its result travels."""
+
+    samples_in_flight_per_shard: int = 2
+    """Replay samples prefetched per shard while the learner learns."""
+
+    max_worker_restarts: int = 3
+    """A worker whose process dies is restarted this many times within a minute; one more
+    death stops the run with ``RestartLimitError``."""
+
+    def __post_init__(self) -> None:
+        positive = (
+            "num_workers",
+            "num_replay_shards",
+            "buffer_capacity_transitions",
+            "batch_size",
+            "weight_sync_period_learner_steps",
+            "rollouts_in_flight_per_worker",
+            "samples_in_flight_per_shard",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"AsyncReplayConfig.{name} must be an integer >= 1, got {value!r}")
+        if self.buffer_capacity_transitions < self.num_replay_shards:
+            raise ValueError("AsyncReplayConfig: fewer transitions of capacity than shards")
+        if not self.replay_ratio > 0:
+            raise ValueError(f"AsyncReplayConfig.replay_ratio must be > 0, got {self.replay_ratio}")
+        if not 0 <= self.priority_alpha <= 1 or not 0 <= self.importance_beta <= 1:
+            raise ValueError("AsyncReplayConfig: priority_alpha and importance_beta lie in [0, 1]")
+        if self.learning_starts_transitions < self.batch_size:
+            raise ValueError(
+                "AsyncReplayConfig.learning_starts_transitions must be >= batch_size, got "
+                f"{self.learning_starts_transitions} < {self.batch_size}"
+            )
+
+
+class ApexWorker:
+    """An evaluator that pushes its transitions (with initial priorities) to replay itself.
+
+    Args:
+        config: The evaluator's config (``compute_priorities`` is forced on).
+        index: This worker's number; names its random streams.
+        shards: The replay shards; the worker writes to them in turn, starting at ``index``.
+    """
+
+    def __init__(
+        self, config: EvaluatorConfig, index: int, shards: list[ActorRef[ReplayShard]]
+    ) -> None:
+        config = dataclasses.replace(config, compute_priorities=True)
+        self.evaluator = DQNEvaluator(config, index)  # env and policy copy live here
+        self.shards = shards
+        self.next_shard = index % len(shards)
+
+    def run(self) -> dict[str, Any]:
+        """One rollout, pushed to replay. Returns counts and the episodes that finished."""
+        batch, episodes = self.evaluator.sample()
+        if len(batch):
+            columns = batch.columns
+            priorities = columns.pop(PRIORITIES)
+            self.shards[self.next_shard].tell("add", columns, priorities)
+            self.next_shard = (self.next_shard + 1) % len(self.shards)
+        return {
+            "transitions": len(batch),
+            "env_steps": self.evaluator.env_steps_per_sample(),
+            "episodes": [(e.episode_return, e.length) for e in episodes],
+        }
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Load the learner's weights."""
+        self.evaluator.set_weights(weights)
+
+    def get_metrics(self) -> dict[str, Any]:
+        """The evaluator's counters (env steps, env steps/s, epsilon)."""
+        return self.evaluator.get_metrics()
+
+
+class AsyncReplayOptimizer(Optimizer):
+    """Ape-X: N sampling workers, M replay shards, one learner; see the module docstring.
+
+    Args:
+        config: Coordination settings.
+        evaluator_config: The workers' env, rollout, n-step and network settings (their
+            ``epsilon`` is replaced by :func:`apex_epsilons`).
+        learner: The learning policy (lives in this process).
+        iteration_env_steps: Env steps one :meth:`step` call waits for.
+    """
+
+    def __init__(
+        self,
+        config: AsyncReplayConfig,
+        evaluator_config: EvaluatorConfig,
+        learner: DQNPolicy,
+        iteration_env_steps: int = 2_000,
+    ) -> None:
+        self.config = config
+        self.learner = learner
+        self.iteration_env_steps = iteration_env_steps
+        seed = evaluator_config.seed
+        per_shard = config.buffer_capacity_transitions // config.num_replay_shards
+        self.shards = [
+            spawn_with(
+                ActorOptions(name=f"replay-{j}"),
+                ReplayShard,
+                per_shard,
+                alpha=config.priority_alpha,
+                seed=derive_seed(seed, _SHARD_STREAM, j),
+            )
+            for j in range(config.num_replay_shards)
+        ]
+        self.epsilons = apex_epsilons(config.num_workers)
+        self._weights = learner.get_weights()
+        restart = RestartPolicy.on_failure(max_restarts=config.max_worker_restarts, within_s=60.0)
+        self.workers = [
+            spawn_with(
+                ActorOptions(name=f"worker-{i}", restart=restart, on_restart=self._on_restart),
+                ApexWorker,
+                dataclasses.replace(evaluator_config, epsilon=eps),
+                i,
+                self.shards,
+            )
+            for i, eps in enumerate(self.epsilons)
+        ]
+        for worker in self.workers:
+            worker.tell("set_weights", self._weights)
+        # Counters (saved with checkpoints, so a restored run keeps its replay ratio).
+        self.env_steps = 0
+        self.inserted = 0
+        self.learned_samples = 0
+        self.learner_steps = 0
+        self.worker_restarts = 0
+        self._inflight: dict[Future[Any], tuple[str, int]] = {}
+        self._next_shard = 0
+        self._learn_time_s = 0.0
+        self._started = time.perf_counter()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def step(self) -> dict[str, Any]:
+        """Run until ``iteration_env_steps`` more env steps are in; return their statistics."""
+        target = self.env_steps + self.iteration_env_steps
+        episodes: list[EpisodeStats] = []
+        losses: list[float] = []
+        t0, learner_steps0 = time.perf_counter(), self.learner_steps
+        while self.env_steps < target:
+            self._top_up()
+            done, _ = wait_any(list(self._inflight), timeout=60.0)
+            if not done:
+                raise TimeoutError("Ape-X: no worker or replay shard answered within 60 s")
+            for fut in done:
+                kind, who = self._inflight.pop(fut)
+                try:
+                    value = fut.result()
+                except ActorDiedError as exc:
+                    if kind == "sample":
+                        raise  # replay shards are not restarted: their memory is the run
+                    log.warning("worker-%d lost a rollout (%s); it is being restarted", who, exc)
+                    continue
+                if kind == "run":
+                    self.env_steps += value["env_steps"]
+                    self.inserted += value["transitions"]
+                    episodes += [EpisodeStats(r, n) for r, n in value["episodes"]]
+                else:
+                    losses.append(self._learn(who, *value))
+        elapsed = time.perf_counter() - t0
+        return {
+            "env_steps": self.env_steps,
+            "learner_steps": self.learner_steps,
+            "inserted_transitions": self.inserted,
+            "replay_ratio": self.learned_samples / max(1, self.inserted),
+            "episodes": episodes,
+            "loss": float(np.mean(losses)) if losses else float("nan"),
+            "env_steps_per_s": self.iteration_env_steps / elapsed if elapsed > 0 else 0.0,
+            "learner_updates_per_s": (self.learner_steps - learner_steps0) / elapsed,
+            "worker_restarts": self.worker_restarts,
+        }
+
+    def _top_up(self) -> None:
+        """Keep rollouts and replay samples in flight, within the replay ratio."""
+        cfg = self.config
+        runs = [0] * len(self.workers)
+        sampling = 0
+        for kind, who in self._inflight.values():
+            if kind == "run":
+                runs[who] += 1
+            else:
+                sampling += 1
+        learning = self.inserted >= cfg.learning_starts_transitions
+        # Replay samples the learner is owed by the replay ratio, beyond those in flight.
+        owed = cfg.replay_ratio * self.inserted - self.learned_samples - sampling * cfg.batch_size
+        if learning:
+            slots = cfg.samples_in_flight_per_shard * len(self.shards) - sampling
+            for _ in range(max(0, min(slots, int(owed // cfg.batch_size)))):
+                j = self._next_shard
+                self._next_shard = (j + 1) % len(self.shards)
+                fut = self.shards[j].ask("sample", cfg.batch_size, cfg.importance_beta)
+                self._inflight[fut] = ("sample", j)
+                sampling += 1
+        # While learning lags more than a prefetch's worth behind the ratio, new rollouts wait:
+        # the learner catches up instead of the buffer filling with unlearned transitions.
+        lagging = learning and owed > cfg.samples_in_flight_per_shard * cfg.batch_size
+        limit = 0 if lagging and sampling else cfg.rollouts_in_flight_per_worker
+        for i, worker in enumerate(self.workers):
+            for _ in range(limit - runs[i]):
+                self._inflight[worker.ask("run")] = ("run", i)
+
+    def _learn(
+        self, shard: int, columns: dict[str, np.ndarray], ids: np.ndarray, weights: np.ndarray
+    ) -> float:
+        start = time.perf_counter()
+        batch = SampleBatch({**columns, "weights": weights})
+        stats = self.learner.learn(batch)
+        self.shards[shard].tell("update_priorities", ids, np.abs(stats["td_error"]))
+        self.learner_steps += 1
+        self.learned_samples += len(batch)
+        if self.learner_steps % self.config.weight_sync_period_learner_steps == 0:
+            self.broadcast_weights()
+        self._learn_time_s += time.perf_counter() - start
+        return float(stats["loss"])
+
+    def broadcast_weights(self) -> None:
+        """Send the learner's current weights to every worker."""
+        self._weights = self.learner.get_weights()
+        for worker in self.workers:
+            worker.tell("set_weights", self._weights)
+
+    def _on_restart(self, ref: ActorRef[Any]) -> None:
+        # Runs in the owner when a worker came back: hand it the current weights.
+        self.worker_restarts += 1
+        ref.tell("set_weights", self._weights)
+
+    # -- introspection, checkpoints, shutdown --------------------------------------------------
+
+    def worker_metrics(self, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Each worker's env steps, env steps/s and epsilon."""
+        return [w.ask("get_metrics").result(timeout) for w in self.workers]
+
+    def replay_size(self, timeout: float = 30.0) -> int:
+        """Transitions held across the shards."""
+        return sum(s.ask("size").result(timeout) for s in self.shards)
+
+    def counters(self) -> dict[str, int]:
+        """The counters a checkpoint keeps (replay ratio and schedules resume from them)."""
+        return {
+            "env_steps": self.env_steps,
+            "inserted": self.inserted,
+            "learned_samples": self.learned_samples,
+            "learner_steps": self.learner_steps,
+        }
+
+    def load_counters(self, counters: dict[str, int]) -> None:
+        """Restore :meth:`counters` (after the learner's state was loaded)."""
+        self.env_steps = int(counters["env_steps"])
+        self.inserted = int(counters["inserted"])
+        self.learned_samples = int(counters["learned_samples"])
+        self.learner_steps = int(counters["learner_steps"])
+        self.broadcast_weights()
+
+    def replay_states(self, timeout: float = 120.0) -> list[dict[str, Any]]:
+        """Every shard's contents (plain arrays), for a checkpoint."""
+        return [s.ask("state_dict").result(timeout) for s in self.shards]
+
+    def load_replay_states(self, states: list[dict[str, Any]], timeout: float = 120.0) -> None:
+        """Refill the shards from :meth:`replay_states`."""
+        if len(states) != len(self.shards):
+            raise ValueError(f"{len(states)} replay states for {len(self.shards)} shards")
+        for shard, state in zip(self.shards, states, strict=True):
+            shard.ask("load_state_dict", state).result(timeout)
+
+    def stop(self) -> None:
+        """Stop the workers and the shards (abandoning what is in flight)."""
+        self._inflight.clear()
+        refs: list[ActorRef[Any]] = [*self.workers, *self.shards]
+        for ref in refs:
+            try:
+                ref.stop(timeout=10.0)
+            except Exception:  # best effort at shutdown: report it and go on
+                log.exception("stopping %s failed", ref.name)

@@ -1,0 +1,74 @@
+"""ReplayShard: a prioritized buffer packaged to run as an actor (Ape-X's replay memory).
+
+Ape-X keeps replay in its own process(es) so evaluators can push and the learner can sample
+without either waiting on the other (Horgan et al., 2018, section 3). Every method takes and
+returns plain arrays, so ``spawn(ReplayShard, capacity, alpha=0.6, seed=s)`` works on every
+backend; several shards split the capacity and the learner samples from them in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rlactors.replay.buffer import ReplayBuffer
+from rlactors.replay.samplers import PrioritizedSampler
+
+
+class ReplayShard:
+    """One prioritized replay buffer with its own random stream.
+
+    Args:
+        capacity: Transitions this shard holds; the oldest are evicted first.
+        alpha: Priority exponent (0: uniform, 1: fully proportional). Ape-X uses 0.6.
+        seed: Seed of this shard's sampling stream.
+    """
+
+    def __init__(self, capacity: int, alpha: float = 0.6, seed: int = 0) -> None:
+        self.buffer = ReplayBuffer(capacity, PrioritizedSampler(alpha=alpha))
+        self.rng = np.random.default_rng(seed)
+        self.samples_drawn = 0
+
+    def add(self, columns: Mapping[str, np.ndarray], priorities: npt.ArrayLike | None) -> int:
+        """Insert ``[n]`` transitions with their initial priorities; returns ``n``."""
+        ids = self.buffer.add(columns, priorities)
+        return int(ids.shape[0])
+
+    def sample(
+        self, batch_size: int, beta: float
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """``(columns, ids, weights)``: a prioritized batch of ``batch_size`` rows.
+
+        ``ids`` ``[B]`` int64 go back to :meth:`update_priorities`; ``weights`` ``[B]`` float32
+        are the importance-sampling weights (annealing ``beta`` is the caller's job).
+        """
+        sample = self.buffer.sample(batch_size, self.rng, beta)
+        self.samples_drawn += batch_size
+        return sample.batch.columns, sample.ids, sample.weights
+
+    def update_priorities(self, ids: npt.ArrayLike, priorities: npt.ArrayLike) -> int:
+        """New priorities for sampled rows (stale rows are skipped); returns how many applied."""
+        return self.buffer.update_priorities(ids, priorities)
+
+    def size(self) -> int:
+        """Transitions stored now."""
+        return len(self.buffer)
+
+    def stats(self) -> dict[str, Any]:
+        """``size``, ``added`` (ever) and ``sampled`` (rows drawn, ever)."""
+        return {
+            "size": len(self.buffer),
+            "added": self.buffer.num_added,
+            "sampled": self.samples_drawn,
+        }
+
+    def state_dict(self) -> dict[str, np.ndarray | int]:
+        """The buffer's state, plain arrays (see :meth:`ReplayBuffer.state_dict`)."""
+        return self.buffer.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray | int]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.buffer.load_state_dict(state)
