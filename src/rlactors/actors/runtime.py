@@ -72,8 +72,11 @@ class Runtime:
     Args:
         backend: ``"inline"`` (one process, deterministic), ``"process"`` (one OS process per
             actor, the default) or ``"ray"``.
-        **options: Backend options, e.g. ``start_method="forkserver"`` or ``torch_threads=1``
-            for the process backend.
+        **options: Backend options. Process backend: ``start_method`` (``"spawn"``, the
+            default, or ``"forkserver"``), ``preload`` (modules the fork server imports once,
+            e.g. ``("torch",)``: actor processes then start in milliseconds instead of
+            seconds), ``torch_threads`` (threads per actor process, default 1) and
+            ``spawn_timeout_s``.
     """
 
     def __init__(self, backend: str = "process", **options: Any) -> None:

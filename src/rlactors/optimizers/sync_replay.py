@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from rlactors.actors import ActorRef, Future, gather
-from rlactors.core import EpisodeStats, Evaluator, Policy, SampleBatch
+from rlactors.core import EpisodeStats, Evaluator, Optimizer, Policy, SampleBatch
 from rlactors.evaluators import PRIORITIES
 from rlactors.replay import PrioritizedSampler, ReplayBuffer, UniformSampler
 
@@ -85,7 +85,7 @@ class SyncReplayConfig:
             )
 
 
-class SyncReplayOptimizer:
+class SyncReplayOptimizer(Optimizer):
     """The single-learner replay loop over evaluator actors (see the module docstring).
 
     The evaluators are actors answering ``sample()`` (returning ``(SampleBatch, episodes)``),
@@ -175,8 +175,9 @@ class SyncReplayOptimizer:
         if self._pending is None:
             self._request_samples()
         assert self._pending is not None
-        results = gather(self._pending, self.config.sample_timeout_s)
-        epsilon, self._pending, self._pending_epsilon = self._pending_epsilon, None, None
+        pending, self._pending = self._pending, None  # a failed round is not waited on again
+        epsilon, self._pending_epsilon = self._pending_epsilon, None
+        results = gather(pending, self.config.sample_timeout_s)
         sample_wait_s = time.perf_counter() - wait_start
         episodes: list[EpisodeStats] = []
         for batch, finished in results:
