@@ -42,6 +42,19 @@ _ids = itertools.count(1)
 _backends: list[ProcessBackend] = []
 
 
+def reap(process: Any, timeout: float = 5.0) -> int | None:
+    """Wait for a dying process's exit code.
+
+    Its sentinel closes a moment before the kernel lets ``waitpid`` collect it, so a single
+    ``join(0)`` right after the sentinel fired can still find no exit code.
+    """
+    deadline = time.monotonic() + timeout
+    while process.exitcode is None and time.monotonic() < deadline:
+        process.join(0.05)
+    code: int | None = process.exitcode
+    return code
+
+
 def describe_exit(code: int | None) -> str:
     """``"was killed by SIGKILL"`` or ``"exited with code 1"``."""
     if code is None:
@@ -218,9 +231,8 @@ class ProcessBackend:
         process = m.process
         if process is None:
             return
-        process.join(1.0)
         h, tr = m.handle, transport()
-        exit_ = describe_exit(process.exitcode)
+        exit_ = describe_exit(reap(process))
         reason = f"actor {h.name} died: its process (pid {process.pid}) {exit_}"
         self.exit_reasons[h.address] = reason  # before m.process goes: see explain_exit
         m.process = None
@@ -281,8 +293,7 @@ class ProcessBackend:
         process = None if m is None else m.process
         if m is None or process is None:
             return None
-        process.join(0.5)  # it closed its end: it is dying or dead
-        if process.exitcode is None:
+        if reap(process, 1.0) is None:  # it closed its end: it is dying or dead
             return None
         return f"actor {m.handle.name} died: its process (pid {process.pid}) " + describe_exit(
             process.exitcode

@@ -1,0 +1,117 @@
+"""Algorithms, by name: each is a frozen config dataclass plus a class that composes the parts.
+
+The registry maps a name to both, as import paths, so that naming an algorithm (``rlactors
+train dqn --help``) imports its config but not torch. Add one with :func:`register`::
+
+    register("apex", "rlactors.algorithms.apex.config:ApexConfig",
+             "rlactors.algorithms.apex.algorithm:Apex", "Ape-X DQN (Horgan et al., 2018)")
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from rlactors.algorithms.base import (
+    Algorithm,
+    Callback,
+    ConfigField,
+    UnknownConfigFieldError,
+    coerce_value,
+    config_fields,
+    config_from_dict,
+    config_to_dict,
+)
+
+
+class UnknownAlgorithmError(ValueError):
+    """An algorithm name that is not registered; the message lists what is."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        super().__init__(f"unknown algorithm {name!r}; {hint}available: {', '.join(known)}")
+
+
+@dataclass(frozen=True)
+class AlgorithmEntry:
+    """A registered algorithm: where its config and algorithm classes live.
+
+    Attributes:
+        name: Registry name (``"dqn"``).
+        config_path: ``"module:ConfigClass"``.
+        algorithm_path: ``"module:AlgorithmClass"``.
+        description: One line for ``--help``.
+    """
+
+    name: str
+    config_path: str
+    algorithm_path: str
+    description: str = ""
+
+    def config_class(self) -> type[Any]:
+        """Import and return the config dataclass."""
+        cls: type[Any] = _load(self.config_path)
+        return cls
+
+    def algorithm_class(self) -> type[Algorithm]:
+        """Import and return the algorithm class (this imports torch, for most)."""
+        cls: type[Algorithm] = _load(self.algorithm_path)
+        return cls
+
+
+_REGISTRY: dict[str, AlgorithmEntry] = {}
+
+
+def register(name: str, config_path: str, algorithm_path: str, description: str = "") -> None:
+    """Register an algorithm under ``name`` (replacing an entry of that name)."""
+    _REGISTRY[name] = AlgorithmEntry(name, config_path, algorithm_path, description)
+
+
+def get_algorithm(name: str) -> AlgorithmEntry:
+    """The entry registered as ``name``.
+
+    Raises:
+        UnknownAlgorithmError: No such name; the message lists close matches and all names.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownAlgorithmError(name, algorithm_names()) from None
+
+
+def algorithm_names() -> list[str]:
+    """Registered names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+register(
+    "dqn",
+    "rlactors.algorithms.dqn.config:DQNConfig",
+    "rlactors.algorithms.dqn.algorithm:DQN",
+    "DQN with n-step returns, double-Q, dueling, optional prioritized replay",
+)
+
+__all__ = [
+    "Algorithm",
+    "AlgorithmEntry",
+    "Callback",
+    "ConfigField",
+    "UnknownAlgorithmError",
+    "UnknownConfigFieldError",
+    "algorithm_names",
+    "coerce_value",
+    "config_fields",
+    "config_from_dict",
+    "config_to_dict",
+    "get_algorithm",
+    "register",
+]

@@ -1,0 +1,139 @@
+"""What ``rlactors train`` and ``rlactors evaluate`` do, once their arguments are parsed.
+
+torch, gymnasium and matplotlib are imported inside the commands, when they are needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rlactors.algorithms import (
+    Algorithm,
+    UnknownAlgorithmError,
+    config_to_dict,
+    get_algorithm,
+)
+from rlactors.cli import output
+from rlactors.cli.args import CliError, TrainArgs
+
+#: Exit status of a run stopped with Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def train(args: TrainArgs) -> int:
+    """Train, writing the run directory; returns the exit status.
+
+    Raises:
+        CliError: A bad config value or env id (before anything is written).
+    """
+    from rlactors.checkpoint import atomic_write_text
+    from rlactors.envs import UnknownEnvError
+    from rlactors.metrics import (
+        CHECKPOINT_DIR,
+        CONFIG_FILE,
+        CURVE_FILE,
+        METRICS_FILE,
+        MetricsWriter,
+        make_run_dir,
+        plot_learning_curve,
+    )
+
+    entry = get_algorithm(args.algorithm)
+    try:
+        config = entry.config_class()(**args.overrides)
+    except ValueError as exc:
+        raise CliError(f"{args.algorithm} config: {exc}") from None
+    algorithm_class = entry.algorithm_class()
+    try:
+        algorithm = algorithm_class(config)
+    except UnknownEnvError as exc:
+        raise CliError(str(exc)) from None
+    with algorithm:
+        run_dir = make_run_dir(entry.name, config.env_id, path=args.run_dir)
+        header = {"algorithm": entry.name, "config": config_to_dict(config)}
+        atomic_write_text(run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
+        records: list[dict[str, Any]] = []
+        interrupted = False
+        title = f"{entry.name} {config.env_id}"
+        with (
+            MetricsWriter(run_dir / METRICS_FILE) as writer,
+            output.TrainingProgress(config.max_env_steps, title, quiet=args.quiet) as progress,
+        ):
+
+            def on_iteration(metrics: dict[str, Any]) -> None:
+                writer.write(metrics)
+                records.append(metrics)
+                progress.update(metrics)
+
+            try:
+                result = algorithm.train(callback=on_iteration)
+            except KeyboardInterrupt:
+                interrupted = True
+                result = _result_of(algorithm)
+        checkpoint = algorithm.save(run_dir / CHECKPOINT_DIR)
+    curve = plot_learning_curve(
+        records,
+        run_dir / CURVE_FILE,
+        title=title,
+        stop_reward=getattr(config, "stop_reward", None),
+    )
+    output.say(
+        ("interrupted: " if interrupted else "") + _summary(result),
+        f"learning curve: {curve}",
+        f"checkpoint:     {checkpoint}",
+        f"metrics:        {run_dir / METRICS_FILE}",
+    )
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def evaluate(run_dir: str, episodes: int) -> int:
+    """Print the greedy return of the checkpoint in ``run_dir``; returns the exit status.
+
+    Raises:
+        CliError: No checkpoint there, or one of an unknown algorithm.
+    """
+    from rlactors.checkpoint import CheckpointError, read_checkpoint_config
+    from rlactors.metrics import CHECKPOINT_DIR
+
+    if episodes < 1:
+        raise CliError(f"evaluate: --episodes must be >= 1, got {episodes}")
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise CliError(f"evaluate: {run_dir} is not a directory")
+    # A run directory holds checkpoint/; a checkpoint directory can be named directly too.
+    path = root / CHECKPOINT_DIR if (root / CHECKPOINT_DIR).is_dir() else root
+    try:
+        name, _ = read_checkpoint_config(path)
+        entry = get_algorithm(name)
+        algorithm = entry.algorithm_class().from_checkpoint(path)
+    except (CheckpointError, UnknownAlgorithmError) as exc:
+        raise CliError(f"evaluate: {exc}") from None
+    with algorithm:
+        stats = algorithm.evaluate(episodes)
+    output.say(
+        f"greedy return over {stats['episodes']} episodes: mean {stats['eval_return_mean']:.1f} "
+        f"(std {stats['eval_return_std']:.1f}, min {stats['eval_return_min']:.1f}, "
+        f"max {stats['eval_return_max']:.1f})"
+    )
+    return 0
+
+
+def _result_of(algorithm: Algorithm) -> dict[str, Any]:
+    result = getattr(algorithm, "result", None)
+    return dict(result()) if callable(result) else {}
+
+
+def _summary(result: dict[str, Any]) -> str:
+    def number(key: str, spec: str) -> str:
+        value = result.get(key)
+        return "-" if value is None else format(value, spec)
+
+    solved = "solved" if result.get("solved") else "not solved"
+    return (
+        f"{solved} after {number('env_steps', 'd')} env steps and {number('time_s', '.1f')} s: "
+        f"training return {number('episode_return_mean', '.1f')}, "
+        f"greedy return {number('eval_return_mean', '.1f')}, "
+        f"{number('env_steps_per_s', '.0f')} env steps/s"
+    )

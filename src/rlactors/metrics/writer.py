@@ -1,0 +1,97 @@
+"""Metrics as JSON Lines: one object per training iteration, appended and flushed as it comes."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import numpy as np
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays made plain and non-finite floats made None.
+
+    JSON has no NaN or infinity (``json.dumps`` would write the non-standard ``NaN``, which
+    strict readers such as ``jq`` reject), so they are written as ``null``.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return str(value)
+
+
+class MetricsWriter:
+    """Appends one JSON object per line to ``path``; a context manager.
+
+    Each line is flushed at once, so ``tail -f`` and a crashed run both see every iteration
+    written so far.
+
+    Args:
+        path: The ``.jsonl`` file (created with its parent directory; appended to if present).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Append ``record`` as one line.
+
+        Raises:
+            ValueError: The writer was closed.
+        """
+        if self._file is None:
+            raise ValueError(f"MetricsWriter({self.path}) is closed")
+        self._file.write(json.dumps(to_jsonable(record), allow_nan=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> MetricsWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """Every record of a ``.jsonl`` file, skipping a truncated last line (a run killed mid-write).
+
+    Raises:
+        ValueError: A line other than the last is not valid JSON.
+    """
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    records = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if i == len(lines) - 1:
+                break
+            raise ValueError(f"{path}, line {i + 1}: not JSON ({exc})") from exc
+    return records

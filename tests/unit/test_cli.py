@@ -1,0 +1,141 @@
+"""CLI argument parsing and its one-line errors (exit status 2, no traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from rlactors.cli.args import CliError, parse_train_args
+from rlactors.cli.main import EXIT_USAGE, main
+
+
+def test_every_config_field_is_a_typed_flag() -> None:
+    args = parse_train_args(
+        [
+            "dqn",
+            "--env",
+            "Acrobot-v1",
+            "--seed",
+            "3",
+            "--max-env-steps",
+            "1e5",
+            "--learning-rate",
+            "5e-4",
+            "--hidden-sizes",
+            "64,32",
+            "--no-dueling",
+            "--huber-delta",
+            "none",
+            "--backend",
+            "process",
+            "--stop-reward=475",
+        ]
+    )
+    assert args is not None and args.algorithm == "dqn"
+    assert args.overrides == {
+        "env_id": "Acrobot-v1",
+        "seed": 3,
+        "max_env_steps": 100_000,
+        "learning_rate": 5e-4,
+        "hidden_sizes": (64, 32),
+        "dueling": False,
+        "huber_delta": None,
+        "backend": "process",
+        "stop_reward": 475.0,
+    }
+    assert args.run_dir is None and not args.quiet
+
+
+def test_only_given_flags_override_and_run_options_are_separate() -> None:
+    args = parse_train_args(["dqn", "--run-dir", "out", "-q", "--env-id", "CartPole-v1"])
+    assert args is not None
+    assert args.overrides == {"env_id": "CartPole-v1"}
+    assert args.run_dir == "out" and args.quiet
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["dqnn"], "unknown algorithm 'dqnn'; did you mean dqn? available: dqn"),
+        ([], "name an algorithm"),
+        (["--seed", "1"], "the algorithm comes first"),
+        (["dqn", "--lerning-rate", "1"], "unknown option --lerning-rate; did you mean"),
+        (["dqn", "--zzz", "1"], "unknown option --zzz; options are: --backend --batch-size"),
+        (["dqn", "--seed", "x"], "argument --seed: value must be an integer, got 'x'"),
+        (["dqn", "--seed", "1.5"], "must be an integer"),
+        (["dqn", "--backend", "ray"], "invalid choice: 'ray'"),
+        (["dqn", "CartPole-v1"], "unexpected argument 'CartPole-v1'"),
+        (["dqn", "--max-env"], "unknown option --max-env; did you mean --max-env-steps"),
+    ],
+)
+def test_mistakes_raise_one_line_errors(argv: list[str], message: str) -> None:
+    with pytest.raises(CliError) as info:
+        parse_train_args(argv)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "dqnn"], "unknown algorithm 'dqnn'"),
+        (["train", "dqn", "--gamma", "2"], "dqn config: gamma must lie in [0, 1], got 2.0"),
+        (["train", "dqn", "--env", "CartPol-v1"], "did you mean 'CartPole-v1'"),
+        (["train", "dqn", "--max-env-steps", "10"], "less than one round of sampling"),
+        (["evaluate", "/nonexistent/run"], "is not a directory"),
+        (["bogus"], "invalid choice: 'bogus'"),
+    ],
+)
+def test_main_prints_one_line_and_exits_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.err.startswith("rlactors: error: ")
+    assert message in captured.err
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_evaluate_of_a_directory_without_checkpoint(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", str(tmp_path)]) == EXIT_USAGE
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_help_of_an_algorithm_lists_its_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["train", "dqn", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("--max-env-steps", "--stop-reward", "--exploration-fraction", "--backend"):
+        assert name in out
+    assert "Budget: training stops" in out  # the field's docstring is its help
+
+
+def test_train_help_lists_the_algorithms(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--help"]) == 0
+    assert "dqn" in capsys.readouterr().out
+
+
+def test_top_level_help_does_not_import_torch_or_matplotlib() -> None:
+    code = (
+        "import sys\n"
+        "from rlactors.cli.main import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "try:\n"
+        "    main(['train', 'dqn', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('torch', 'matplotlib', 'gymnasium') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"

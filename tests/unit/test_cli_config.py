@@ -1,0 +1,118 @@
+"""DQNConfig validation, and the typed-field helpers the CLI and run directories rely on."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from rlactors.algorithms import (
+    UnknownAlgorithmError,
+    UnknownConfigFieldError,
+    coerce_value,
+    config_fields,
+    config_from_dict,
+    config_to_dict,
+    get_algorithm,
+)
+from rlactors.algorithms.dqn import DQNConfig
+
+
+def test_every_dqn_config_field_has_a_docstring() -> None:
+    missing = [f.name for f in config_fields(DQNConfig) if not f.doc]
+    assert missing == []
+
+
+def test_config_round_trips_through_json_values() -> None:
+    config = DQNConfig(hidden_sizes=(32, 16), stop_reward=None, seed=4)
+    data = config_to_dict(config)
+    assert data["hidden_sizes"] == [32, 16]
+    assert config_from_dict(DQNConfig, data) == config
+
+
+def test_unknown_field_names_close_matches() -> None:
+    with pytest.raises(UnknownConfigFieldError, match="did you mean learning_rate"):
+        config_from_dict(DQNConfig, {"lerning_rate": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"max_env_steps": 0}, "max_env_steps must be an integer >= 1"),
+        ({"gamma": 1.1}, "gamma must lie in [0, 1]"),
+        ({"exploration_fraction": -0.1}, "exploration_fraction must lie in [0, 1]"),
+        ({"backend": "ray"}, "backend must be 'inline' or 'process'"),
+        ({"learning_rate": 0.0}, "learning_rate must be > 0"),
+        ({"hidden_sizes": (0,)}, "hidden_sizes must be positive integers"),
+        ({"huber_delta": -1.0}, "huber_delta must be > 0 or None"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"batch_size": 2.5}, "batch_size must be an integer"),
+        ({"max_env_steps": 100}, "less than one round of sampling (256 env steps"),
+        ({"env_id": ""}, "env_id must name a Gymnasium env"),
+    ],
+)
+def test_dqn_config_rejects_bad_values_with_the_field_name(
+    overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        DQNConfig(**overrides)  # type: ignore[arg-type]
+    assert message in str(info.value)
+
+
+def test_env_steps_per_round() -> None:
+    config = DQNConfig(rollout_steps=10, num_envs_per_evaluator=3, num_evaluators=2)
+    assert config.env_steps_per_round == 60
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value", "expected"),
+    [
+        (int, "100_000", 100_000),
+        (int, "1e4", 10_000),
+        (int, 7, 7),
+        (float, "2.5e-3", 2.5e-3),
+        (float | None, "none", None),
+        (float | None, None, None),
+        (float | None, "3", 3.0),
+        (bool, "false", False),
+        (bool, True, True),
+        (tuple[int, ...], "64,64", (64, 64)),
+        (tuple[int, ...], [1, 2], (1, 2)),
+        (tuple[int, ...], "", ()),
+        (Literal["a", "b"], "b", "b"),
+        (str, "x", "x"),
+    ],
+)
+def test_coerce_value(annotation: object, value: object, expected: object) -> None:
+    assert coerce_value(annotation, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value"),
+    [(int, "1.5"), (int, True), (int, "x"), (float, "x"), (bool, "maybe"), (Literal["a"], "b")],
+)
+def test_coerce_value_rejects(annotation: object, value: object) -> None:
+    with pytest.raises(ValueError, match="field"):
+        coerce_value(annotation, value, "field")
+
+
+def test_registry_names_dqn_and_lists_names_for_unknown_ones() -> None:
+    entry = get_algorithm("dqn")
+    assert entry.config_class() is DQNConfig
+    assert entry.algorithm_class().name == "dqn"
+    with pytest.raises(UnknownAlgorithmError, match="available: dqn"):
+        get_algorithm("ppo")
+
+
+def test_config_fields_reads_defaults_including_factories() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Example:
+        size: tuple[int, ...] = dataclasses.field(default_factory=lambda: (1, 2))
+        """The size."""
+
+        name: str = "x"
+
+    fields = {f.name: f for f in config_fields(Example)}
+    assert fields["size"].default == (1, 2) and fields["size"].doc == "The size."
+    assert fields["name"].doc == "" and not fields["name"].required

@@ -1,0 +1,102 @@
+"""Run directories, the JSON Lines writer and reader, and the learning-curve PNG."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlactors.metrics import (
+    MetricsWriter,
+    make_run_dir,
+    plot_learning_curve,
+    read_metrics,
+    run_dir_name,
+    to_jsonable,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_dir_name_is_algo_env_timestamp_and_file_name_safe() -> None:
+    stamp = time.mktime((2025, 1, 2, 3, 4, 5, 0, 0, -1))
+    assert run_dir_name("dqn", "CartPole-v1", stamp) == "dqn-CartPole-v1-20250102-030405"
+    assert run_dir_name("dqn", "ALE/Pong-v5", stamp).startswith("dqn-ALE_Pong-v5-")
+
+
+def test_make_run_dir_never_reuses_a_directory(tmp_path: Path) -> None:
+    first = make_run_dir("dqn", "CartPole-v1", root=tmp_path, timestamp=0.0)
+    second = make_run_dir("dqn", "CartPole-v1", root=tmp_path, timestamp=0.0)
+    assert first.is_dir() and second.is_dir() and first != second
+    assert second.name == first.name + "-2"
+
+
+def test_make_run_dir_with_an_explicit_path(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b"
+    assert make_run_dir("dqn", "x", path=path) == path and path.is_dir()
+    assert make_run_dir("dqn", "x", path=path) == path  # existing is fine
+
+
+def test_writer_writes_one_strict_json_object_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "m" / "metrics.jsonl"
+    with MetricsWriter(path) as writer:
+        writer.write({"env_steps": np.int64(5), "loss": np.float32(0.5), "returns": [1.0, 2.0]})
+        writer.write({"env_steps": 10, "loss": math.nan, "q": math.inf, "a": np.arange(2)})
+        # Flushed at once: a reader sees it while the run goes on.
+        assert len(path.read_text().splitlines()) == 2
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[0]) == {"env_steps": 5, "loss": 0.5, "returns": [1.0, 2.0]}
+    assert json.loads(lines[1]) == {"env_steps": 10, "loss": None, "q": None, "a": [0, 1]}
+    assert "NaN" not in lines[1] and "Infinity" not in lines[1]
+    with pytest.raises(ValueError, match="closed"):
+        writer.write({})
+
+
+def test_writer_appends_to_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    for i in range(2):
+        with MetricsWriter(path) as writer:
+            writer.write({"i": i})
+    assert read_metrics(path) == [{"i": 0}, {"i": 1}]
+
+
+def test_read_metrics_skips_a_truncated_last_line_only(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}\n{"a": ')
+    assert read_metrics(path) == [{"a": 1}, {"a": 2}]
+    path.write_text('{"a": 1}\n{"a": \n{"a": 3}\n')
+    with pytest.raises(ValueError, match="line 2"):
+        read_metrics(path)
+
+
+def test_to_jsonable_handles_nested_numpy_and_unknown_objects() -> None:
+    value = {"a": (np.float64(1.5), {"b": np.bool_(True)}), 3: Path("x")}
+    assert to_jsonable(value) == {"a": [1.5, {"b": True}], "3": "x"}
+
+
+def test_learning_curve_is_a_png(tmp_path: Path) -> None:
+    records = [
+        {"env_steps": 100 * i, "episode_return_mean": float(i), "eval_return_mean": None}
+        for i in range(1, 20)
+    ]
+    records[-1]["eval_return_mean"] = 30.0
+    records[0]["episode_return_mean"] = None  # no episode finished yet
+    path = plot_learning_curve(records, tmp_path / "curve.png", title="t", stop_reward=25.0)
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_learning_curve_of_an_empty_run_is_still_a_png(tmp_path: Path) -> None:
+    path = plot_learning_curve([], tmp_path / "curve.png")
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_plotting_leaves_pyplot_alone(tmp_path: Path) -> None:
+    """The plot uses an Agg canvas directly, so a program's pyplot backend is its own."""
+    had_pyplot = "matplotlib.pyplot" in sys.modules
+    plot_learning_curve([{"env_steps": 1, "episode_return_mean": 1.0}], tmp_path / "c.png")
+    assert ("matplotlib.pyplot" in sys.modules) == had_pyplot
