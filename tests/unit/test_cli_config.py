@@ -101,7 +101,7 @@ def test_registry_names_dqn_and_lists_names_for_unknown_ones() -> None:
     entry = get_algorithm("dqn")
     assert entry.config_class() is DQNConfig
     assert entry.algorithm_class().name == "dqn"
-    with pytest.raises(UnknownAlgorithmError, match="available: dqn"):
+    with pytest.raises(UnknownAlgorithmError, match="available: apex, dqn"):
         get_algorithm("ppo")
 
 

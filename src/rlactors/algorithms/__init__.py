@@ -99,6 +99,12 @@ register(
     "rlactors.algorithms.dqn.algorithm:DQN",
     "DQN with n-step returns, double-Q, dueling, optional prioritized replay",
 )
+register(
+    "apex",
+    "rlactors.algorithms.apex.config:ApexConfig",
+    "rlactors.algorithms.apex.algorithm:Apex",
+    "Ape-X DQN: distributed prioritized experience replay (Horgan et al., 2018)",
+)
 
 __all__ = [
     "Algorithm",

@@ -227,14 +227,32 @@ class AsyncReplayOptimizer(Optimizer):
     # -- the loop ------------------------------------------------------------------------------
 
     def step(self) -> dict[str, Any]:
-        """Run until ``iteration_env_steps`` more env steps are in; return their statistics."""
+        """Run until ``iteration_env_steps`` more env steps are in; return their statistics.
+
+        Returns:
+            ``env_steps``, ``learner_steps``, ``inserted_transitions`` (totals);
+            ``env_steps_this_step``; ``loss``, ``q_mean``, ``grad_norm`` (means over this
+            step's learner steps, None before learning starts); ``replay_ratio`` (learner
+            samples per inserted transition, so far); ``episode_returns`` and
+            ``episode_lengths`` (episodes that ended); ``env_steps_per_s`` and
+            ``learner_updates_per_s`` (this step); ``sample_wait_s`` (blocked waiting) and
+            ``learn_time_s``; ``worker_restarts`` (so far).
+        """
         target = self.env_steps + self.iteration_env_steps
+        env_steps0 = self.env_steps
         episodes: list[EpisodeStats] = []
-        losses: list[float] = []
-        t0, learner_steps0 = time.perf_counter(), self.learner_steps
+        learned: list[dict[str, float]] = []
+        t0, learner_steps0, learn_time0 = (
+            time.perf_counter(),
+            self.learner_steps,
+            self._learn_time_s,
+        )
+        wait_s = 0.0
         while self.env_steps < target:
             self._top_up()
+            wait_start = time.perf_counter()
             done, _ = wait_any(list(self._inflight), timeout=60.0)
+            wait_s += time.perf_counter() - wait_start
             if not done:
                 raise TimeoutError("Ape-X: no worker or replay shard answered within 60 s")
             for fut in done:
@@ -251,17 +269,27 @@ class AsyncReplayOptimizer(Optimizer):
                     self.inserted += value["transitions"]
                     episodes += [EpisodeStats(r, n) for r, n in value["episodes"]]
                 else:
-                    losses.append(self._learn(who, *value))
+                    learned.append(self._learn(who, *value))
         elapsed = time.perf_counter() - t0
+
+        def mean(key: str) -> float | None:
+            return float(np.mean([s[key] for s in learned])) if learned else None
+
         return {
             "env_steps": self.env_steps,
+            "env_steps_this_step": self.env_steps - env_steps0,
             "learner_steps": self.learner_steps,
             "inserted_transitions": self.inserted,
             "replay_ratio": self.learned_samples / max(1, self.inserted),
-            "episodes": episodes,
-            "loss": float(np.mean(losses)) if losses else float("nan"),
-            "env_steps_per_s": self.iteration_env_steps / elapsed if elapsed > 0 else 0.0,
+            "episode_returns": [e.episode_return for e in episodes],
+            "episode_lengths": [e.length for e in episodes],
+            "loss": mean("loss"),
+            "q_mean": mean("q_mean"),
+            "grad_norm": mean("grad_norm"),
+            "env_steps_per_s": (self.env_steps - env_steps0) / elapsed if elapsed > 0 else 0.0,
             "learner_updates_per_s": (self.learner_steps - learner_steps0) / elapsed,
+            "sample_wait_s": wait_s,
+            "learn_time_s": self._learn_time_s - learn_time0,
             "worker_restarts": self.worker_restarts,
         }
 
@@ -296,7 +324,7 @@ class AsyncReplayOptimizer(Optimizer):
 
     def _learn(
         self, shard: int, columns: dict[str, np.ndarray], ids: np.ndarray, weights: np.ndarray
-    ) -> float:
+    ) -> dict[str, float]:
         start = time.perf_counter()
         batch = SampleBatch({**columns, "weights": weights})
         stats = self.learner.learn(batch)
@@ -306,7 +334,7 @@ class AsyncReplayOptimizer(Optimizer):
         if self.learner_steps % self.config.weight_sync_period_learner_steps == 0:
             self.broadcast_weights()
         self._learn_time_s += time.perf_counter() - start
-        return float(stats["loss"])
+        return {k: float(stats[k]) for k in ("loss", "q_mean", "grad_norm")}
 
     def broadcast_weights(self) -> None:
         """Send the learner's current weights to every worker."""

@@ -81,16 +81,9 @@ class DQN(Algorithm):
             self.policy_config(),
             seed=derive_seed(config.seed, _LEARNER),
         )
-        self.epsilon_schedule = LinearSchedule(
-            config.exploration_initial_epsilon,
-            config.exploration_final_epsilon,
-            int(config.exploration_fraction * config.max_env_steps),
-        )
-        self.beta_schedule = LinearSchedule(
-            config.prioritized_replay_beta, 1.0, config.max_env_steps
-        )
+        self.epsilon_schedule, self.beta_schedule = self._schedules()
         self._runtime: Runtime | None = None
-        self._optimizer: SyncReplayOptimizer | None = None
+        self._optimizer: Any = None
         self._pending_replay: dict[str, np.ndarray] | None = None
         # Counters (all restored by restore()).
         self.env_steps = 0
@@ -107,6 +100,16 @@ class DQN(Algorithm):
         # This session's clock, for env steps per second.
         self._session_start: float | None = None
         self._session_env_steps = 0
+
+    def _schedules(self) -> tuple[LinearSchedule, LinearSchedule]:
+        """Exploration epsilon and importance-sampling beta, as functions of env steps."""
+        c = self.config
+        epsilon = LinearSchedule(
+            c.exploration_initial_epsilon,
+            c.exploration_final_epsilon,
+            int(c.exploration_fraction * c.max_env_steps),
+        )
+        return epsilon, LinearSchedule(c.prioritized_replay_beta, 1.0, c.max_env_steps)
 
     def policy_config(self) -> DQNPolicyConfig:
         """The learner's (and the evaluators') policy configuration."""
@@ -149,11 +152,10 @@ class DQN(Algorithm):
                 f"DQN training is done ({'solved' if self._solved else 'budget spent'} at "
                 f"{self.env_steps} env steps); raise max_env_steps to continue"
             )
-        optimizer = self._start()
-        stats = optimizer.step(prefetch=not self._budget_spent(self.env_steps + self._round))
+        stats = self._optimizer_step()
         self.iteration += 1
-        self.env_steps = optimizer.env_steps
-        self.learner_steps = optimizer.learner_steps
+        self.env_steps = stats["env_steps"]
+        self.learner_steps = stats["learner_steps"]
         self._session_env_steps += stats["env_steps_this_step"]
         self.episodes += len(stats["episode_returns"])
         self._returns.extend(stats["episode_returns"])
@@ -181,9 +183,18 @@ class DQN(Algorithm):
             "sample_wait_s": stats["sample_wait_s"],
             "learn_time_s": stats["learn_time_s"],
             "eval_time_s": eval_time_s,
+            **stats.get("extra", {}),
             "solved": self._solved,
             "done": self.done,
         }
+
+    def _optimizer_step(self) -> dict[str, Any]:
+        """One optimizer round; its statistics under the keys :meth:`train_iter` reads."""
+        optimizer = self._start()
+        stats: dict[str, Any] = optimizer.step(
+            prefetch=not self._budget_spent(self.env_steps + self._round)
+        )
+        return stats
 
     def train(self, callback: Callback | None = None) -> dict[str, Any]:
         """Iterate until solved (``stop_reward``) or the budget is spent; see :meth:`result`.
@@ -259,7 +270,7 @@ class DQN(Algorithm):
         replay stay; training again starts new evaluators (and new episodes)."""
         if self._optimizer is not None:
             if self._pending_replay is None:
-                self._pending_replay = _replay_arrays(self._optimizer)
+                self._pending_replay = self._snapshot_replay()
             self._optimizer.stop()
             self._optimizer = None
         if self._runtime is not None:
@@ -297,6 +308,7 @@ class DQN(Algorithm):
                 "time_s": self._time_s + elapsed,
                 "solved": self._solved,
                 "last_eval": self._last_eval,
+                **self._extra_counters(),
             },
             "recent_returns": list(self._returns),
             "recent_lengths": list(self._lengths),
@@ -304,9 +316,7 @@ class DQN(Algorithm):
         arrays = None
         if include_replay:
             arrays = (
-                _replay_arrays(self._optimizer)
-                if self._optimizer is not None
-                else self._pending_replay
+                self._snapshot_replay() if self._optimizer is not None else self._pending_replay
             )
         return save_checkpoint(
             path,
@@ -348,12 +358,11 @@ class DQN(Algorithm):
         self._lengths.clear()
         self._lengths.extend(int(n) for n in state["recent_lengths"])
         self._pending_replay = checkpoint.arrays
+        self._restore_extra_counters(counters)
         if self._optimizer is not None:
-            self._optimizer.load_state_dict(
-                {"env_steps": self.env_steps, "learner_steps": self.learner_steps}
-            )
+            self._sync_optimizer(self._optimizer)
             if self._pending_replay is not None:
-                self._optimizer.replay.load_state_dict(self._pending_replay)
+                self._load_replay(self._optimizer, self._pending_replay)
             self._optimizer.broadcast_weights()
 
     @classmethod
@@ -376,7 +385,7 @@ class DQN(Algorithm):
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         return self.policy.act(obs, explore=False)
 
-    def _start(self) -> SyncReplayOptimizer:
+    def _start(self) -> Any:
         """Spawn the evaluators and the optimizer on the first iteration of a session."""
         if self._optimizer is not None:
             return self._optimizer
@@ -423,11 +432,9 @@ class DQN(Algorithm):
             self._runtime.__exit__(None, None, None)
             self._runtime = None
             raise
-        optimizer.load_state_dict(
-            {"env_steps": self.env_steps, "learner_steps": self.learner_steps}
-        )
+        self._sync_optimizer(optimizer)
         if self._pending_replay is not None:
-            optimizer.replay.load_state_dict(self._pending_replay)
+            self._load_replay(optimizer, self._pending_replay)
             self._pending_replay = None
         self._optimizer = optimizer
         self._session_start = time.perf_counter()
@@ -455,6 +462,26 @@ class DQN(Algorithm):
         )
         return eval_return
 
+    # -- what differs between optimizers (Ape-X overrides these) --------------------------------
 
-def _replay_arrays(optimizer: SyncReplayOptimizer) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v) for k, v in optimizer.replay.state_dict().items()}
+    def _sync_optimizer(self, optimizer: Any) -> None:
+        """Hand the restored counters to a (new) optimizer."""
+        optimizer.load_state_dict(
+            {"env_steps": self.env_steps, "learner_steps": self.learner_steps}
+        )
+
+    def _snapshot_replay(self) -> dict[str, np.ndarray]:
+        """The live replay buffer as plain arrays (for a checkpoint)."""
+        state = self._optimizer.replay.state_dict()
+        return {k: np.asarray(v) for k, v in state.items()}
+
+    def _load_replay(self, optimizer: Any, arrays: dict[str, np.ndarray]) -> None:
+        """Refill ``optimizer``'s replay from :meth:`_snapshot_replay` arrays."""
+        optimizer.replay.load_state_dict(arrays)
+
+    def _extra_counters(self) -> dict[str, Any]:
+        """Counters beyond DQN's that a checkpoint keeps (none for DQN)."""
+        return {}
+
+    def _restore_extra_counters(self, counters: dict[str, Any]) -> None:
+        """Restore :meth:`_extra_counters` (nothing for DQN)."""

@@ -1,0 +1,160 @@
+"""ApexConfig: every knob of Ape-X DQN, with units in the names.
+
+Defaults follow the paper (Horgan et al., 2018: n = 3, alpha 0.6, beta 0.4, per-worker
+epsilons ``0.4 ** (1 + 7 i / (N - 1))``, double-Q, dueling) scaled down for small problems
+(a 100,000-transition buffer, small networks, weights broadcast every few learner steps),
+tuned so CartPole-v1 solves with 2 workers on 2 cores (``benchmarks/apex_cartpole.py``).
+
+No torch here: the CLI reads this class to build ``rlactors train apex --help``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ApexConfig:
+    """Configuration of :class:`rlactors.algorithms.apex.Apex`."""
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    env_id: str = "CartPole-v1"
+    """Gymnasium env id (Box observations, Discrete actions)."""
+
+    seed: int = 0
+    """Root seed; every other seed (envs, exploration, network init, replay) derives from it."""
+
+    backend: Literal["inline", "process"] = "process"
+    """Where workers and replay shards run: ``process`` (one OS process each, sampling while
+    the learner learns) or ``inline`` (this process, deterministic: for tests and debugging)."""
+
+    max_env_steps: int = 100_000
+    """Budget: training stops before it would take more env steps than this."""
+
+    stop_reward: float | None = None
+    """Stop once a greedy evaluation's mean return reaches this (None: use the whole budget)."""
+
+    eval_episodes: int = 20
+    """Greedy episodes per evaluation (the stop criterion averages over them)."""
+
+    eval_interval_env_steps: int = 4000
+    """With ``stop_reward`` set, run a greedy evaluation every this many env steps."""
+
+    eval_trigger_fraction: float = 0.0
+    """...once the training return mean reaches this fraction of ``stop_reward`` (0: always;
+    Ape-X's training returns include the most exploring workers, so they understate the greedy
+    policy)."""
+
+    return_window_episodes: int = 20
+    """``episode_return_mean`` averages the training returns of this many latest episodes."""
+
+    iteration_env_steps: int = 2000
+    """Env steps per training iteration (one metrics row, one progress update)."""
+
+    # -- workers ----------------------------------------------------------------------------------
+
+    num_workers: int = 2
+    """Sampling worker actors (N), each with its own epsilon."""
+
+    num_envs_per_worker: int = 4
+    """Envs each worker steps in lockstep (one batched policy call per step)."""
+
+    rollout_steps: int = 25
+    """Lockstep steps per rollout; a rollout is ``rollout_steps * num_envs_per_worker`` env
+    steps, pushed to replay as one batch."""
+
+    n_step: int = 3
+    """Steps summed into each transition's return."""
+
+    gamma: float = 0.99
+    """Discount per env step."""
+
+    max_worker_restarts: int = 3
+    """A worker whose process dies is restarted this many times within a minute."""
+
+    # -- replay -----------------------------------------------------------------------------------
+
+    num_replay_shards: int = 1
+    """Replay actors; the learner samples from them in turn."""
+
+    buffer_capacity_transitions: int = 100_000
+    """Transitions held across all shards (FIFO eviction)."""
+
+    priority_alpha: float = 0.6
+    """Priority exponent."""
+
+    importance_beta: float = 0.4
+    """Importance-sampling exponent."""
+
+    learning_starts_transitions: int = 1000
+    """Transitions in replay before learning starts."""
+
+    replay_ratio: float = 16.0
+    """Learner samples per inserted transition; whichever side runs ahead waits."""
+
+    # -- learner ----------------------------------------------------------------------------------
+
+    batch_size: int = 256
+    """Transitions per learner step (large batches cost little more per step here)."""
+
+    hidden_sizes: tuple[int, ...] = (128, 128)
+    """Hidden layer widths of the Q-network."""
+
+    dueling: bool = True
+    """Dueling head (Wang et al., 2016)."""
+
+    double_q: bool = True
+    """Double-Q targets (van Hasselt et al., 2016)."""
+
+    learning_rate: float = 2e-3
+    """Adam step size."""
+
+    huber_delta: float | None = 1.0
+    """TD error where the Huber loss turns linear; None for squared loss."""
+
+    max_grad_norm: float | None = 10.0
+    """Gradient-norm clipping; None to disable."""
+
+    target_update_period_learner_steps: int = 200
+    """Learner steps between target-network syncs."""
+
+    weight_sync_period_learner_steps: int = 20
+    """The learner broadcasts its weights to every worker this often."""
+
+    learner_torch_threads: int | None = 1
+    """torch threads of the learner (this process); None leaves torch's default."""
+
+    def __post_init__(self) -> None:
+        """Checks the run-level fields (the parts check their own).
+
+        Raises:
+            ValueError: A field is out of range; the message names it.
+        """
+        for name in (
+            "max_env_steps",
+            "eval_episodes",
+            "eval_interval_env_steps",
+            "return_window_episodes",
+            "iteration_env_steps",
+            "num_envs_per_worker",
+            "rollout_steps",
+            "n_step",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ApexConfig.{name} must be an integer >= 1, got {value!r}")
+        if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
+            raise ValueError(f"ApexConfig.gamma must lie in [0, 1], got {self.gamma}")
+        if self.iteration_env_steps > self.max_env_steps:
+            raise ValueError(
+                f"ApexConfig.iteration_env_steps ({self.iteration_env_steps}) exceeds "
+                f"max_env_steps ({self.max_env_steps})"
+            )
+
+    @property
+    def env_steps_per_round(self) -> int:
+        """Env steps one training iteration takes."""
+        return self.iteration_env_steps
