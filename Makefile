@@ -10,10 +10,14 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install demo test lint bench
+.PHONY: install demo actors-demo test lint bench
 install: $(BIN)/.installed
 
+# The main job: Ape-X DQN with 2 workers trains CartPole-v1 to a greedy mean return of 475.
 demo: install
+	$(BIN)/rlactors train apex --env CartPole-v1 --workers 2 --stop-reward 475 --run-dir runs/apex-demo
+
+actors-demo: install
 	$(BIN)/python examples/actors_demo.py
 
 lint: install
@@ -27,3 +31,7 @@ test: lint
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/actor_calls.py
+	$(BIN)/python benchmarks/replay.py
+	$(BIN)/python benchmarks/dqn_cartpole.py
+	$(BIN)/python benchmarks/apex_cartpole.py
+	$(BIN)/python benchmarks/apex_throughput.py

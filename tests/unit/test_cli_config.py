@@ -116,3 +116,11 @@ def test_config_fields_reads_defaults_including_factories() -> None:
     fields = {f.name: f for f in config_fields(Example)}
     assert fields["size"].default == (1, 2) and fields["size"].doc == "The size."
     assert fields["name"].doc == "" and not fields["name"].required
+
+
+def test_workers_is_a_short_flag_for_num_workers() -> None:
+    from rlactors.cli.args import parse_train_args
+
+    args = parse_train_args(["apex", "--env", "CartPole-v1", "--workers", "4"])
+    assert args is not None
+    assert args.overrides["num_workers"] == 4

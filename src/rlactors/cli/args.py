@@ -3,7 +3,7 @@
 Every field ``name: T = default`` of the config becomes ``--name`` (underscores as dashes), its
 value converted to ``T`` (:func:`rlactors.algorithms.coerce_value`); bools become
 ``--name`` / ``--no-name``; ``Literal`` fields take only their choices; the field's docstring is
-its help. ``--env`` is an alias of ``--env-id``. Mistakes end in :class:`CliError`, one line
+its help. ``--env`` is an alias of ``--env-id``, ``--workers`` of ``--num-workers``. Mistakes end in :class:`CliError`, one line
 that names what exists, instead of argparse's usage dump.
 """
 
@@ -155,10 +155,14 @@ def _unknown_message(parser: Parser, argument: str) -> str:
     return f"{prog}: unknown option {name}; options are: {' '.join(known)}"
 
 
+#: Short spellings of the flags users type most.
+_SHORT_FLAGS = {"env_id": "--env", "num_workers": "--workers"}
+
+
 def _add_field(group: argparse._ArgumentGroup, field: ConfigField) -> None:
     names = [flag(field.name)]
-    if field.name == "env_id":
-        names.insert(0, "--env")
+    if field.name in _SHORT_FLAGS:
+        names.insert(0, _SHORT_FLAGS[field.name])
     annotation = field.annotation
     help_text = _help(field)
     kwargs: dict[str, Any] = {"dest": field.name, "default": argparse.SUPPRESS, "help": help_text}

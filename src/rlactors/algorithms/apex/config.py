@@ -32,7 +32,8 @@ class ApexConfig:
     the learner learns) or ``inline`` (this process, deterministic: for tests and debugging)."""
 
     max_env_steps: int = 100_000
-    """Budget: training stops before it would take more env steps than this."""
+    """Budget: no iteration starts that would end past it. Rollouts are asynchronous, so the
+    last iteration may overshoot by the rollouts already running (at most two per worker)."""
 
     stop_reward: float | None = None
     """Stop once a greedy evaluation's mean return reaches this (None: use the whole budget)."""
