@@ -3,8 +3,8 @@
 Every field ``name: T = default`` of the config becomes ``--name`` (underscores as dashes), its
 value converted to ``T`` (:func:`rlactors.algorithms.coerce_value`); bools become
 ``--name`` / ``--no-name``; ``Literal`` fields take only their choices; the field's docstring is
-its help. ``--env`` is an alias of ``--env-id``, ``--workers`` of ``--num-workers``. Mistakes end in :class:`CliError`, one line
-that names what exists, instead of argparse's usage dump.
+its help. ``--env`` is an alias of ``--env-id``, ``--workers`` of ``--num-workers``. Mistakes
+end in :class:`CliError`, one line that names what exists, instead of argparse's usage dump.
 """
 
 from __future__ import annotations

@@ -18,13 +18,10 @@ DQN with a different optimizer, which is the point of the design.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
-import torch
 
-from rlactors.actors import Runtime
 from rlactors.algorithms.apex.config import ApexConfig
 from rlactors.algorithms.dqn.algorithm import DQN
 from rlactors.evaluators import EvaluatorConfig, derive_seed
@@ -57,18 +54,13 @@ class Apex(DQN):
         beta = self.config.importance_beta
         return LinearSchedule(0.0, 0.0, 1), LinearSchedule(beta, beta, 1)
 
-    def _start(self) -> Any:
-        if self._optimizer is not None:
-            optimizer: AsyncReplayOptimizer = self._optimizer
-            return optimizer
+    def _runtime_options(self) -> dict[str, Any]:
+        if self.config.backend == "process":
+            return {"start_method": "forkserver", "preload": _PRELOAD}
+        return {}
+
+    def _build_optimizer(self) -> AsyncReplayOptimizer:
         c = self.config
-        if c.learner_torch_threads is not None:
-            torch.set_num_threads(c.learner_torch_threads)
-        options: dict[str, Any] = {}
-        if c.backend == "process":
-            options = {"start_method": "forkserver", "preload": _PRELOAD}
-        self._runtime = Runtime(c.backend, **options)
-        self._runtime.__enter__()
         evaluator_config = EvaluatorConfig(
             env_id=c.env_id,
             num_envs=c.num_envs_per_worker,
@@ -79,36 +71,23 @@ class Apex(DQN):
             seed=derive_seed(c.seed, _WORKERS, self.env_steps),
             policy=self.policy_config(),
         )
-        try:
-            optimizer = AsyncReplayOptimizer(
-                AsyncReplayConfig(
-                    num_workers=c.num_workers,
-                    num_replay_shards=c.num_replay_shards,
-                    buffer_capacity_transitions=c.buffer_capacity_transitions,
-                    priority_alpha=c.priority_alpha,
-                    importance_beta=c.importance_beta,
-                    batch_size=c.batch_size,
-                    learning_starts_transitions=c.learning_starts_transitions,
-                    replay_ratio=c.replay_ratio,
-                    weight_sync_period_learner_steps=c.weight_sync_period_learner_steps,
-                    max_worker_restarts=c.max_worker_restarts,
-                ),
-                evaluator_config,
-                self.policy,
-                iteration_env_steps=c.iteration_env_steps,
-            )
-        except BaseException:
-            self._runtime.__exit__(None, None, None)
-            self._runtime = None
-            raise
-        self._sync_optimizer(optimizer)
-        if self._pending_replay is not None:
-            self._load_replay(optimizer, self._pending_replay)
-            self._pending_replay = None
-        self._optimizer = optimizer
-        self._session_start = time.perf_counter()
-        self._session_env_steps = 0
-        return optimizer
+        return AsyncReplayOptimizer(
+            AsyncReplayConfig(
+                num_workers=c.num_workers,
+                num_replay_shards=c.num_replay_shards,
+                buffer_capacity_transitions=c.buffer_capacity_transitions,
+                priority_alpha=c.priority_alpha,
+                importance_beta=c.importance_beta,
+                batch_size=c.batch_size,
+                learning_starts_transitions=c.learning_starts_transitions,
+                replay_ratio=c.replay_ratio,
+                weight_sync_period_learner_steps=c.weight_sync_period_learner_steps,
+                max_worker_restarts=c.max_worker_restarts,
+            ),
+            evaluator_config,
+            self.policy,
+            iteration_env_steps=c.iteration_env_steps,
+        )
 
     def _optimizer_step(self) -> dict[str, Any]:
         optimizer: AsyncReplayOptimizer = self._start()

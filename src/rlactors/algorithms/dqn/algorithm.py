@@ -386,50 +386,18 @@ class DQN(Algorithm):
         return self.policy.act(obs, explore=False)
 
     def _start(self) -> Any:
-        """Spawn the evaluators and the optimizer on the first iteration of a session."""
+        """Start this session's runtime, actors and optimizer on its first iteration."""
         if self._optimizer is not None:
             return self._optimizer
         c = self.config
         if c.learner_torch_threads is not None:
             torch.set_num_threads(c.learner_torch_threads)
-        self._runtime = Runtime(c.backend)
+        self._runtime = Runtime(c.backend, **self._runtime_options())
         self._runtime.__enter__()
-        # A restored run continues with fresh env seeds instead of replaying the first episodes.
-        evaluator_seed = derive_seed(c.seed, _EVALUATORS, self.env_steps)
-        evaluator_config = EvaluatorConfig(
-            env_id=c.env_id,
-            num_envs=c.num_envs_per_evaluator,
-            rollout_steps=c.rollout_steps,
-            n_step=c.n_step,
-            gamma=c.gamma,
-            epsilon=self.epsilon_schedule(self.env_steps),
-            seed=evaluator_seed,
-            policy=self.policy_config(),
-        )
-        evaluators: list[ActorRef[DQNEvaluator]] = []
         try:
-            for i in range(c.num_evaluators):
-                options = ActorOptions(name=f"dqn-evaluator-{i}")
-                evaluators.append(spawn_with(options, DQNEvaluator, evaluator_config, index=i))
-            optimizer = SyncReplayOptimizer(
-                evaluators,
-                self.policy,
-                SyncReplayConfig(
-                    buffer_capacity_transitions=c.buffer_capacity_transitions,
-                    batch_size=c.batch_size,
-                    train_steps_per_sample=c.train_steps_per_sample,
-                    learning_starts_env_steps=c.learning_starts_env_steps,
-                    prioritized_replay=c.prioritized_replay,
-                    prioritized_replay_alpha=c.prioritized_replay_alpha,
-                ),
-                seed=derive_seed(c.seed, _REPLAY, self.env_steps),
-                epsilon_schedule=self.epsilon_schedule,
-                beta_schedule=self.beta_schedule,
-            )
+            optimizer = self._build_optimizer()
         except BaseException:
-            for ref in evaluators:
-                ref.stop()
-            self._runtime.__exit__(None, None, None)
+            self._runtime.__exit__(None, None, None)  # stops whatever was spawned
             self._runtime = None
             raise
         self._sync_optimizer(optimizer)
@@ -440,6 +408,46 @@ class DQN(Algorithm):
         self._session_start = time.perf_counter()
         self._session_env_steps = 0
         return optimizer
+
+    def _runtime_options(self) -> dict[str, Any]:
+        """Options of this algorithm's :class:`Runtime` (none for DQN)."""
+        return {}
+
+    def _build_optimizer(self) -> Any:
+        """Spawn the evaluators and build the optimizer (inside this session's runtime)."""
+        c = self.config
+        # A restored run continues with fresh env seeds instead of replaying the first episodes.
+        evaluator_config = EvaluatorConfig(
+            env_id=c.env_id,
+            num_envs=c.num_envs_per_evaluator,
+            rollout_steps=c.rollout_steps,
+            n_step=c.n_step,
+            gamma=c.gamma,
+            epsilon=self.epsilon_schedule(self.env_steps),
+            seed=derive_seed(c.seed, _EVALUATORS, self.env_steps),
+            policy=self.policy_config(),
+        )
+        evaluators: list[ActorRef[DQNEvaluator]] = [
+            spawn_with(
+                ActorOptions(name=f"dqn-evaluator-{i}"), DQNEvaluator, evaluator_config, index=i
+            )
+            for i in range(c.num_evaluators)
+        ]
+        return SyncReplayOptimizer(
+            evaluators,
+            self.policy,
+            SyncReplayConfig(
+                buffer_capacity_transitions=c.buffer_capacity_transitions,
+                batch_size=c.batch_size,
+                train_steps_per_sample=c.train_steps_per_sample,
+                learning_starts_env_steps=c.learning_starts_env_steps,
+                prioritized_replay=c.prioritized_replay,
+                prioritized_replay_alpha=c.prioritized_replay_alpha,
+            ),
+            seed=derive_seed(c.seed, _REPLAY, self.env_steps),
+            epsilon_schedule=self.epsilon_schedule,
+            beta_schedule=self.beta_schedule,
+        )
 
     def _maybe_evaluate(self) -> float | None:
         """Run the greedy evaluation if one is due (see ``eval_interval_env_steps``)."""
