@@ -62,6 +62,10 @@ def test_apex_trains_saves_and_restores_its_counters(backend: str, tmp_path: Pat
         assert metrics["inserted_transitions"] > saved_counters["inserted"]
         assert metrics["replay_size"] > last["replay_size"]
         assert restored.evaluate(2)["episodes"] == 2
+    # Regression: from_checkpoint read every checkpoint's config as a DQNConfig.
+    with Apex.from_checkpoint(checkpoint) as loaded:
+        assert loaded.config.num_workers == 2
+        assert loaded.env_steps == result["env_steps"]
 
 
 def test_apex_runs_several_replay_shards() -> None:

@@ -45,6 +45,7 @@ class Apex(DQN):
 
     name = "apex"
     config: ApexConfig  # type: ignore[assignment]
+    config_class = ApexConfig
 
     def __init__(self, config: ApexConfig) -> None:
         super().__init__(config)  # type: ignore[arg-type]

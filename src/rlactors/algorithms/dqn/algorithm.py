@@ -69,6 +69,8 @@ class DQN(Algorithm):
 
     name = "dqn"
     config: DQNConfig
+    #: The config dataclass a checkpoint's ``config.json`` is read into.
+    config_class: type[Any] = DQNConfig
 
     def __init__(self, config: DQNConfig) -> None:
         super().__init__(config)
@@ -369,7 +371,7 @@ class DQN(Algorithm):
     def from_checkpoint(cls, path: str | Path) -> DQN:
         """A DQN built from the checkpoint's own config, with its state restored."""
         checkpoint = load_checkpoint(path)
-        dqn = cls(config_from_dict(DQNConfig, checkpoint.config))
+        dqn = cls(config_from_dict(cls.config_class, checkpoint.config))
         dqn.restore(path)
         return dqn
 
