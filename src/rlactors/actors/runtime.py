@@ -56,7 +56,11 @@ def _make_backend(name: str, options: dict[str, Any]) -> Backend:
 
         return ProcessBackend.for_driver(**options)
     if name == "ray":
-        raise NotImplementedError("the ray backend is not built yet (see the Ray backend issue)")
+        try:
+            from rlactors.actors.backends.ray import RayBackend
+        except ImportError as exc:
+            raise ImportError("the ray backend needs Ray: pip install 'rlactors[ray]'") from exc
+        return RayBackend(**options)
     raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
 

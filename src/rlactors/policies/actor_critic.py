@@ -1,0 +1,526 @@
+"""An actor-critic policy: a stochastic actor and a state-value critic, for A2C, A3C, PPO, IMPALA.
+
+The actor is categorical for ``Discrete`` action spaces and a diagonal Gaussian with a learned,
+state-independent log standard deviation for ``Box`` ones (Schulman et al., 2017, PPO, section
+6.1). Actor and critic are MLPs over the flattened observation, with separate torsos by default or
+one shared torso (``ActorCriticConfig.shared_torso``, as A3C's Atari network; Mnih et al., 2016).
+
+The policy offers the pieces the actor-critic algorithms combine:
+
+- evaluators act with :meth:`ActorCriticPolicy.act_with_info`, which also returns the log-probs
+  and values a rollout records (``behaviour_log_probs`` for V-trace, ``old_log_probs`` and
+  ``old_values`` for PPO) and :meth:`~ActorCriticPolicy.value` for the bootstrap value;
+- :meth:`~ActorCriticPolicy.learn` is one Adam step of the A2C loss (Mnih et al., 2016);
+- :meth:`~ActorCriticPolicy.compute_gradients` and :meth:`~ActorCriticPolicy.apply_gradients`
+  split that step across processes, as A3C's workers and learner do;
+- :meth:`~ActorCriticPolicy.evaluate_actions` and :meth:`~ActorCriticPolicy.gradient_step` let an
+  optimizer apply any other loss (PPO's, V-trace's) with the same network and Adam state.
+
+Usage::
+
+    policy = ActorCriticPolicy(obs_space, act_space, ActorCriticConfig(), seed=0)
+    info = policy.act_with_info(obs)              # actions, log_probs [B], values [B]
+    env_actions = policy.clip_actions(info.actions)
+    ...
+    log_probs, entropy, values = policy.evaluate_actions(obs, info.actions)
+    out = ppo_loss(log_probs, info.log_probs, advantages, values, ...)
+    policy.gradient_step(out.loss.mean())
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlactors.core import Policy, SampleBatch, Weights
+from rlactors.losses import a2c_loss, normalize_advantages
+from rlactors.policies.actor_critic_network import ACTIVATIONS, ActorCriticNetwork
+from rlactors.policies.dqn import _check_keys, _load_module
+
+#: Columns :meth:`ActorCriticPolicy.learn` needs.
+REQUIRED_COLUMNS = ("obs", "actions", "advantages", "returns")
+
+
+@dataclass(frozen=True)
+class ActorCriticConfig:
+    """Hyperparameters of :class:`ActorCriticPolicy` (the networks and the learner step)."""
+
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """Widths of the MLP torso layers; empty for linear actor and critic."""
+
+    shared_torso: bool = False
+    """One torso feeding both heads (A3C's network) instead of one torso each (PPO's)."""
+
+    activation: Literal["tanh", "relu"] = "tanh"
+    """Nonlinearity after each torso layer."""
+
+    orthogonal_init: bool = True
+    """Orthogonal initialisation with gains sqrt(2) (torso), 0.01 (actor head) and 1 (critic
+    head), zero biases, as in OpenAI Baselines (Engstrom et al., 2020); False: torch's default."""
+
+    initial_log_std: float = 0.0
+    """Initial log standard deviation of the Gaussian actor (Box action spaces), in log action
+    units; the same for every action dimension."""
+
+    learning_rate: float = 7e-4
+    """Adam step size."""
+
+    adam_epsilon: float = 1e-5
+    """Adam's denominator epsilon."""
+
+    value_coef: float = 0.5
+    """Weight of the value loss in :meth:`ActorCriticPolicy.learn`."""
+
+    entropy_coef: float = 0.01
+    """Weight of the entropy bonus in :meth:`ActorCriticPolicy.learn`."""
+
+    max_grad_norm: float | None = 0.5
+    """Clip the global L2 norm of the gradient to this; None to skip clipping."""
+
+    normalize_advantages: bool = False
+    """Normalize the batch's advantages to mean 0, std 1 in :meth:`ActorCriticPolicy.learn`."""
+
+    def __post_init__(self) -> None:
+        """Checks every field.
+
+        Raises:
+            ValueError: A field is out of range; the message names it.
+        """
+        if not all(isinstance(size, int) and size > 0 for size in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if not math.isfinite(self.initial_log_std):
+            raise ValueError(f"initial_log_std must be finite, got {self.initial_log_std}")
+        _check_positive("learning_rate", self.learning_rate)
+        _check_positive("adam_epsilon", self.adam_epsilon)
+        for name in ("value_coef", "entropy_coef"):
+            value = getattr(self, name)
+            if not (value >= 0.0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be >= 0 and finite, got {value}")
+        if self.max_grad_norm is not None:
+            _check_positive("max_grad_norm", self.max_grad_norm)
+
+
+class ActionInfo(NamedTuple):
+    """What a rollout records for each step (numpy, from :meth:`ActorCriticPolicy.act_with_info`).
+
+    Attributes:
+        actions: ``[B, *action_shape]`` the sampled actions, *not* clipped to a Box space: store
+            these (so :meth:`ActorCriticPolicy.evaluate_actions` reproduces ``log_probs``) and
+            send ``policy.clip_actions(actions)`` to the environment.
+        log_probs: ``[B]`` float32 ``log pi(a|s)`` of ``actions``.
+        values: ``[B]`` float32 ``V(s)``.
+    """
+
+    actions: np.ndarray
+    log_probs: np.ndarray
+    values: np.ndarray
+
+
+class ActorCriticPolicy(Policy):
+    """Actor-critic policy for Box observations and Discrete or Box actions.
+
+    Sampling draws from a torch generator derived from ``seed``, never from global random state.
+    The Adam optimizer is built on first use (:meth:`learn`, :meth:`apply_gradients`,
+    :meth:`gradient_step`, :meth:`state_dict`): an acting-only copy never needs one, and building
+    one imports ``torch._dynamo`` (~1.5 s per process).
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.Space[Any],
+        action_space: gym.Space[Any],
+        config: ActorCriticConfig,
+        seed: int,
+    ) -> None:
+        """Builds the network.
+
+        Args:
+            observation_space: A ``gymnasium.spaces.Box``; observations are flattened.
+            action_space: A ``gymnasium.spaces.Discrete`` (any ``start``) or a
+                ``gymnasium.spaces.Box`` (any shape; flattened for the Gaussian).
+            config: Hyperparameters (``ActorCriticConfig()`` for the defaults).
+            seed: Root seed of the initialisation and of action sampling.
+
+        Raises:
+            TypeError: A space is of a kind this policy does not handle; the message names it.
+        """
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise TypeError(
+                "ActorCriticPolicy needs a gymnasium.spaces.Box observation space, "
+                f"got {observation_space!r}"
+            )
+        if not isinstance(action_space, gym.spaces.Discrete | gym.spaces.Box):
+            raise TypeError(
+                "ActorCriticPolicy needs a gymnasium.spaces.Discrete or Box action space, "
+                f"got {action_space!r}"
+            )
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.config = config
+        self._obs_shape: tuple[int, ...] = tuple(observation_space.shape)
+        self._gaussian = isinstance(action_space, gym.spaces.Box)
+        if isinstance(action_space, gym.spaces.Box):
+            self._action_shape: tuple[int, ...] = tuple(action_space.shape)
+            actor_size = int(np.prod(self._action_shape))
+            self._action_start = 0
+        else:
+            self._action_shape = ()
+            actor_size = int(action_space.n)
+            # Discrete(n, start=s) holds actions s..s+n-1; the network indexes them from 0.
+            self._action_start = int(action_space.start)
+
+        init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
+        # fork_rng: seed the initialisation without touching the caller's global torch RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0]))
+            self.network = ActorCriticNetwork(
+                int(np.prod(self._obs_shape)),
+                actor_size,
+                hidden_sizes=config.hidden_sizes,
+                shared_torso=config.shared_torso,
+                activation=ACTIVATIONS[config.activation],
+                orthogonal_init=config.orthogonal_init,
+                initial_log_std=config.initial_log_std if self._gaussian else None,
+            )
+        self._generator = torch.Generator().manual_seed(
+            int(act_seq.generate_state(1, dtype=np.uint64)[0])
+        )
+        self._adam: torch.optim.Adam | None = None
+        self._learner_steps = 0
+
+    @property
+    def learner_steps(self) -> int:
+        """Number of optimizer steps so far (restored by :meth:`load_state_dict`)."""
+        return self._learner_steps
+
+    # -- acting ---------------------------------------------------------------------------------
+
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        """Actions for the environment.
+
+        Args:
+            obs: ``[B, *obs_shape]`` observations.
+            explore: Sample from the policy; False: its mode (argmax of the logits, or the mean).
+
+        Returns:
+            ``[B]`` int64 actions (Discrete) or ``[B, *action_shape]`` actions of the space's
+            dtype clipped to its bounds (Box).
+        """
+        with torch.no_grad():
+            actor_out, _ = self.network(self._obs_tensor(obs, "obs"))
+            actions = (
+                self.network.sample(actor_out, self._generator)
+                if explore
+                else self.network.mode(actor_out)
+            )
+        return self.clip_actions(self._to_env_actions(actions))
+
+    def act_with_info(self, obs: np.ndarray, *, explore: bool = True) -> ActionInfo:
+        """Sampled actions with their log-probs and the values, for a rollout.
+
+        Args:
+            obs: ``[B, *obs_shape]`` observations.
+            explore: Sample; False: take the mode (whose log-prob is still reported).
+
+        Returns:
+            :class:`ActionInfo`; its ``actions`` are unclipped (see there).
+        """
+        with torch.no_grad():
+            actor_out, values = self.network(self._obs_tensor(obs, "obs"))
+            actions = (
+                self.network.sample(actor_out, self._generator)
+                if explore
+                else self.network.mode(actor_out)
+            )
+            log_probs, _ = self.network.log_prob_entropy(actor_out, actions)
+        return ActionInfo(
+            actions=self._to_env_actions(actions),
+            log_probs=log_probs.numpy().astype(np.float32),
+            values=values.numpy().astype(np.float32),
+        )
+
+    def clip_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Clips Box actions to the space's bounds and casts them to its dtype (Discrete: as is).
+
+        Args:
+            actions: ``[B, *action_shape]`` actions, e.g. :attr:`ActionInfo.actions`.
+
+        Returns:
+            The actions to send to the environment, same shape.
+        """
+        if not isinstance(self.action_space, gym.spaces.Box):
+            return np.asarray(actions)
+        space = self.action_space
+        clipped: np.ndarray = np.clip(actions, space.low, space.high).astype(space.dtype)
+        return clipped
+
+    def value(self, obs: np.ndarray) -> np.ndarray:
+        """Critic values, e.g. the bootstrap value ``V(s_T)`` after a rollout.
+
+        Args:
+            obs: ``[B, *obs_shape]`` observations.
+
+        Returns:
+            ``[B]`` float32 values.
+        """
+        with torch.no_grad():
+            values = self.network.value(self._obs_tensor(obs, "obs"))
+        result: np.ndarray = values.numpy().astype(np.float32)
+        return result
+
+    def evaluate_actions(
+        self, obs: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Log-probs of given actions, entropies and values under the current network, with
+        gradient: the inputs of :func:`~rlactors.losses.a2c_loss`, :func:`~rlactors.losses.ppo_loss`
+        and :func:`~rlactors.losses.vtrace`.
+
+        Args:
+            obs: ``[B, *obs_shape]`` observations.
+            actions: ``[B, *action_shape]`` actions as sampled (:attr:`ActionInfo.actions`);
+                Discrete ones in ``[start, start + n)``.
+
+        Returns:
+            ``(log_probs, entropy, values)``, each a float32 ``[B]`` tensor.
+
+        Raises:
+            ValueError: A shape is wrong.
+        """
+        obs_t = self._obs_tensor(obs, "obs")
+        actor_out, values = self.network(obs_t)
+        log_probs, entropy = self.network.log_prob_entropy(
+            actor_out, self._action_tensor(actions, len(obs_t))
+        )
+        return log_probs, entropy, values
+
+    # -- learning -------------------------------------------------------------------------------
+
+    def learn(self, batch: SampleBatch) -> dict[str, Any]:
+        """One Adam step on the mean A2C loss of ``batch`` (:func:`rlactors.losses.a2c_loss`).
+
+        Args:
+            batch: Columns ``obs`` ``[B, *obs_shape]``, ``actions`` ``[B, *action_shape]`` (as
+                sampled), ``advantages`` ``[B]`` and ``returns`` ``[B]`` (e.g. from
+                :func:`rlactors.losses.generalized_advantage_estimation`, flattened).
+
+        Returns:
+            ``loss``, ``policy_loss``, ``value_loss``, ``entropy`` (batch means before the step),
+            ``grad_norm`` (before clipping) and ``learner_steps`` (after the step).
+        """
+        stats = self._backward(batch)
+        self._optimizer().step()
+        self._learner_steps += 1
+        return {**stats, "learner_steps": self._learner_steps}
+
+    def compute_gradients(self, batch: SampleBatch) -> tuple[Weights, dict[str, Any]]:
+        """The (clipped) gradient of :meth:`learn`'s loss, without applying it (A3C's workers).
+
+        Args:
+            batch: The columns :meth:`learn` needs.
+
+        Returns:
+            ``(gradients, stats)``: float32 arrays keyed like :meth:`get_weights`, and
+            :meth:`learn`'s statistics without ``learner_steps``.
+        """
+        stats = self._backward(batch)
+        gradients = {
+            name: (
+                np.zeros(tuple(p.shape), np.float32)
+                if p.grad is None
+                else p.grad.detach().numpy().astype(np.float32)
+            )
+            for name, p in self.network.named_parameters()
+        }
+        return gradients, stats
+
+    def apply_gradients(self, gradients: Mapping[str, np.ndarray]) -> None:
+        """One Adam step along ``gradients`` from :meth:`compute_gradients` (A3C's learner).
+
+        Raises:
+            ValueError: A key is missing or unexpected, or a shape differs; nothing is changed.
+        """
+        params = dict(self.network.named_parameters())
+        _check_keys(set(gradients), set(params), "gradients: ")
+        grads = {name: torch.as_tensor(np.asarray(gradients[name])) for name in params}
+        for name, param in params.items():
+            if grads[name].shape != param.shape:
+                raise ValueError(
+                    f"gradients: {name!r} has shape {tuple(grads[name].shape)}, "
+                    f"expected {tuple(param.shape)}"
+                )
+        optimizer = self._optimizer()
+        for name, param in params.items():
+            param.grad = grads[name].to(param.dtype).clone()
+        optimizer.step()
+        self._learner_steps += 1
+
+    def gradient_step(self, loss: torch.Tensor) -> float:
+        """One Adam step on a scalar ``loss`` built from this policy's outputs (e.g. PPO's).
+
+        Args:
+            loss: A 0-d tensor computed from :meth:`evaluate_actions`.
+
+        Returns:
+            The global L2 gradient norm before clipping.
+
+        Raises:
+            ValueError: ``loss`` is not a scalar.
+        """
+        if loss.dim() != 0:
+            raise ValueError(f"gradient_step: loss must be a scalar, got {tuple(loss.shape)}")
+        grad_norm = self._backward_loss(loss)
+        self._optimizer().step()
+        self._learner_steps += 1
+        return grad_norm
+
+    def _backward(self, batch: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        missing = [name for name in REQUIRED_COLUMNS if name not in batch]
+        if missing:
+            raise ValueError(
+                f"ActorCriticPolicy: batch lacks column(s) {missing}; it has {list(batch)}"
+            )
+        targets = {}
+        for name in ("advantages", "returns"):
+            targets[name] = torch.as_tensor(np.asarray(batch[name]), dtype=torch.float32)
+            if targets[name].dim() != 1:
+                raise ValueError(
+                    f"ActorCriticPolicy: column {name!r} must be [B], "
+                    f"got {tuple(targets[name].shape)}"
+                )
+        log_probs, entropy, values = self.evaluate_actions(batch["obs"], batch["actions"])
+        advantages = targets["advantages"]
+        if self.config.normalize_advantages:
+            advantages = normalize_advantages(advantages)
+        out = a2c_loss(
+            log_probs,
+            advantages,
+            values,
+            targets["returns"],
+            entropy,
+            value_coef=self.config.value_coef,
+            entropy_coef=self.config.entropy_coef,
+        )
+        mean_loss = out.loss.mean()
+        grad_norm = self._backward_loss(mean_loss)
+        return {
+            "loss": float(mean_loss.detach()),
+            "policy_loss": float(out.policy_loss.detach().mean()),
+            "value_loss": float(out.value_loss.detach().mean()),
+            "entropy": float(out.entropy.detach().mean()),
+            "grad_norm": grad_norm,
+        }
+
+    def _backward_loss(self, loss: torch.Tensor) -> float:
+        self.network.zero_grad(set_to_none=True)
+        torch.autograd.backward(loss)
+        max_norm = self.config.max_grad_norm if self.config.max_grad_norm is not None else math.inf
+        return float(torch.nn.utils.clip_grad_norm_(self.network.parameters(), max_norm))
+
+    def _optimizer(self) -> torch.optim.Adam:
+        if self._adam is None:
+            self._adam = torch.optim.Adam(
+                self.network.parameters(),
+                lr=self.config.learning_rate,
+                eps=self.config.adam_epsilon,
+            )
+        return self._adam
+
+    def _pick(self, actor_out: torch.Tensor, explore: bool) -> torch.Tensor:
+        if explore:
+            return self.network.sample(actor_out, self._generator)
+        return self.network.mode(actor_out)
+
+    # -- conversions ----------------------------------------------------------------------------
+
+    def _to_env_actions(self, actions: torch.Tensor) -> np.ndarray:
+        if self._gaussian:
+            result: np.ndarray = actions.reshape(-1, *self._action_shape).numpy()
+            return result.astype(np.float32)
+        return actions.numpy().astype(np.int64) + self._action_start
+
+    def _action_tensor(self, actions: np.ndarray | torch.Tensor, batch: int) -> torch.Tensor:
+        tensor = torch.as_tensor(actions)
+        expected = (batch, *self._action_shape)
+        if tuple(tensor.shape) != expected:
+            raise ValueError(
+                f"ActorCriticPolicy: actions must be [B, *{self._action_shape}]={expected}, "
+                f"got shape {tuple(tensor.shape)}"
+            )
+        if self._gaussian:
+            return tensor.to(torch.float32).reshape(batch, -1)
+        if tensor.is_floating_point() or tensor.is_complex():
+            raise ValueError(
+                f"ActorCriticPolicy: discrete actions must be integers, got {tensor.dtype}"
+            )
+        return tensor.long() - self._action_start
+
+    def _obs_tensor(self, obs: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
+        tensor = torch.as_tensor(obs, dtype=torch.float32)
+        if tuple(tensor.shape[1:]) != self._obs_shape or tensor.dim() != len(self._obs_shape) + 1:
+            raise ValueError(
+                f"ActorCriticPolicy: {name} must be [B, *{self._obs_shape}], "
+                f"got shape {tuple(tensor.shape)}"
+            )
+        return tensor.flatten(start_dim=1)
+
+    # -- weights and checkpoints ----------------------------------------------------------------
+
+    def get_weights(self) -> Weights:
+        """The network's parameters (both heads, torso(s) and ``log_std``) as float32 arrays.
+
+        Returns:
+            ``{state_dict key: array}`` copies; the optimizer is not included.
+        """
+        return {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()}
+
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Loads parameters from :meth:`get_weights`.
+
+        Raises:
+            ValueError: A key is missing or unexpected, or a shape differs; the message names it
+                and nothing is changed.
+        """
+        _load_module(self.network, weights, "weights")
+
+    def state_dict(self) -> dict[str, Any]:
+        """A checkpoint of everything learning needs, as tensors and plain numbers.
+
+        Safe for ``torch.save`` and ``torch.load(weights_only=True)``. The sampling generator's
+        state is not included.
+
+        Returns:
+            ``network`` (its state dict), ``optimizer`` (Adam state) and ``learner_steps``;
+            tensors are copies.
+        """
+        return {
+            "network": {k: v.detach().clone() for k, v in self.network.state_dict().items()},
+            "optimizer": copy.deepcopy(self._optimizer().state_dict()),
+            "learner_steps": self._learner_steps,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restores a checkpoint made by :meth:`state_dict`.
+
+        Raises:
+            ValueError: A key is missing or unexpected, or a shape differs; the message names it.
+        """
+        _check_keys(set(state), {"network", "optimizer", "learner_steps"}, "")
+        _load_module(self.network, state["network"], "state['network']")
+        self._optimizer().load_state_dict(state["optimizer"])
+        self._learner_steps = int(state["learner_steps"])
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be positive and finite, got {value}")
