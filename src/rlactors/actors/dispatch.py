@@ -98,6 +98,16 @@ def resolve_future(fut: Future[Any]) -> Reply:
     return reply
 
 
+def post_local(
+    host: Host, actor_id: str, op: Op, payload: Any, want_reply: bool, label: str
+) -> Future[Any] | None:
+    """Deliver to an actor living in this process: through the host's queue, no serialization
+    (colocation's direct calls)."""
+    fut: Future[Any] | None = Future(host, label) if want_reply else None
+    host.post(Envelope(actor_id, op, payload, resolve_future(fut) if fut else None, label))
+    return fut
+
+
 class ReplyTo:
     """The ``sender`` a receive-loop actor sees for an ``ask``: ``sender.tell(answer)`` answers."""
 

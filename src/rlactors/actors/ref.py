@@ -15,6 +15,7 @@ Receive-loop actors (subclasses of :class:`Actor`) take one message instead of a
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
@@ -168,6 +169,23 @@ class Handle(Protocol):
 
     def reduce(self) -> tuple[Any, ...]:
         """``__reduce__`` of the ref: how to rebuild it in another process."""
+
+
+class HandleState:
+    """What a process or Ray handle knows of its actor (their shared part)."""
+
+    def __init__(
+        self, actor_id: str, name: str, receives: bool, methods: frozenset[str] | None
+    ) -> None:
+        self.actor_id = actor_id
+        self.name = name
+        self.receives = receives
+        self.methods = methods
+        #: Set when known gone for good (stopped, or dead beyond its restart policy).
+        self.error: Any = None
+        #: Cleared while the owner restarts the actor; calls wait for it.
+        self.ready = threading.Event()
+        self.ready.set()
 
 
 class ActorRef(Generic[T]):

@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rlactors.actors.backends.outbox import Outbox
-from rlactors.actors.dispatch import Envelope, Host, resolve_future
+from rlactors.actors.dispatch import Host, post_local
 from rlactors.actors.errors import ActorDiedError, ActorStoppedError, SerializationError
 from rlactors.actors.future import Future
-from rlactors.actors.ref import ActorRef, Op
+from rlactors.actors.ref import ActorRef, HandleState, Op
 from rlactors.actors.serialization import (
     ErrorReport,
     FrameReader,
@@ -285,7 +285,7 @@ class Transport:
                         ch.cond.notify_all()
 
 
-class ProcessHandle:
+class ProcessHandle(HandleState):
     """The process backend's side of an ActorRef: the actor's address and its state here."""
 
     def __init__(
@@ -297,17 +297,9 @@ class ProcessHandle:
         receives: bool,
         methods: frozenset[str] | None,
     ) -> None:
+        super().__init__(actor_id, name, receives, methods)
         self.transport = transport
         self.address = address
-        self.actor_id = actor_id
-        self.name = name
-        self.receives = receives
-        self.methods = methods
-        #: Set when known gone for good (stopped, or dead beyond its restart policy).
-        self.error: ActorDiedError | None = None
-        #: Cleared while the owner restarts the actor's process; calls wait for it.
-        self.ready = threading.Event()
-        self.ready.set()
 
     def send(self, op: Op, payload: Any, want_reply: bool, label: str) -> Future[Any] | None:
         if not self.ready.is_set():
@@ -316,19 +308,10 @@ class ProcessHandle:
             raise type(self.error)(f"{label}: {self.error}")
         t = self.transport
         if self.address == t.local_address and t.local_host is not None:
-            return self._send_local(t.local_host, op, payload, want_reply, label)
+            return post_local(t.local_host, self.actor_id, op, payload, want_reply, label)
         return t.channel(self.address, label, self).request(
             self.actor_id, op, payload, want_reply, label, t
         )
-
-    def _send_local(
-        self, host: Host, op: Op, payload: Any, want_reply: bool, label: str
-    ) -> Future[Any] | None:
-        # Colocated: a direct call through the host's queue, no serialization.
-        fut: Future[Any] | None = Future(host, label) if want_reply else None
-        reply = resolve_future(fut) if fut is not None else None
-        host.post(Envelope(self.actor_id, op, payload, reply, label))
-        return fut
 
     def stop(self, timeout: float) -> None:
         if self.error is not None:

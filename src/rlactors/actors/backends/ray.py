@@ -40,7 +40,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from rlactors.actors.dispatch import Envelope, Host, LocalActor, resolve_future
+from rlactors.actors.dispatch import Envelope, Host, LocalActor, post_local
 from rlactors.actors.errors import (
     ActorDiedError,
     ActorError,
@@ -50,7 +50,7 @@ from rlactors.actors.errors import (
     SerializationError,
 )
 from rlactors.actors.future import Future
-from rlactors.actors.ref import ActorRef, ActorSpec, Op, public_methods
+from rlactors.actors.ref import ActorRef, ActorSpec, HandleState, Op, public_methods
 from rlactors.actors.serialization import ErrorReport, describe_unpicklable, dumps_spec
 
 log = logging.getLogger("rlactors.actors")
@@ -147,7 +147,7 @@ class _RayHost:
         return self.actor_id in self.host.actors
 
 
-class RayHandle:
+class RayHandle(HandleState):
     """The Ray backend's side of an ActorRef."""
 
     def __init__(
@@ -159,15 +159,9 @@ class RayHandle:
         receives: bool,
         methods: frozenset[str] | None,
     ) -> None:
+        super().__init__(actor_id, name, receives, methods)
         self.ray_actor = ray_actor
         self.host_id = host_id
-        self.actor_id = actor_id
-        self.name = name
-        self.receives = receives
-        self.methods = methods
-        self.error: ActorDiedError | None = None
-        self.ready = threading.Event()
-        self.ready.set()
         # This handle is one sender: its messages are numbered so the host keeps their order.
         self._sender = f"{os.getpid()}:{id(self):x}:{time.monotonic_ns()}"
         self._seq = 0
@@ -181,10 +175,7 @@ class RayHandle:
             raise type(self.error)(f"{label}: {self.error}")
         host = _local["host"]
         if host is not None and _local["host_id"] == self.host_id:
-            fut: Future[Any] | None = Future(host, label) if want_reply else None
-            reply = resolve_future(fut) if fut is not None else None
-            host.post(Envelope(self.actor_id, op, payload, reply, label))
-            return fut
+            return post_local(host, self.actor_id, op, payload, want_reply, label)
         try:
             with self._seq_lock:  # numbered and submitted together, so in order
                 if self._seq_actor is not self.ray_actor:  # a restarted actor counts anew
@@ -194,7 +185,7 @@ class RayHandle:
                     self.ray_actor.tell.remote(self._sender, seq, self.actor_id, op, payload, label)
                     self._seq += 1  # only once sent: a refused message takes no number
                     return None
-                fut = Future(_WAITER, label)
+                fut: Future[Any] = Future(_WAITER, label)
                 fut._tag = self.ray_actor.envelope.remote(
                     self._sender, seq, self.actor_id, op, payload, label
                 )
