@@ -24,7 +24,6 @@ import numpy as np
 
 from rlactors.algorithms.apex.config import ApexConfig
 from rlactors.algorithms.dqn.algorithm import DQN
-from rlactors.evaluators import EvaluatorConfig, derive_seed
 from rlactors.optimizers import LinearSchedule
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
 
@@ -62,16 +61,8 @@ class Apex(DQN):
 
     def _build_optimizer(self) -> AsyncReplayOptimizer:
         c = self.config
-        evaluator_config = EvaluatorConfig(
-            env_id=c.env_id,
-            num_envs=c.num_envs_per_worker,
-            rollout_steps=c.rollout_steps,
-            n_step=c.n_step,
-            gamma=c.gamma,
-            # A restored run continues with fresh env seeds instead of replaying old episodes.
-            seed=derive_seed(c.seed, _WORKERS, self.env_steps),
-            policy=self.policy_config(),
-        )
+        # Each worker's epsilon comes from apex_epsilons, not from this config.
+        evaluator_config = self._evaluator_config(c.num_envs_per_worker, _WORKERS, 0.0)
         return AsyncReplayOptimizer(
             AsyncReplayConfig(
                 num_workers=c.num_workers,

@@ -411,6 +411,21 @@ class DQN(Algorithm):
         self._session_env_steps = 0
         return optimizer
 
+    def _evaluator_config(self, num_envs: int, stream: int, epsilon: float) -> EvaluatorConfig:
+        """The evaluators' config: ``num_envs`` each, seeds from ``derive_seed`` path
+        ``stream``; a restored run continues with fresh env seeds, not the first episodes."""
+        c = self.config
+        return EvaluatorConfig(
+            env_id=c.env_id,
+            num_envs=num_envs,
+            rollout_steps=c.rollout_steps,
+            n_step=c.n_step,
+            gamma=c.gamma,
+            epsilon=epsilon,
+            seed=derive_seed(c.seed, stream, self.env_steps),
+            policy=self.policy_config(),
+        )
+
     def _runtime_options(self) -> dict[str, Any]:
         """Options of this algorithm's :class:`Runtime` (none for DQN)."""
         return {}
@@ -418,16 +433,8 @@ class DQN(Algorithm):
     def _build_optimizer(self) -> Any:
         """Spawn the evaluators and build the optimizer (inside this session's runtime)."""
         c = self.config
-        # A restored run continues with fresh env seeds instead of replaying the first episodes.
-        evaluator_config = EvaluatorConfig(
-            env_id=c.env_id,
-            num_envs=c.num_envs_per_evaluator,
-            rollout_steps=c.rollout_steps,
-            n_step=c.n_step,
-            gamma=c.gamma,
-            epsilon=self.epsilon_schedule(self.env_steps),
-            seed=derive_seed(c.seed, _EVALUATORS, self.env_steps),
-            policy=self.policy_config(),
+        evaluator_config = self._evaluator_config(
+            c.num_envs_per_evaluator, _EVALUATORS, self.epsilon_schedule(self.env_steps)
         )
         evaluators: list[ActorRef[DQNEvaluator]] = [
             spawn_with(
