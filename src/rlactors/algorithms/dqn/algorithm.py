@@ -151,7 +151,7 @@ class DQN(Algorithm):
         """
         if self.done:
             raise RuntimeError(
-                f"DQN training is done ({'solved' if self._solved else 'budget spent'} at "
+                f"{self.name} training is done ({'solved' if self._solved else 'budget spent'} at "
                 f"{self.env_steps} env steps); raise max_env_steps to continue"
             )
         stats = self._optimizer_step()
