@@ -98,6 +98,15 @@ def resolve_future(fut: Future[Any]) -> Reply:
     return reply
 
 
+def answer(reply: Reply | None, ok: bool, result: Any, label: str) -> None:
+    """Deliver an answer, or log a failure that nobody waits for (a tell's)."""
+    if reply is not None:
+        reply(ok, result)
+    elif not ok:
+        text = result.text if isinstance(result, ErrorReport) else f" {result}"
+        log.error("%s failed and nobody was waiting for it:%s", label, text)
+
+
 def post_local(
     host: Host, actor_id: str, op: Op, payload: Any, want_reply: bool, label: str
 ) -> Future[Any] | None:
@@ -253,10 +262,7 @@ class Host:
             return
         if env.op == Op.CALL:
             ok, result = self.call(actor, *env.payload)
-            if env.reply is not None:
-                env.reply(ok, result)
-            elif not ok:
-                log.error("%s failed and nobody was waiting for it:%s", env.label, result.text)
+            answer(env.reply, ok, result, env.label)
             return
         ok, result, sender = True, _NO_REPLY, None
         previous = current_actor()
@@ -283,10 +289,10 @@ class Host:
         finally:
             actor.busy = False
             _context.actor = previous
-        if env.reply is not None and result is not _NO_REPLY:
-            env.reply(ok, result)
+        if result is not _NO_REPLY:
+            answer(env.reply, ok, result, env.label)
         elif not ok:
-            log.error("%s failed and nobody was waiting for it:%s", env.label, result.text)
+            answer(None, ok, result, env.label)
 
     def call(
         self, actor: LocalActor, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -143,20 +143,6 @@ class Future(Generic[T]):
         self._wait(None)
 
 
-def resolved(value: T, label: str = "") -> Future[T]:
-    """A future that is already done with ``value``."""
-    fut: Future[T] = Future(None, label)
-    fut.set_result(value)
-    return fut
-
-
-def failed(exc: BaseException, label: str = "") -> Future[Any]:
-    """A future that already failed with ``exc``."""
-    fut: Future[Any] = Future(None, label)
-    fut.set_exception(exc)
-    return fut
-
-
 def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 

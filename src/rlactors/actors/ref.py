@@ -14,6 +14,7 @@ Receive-loop actors (subclasses of :class:`Actor`) take one message instead of a
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 from collections.abc import Callable, Mapping
@@ -169,6 +170,17 @@ class Handle(Protocol):
 
     def reduce(self) -> tuple[Any, ...]:
         """``__reduce__`` of the ref: how to rebuild it in another process."""
+
+
+def request_stop(handle: Handle, timeout: float) -> None:
+    """Ask the actor behind ``handle`` to stop and wait for it; an actor already gone, or one
+    that does not answer within ``timeout`` seconds, counts as stopped (its owner kills it)."""
+    from rlactors.actors.errors import ActorDiedError
+
+    with contextlib.suppress(ActorDiedError, TimeoutError):
+        fut = handle.send(Op.STOP, None, True, f"{handle.name}.stop")
+        assert fut is not None
+        fut.result(timeout)
 
 
 class HandleState:

@@ -33,7 +33,7 @@ from rlactors.actors.errors import (
     ActorStoppedError,
     RestartLimitError,
 )
-from rlactors.actors.ref import ActorRef, ActorSpec, Op, public_methods
+from rlactors.actors.ref import ActorRef, ActorSpec, Op, public_methods, request_stop
 from rlactors.actors.serialization import ErrorReport, dumps_spec
 
 log = logging.getLogger("rlactors.actors")
@@ -319,10 +319,7 @@ class ProcessBackend:
             return False
         m.stopping = True
         process = m.process
-        with contextlib.suppress(ActorDiedError, TimeoutError):
-            fut = handle.send(Op.STOP, None, True, f"{handle.name}.stop")
-            assert fut is not None
-            fut.result(timeout)
+        request_stop(handle, timeout)
         if process is not None:
             process.join(timeout)
             if process.is_alive():
@@ -370,10 +367,7 @@ class ProcessBackend:
 def stop_handle(handle: ProcessHandle, timeout: float) -> None:
     """Stop the actor behind ``handle``, whether this process owns it or not."""
     if not any(b.stop(handle, timeout) for b in list(_backends)):
-        with contextlib.suppress(ActorDiedError, TimeoutError):
-            fut = handle.send(Op.STOP, None, True, f"{handle.name}.stop")
-            assert fut is not None
-            fut.result(timeout)
+        request_stop(handle, timeout)
     handle.error = ActorStoppedError(f"actor {handle.name} was stopped")
     if os.path.basename(handle.address) == f"{handle.actor_id}.sock":
         transport().drop(handle.address, ActorStoppedError, f"actor {handle.name} was stopped")

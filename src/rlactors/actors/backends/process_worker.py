@@ -24,7 +24,7 @@ from typing import Any
 from rlactors.actors.backends.channel import tombstone, transport
 from rlactors.actors.backends.outbox import Outbox
 from rlactors.actors.backends.process import ProcessBackend
-from rlactors.actors.dispatch import Envelope, Host, LocalActor
+from rlactors.actors.dispatch import Envelope, Host, LocalActor, answer
 from rlactors.actors.errors import ActorSpawnError, SerializationError
 from rlactors.actors.ref import ActorSpec, Op, public_methods
 from rlactors.actors.serialization import ErrorReport, FrameReader, encode
@@ -108,7 +108,7 @@ class _Conn:
                             if call_id:
                                 self.reply(call_id, ok, value)
                             elif not ok:
-                                log.error("a told call failed:%s", value.text)
+                                answer(None, ok, value, _label(host, actor_id, op, payload))
                             continue
                     reply = functools.partial(self.reply, call_id) if call_id else None
                     label = _label(host, actor_id, op, payload)

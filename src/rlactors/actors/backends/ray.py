@@ -25,7 +25,6 @@ Where it maps onto Ray, and where it does not:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import os
@@ -50,7 +49,14 @@ from rlactors.actors.errors import (
     SerializationError,
 )
 from rlactors.actors.future import Future
-from rlactors.actors.ref import ActorRef, ActorSpec, HandleState, Op, public_methods
+from rlactors.actors.ref import (
+    ActorRef,
+    ActorSpec,
+    HandleState,
+    Op,
+    public_methods,
+    request_stop,
+)
 from rlactors.actors.serialization import ErrorReport, describe_unpicklable, dumps_spec
 
 log = logging.getLogger("rlactors.actors")
@@ -200,10 +206,7 @@ class RayHandle(HandleState):
     def stop(self, timeout: float) -> None:
         if self.error is not None:
             return
-        fut = self.send(Op.STOP, None, True, f"{self.name}.stop")
-        assert fut is not None
-        with contextlib.suppress(ActorDiedError, TimeoutError):
-            fut.result(timeout)
+        request_stop(self, timeout)
         for backend in list(_backends):
             backend.forget(self)
         self.error = ActorStoppedError(f"actor {self.name} was stopped")
