@@ -48,6 +48,8 @@ class Apex(DQN):
 
     def __init__(self, config: ApexConfig) -> None:
         super().__init__(config)  # type: ignore[arg-type]
+        #: Replay-ratio counters a checkpoint restored, until an optimizer takes them over.
+        self._apex_counters: dict[str, int] = {}
 
     def _schedules(self) -> tuple[LinearSchedule, LinearSchedule]:
         # Ape-X fixes each worker's epsilon (see apex_epsilons) and beta (0.4).
@@ -103,7 +105,7 @@ class Apex(DQN):
         if self._optimizer is not None:
             counters = self._optimizer.counters()
             self._apex_counters = {k: counters[k] for k in ("inserted", "learned_samples")}
-        return dict(getattr(self, "_apex_counters", {}))
+        return dict(self._apex_counters)
 
     def _restore_extra_counters(self, counters: dict[str, Any]) -> None:
         self._apex_counters = {
@@ -111,7 +113,7 @@ class Apex(DQN):
         }
 
     def _sync_optimizer(self, optimizer: Any) -> None:
-        saved = getattr(self, "_apex_counters", {})
+        saved = self._apex_counters
         optimizer.load_counters(
             {
                 "env_steps": self.env_steps,
