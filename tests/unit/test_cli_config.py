@@ -124,3 +124,22 @@ def test_workers_is_a_short_flag_for_num_workers() -> None:
     args = parse_train_args(["apex", "--env", "CartPole-v1", "--workers", "4"])
     assert args is not None
     assert args.overrides["num_workers"] == 4
+
+
+def test_field_docs_come_from_base_classes_and_a_subclass_can_redocument() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Base:
+        lr: float = 1e-3
+        """Step size."""
+
+        epochs: int = 1
+        """Passes over the batch."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Child(Base):
+        epochs: int = 10
+        """Ten passes, as PPO uses."""
+
+    fields = {f.name: f for f in config_fields(Child)}
+    assert fields["lr"].doc == "Step size."
+    assert fields["epochs"].doc == "Ten passes, as PPO uses." and fields["epochs"].default == 10

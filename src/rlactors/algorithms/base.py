@@ -87,10 +87,20 @@ def config_fields(cls: type[Any]) -> list[ConfigField]:
 
 
 def field_docs(cls: type[Any]) -> dict[str, str]:
-    """Attribute docstrings (a string literal right after ``name: type = default``) of ``cls``.
+    """Attribute docstrings (a string literal right after ``name: type = default``) of ``cls``
+    and its base classes (a subclass's own docstring wins, so a config that overrides a
+    default can say why).
 
-    Returns an empty dict when the source is not available (e.g. a class built in a REPL).
+    Classes whose source is not available (e.g. built in a REPL) contribute nothing.
     """
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is not object:
+            docs.update(_own_field_docs(klass))
+    return docs
+
+
+def _own_field_docs(cls: type[Any]) -> dict[str, str]:
     try:
         source = textwrap.dedent(inspect.getsource(cls))
     except (OSError, TypeError):

@@ -1,0 +1,431 @@
+"""The training loop every algorithm shares: iterations, greedy evaluation, stop, checkpoints.
+
+An algorithm is a config plus a composition of evaluators, an optimizer and a learner policy
+(DQN, Ape-X, A2C, A3C, PPO, IMPALA). What stays the same across them lives here, once:
+
+    while not done:                               # solved, or the budget would be exceeded
+        stats = optimizer.step()                  # subclass: _build_optimizer / _optimizer_step
+        counters += stats                         # env steps, learner steps, episodes
+        every eval_interval_env_steps (with stop_reward set):
+            solved = greedy mean return over eval_episodes >= stop_reward
+
+A subclass provides the policy (``self.policy``, with ``state_dict`` / ``load_state_dict``), its
+greedy action (:meth:`TrainingLoop._greedy`), the optimizer (:meth:`_build_optimizer`,
+:meth:`_optimizer_step`) and its own metrics (:meth:`_iteration_metrics`); the other hooks have
+defaults. The config must have the run fields DQN's has: ``env_id``, ``seed``, ``backend``,
+``max_env_steps``, ``stop_reward``, ``eval_episodes``, ``eval_interval_env_steps``,
+``eval_trigger_fraction``, ``return_window_episodes``, ``learner_torch_threads`` and the
+property ``env_steps_per_round``.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlactors.actors import Runtime
+from rlactors.algorithms.base import Algorithm, Callback, config_from_dict, config_to_dict
+from rlactors.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rlactors.envs import EnvBatch
+from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
+
+log = logging.getLogger(__name__)
+
+#: ``derive_seed`` path of the learner's greedy evaluations (the same for every algorithm).
+GREEDY_EVAL_STREAM = 3
+
+
+class TrainingLoop(Algorithm):
+    """The shared loop; see the module docstring.
+
+    Actors are spawned on ``config.backend`` when training starts (not in the constructor), so
+    building an algorithm to evaluate or restore a checkpoint starts no actor. While it trains,
+    its runtime is the current one (``rlactors.actors.current_runtime``) until :meth:`stop`.
+
+    Raises:
+        UnknownEnvError: ``config.env_id`` is not registered (raised in the constructor, in the
+            caller's process, before any actor starts).
+    """
+
+    #: The config dataclass a checkpoint's ``config.json`` is read into.
+    config_class: type[Any]
+    #: The learner's policy (built by the subclass's constructor).
+    policy: Any
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        # Built here and kept: it checks the env id in this process, gives the learner its
+        # spaces and runs the greedy evaluations.
+        self._eval_envs: EnvBatch = make_env_batch(config.env_id, config.eval_episodes)
+        self._runtime: Runtime | None = None
+        self._optimizer: Any = None
+        # Counters (all restored by restore()).
+        self.env_steps = 0
+        self.learner_steps = 0
+        self.episodes = 0
+        self.iteration = 0
+        self.evaluations = 0
+        self._time_s = 0.0  # training wall time of earlier sessions (before a restore)
+        self._next_eval_env_steps = config.eval_interval_env_steps
+        self._returns: deque[float] = deque(maxlen=config.return_window_episodes)
+        self._lengths: deque[int] = deque(maxlen=config.return_window_episodes)
+        self._last_eval: float | None = None
+        self._solved = False
+        # This session's clock, for env steps per second.
+        self._session_start: float | None = None
+        self._session_env_steps = 0
+
+    # -- what a subclass provides ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The learner policy's greedy actions for ``[B, *obs_shape]`` observations."""
+
+    @abc.abstractmethod
+    def _build_optimizer(self) -> Any:
+        """Spawn the actors and build the optimizer (inside this session's runtime)."""
+
+    @abc.abstractmethod
+    def _optimizer_step(self) -> dict[str, Any]:
+        """One optimizer round (call :meth:`_start` first for the optimizer). Its statistics
+        must include ``env_steps``, ``env_steps_this_step``, ``learner_steps``,
+        ``episode_returns``, ``episode_lengths``, ``sample_wait_s`` and ``learn_time_s``."""
+
+    @abc.abstractmethod
+    def _iteration_metrics(self, stats: dict[str, Any]) -> dict[str, Any]:
+        """The algorithm's own entries of an iteration's metrics (losses, epsilon, ...)."""
+
+    # -- training -------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Solved, or another round would exceed ``max_env_steps``."""
+        return self._solved or self._budget_spent(self.env_steps)
+
+    def train_iter(self) -> dict[str, Any]:
+        """One optimizer round, then a greedy evaluation if one is due.
+
+        Returns:
+            The iteration's metrics: ``iteration``, ``env_steps``, ``learner_steps``,
+            ``episodes`` (totals); ``episode_return_mean`` and ``episode_length_mean`` over the
+            last ``return_window_episodes`` training episodes (None before the first ends);
+            ``episode_returns`` (this round's); the algorithm's own (e.g. ``loss``,
+            ``grad_norm``); ``eval_return_mean`` (None when no evaluation ran this iteration);
+            ``env_steps_per_s`` (this session), ``time_s`` (training wall time, all sessions);
+            ``sample_wait_s``, ``learn_time_s`` and ``eval_time_s`` (where this iteration's
+            time went); ``solved`` and ``done``.
+
+        Raises:
+            RuntimeError: Training is already done (solved or budget spent).
+        """
+        if self.done:
+            raise RuntimeError(
+                f"{self.name} training is done ({'solved' if self._solved else 'budget spent'} at "
+                f"{self.env_steps} env steps); raise max_env_steps to continue"
+            )
+        stats = self._optimizer_step()
+        self.iteration += 1
+        self.env_steps = stats["env_steps"]
+        self.learner_steps = stats["learner_steps"]
+        self._session_env_steps += stats["env_steps_this_step"]
+        self.episodes += len(stats["episode_returns"])
+        self._returns.extend(stats["episode_returns"])
+        self._lengths.extend(stats["episode_lengths"])
+        eval_start = time.perf_counter()
+        eval_return = self._maybe_evaluate()
+        eval_time_s = time.perf_counter() - eval_start
+        elapsed = time.perf_counter() - (self._session_start or time.perf_counter())
+        return {
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "learner_steps": self.learner_steps,
+            "episodes": self.episodes,
+            "episode_return_mean": self.episode_return_mean,
+            "episode_length_mean": float(np.mean(self._lengths)) if self._lengths else None,
+            "episode_returns": stats["episode_returns"],
+            **self._iteration_metrics(stats),
+            "eval_return_mean": eval_return,
+            "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
+            "time_s": self._time_s + elapsed,
+            "sample_wait_s": stats["sample_wait_s"],
+            "learn_time_s": stats["learn_time_s"],
+            "eval_time_s": eval_time_s,
+            "solved": self._solved,
+            "done": self.done,
+        }
+
+    def train(self, callback: Callback | None = None) -> dict[str, Any]:
+        """Iterate until solved (``stop_reward``) or the budget is spent; see :meth:`result`.
+
+        Args:
+            callback: Called with each iteration's metrics (for progress displays, logging).
+        """
+        metrics: dict[str, Any] | None = None
+        while not self.done:
+            metrics = self.train_iter()
+            if callback is not None:
+                callback(metrics)
+        if not self._solved and (metrics is None or metrics["eval_return_mean"] is None):
+            # The result should say how good the final policy is, not an older one.
+            self._last_eval = self.evaluate()["eval_return_mean"]
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
+        """Where training stands: ``env_steps``, ``learner_steps``, ``episodes``,
+        ``episode_return_mean`` (training, latest window), ``eval_return_mean`` (the latest
+        greedy evaluation, None if none ran), ``env_steps_per_s`` (this session), ``time_s``
+        (training wall time) and ``solved``."""
+        elapsed = (
+            time.perf_counter() - self._session_start if self._session_start is not None else 0.0
+        )
+        return {
+            "env_steps": self.env_steps,
+            "learner_steps": self.learner_steps,
+            "episodes": self.episodes,
+            "episode_return_mean": self.episode_return_mean,
+            "eval_return_mean": self._last_eval,
+            "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
+            "time_s": self._time_s + elapsed,
+            "solved": self._solved,
+        }
+
+    @property
+    def episode_return_mean(self) -> float | None:
+        """Mean training return of the latest ``return_window_episodes`` episodes."""
+        return float(np.mean(self._returns)) if self._returns else None
+
+    def evaluate(self, episodes: int | None = None) -> dict[str, Any]:
+        """Greedy episodes with the learner's current policy, in this process.
+
+        Args:
+            episodes: How many (default ``config.eval_episodes``); they run in lockstep.
+
+        Returns:
+            ``episodes``, ``eval_return_mean``, ``eval_return_std``, ``eval_return_min``,
+            ``eval_return_max`` and ``eval_length_mean``.
+        """
+        count = self.config.eval_episodes if episodes is None else episodes
+        if count < 1:
+            raise ValueError(f"evaluate: episodes must be >= 1, got {count}")
+        if self._eval_envs.num_envs != count:
+            self._eval_envs.close()
+            self._eval_envs = make_env_batch(self.config.env_id, count)
+        self.evaluations += 1
+        seed = derive_seed(self.config.seed, GREEDY_EVAL_STREAM, self.evaluations)
+        stats = run_episodes(self._eval_envs, self._greedy, seed)
+        returns = np.array([s.episode_return for s in stats])
+        return {
+            "episodes": count,
+            "eval_return_mean": float(returns.mean()),
+            "eval_return_std": float(returns.std()),
+            "eval_return_min": float(returns.min()),
+            "eval_return_max": float(returns.max()),
+            "eval_length_mean": float(np.mean([s.length for s in stats])),
+        }
+
+    def stop(self) -> None:
+        """Stop the actors and this algorithm's runtime (idempotent). Counters and weights stay;
+        training again starts new actors (and new episodes)."""
+        if self._optimizer is not None:
+            self._before_stop()
+            self._optimizer.stop()
+            self._optimizer = None
+        if self._runtime is not None:
+            self._runtime.__exit__(None, None, None)
+            self._runtime = None
+        if self._session_start is not None:
+            self._time_s += time.perf_counter() - self._session_start
+            self._session_start = None
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def save(self, path: str | Path, *, include_replay: bool = False) -> Path:
+        """Write a checkpoint directory atomically (see :mod:`rlactors.checkpoint`).
+
+        It holds the learner's state (networks, optimizer state), the counters (env and learner
+        steps, which also place every schedule), the recent training returns and the config as
+        JSON; with ``include_replay`` also the replay buffer, for algorithms that have one.
+
+        Returns:
+            The checkpoint directory.
+
+        Raises:
+            ValueError: ``include_replay`` for an algorithm without replay.
+        """
+        elapsed = (
+            time.perf_counter() - self._session_start if self._session_start is not None else 0.0
+        )
+        state = {
+            "policy": self.policy.state_dict(),
+            "counters": {
+                "env_steps": self.env_steps,
+                "learner_steps": self.learner_steps,
+                "episodes": self.episodes,
+                "iteration": self.iteration,
+                "evaluations": self.evaluations,
+                "next_eval_env_steps": self._next_eval_env_steps,
+                "time_s": self._time_s + elapsed,
+                "solved": self._solved,
+                "last_eval": self._last_eval,
+                **self._extra_counters(),
+            },
+            "recent_returns": list(self._returns),
+            "recent_lengths": list(self._lengths),
+            **self._extra_state(),
+        }
+        return save_checkpoint(
+            path,
+            algorithm=self.name,
+            config=config_to_dict(self.config),
+            state=state,
+            arrays=self._replay_arrays() if include_replay else None,
+        )
+
+    def restore(self, path: str | Path) -> None:
+        """Load a checkpoint written by :meth:`save` into this instance (keeping its config).
+
+        Evaluators restart their episodes; a replay buffer in the checkpoint refills replay.
+
+        Raises:
+            CheckpointError: Not a checkpoint of this algorithm, or it does not load safely.
+            ValueError: The networks' shapes differ from this config's.
+        """
+        checkpoint = load_checkpoint(path)
+        if checkpoint.algorithm != self.name:
+            raise CheckpointError(
+                f"{path} is a {checkpoint.algorithm!r} checkpoint, not {self.name!r}"
+            )
+        state = checkpoint.state
+        self.policy.load_state_dict(state["policy"])
+        counters = state["counters"]
+        self.env_steps = int(counters["env_steps"])
+        self.learner_steps = int(counters["learner_steps"])
+        self.episodes = int(counters["episodes"])
+        self.iteration = int(counters["iteration"])
+        self.evaluations = int(counters["evaluations"])
+        self._next_eval_env_steps = int(counters["next_eval_env_steps"])
+        self._time_s = float(counters["time_s"])
+        self._solved = bool(counters["solved"])
+        last_eval = counters["last_eval"]
+        self._last_eval = None if last_eval is None else float(last_eval)
+        self._returns.clear()
+        self._returns.extend(float(r) for r in state["recent_returns"])
+        self._lengths.clear()
+        self._lengths.extend(int(n) for n in state["recent_lengths"])
+        self._restore_extra_counters(counters)
+        self._restore_extra_state(state)
+        self._restore_replay(checkpoint.arrays)
+        if self._optimizer is not None:
+            self._sync_optimizer(self._optimizer)
+            self._on_started(self._optimizer)
+            self._optimizer.broadcast_weights()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> TrainingLoop:
+        """An instance built from the checkpoint's own config, with its state restored."""
+        checkpoint = load_checkpoint(path)
+        algorithm = cls(config_from_dict(cls.config_class, checkpoint.config))
+        algorithm.restore(path)
+        return algorithm
+
+    # -- internals ------------------------------------------------------------------------------
+
+    @property
+    def _round(self) -> int:
+        return int(self.config.env_steps_per_round)
+
+    def _budget_spent(self, env_steps: int) -> bool:
+        return bool(env_steps + self._round > self.config.max_env_steps)
+
+    def _start(self) -> Any:
+        """Start this session's runtime, actors and optimizer on its first iteration."""
+        if self._optimizer is not None:
+            return self._optimizer
+        c = self.config
+        if c.learner_torch_threads is not None:
+            torch.set_num_threads(c.learner_torch_threads)
+        self._runtime = Runtime(c.backend, **self._runtime_options())
+        self._runtime.__enter__()
+        try:
+            optimizer = self._build_optimizer()
+        except BaseException:
+            self._runtime.__exit__(None, None, None)  # stops whatever was spawned
+            self._runtime = None
+            raise
+        self._sync_optimizer(optimizer)
+        self._on_started(optimizer)
+        self._optimizer = optimizer
+        self._session_start = time.perf_counter()
+        self._session_env_steps = 0
+        return optimizer
+
+    def _maybe_evaluate(self) -> float | None:
+        """Run the greedy evaluation if one is due (see ``eval_interval_env_steps``)."""
+        c = self.config
+        if c.stop_reward is None or self.env_steps < self._next_eval_env_steps:
+            return None
+        while self._next_eval_env_steps <= self.env_steps:
+            self._next_eval_env_steps += c.eval_interval_env_steps
+        train_mean = self.episode_return_mean
+        if train_mean is None or train_mean < c.eval_trigger_fraction * c.stop_reward:
+            return None
+        eval_return = float(self.evaluate()["eval_return_mean"])
+        self._last_eval = eval_return
+        self._solved = eval_return >= c.stop_reward
+        log.info(
+            "greedy evaluation at %d env steps: mean return %.1f (%s)",
+            self.env_steps,
+            eval_return,
+            "solved" if self._solved else "not yet",
+        )
+        return eval_return
+
+    # -- hooks with defaults --------------------------------------------------------------------
+
+    def _runtime_options(self) -> dict[str, Any]:
+        """Options of this algorithm's :class:`Runtime` (none by default)."""
+        return {}
+
+    def _sync_optimizer(self, optimizer: Any) -> None:
+        """Hand the restored counters to a (new) optimizer."""
+        optimizer.load_state_dict(
+            {"env_steps": self.env_steps, "learner_steps": self.learner_steps}
+        )
+
+    def _on_started(self, optimizer: Any) -> None:
+        """Called once an optimizer exists (started, or restored into): e.g. refill replay."""
+
+    def _before_stop(self) -> None:
+        """Called before the optimizer stops: e.g. keep its replay for a later checkpoint."""
+
+    def _extra_counters(self) -> dict[str, Any]:
+        """Counters of the subclass a checkpoint keeps (none by default)."""
+        return {}
+
+    def _restore_extra_counters(self, counters: dict[str, Any]) -> None:
+        """Restore :meth:`_extra_counters` (nothing by default)."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Entries of the subclass in a checkpoint's state (none by default)."""
+        return {}
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`_extra_state` (nothing by default)."""
+
+    def _replay_arrays(self) -> dict[str, np.ndarray] | None:
+        """The replay buffer as plain arrays for a checkpoint (None: nothing to save).
+
+        Raises:
+            ValueError: This algorithm has no replay buffer.
+        """
+        raise ValueError(f"{self.name} has no replay buffer to save (include_replay)")
+
+    def _restore_replay(self, arrays: dict[str, np.ndarray] | None) -> None:
+        """Take a checkpoint's replay arrays (None when it has none)."""
