@@ -106,6 +106,31 @@ register(
     "Ape-X DQN: distributed prioritized experience replay (Horgan et al., 2018)",
 )
 
+register(
+    "a2c",
+    "rlactors.algorithms.a2c.config:A2CConfig",
+    "rlactors.algorithms.a2c.algorithm:A2C",
+    "A2C: synchronous advantage actor-critic (Mnih et al., 2016)",
+)
+register(
+    "a3c",
+    "rlactors.algorithms.a3c.config:A3CConfig",
+    "rlactors.algorithms.a3c.algorithm:A3C",
+    "A3C: asynchronous gradients from actor-critic workers (Mnih et al., 2016)",
+)
+register(
+    "ppo",
+    "rlactors.algorithms.ppo.config:PPOConfig",
+    "rlactors.algorithms.ppo.algorithm:PPO",
+    "PPO: clipped surrogate objective, epochs of minibatches (Schulman et al., 2017)",
+)
+register(
+    "impala",
+    "rlactors.algorithms.impala.config:IMPALAConfig",
+    "rlactors.algorithms.impala.algorithm:IMPALA",
+    "IMPALA: streamed trajectories, V-trace off-policy correction (Espeholt et al., 2018)",
+)
+
 __all__ = [
     "Algorithm",
     "AlgorithmEntry",

@@ -4,10 +4,20 @@
   ``sample()`` returns n-step transitions (optionally with Ape-X initial priorities) and the
   episodes that finished. Spawn it as an actor: ``spawn(DQNEvaluator, EvaluatorConfig(...))``.
 * :class:`EvaluatorConfig` — its plain, picklable configuration.
+* :class:`ActorCriticEvaluator` — K envs with a stochastic actor-critic policy; ``rollout()``
+  returns fixed-length time-major rollouts (with GAE advantages, or raw trajectories for
+  V-trace), ``compute_gradients()`` turns one into a gradient (A3C). Config:
+  :class:`RolloutConfig`.
 * :func:`run_episodes` — whole episodes with a fixed (e.g. greedy) policy, for evaluation.
 * :func:`derive_seed` — independent seeds for named streams under one root seed.
 """
 
+from rlactors.evaluators.actor_critic import (
+    ActorCriticEvaluator,
+    GradientResult,
+    Rollout,
+    RolloutConfig,
+)
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.dqn import PRIORITIES, DQNEvaluator
 from rlactors.evaluators.episodes import ActFn, derive_seed, make_env_batch, run_episodes
@@ -15,6 +25,10 @@ from rlactors.evaluators.episodes import ActFn, derive_seed, make_env_batch, run
 __all__ = [
     "PRIORITIES",
     "ActFn",
+    "ActorCriticEvaluator",
+    "GradientResult",
+    "Rollout",
+    "RolloutConfig",
     "DQNEvaluator",
     "EvaluatorConfig",
     "derive_seed",

@@ -42,10 +42,14 @@ import torch
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import a2c_loss, normalize_advantages
 from rlactors.policies.actor_critic_network import ACTIVATIONS, ActorCriticNetwork
-from rlactors.policies.dqn import _check_keys, _load_module
+from rlactors.policies.normalization import RunningMeanStd
+from rlactors.policies.weights import check_keys, load_module_arrays
 
 #: Columns :meth:`ActorCriticPolicy.learn` needs.
 REQUIRED_COLUMNS = ("obs", "actions", "advantages", "returns")
+
+#: Prefix of the observation statistics' entries in :meth:`ActorCriticPolicy.get_weights`.
+OBS_STATS_PREFIX = "obs_stats/"
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,12 @@ class ActorCriticConfig:
 
     normalize_advantages: bool = False
     """Normalize the batch's advantages to mean 0, std 1 in :meth:`ActorCriticPolicy.learn`."""
+
+    normalize_observations: bool = False
+    """Feed the networks ``(obs - mean) / std`` (clipped to +-10) with running statistics the
+    policy holds (:attr:`ActorCriticPolicy.obs_stats`); callers always pass raw observations.
+    The statistics travel with :meth:`ActorCriticPolicy.get_weights` and are updated only by
+    :meth:`ActorCriticPolicy.merge_obs_stats`, so acting copies use the learner's numbers."""
 
     def __post_init__(self) -> None:
         """Checks every field.
@@ -196,6 +206,9 @@ class ActorCriticPolicy(Policy):
         self._generator = torch.Generator().manual_seed(
             int(act_seq.generate_state(1, dtype=np.uint64)[0])
         )
+        #: Running observation statistics (None unless ``config.normalize_observations``).
+        self.obs_stats = RunningMeanStd(self._obs_shape) if config.normalize_observations else None
+        self._learning_rate = config.learning_rate
         self._adam: torch.optim.Adam | None = None
         self._learner_steps = 0
 
@@ -219,11 +232,7 @@ class ActorCriticPolicy(Policy):
         """
         with torch.no_grad():
             actor_out, _ = self.network(self._obs_tensor(obs, "obs"))
-            actions = (
-                self.network.sample(actor_out, self._generator)
-                if explore
-                else self.network.mode(actor_out)
-            )
+            actions = self._pick(actor_out, explore)
         return self.clip_actions(self._to_env_actions(actions))
 
     def act_with_info(self, obs: np.ndarray, *, explore: bool = True) -> ActionInfo:
@@ -238,11 +247,7 @@ class ActorCriticPolicy(Policy):
         """
         with torch.no_grad():
             actor_out, values = self.network(self._obs_tensor(obs, "obs"))
-            actions = (
-                self.network.sample(actor_out, self._generator)
-                if explore
-                else self.network.mode(actor_out)
-            )
+            actions = self._pick(actor_out, explore)
             log_probs, _ = self.network.log_prob_entropy(actor_out, actions)
         return ActionInfo(
             actions=self._to_env_actions(actions),
@@ -351,7 +356,7 @@ class ActorCriticPolicy(Policy):
             ValueError: A key is missing or unexpected, or a shape differs; nothing is changed.
         """
         params = dict(self.network.named_parameters())
-        _check_keys(set(gradients), set(params), "gradients: ")
+        check_keys(set(gradients), set(params), "gradients: ")
         grads = {name: torch.as_tensor(np.asarray(gradients[name])) for name in params}
         for name, param in params.items():
             if grads[name].shape != param.shape:
@@ -364,6 +369,34 @@ class ActorCriticPolicy(Policy):
             param.grad = grads[name].to(param.dtype).clone()
         optimizer.step()
         self._learner_steps += 1
+
+    @property
+    def learning_rate(self) -> float:
+        """Adam's current step size."""
+        return self._learning_rate
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """Change Adam's step size (a schedule, e.g. PPO's linear decay, calls this).
+
+        Raises:
+            ValueError: ``learning_rate`` is negative or not finite.
+        """
+        if not (learning_rate >= 0.0 and math.isfinite(learning_rate)):
+            raise ValueError(f"learning_rate must be >= 0 and finite, got {learning_rate}")
+        self._learning_rate = float(learning_rate)
+        if self._adam is not None:
+            for group in self._adam.param_groups:
+                group["lr"] = self._learning_rate
+
+    def merge_obs_stats(self, state: Mapping[str, np.ndarray]) -> None:
+        """Add observations summarised elsewhere (a :meth:`RunningMeanStd.get_state` of raw
+        observations an evaluator saw) to :attr:`obs_stats`; a no-op without normalization.
+
+        Raises:
+            ValueError: The state is malformed or of another observation shape.
+        """
+        if self.obs_stats is not None:
+            self.obs_stats.merge(RunningMeanStd.from_state(state))
 
     def gradient_step(self, loss: torch.Tensor) -> float:
         """One Adam step on a scalar ``loss`` built from this policy's outputs (e.g. PPO's).
@@ -431,7 +464,7 @@ class ActorCriticPolicy(Policy):
         if self._adam is None:
             self._adam = torch.optim.Adam(
                 self.network.parameters(),
-                lr=self.config.learning_rate,
+                lr=self._learning_rate,
                 eps=self.config.adam_epsilon,
             )
         return self._adam
@@ -466,6 +499,10 @@ class ActorCriticPolicy(Policy):
         return tensor.long() - self._action_start
 
     def _obs_tensor(self, obs: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
+        if self.obs_stats is not None:
+            raw = obs.numpy() if isinstance(obs, torch.Tensor) else np.asarray(obs)
+            if raw.shape[1:] == self._obs_shape:
+                obs = self.obs_stats.normalize(raw)
         tensor = torch.as_tensor(obs, dtype=torch.float32)
         if tuple(tensor.shape[1:]) != self._obs_shape or tensor.dim() != len(self._obs_shape) + 1:
             raise ValueError(
@@ -477,21 +514,46 @@ class ActorCriticPolicy(Policy):
     # -- weights and checkpoints ----------------------------------------------------------------
 
     def get_weights(self) -> Weights:
-        """The network's parameters (both heads, torso(s) and ``log_std``) as float32 arrays.
+        """The network's parameters (both heads, torso(s) and ``log_std``) as float32 arrays,
+        plus the observation statistics (``obs_stats/mean``, ``/var``, ``/count``, float64)
+        when observations are normalized.
 
         Returns:
             ``{state_dict key: array}`` copies; the optimizer is not included.
         """
-        return {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()}
+        weights = {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()}
+        if self.obs_stats is not None:
+            weights.update({OBS_STATS_PREFIX + k: v for k, v in self.obs_stats.get_state().items()})
+        return weights
 
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
-        """Loads parameters from :meth:`get_weights`.
+        """Loads parameters (and observation statistics) from :meth:`get_weights`.
 
         Raises:
             ValueError: A key is missing or unexpected, or a shape differs; the message names it
                 and nothing is changed.
         """
-        _load_module(self.network, weights, "weights")
+        network = {k: v for k, v in weights.items() if not k.startswith(OBS_STATS_PREFIX)}
+        stats = {
+            k.removeprefix(OBS_STATS_PREFIX): v
+            for k, v in weights.items()
+            if k.startswith(OBS_STATS_PREFIX)
+        }
+        if (self.obs_stats is None) != (not stats):
+            expected = "with" if self.obs_stats is not None else "without"
+            raise ValueError(
+                f"weights: expected weights {expected} {OBS_STATS_PREFIX}* entries "
+                f"(normalize_observations={self.obs_stats is not None}), got keys {sorted(stats)}"
+            )
+        new_stats = RunningMeanStd.from_state(stats) if stats else None
+        if new_stats is not None and new_stats.shape != self._obs_shape:
+            raise ValueError(
+                f"weights: observation statistics of shape {new_stats.shape}, "
+                f"expected {self._obs_shape}"
+            )
+        load_module_arrays(self.network, network, "weights")
+        if new_stats is not None and self.obs_stats is not None:
+            self.obs_stats.set_state(new_stats.get_state())
 
     def state_dict(self) -> dict[str, Any]:
         """A checkpoint of everything learning needs, as tensors and plain numbers.
@@ -500,13 +562,19 @@ class ActorCriticPolicy(Policy):
         state is not included.
 
         Returns:
-            ``network`` (its state dict), ``optimizer`` (Adam state) and ``learner_steps``;
+            ``network`` (its state dict), ``optimizer`` (Adam state), ``learner_steps``,
+            ``learning_rate`` and ``obs_stats`` (tensors, or None without normalization);
             tensors are copies.
         """
+        stats = None
+        if self.obs_stats is not None:
+            stats = {k: torch.as_tensor(v) for k, v in self.obs_stats.get_state().items()}
         return {
             "network": {k: v.detach().clone() for k, v in self.network.state_dict().items()},
             "optimizer": copy.deepcopy(self._optimizer().state_dict()),
             "learner_steps": self._learner_steps,
+            "learning_rate": self._learning_rate,
+            "obs_stats": stats,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -515,10 +583,23 @@ class ActorCriticPolicy(Policy):
         Raises:
             ValueError: A key is missing or unexpected, or a shape differs; the message names it.
         """
-        _check_keys(set(state), {"network", "optimizer", "learner_steps"}, "")
-        _load_module(self.network, state["network"], "state['network']")
+        check_keys(
+            set(state),
+            {"network", "optimizer", "learner_steps", "learning_rate", "obs_stats"},
+            "",
+        )
+        if (state["obs_stats"] is None) != (self.obs_stats is None):
+            raise ValueError(
+                "state: observation statistics "
+                f"{'missing' if state['obs_stats'] is None else 'unexpected'} "
+                f"(normalize_observations={self.obs_stats is not None})"
+            )
+        load_module_arrays(self.network, state["network"], "state['network']")
         self._optimizer().load_state_dict(state["optimizer"])
         self._learner_steps = int(state["learner_steps"])
+        self.set_learning_rate(float(state["learning_rate"]))
+        if self.obs_stats is not None:
+            self.obs_stats.set_state({k: np.asarray(v) for k, v in state["obs_stats"].items()})
 
 
 def _check_positive(name: str, value: float) -> None:

@@ -31,6 +31,7 @@ import torch
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import LossOutput, double_q_learning, q_learning
 from rlactors.policies.networks import QNetwork
+from rlactors.policies.weights import check_keys, load_module_arrays
 
 #: Columns :meth:`DQNPolicy.learn` needs (see :class:`rlactors.core.SampleBatch`).
 REQUIRED_COLUMNS = ("obs", "actions", "rewards", "next_obs", "discounts")
@@ -346,7 +347,7 @@ class DQNPolicy(Policy):
         Raises:
             ValueError: A key is missing or unexpected, or a shape differs; the message names it.
         """
-        _load_module(self._online, weights, "weights")
+        load_module_arrays(self._online, weights, "weights")
         self._update_target(1.0)
 
     def state_dict(self) -> dict[str, Any]:
@@ -373,34 +374,12 @@ class DQNPolicy(Policy):
         Raises:
             ValueError: A key is missing or unexpected, or a shape differs; the message names it.
         """
-        _check_keys(set(state), {"online", "target", "optimizer", "learner_steps", "epsilon"}, "")
-        _load_module(self._online, state["online"], "state['online']")
-        _load_module(self._target, state["target"], "state['target']")
+        check_keys(set(state), {"online", "target", "optimizer", "learner_steps", "epsilon"}, "")
+        load_module_arrays(self._online, state["online"], "state['online']")
+        load_module_arrays(self._target, state["target"], "state['target']")
         self._optimizer().load_state_dict(state["optimizer"])
         self._learner_steps = int(state["learner_steps"])
         self.epsilon = float(state["epsilon"])
-
-
-def _load_module(module: torch.nn.Module, arrays: Mapping[str, Any], what: str) -> None:
-    current = module.state_dict()
-    _check_keys(set(arrays), set(current), f"{what}: ")
-    # Convert and check every entry before copying any, so a bad input leaves the module intact.
-    loaded = {key: torch.as_tensor(arrays[key]) for key in current}
-    for key, value in current.items():
-        if loaded[key].shape != value.shape:
-            raise ValueError(
-                f"{what}: {key!r} has shape {tuple(loaded[key].shape)}, "
-                f"expected {tuple(value.shape)}"
-            )
-    with torch.no_grad():
-        for key, value in current.items():
-            value.copy_(loaded[key])  # copy_ casts dtypes, e.g. float64 arrays to float32
-
-
-def _check_keys(given: set[str], expected: set[str], prefix: str) -> None:
-    missing, unexpected = sorted(expected - given), sorted(given - expected)
-    if missing or unexpected:
-        raise ValueError(f"{prefix}missing keys {missing}, unexpected keys {unexpected}")
 
 
 def _check_positive(name: str, value: float) -> None:

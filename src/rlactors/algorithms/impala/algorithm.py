@@ -1,0 +1,54 @@
+"""IMPALA: evaluators stream trajectories; the learner batches them and learns with V-trace.
+
+The composition, in one read (Espeholt et al., 2018)::
+
+    group = EvaluatorGroup(RolloutConfig(..., gae_lambda=None), learner, num_workers)
+    learner = VTraceLearner(policy, VTraceLearnerConfig(rho_bar, c_bar, ...))
+    optimizer = AsyncSamplesOptimizer(group, learn=learner, AsyncSamplesConfig(...))
+    while budget left and not solved:
+        optimizer.step()   # rollouts stream in; every rollouts_per_batch: V-trace step
+"""
+
+from __future__ import annotations
+
+from rlactors.algorithms.actor_critic import ActorCriticAlgorithm
+from rlactors.algorithms.impala.config import IMPALAConfig
+from rlactors.algorithms.impala.learner import VTraceLearner, VTraceLearnerConfig
+from rlactors.optimizers.async_samples import AsyncSamplesConfig, AsyncSamplesOptimizer
+
+
+class IMPALA(ActorCriticAlgorithm):
+    """Importance Weighted Actor-Learner Architecture; see the module docstring.
+
+    Args:
+        config: Everything; see :class:`IMPALAConfig`.
+    """
+
+    name = "impala"
+    config: IMPALAConfig
+    config_class = IMPALAConfig
+
+    def _build_optimizer(self) -> AsyncSamplesOptimizer:
+        c = self.config
+        learner = VTraceLearner(
+            self.policy,
+            VTraceLearnerConfig(
+                rollout_steps=c.rollout_steps,
+                gamma=c.gamma,
+                rho_bar=c.rho_bar,
+                c_bar=c.c_bar,
+                value_coef=c.value_coef,
+                entropy_coef=c.entropy_coef,
+            ),
+        )
+        return AsyncSamplesOptimizer(
+            self.evaluator_group(gae=False),
+            learner,
+            AsyncSamplesConfig(
+                rollouts_per_batch=c.rollouts_per_batch,
+                max_inflight_per_worker=c.max_inflight_per_worker,
+                max_queued_rollouts=c.max_queued_rollouts,
+                weight_sync_period_learner_steps=c.weight_sync_period_learner_steps,
+                iteration_env_steps=c.iteration_env_steps,
+            ),
+        )

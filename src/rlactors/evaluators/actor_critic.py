@@ -1,0 +1,305 @@
+"""ActorCriticEvaluator: K envs plus a stochastic actor-critic policy copy, producing rollouts.
+
+It serves every actor-critic optimizer: A2C and PPO (``rollout`` with GAE advantages, learned
+on synchronously), A3C (``compute_gradients``: the same rollout turned into a gradient here)
+and IMPALA (``rollout`` as raw trajectories with behaviour log-probs, corrected by V-trace at
+the learner). Like :class:`~rlactors.evaluators.DQNEvaluator` it is a plain object built from a
+picklable config, so ``spawn(ActorCriticEvaluator, config, index=i)`` runs it on any backend
+with its envs inside it. Usage::
+
+    evaluator = spawn(ActorCriticEvaluator, RolloutConfig("CartPole-v1", num_envs=8))
+    rollout = evaluator.ask("rollout").result(timeout=60)   # Rollout(batch, episodes, ...)
+    evaluator.tell("set_weights", learner.get_weights())
+
+Rows of a rollout's batch are time-major: row ``t * K + k`` is step ``t`` of env ``k``, so
+``column.reshape(T, K, ...)`` recovers the ``[T, K]`` layout the losses use.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
+from rlactors.evaluators.episodes import derive_seed, make_env_batch
+from rlactors.losses import generalized_advantage_estimation
+from rlactors.policies import ActorCriticConfig, ActorCriticPolicy, RunningMeanStd
+
+#: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
+_ENV_STREAM, _POLICY_STREAM = 0, 1
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """How an :class:`ActorCriticEvaluator` builds its envs and policy copy, and what a rollout
+    holds. Plain values only, so it pickles to any backend."""
+
+    env_id: str
+    """Gymnasium env id, e.g. ``"CartPole-v1"`` (Box observations; Discrete or Box actions)."""
+
+    num_envs: int = 1
+    """K envs stepped in lockstep, acted on with one batched policy call per step."""
+
+    rollout_steps: int = 32
+    """T: lockstep steps per rollout; a rollout is ``T * K`` env steps."""
+
+    gamma: float = 0.99
+    """Discount per env step."""
+
+    gae_lambda: float | None = 0.95
+    """GAE lambda for the ``advantages`` and ``returns`` columns (A2C, A3C, PPO); None for raw
+    trajectories (IMPALA), whose targets the learner computes with V-trace."""
+
+    scale_rewards: bool = False
+    """Divide the rewards the learner sees by a running standard deviation of each env's
+    discounted return (as Gymnasium's ``NormalizeReward`` and SB3's ``VecNormalize`` do), so
+    the critic's targets stay near unit scale; episode statistics keep the raw rewards."""
+
+    seed: int = 0
+    """Root seed; each evaluator derives its env and sampling seeds from it and its index."""
+
+    policy: ActorCriticConfig = field(default_factory=ActorCriticConfig)
+    """The network; must match the learner's so weights fit."""
+
+    check_env: bool = True
+    """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
+
+    env_kwargs: tuple[tuple[str, Any], ...] = ()
+    """Extra ``gymnasium.make`` keyword arguments as ``(name, value)`` pairs."""
+
+    def __post_init__(self) -> None:
+        """Checks every field.
+
+        Raises:
+            ValueError: A field is out of range; the message names it.
+        """
+        if not self.env_id:
+            raise ValueError("RolloutConfig.env_id must name a Gymnasium env, got ''")
+        for name in ("num_envs", "rollout_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"RolloutConfig.{name} must be an integer >= 1, got {value!r}")
+        if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
+            raise ValueError(f"RolloutConfig.gamma must lie in [0, 1], got {self.gamma}")
+        if self.gae_lambda is not None and not 0.0 <= self.gae_lambda <= 1.0:
+            raise ValueError(f"RolloutConfig.gae_lambda must lie in [0, 1], got {self.gae_lambda}")
+
+    @property
+    def env_steps_per_rollout(self) -> int:
+        """``rollout_steps * num_envs``."""
+        return self.rollout_steps * self.num_envs
+
+
+class Rollout(NamedTuple):
+    """What :meth:`ActorCriticEvaluator.rollout` returns.
+
+    Attributes:
+        batch: ``T * K`` time-major rows (see the module docstring). Always ``obs``
+            ``[N, *obs_shape]`` (raw), ``actions`` ``[N, *action_shape]`` (as sampled, unclipped),
+            ``log_probs`` ``[N]`` (behaviour policy) and ``values`` ``[N]`` (its critic). With
+            GAE: ``advantages`` and ``returns`` ``[N]``. Without (trajectories): ``rewards``
+            ``[N]`` (scaled if configured), ``discounts`` ``[N]`` (``gamma``, 0 where the episode
+            ended), ``truncated`` ``[N]`` bool, and ``next_obs`` ``[N, *obs_shape]`` (raw; where
+            an episode ended, its final observation).
+        episodes: The episodes that ended during the rollout (raw returns).
+        obs_stats: A ``RunningMeanStd`` state of the raw observations seen since the last
+            rollout (merge it into the learner), or None without observation normalization.
+        env_steps: ``T * K``.
+    """
+
+    batch: SampleBatch
+    episodes: list[EpisodeStats]
+    obs_stats: dict[str, np.ndarray] | None
+    env_steps: int
+
+
+class GradientResult(NamedTuple):
+    """What :meth:`ActorCriticEvaluator.compute_gradients` returns (A3C).
+
+    Attributes:
+        gradients: Float32 arrays keyed like the policy's network weights.
+        stats: The loss statistics (``loss``, ``policy_loss``, ``value_loss``, ``entropy``,
+            ``grad_norm``).
+        episodes, obs_stats, env_steps: As in :class:`Rollout`.
+    """
+
+    gradients: Weights
+    stats: dict[str, Any]
+    episodes: list[EpisodeStats]
+    obs_stats: dict[str, np.ndarray] | None
+    env_steps: int
+
+
+class ActorCriticEvaluator(Evaluator):
+    """Steps K envs with an :class:`ActorCriticPolicy` copy and returns fixed-length rollouts.
+
+    Envs are never reset between rollouts: an episode continues across ``rollout`` calls, and
+    the last observation of one rollout is the first of the next.
+
+    Args:
+        config: Env id, K, T, gamma, GAE lambda, seed and network.
+        index: This evaluator's number among its siblings; with ``config.seed`` it names the
+            evaluator's random streams.
+
+    Raises:
+        UnknownEnvError: ``config.env_id`` is not registered.
+        TypeError: The env's spaces are not Box observations and Discrete or Box actions.
+    """
+
+    def __init__(self, config: RolloutConfig, index: int = 0) -> None:
+        self.config = config
+        self.index = index
+        self._envs = make_env_batch(
+            config.env_id,
+            config.num_envs,
+            check=config.check_env,
+            env_kwargs=dict(config.env_kwargs),
+        )
+        self._policy = ActorCriticPolicy(
+            self._envs.observation_space,
+            self._envs.action_space,
+            config.policy,
+            seed=derive_seed(config.seed, index, _POLICY_STREAM),
+        )
+        obs_shape = tuple(self._envs.observation_space.shape or ())
+        self._obs_seen = RunningMeanStd(obs_shape) if config.policy.normalize_observations else None
+        # Reward scaling: each env's running discounted return, and their spread.
+        self._discounted_returns = np.zeros(config.num_envs, np.float64)
+        self._return_stats = RunningMeanStd(())
+        self._envs.reset(seed=derive_seed(config.seed, index, _ENV_STREAM))
+        self._env_steps = 0
+        self._sample_time_s = 0.0
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def rollout(self) -> Rollout:
+        """Step every env ``rollout_steps`` times with the current policy; see :class:`Rollout`."""
+        start = time.perf_counter()
+        c, envs, policy = self.config, self._envs, self._policy
+        obs_l, actions_l, log_probs_l, values_l = [], [], [], []
+        rewards_l, terminated_l, truncated_l, next_obs_l = [], [], [], []
+        step = envs.observe()
+        for _ in range(c.rollout_steps):
+            states = step.states
+            info = policy.act_with_info(states)
+            envs.interact(policy.clip_actions(info.actions))
+            step = envs.observe()
+            obs_l.append(states)
+            actions_l.append(info.actions)
+            log_probs_l.append(info.log_probs)
+            values_l.append(info.values)
+            rewards_l.append(self._scaled(step.rewards, step.done))
+            terminated_l.append(step.terminated.copy())
+            truncated_l.append(step.truncated.copy())
+            next_obs_l.append(step.next_states)
+        obs = np.stack(obs_l)  # [T, K, *obs_shape]
+        next_obs = np.stack(next_obs_l)
+        if self._obs_seen is not None:
+            self._obs_seen.update(obs.reshape(-1, *obs.shape[2:]))
+        columns: dict[str, np.ndarray] = {
+            "obs": obs,
+            "actions": np.stack(actions_l),
+            "log_probs": np.stack(log_probs_l),
+            "values": np.stack(values_l),
+        }
+        rewards = np.stack(rewards_l).astype(np.float32)
+        terminated, truncated = np.stack(terminated_l), np.stack(truncated_l)
+        discounts = (c.gamma * ~(terminated | truncated)).astype(np.float32)
+        if c.gae_lambda is None:
+            columns.update(
+                rewards=rewards, discounts=discounts, truncated=truncated, next_obs=next_obs
+            )
+        else:
+            columns.update(
+                self._advantages(
+                    rewards, columns["values"], discounts, truncated, next_obs, step.states
+                )
+            )
+        rows = c.rollout_steps * c.num_envs
+        batch = SampleBatch({k: v.reshape(rows, *v.shape[2:]) for k, v in columns.items()})
+        episodes = envs.pop_episode_stats()
+        obs_stats = None
+        if self._obs_seen is not None:
+            obs_stats = self._obs_seen.get_state()
+            self._obs_seen = RunningMeanStd(self._obs_seen.shape)
+        self._env_steps += rows
+        self._sample_time_s += time.perf_counter() - start
+        return Rollout(batch, episodes, obs_stats, rows)
+
+    def sample(self) -> tuple[SampleBatch, list[EpisodeStats]]:
+        """:meth:`rollout`'s batch and episodes (the :class:`Evaluator` interface)."""
+        out = self.rollout()
+        return out.batch, out.episodes
+
+    def compute_gradients(self) -> GradientResult:
+        """A rollout (with GAE) turned into the A2C loss's clipped gradient, here (A3C's worker).
+
+        Raises:
+            ValueError: The config has no ``gae_lambda`` (A3C needs advantages).
+        """
+        if self.config.gae_lambda is None:
+            raise ValueError("compute_gradients needs RolloutConfig.gae_lambda (advantages)")
+        out = self.rollout()
+        gradients, stats = self._policy.compute_gradients(out.batch)
+        return GradientResult(gradients, stats, out.episodes, out.obs_stats, out.env_steps)
+
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Load the learner's weights (``ActorCriticPolicy.get_weights``, with the observation
+        statistics when normalizing)."""
+        self._policy.set_weights(weights)
+
+    def get_weights(self) -> Weights:
+        """The policy copy's weights."""
+        return self._policy.get_weights()
+
+    def get_metrics(self) -> dict[str, Any]:
+        """``env_steps`` since construction and ``env_steps_per_s`` inside :meth:`rollout`."""
+        rate = self._env_steps / self._sample_time_s if self._sample_time_s > 0 else 0.0
+        return {"env_steps": self._env_steps, "env_steps_per_s": rate}
+
+    def close(self) -> None:
+        """Close the envs."""
+        self._envs.close()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _scaled(self, rewards: np.ndarray, done: np.ndarray) -> np.ndarray:
+        if not self.config.scale_rewards:
+            return rewards
+        self._discounted_returns = self._discounted_returns * self.config.gamma + rewards
+        self._return_stats.update(self._discounted_returns)
+        self._discounted_returns[done] = 0.0
+        scaled: np.ndarray = rewards / np.sqrt(self._return_stats.var + 1e-8)
+        return scaled
+
+    def _advantages(
+        self,
+        rewards: np.ndarray,
+        values: np.ndarray,
+        discounts: np.ndarray,
+        truncated: np.ndarray,
+        next_obs: np.ndarray,
+        last_states: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        """GAE over ``[T, K]``, bootstrapping truncated episodes from their final state."""
+        policy, gamma = self._policy, self.config.gamma
+        rewards = rewards.copy()
+        if truncated.any():
+            # Pardo et al. (2018): a time limit is not a terminal state; fold gamma * V(s_T)
+            # into the reward (discounts is already 0 there). See losses.advantages.
+            rewards[truncated] += gamma * policy.value(next_obs[truncated])
+        assert self.config.gae_lambda is not None
+        out = generalized_advantage_estimation(
+            torch.from_numpy(rewards),
+            torch.from_numpy(values),
+            torch.from_numpy(policy.value(last_states)),
+            torch.from_numpy(discounts),
+            self.config.gae_lambda,
+        )
+        return {"advantages": out.advantages.numpy(), "returns": out.returns.numpy()}

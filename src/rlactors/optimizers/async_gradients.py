@@ -1,0 +1,113 @@
+"""AsyncGradientsOptimizer: evaluators compute gradients, the learner applies each as it comes.
+
+A3C: Mnih et al. (2016), "Asynchronous Methods for Deep Reinforcement Learning": each worker acts,
+computes the A2C loss's gradient on its own rollout and hands it to the shared parameters. Here
+the shared parameters live with the learner in this process, and the loop is::
+
+    ask every evaluator for compute_gradients()
+    until iteration_env_steps more env steps are in:
+        done = wait_any(in-flight requests)          # whichever evaluator finishes first
+        learner.apply_gradients(gradient)           # one Adam step (the paper used shared RMSProp)
+        evaluator.tell("set_weights", learner)      # fresh weights to that evaluator only,
+        evaluator.ask("compute_gradients")          # then its next gradient (ordered after them)
+
+A gradient may have been computed with weights a few updates old (the others applied theirs in
+between): that staleness is A3C's, and why its learning rate is modest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rlactors.actors import ActorDiedError, Future, wait_any
+from rlactors.core import EpisodeStats, Optimizer
+from rlactors.evaluators import GradientResult
+from rlactors.optimizers.evaluator_group import EvaluatorGroup, mean_stats, step_stats
+
+log = logging.getLogger(__name__)
+
+
+class AsyncGradientsOptimizer(Optimizer):
+    """A3C's loop; see the module docstring.
+
+    Args:
+        group: The evaluators (their config must compute GAE advantages).
+        iteration_env_steps: Env steps per :meth:`step`.
+        timeout_s: Longest wait for any evaluator before the step fails.
+    """
+
+    def __init__(
+        self, group: EvaluatorGroup, iteration_env_steps: int, timeout_s: float = 120.0
+    ) -> None:
+        if iteration_env_steps < 1:
+            raise ValueError(f"iteration_env_steps must be >= 1, got {iteration_env_steps}")
+        self.group = group
+        self.iteration_env_steps = iteration_env_steps
+        self.timeout_s = timeout_s
+        self.env_steps = 0
+        self._inflight: dict[Future[GradientResult], int] = {}
+
+    def step(self) -> dict[str, Any]:
+        """Apply gradients until ``iteration_env_steps`` more env steps are in.
+
+        Returns:
+            :func:`~rlactors.optimizers.evaluator_group.step_stats`, with the mean loss
+            statistics of the applied gradients under ``"learn"``.
+
+        Raises:
+            TimeoutError: No evaluator answered within ``timeout_s``.
+        """
+        learner = self.group.learner
+        target = self.env_steps + self.iteration_env_steps
+        start_steps = self.env_steps
+        episodes: list[EpisodeStats] = []
+        learned: list[dict[str, float]] = []
+        wait_s = learn_s = 0.0
+        while self.env_steps < target:
+            self._top_up()
+            wait_start = time.perf_counter()
+            done, _ = wait_any(list(self._inflight), timeout=self.timeout_s)
+            wait_s += time.perf_counter() - wait_start
+            if not done:
+                raise TimeoutError(f"A3C: no evaluator answered within {self.timeout_s} s")
+            for future in done:
+                index = self._inflight.pop(future)
+                try:
+                    result = future.result()
+                except ActorDiedError as exc:
+                    log.warning("evaluator-%d lost a gradient (%s); restarting it", index, exc)
+                    continue
+                learn_start = time.perf_counter()
+                learner.apply_gradients(result.gradients)
+                learn_s += time.perf_counter() - learn_start
+                self.group.merge_obs_stats(result.obs_stats)
+                self.group.send_weights(index)
+                learned.append(result.stats)
+                episodes += result.episodes
+                self.env_steps += result.env_steps
+        steps = self.env_steps - start_steps
+        return step_stats(
+            self.group, self.env_steps, steps, episodes, wait_s, learn_s, mean_stats(learned)
+        )
+
+    def _top_up(self) -> None:
+        busy = set(self._inflight.values())
+        for index, ref in enumerate(self.group.refs):
+            if index not in busy:
+                self._inflight[ref.ask("compute_gradients")] = index
+
+    def broadcast_weights(self) -> None:
+        """Send the learner's weights to every evaluator (after a restore)."""
+        self.group.broadcast()
+
+    def load_state_dict(self, counters: Mapping[str, int]) -> None:
+        """Continue from restored counters (``env_steps``)."""
+        self.env_steps = int(counters["env_steps"])
+
+    def stop(self) -> None:
+        """Stop the evaluators (abandoning gradients in flight)."""
+        self._inflight.clear()
+        self.group.stop()

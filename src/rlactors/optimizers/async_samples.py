@@ -1,0 +1,187 @@
+"""AsyncSamplesOptimizer: evaluators stream rollouts, the learner learns on batches (IMPALA).
+
+Espeholt et al. (2018), "IMPALA": actors never wait for the learner. Each evaluator always has
+its next rollout request queued (``max_inflight_per_worker``), so it samples while the learner
+learns; the learner takes ``rollouts_per_batch`` rollouts at a time, corrects for the policy
+lag with V-trace (the ``learn`` function's job) and broadcasts its weights every
+``weight_sync_period_learner_steps`` learner steps, which evaluators load between rollouts::
+
+    until iteration_env_steps more env steps are in:
+        keep up to max_inflight_per_worker rollout requests at every evaluator,
+            unless max_queued_rollouts wait for the learner already (back-pressure)
+        done = wait_any(in-flight requests); queue their rollouts
+        while the queue holds rollouts_per_batch: learn on them; maybe broadcast
+
+Memory stays bounded: at most ``num_workers * max_inflight_per_worker`` rollouts are in flight
+and at most ``max_queued_rollouts`` wait, whatever the learner's speed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rlactors.actors import ActorDiedError, Future, wait_any
+from rlactors.core import EpisodeStats, Optimizer, SampleBatch
+from rlactors.evaluators import Rollout
+from rlactors.optimizers.evaluator_group import EvaluatorGroup, mean_stats, step_stats
+
+log = logging.getLogger(__name__)
+
+#: Learns on a list of rollout batches (each ``T * K`` time-major rows); returns statistics.
+BatchLearnFn = Callable[[list[SampleBatch]], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class AsyncSamplesConfig:
+    """How :class:`AsyncSamplesOptimizer` streams rollouts and batches them."""
+
+    rollouts_per_batch: int = 2
+    """Rollouts (each ``T * K`` env steps) per learner step."""
+
+    max_inflight_per_worker: int = 2
+    """Rollout requests queued at each evaluator: 2 lets it start the next rollout the moment
+    it returns one, without waiting for a round trip."""
+
+    max_queued_rollouts: int = 8
+    """Rollouts received but not learned on yet; at this bound no new request is sent, so a
+    slow learner makes evaluators wait instead of filling memory (back-pressure)."""
+
+    weight_sync_period_learner_steps: int = 1
+    """Broadcast the learner's weights every this many learner steps."""
+
+    iteration_env_steps: int = 2048
+    """Env steps per :meth:`AsyncSamplesOptimizer.step` (one training iteration)."""
+
+    def __post_init__(self) -> None:
+        """Checks every field.
+
+        Raises:
+            ValueError: A field is below 1, or the queue cannot hold one batch.
+        """
+        for name in (
+            "rollouts_per_batch",
+            "max_inflight_per_worker",
+            "max_queued_rollouts",
+            "weight_sync_period_learner_steps",
+            "iteration_env_steps",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"AsyncSamplesConfig.{name} must be an integer >= 1, got {value!r}"
+                )
+        if self.max_queued_rollouts < self.rollouts_per_batch:
+            raise ValueError(
+                f"AsyncSamplesConfig.max_queued_rollouts ({self.max_queued_rollouts}) must be "
+                f">= rollouts_per_batch ({self.rollouts_per_batch})"
+            )
+
+
+class AsyncSamplesOptimizer(Optimizer):
+    """IMPALA's loop; see the module docstring.
+
+    Args:
+        group: The evaluators (their config must return raw trajectories: ``gae_lambda=None``).
+        learn: What a batch of rollouts is learned with (V-trace, for IMPALA).
+        config: Streaming and batching.
+        timeout_s: Longest wait for any evaluator before the step fails.
+    """
+
+    def __init__(
+        self,
+        group: EvaluatorGroup,
+        learn: BatchLearnFn,
+        config: AsyncSamplesConfig,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.group = group
+        self.learn = learn
+        self.config = config
+        self.timeout_s = timeout_s
+        self.env_steps = 0
+        self.queued: deque[Rollout] = deque()
+        self._inflight: dict[Future[Rollout], int] = {}
+        self._steps_since_sync = 0
+
+    def step(self) -> dict[str, Any]:
+        """Stream and learn until ``iteration_env_steps`` more env steps are in.
+
+        Returns:
+            :func:`~rlactors.optimizers.evaluator_group.step_stats`, with the mean learner
+            statistics under ``"learn"``, plus ``queued_rollouts`` (waiting for the learner at
+            the end of the step).
+
+        Raises:
+            TimeoutError: No evaluator answered within ``timeout_s``.
+        """
+        c = self.config
+        target = self.env_steps + c.iteration_env_steps
+        start_steps = self.env_steps
+        episodes: list[EpisodeStats] = []
+        learned: list[dict[str, float]] = []
+        wait_s = learn_s = 0.0
+        while self.env_steps < target:
+            self._top_up()
+            wait_start = time.perf_counter()
+            done, _ = wait_any(list(self._inflight), timeout=self.timeout_s)
+            wait_s += time.perf_counter() - wait_start
+            if not done:
+                raise TimeoutError(f"IMPALA: no evaluator answered within {self.timeout_s} s")
+            for future in done:
+                index = self._inflight.pop(future)
+                try:
+                    rollout = future.result()
+                except ActorDiedError as exc:
+                    log.warning("evaluator-%d lost a rollout (%s); restarting it", index, exc)
+                    continue
+                self.queued.append(rollout)
+                self.group.merge_obs_stats(rollout.obs_stats)
+                episodes += rollout.episodes
+                self.env_steps += rollout.env_steps
+            while len(self.queued) >= c.rollouts_per_batch:
+                batch = [self.queued.popleft().batch for _ in range(c.rollouts_per_batch)]
+                learn_start = time.perf_counter()
+                learned.append(self.learn(batch))
+                learn_s += time.perf_counter() - learn_start
+                self._steps_since_sync += 1
+                if self._steps_since_sync >= c.weight_sync_period_learner_steps:
+                    self.group.broadcast()
+                    self._steps_since_sync = 0
+        steps = self.env_steps - start_steps
+        stats = step_stats(
+            self.group, self.env_steps, steps, episodes, wait_s, learn_s, mean_stats(learned)
+        )
+        stats["queued_rollouts"] = len(self.queued)
+        return stats
+
+    def _top_up(self) -> None:
+        c = self.config
+        counts = [0] * len(self.group)
+        for index in self._inflight.values():
+            counts[index] += 1
+        for index, ref in enumerate(self.group.refs):
+            while (
+                counts[index] < c.max_inflight_per_worker
+                and len(self.queued) + len(self._inflight) < c.max_queued_rollouts
+            ):
+                self._inflight[ref.ask("rollout")] = index
+                counts[index] += 1
+
+    def broadcast_weights(self) -> None:
+        """Send the learner's weights to every evaluator (after a restore)."""
+        self.group.broadcast()
+
+    def load_state_dict(self, counters: Mapping[str, int]) -> None:
+        """Continue from restored counters (``env_steps``)."""
+        self.env_steps = int(counters["env_steps"])
+
+    def stop(self) -> None:
+        """Stop the evaluators (abandoning rollouts in flight or queued)."""
+        self._inflight.clear()
+        self.queued.clear()
+        self.group.stop()

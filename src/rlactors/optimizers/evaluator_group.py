@@ -1,0 +1,132 @@
+"""The actor-critic evaluators an optimizer owns: spawned supervised, fed the learner's weights.
+
+A2C, A3C, PPO and IMPALA all keep N :class:`~rlactors.evaluators.ActorCriticEvaluator` actors,
+restart one whose process dies (Erlang/OTP style, at most ``max_restarts`` a minute) and hand
+the restarted one the learner's current weights. This class is that part, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from rlactors.actors import ActorOptions, ActorRef, RestartPolicy, spawn_with
+from rlactors.core import EpisodeStats
+from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
+from rlactors.policies import ActorCriticPolicy
+
+log = logging.getLogger(__name__)
+
+
+class EvaluatorGroup:
+    """N supervised evaluator actors with the learner's weights.
+
+    Args:
+        config: Every evaluator's config (each derives its own streams from its index).
+        learner: The policy whose weights the evaluators act with.
+        num_workers: N >= 1.
+        max_restarts: Restarts per evaluator within a minute before its failure escalates.
+        name: Actor names are ``f"{name}-{i}"``.
+
+    Raises:
+        ValueError: ``num_workers`` < 1 or ``max_restarts`` < 0.
+    """
+
+    def __init__(
+        self,
+        config: RolloutConfig,
+        learner: ActorCriticPolicy,
+        num_workers: int,
+        max_restarts: int = 3,
+        name: str = "evaluator",
+    ) -> None:
+        if num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+        if max_restarts < 0:
+            raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
+        self.config = config
+        self.learner = learner
+        self.restarts = 0
+        self._weights = learner.get_weights()
+        restart = RestartPolicy.on_failure(max_restarts=max_restarts, within_s=60.0)
+        self.refs: list[ActorRef[ActorCriticEvaluator]] = [
+            spawn_with(
+                ActorOptions(name=f"{name}-{i}", restart=restart, on_restart=self._on_restart),
+                ActorCriticEvaluator,
+                config,
+                index=i,
+            )
+            for i in range(num_workers)
+        ]
+        self.broadcast()
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def broadcast(self) -> None:
+        """Send the learner's current weights to every evaluator."""
+        self._weights = self.learner.get_weights()
+        for ref in self.refs:
+            ref.tell("set_weights", self._weights)
+
+    def send_weights(self, index: int) -> None:
+        """Send the learner's current weights to evaluator ``index`` only (A3C)."""
+        self._weights = self.learner.get_weights()
+        self.refs[index].tell("set_weights", self._weights)
+
+    def merge_obs_stats(self, state: dict[str, np.ndarray] | None) -> None:
+        """Add an evaluator's observation statistics to the learner's (None: nothing)."""
+        if state is not None:
+            self.learner.merge_obs_stats(state)
+
+    def stop(self) -> None:
+        """Stop every evaluator (best effort: a failure is logged, the others still stop)."""
+        for ref in self.refs:
+            try:
+                ref.stop(timeout=10.0)
+            except Exception:  # shutting down: report and go on
+                log.exception("stopping %s failed", ref.name)
+
+    def _on_restart(self, ref: ActorRef[Any]) -> None:
+        # Runs in the owner when an evaluator came back: hand it the weights it missed.
+        self.restarts += 1
+        ref.tell("set_weights", self._weights)
+
+
+def step_stats(
+    group: EvaluatorGroup,
+    env_steps: int,
+    steps: int,
+    episodes: list[EpisodeStats],
+    wait_s: float,
+    learn_s: float,
+    learned: dict[str, float],
+) -> dict[str, Any]:
+    """The statistics every actor-critic optimizer's ``step`` returns.
+
+    Returns:
+        ``env_steps`` (total), ``env_steps_this_step``, ``learner_steps`` (the learner's),
+        ``episode_returns`` and ``episode_lengths`` (episodes that ended in the step),
+        ``sample_wait_s`` and ``learn_time_s`` (seconds), ``worker_restarts`` (so far) and
+        the learning statistics under ``"learn"``.
+    """
+    return {
+        "env_steps": env_steps,
+        "env_steps_this_step": steps,
+        "learner_steps": group.learner.learner_steps,
+        "episode_returns": [e.episode_return for e in episodes],
+        "episode_lengths": [e.length for e in episodes],
+        "sample_wait_s": wait_s,
+        "learn_time_s": learn_s,
+        "worker_restarts": group.restarts,
+        "learn": learned,
+    }
+
+
+def mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
+    """Per-key means of several learner steps' statistics (keys of the first; {} for none)."""
+    if not stats:
+        return {}
+    return {key: float(np.mean([s[key] for s in stats])) for key in stats[0]}

@@ -1,0 +1,88 @@
+"""SyncSamplesOptimizer: gather a rollout from every evaluator, learn on it, broadcast (A2C, PPO).
+
+One :meth:`~SyncSamplesOptimizer.step` is one round::
+
+    rollouts = gather(evaluator.ask("rollout") for each evaluator)   # in parallel
+    stats = learn(concat(rollouts))      # A2C: one gradient step; PPO: epochs of minibatches
+    learner.merge_obs_stats(...)         # after learning: the batch was acted on with the old
+    broadcast weights                    # statistics, so it is learned on with them too
+
+Everything is on-policy: every evaluator acts with the weights of the previous round, which is
+what A2C and PPO assume (the rollouts are gathered before anything learns).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rlactors.actors import ActorDiedError
+from rlactors.core import Optimizer, SampleBatch
+from rlactors.evaluators import Rollout
+from rlactors.optimizers.evaluator_group import EvaluatorGroup, step_stats
+
+log = logging.getLogger(__name__)
+
+#: Learns on one round's batch; returns scalar statistics (e.g. ``loss``, ``entropy``).
+LearnFn = Callable[[SampleBatch], dict[str, float]]
+
+
+class SyncSamplesOptimizer(Optimizer):
+    """Synchronous sampling and learning; see the module docstring.
+
+    Args:
+        group: The evaluators (their rollouts carry GAE ``advantages`` and ``returns``).
+        learn: What one round's batch is learned with.
+        timeout_s: Longest wait for a rollout before the step fails.
+    """
+
+    def __init__(self, group: EvaluatorGroup, learn: LearnFn, timeout_s: float = 120.0) -> None:
+        self.group = group
+        self.learn = learn
+        self.timeout_s = timeout_s
+        self.env_steps = 0
+
+    def step(self) -> dict[str, Any]:
+        """One round.
+
+        Returns:
+            :func:`~rlactors.optimizers.evaluator_group.step_stats`, with ``learn``'s
+            statistics under ``"learn"``.
+        """
+        start = time.perf_counter()
+        futures = [ref.ask("rollout") for ref in self.group.refs]
+        rollouts: list[Rollout] = []
+        for ref, future in zip(self.group.refs, futures, strict=True):
+            try:
+                rollouts.append(future.result(self.timeout_s))
+            except ActorDiedError as exc:
+                # Its supervisor restarts it (with the current weights); this round goes on
+                # with the others' rollouts.
+                log.warning("%s lost a rollout (%s); it is being restarted", ref.name, exc)
+        wait_s = time.perf_counter() - start
+        learned: dict[str, float] = {}
+        learn_start = time.perf_counter()
+        if rollouts:
+            learned = self.learn(SampleBatch.concat([r.batch for r in rollouts]))
+        learn_s = time.perf_counter() - learn_start
+        for rollout in rollouts:
+            self.group.merge_obs_stats(rollout.obs_stats)
+        self.group.broadcast()
+        episodes = [e for r in rollouts for e in r.episodes]
+        steps = sum(r.env_steps for r in rollouts)
+        self.env_steps += steps
+        return step_stats(self.group, self.env_steps, steps, episodes, wait_s, learn_s, learned)
+
+    def broadcast_weights(self) -> None:
+        """Send the learner's weights to every evaluator (after a restore)."""
+        self.group.broadcast()
+
+    def load_state_dict(self, counters: Mapping[str, int]) -> None:
+        """Continue from restored counters (``env_steps``; the learner keeps its own steps)."""
+        self.env_steps = int(counters["env_steps"])
+
+    def stop(self) -> None:
+        """Stop the evaluators."""
+        self.group.stop()
