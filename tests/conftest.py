@@ -23,3 +23,10 @@ def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
     """A fresh runtime of each backend, shut down after the test."""
     with Runtime(request.param) as rt:
         yield rt
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each backend's name, for tests that build their own runtime (an algorithm's)."""
+    name: str = request.param
+    return name

@@ -330,5 +330,51 @@ def test_state_dict_round_trip_through_torch_save(tmp_path: Any) -> None:
     policy.learn(batch)
     restored.learn(batch)
     assert_weights_equal(restored.get_weights(), policy.get_weights())
-    with pytest.raises(ValueError, match=r"missing keys \['learner_steps'\]"):
+    with pytest.raises(ValueError, match=r"missing keys \['learner_steps'"):
         restored.load_state_dict({"network": {}, "optimizer": {}})
+
+
+def test_observation_normalization_uses_merged_stats_and_travels_with_weights(
+    tmp_path: Any,
+) -> None:
+    from rlactors.policies import RunningMeanStd
+
+    space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
+    config = ActorCriticConfig(normalize_observations=True)
+    learner = ActorCriticPolicy(space, gym.spaces.Discrete(2), config, seed=0)
+    actor = ActorCriticPolicy(space, gym.spaces.Discrete(2), config, seed=1)
+    obs = np.array([[10.0, -4.0, 2.0], [12.0, -2.0, 4.0]], np.float32)
+    seen = RunningMeanStd((3,))
+    seen.update(obs)
+    actor.merge_obs_stats(seen.get_state())  # an acting copy: replaced by the learner's below
+    learner.merge_obs_stats(seen.get_state())
+    assert learner.obs_stats is not None
+    np.testing.assert_allclose(learner.obs_stats.mean, [11.0, -3.0, 3.0])
+    # The network sees normalized inputs: raw obs and their normalized version act alike.
+    plain = ActorCriticPolicy(space, gym.spaces.Discrete(2), ActorCriticConfig(), seed=0)
+    np.testing.assert_allclose(
+        learner.value(obs), plain.value(learner.obs_stats.normalize(obs)), rtol=1e-5
+    )
+    actor.set_weights(learner.get_weights())
+    np.testing.assert_allclose(actor.value(obs), learner.value(obs), rtol=1e-6)
+    with pytest.raises(ValueError, match="obs_stats"):
+        plain.set_weights(learner.get_weights())
+    path = tmp_path / "policy.pt"
+    torch.save(learner.state_dict(), path)
+    restored = ActorCriticPolicy(space, gym.spaces.Discrete(2), config, seed=5)
+    restored.load_state_dict(torch.load(path, weights_only=True))
+    assert restored.obs_stats is not None
+    np.testing.assert_allclose(restored.obs_stats.var, learner.obs_stats.var)
+
+
+def test_set_learning_rate_changes_adam_and_rejects_negative() -> None:
+    policy = make_policy("discrete")
+    batch = make_batch(policy)
+    policy.learn(batch)
+    policy.set_learning_rate(0.0)
+    before = policy.get_weights()
+    policy.learn(batch)  # lr 0: Adam moves nothing
+    assert_weights_equal(policy.get_weights(), before)
+    assert policy.learning_rate == 0.0
+    with pytest.raises(ValueError, match="learning_rate"):
+        policy.set_learning_rate(-1.0)

@@ -1,0 +1,101 @@
+"""PPO's and IMPALA's learner steps, and the asynchronous optimizers' bounds."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from rlactors.actors import Runtime
+from rlactors.algorithms.impala.learner import VTraceLearner, VTraceLearnerConfig
+from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
+from rlactors.core import SampleBatch
+from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
+from rlactors.optimizers.async_samples import AsyncSamplesConfig, AsyncSamplesOptimizer
+from rlactors.optimizers.evaluator_group import EvaluatorGroup
+from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
+
+T, K = 8, 2
+
+
+def rollout_config(**overrides: Any) -> RolloutConfig:
+    fields: dict[str, Any] = {
+        "env_id": "CartPole-v1",
+        "num_envs": K,
+        "rollout_steps": T,
+        "seed": 1,
+        "policy": ActorCriticConfig(hidden_sizes=(8,)),
+        **overrides,
+    }
+    return RolloutConfig(**fields)
+
+
+def learner_and_batch(gae: bool) -> tuple[ActorCriticPolicy, SampleBatch]:
+    evaluator = ActorCriticEvaluator(rollout_config(gae_lambda=0.95 if gae else None))
+    policy = evaluator._policy  # the behaviour policy: learning on-policy
+    return policy, evaluator.rollout().batch
+
+
+def test_ppo_runs_every_epoch_over_every_minibatch() -> None:
+    policy, batch = learner_and_batch(gae=True)
+    learner = PPOLearner(policy, PPOLearnerConfig(num_epochs=3, minibatch_size=6), seed=0)
+    stats = learner(batch)
+    assert policy.learner_steps == 3 * math.ceil(T * K / 6)
+    assert set(stats) == {
+        "loss", "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm"
+    }  # fmt: skip
+    assert all(math.isfinite(v) for v in stats.values())
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['advantages'"):
+        learner(SampleBatch({k: v for k, v in batch.items() if k != "advantages"}))
+
+
+def test_vtrace_learner_is_on_policy_for_its_own_rollouts_and_checks_its_input() -> None:
+    policy, batch = learner_and_batch(gae=False)
+    learner = VTraceLearner(policy, VTraceLearnerConfig(rollout_steps=T))
+    stats = learner([batch, batch])  # two rollouts side by side: [T, 2K]
+    assert stats["rho_mean"] == pytest.approx(1.0, abs=1e-5)  # pi == mu before the step
+    assert policy.learner_steps == 1 and math.isfinite(stats["loss"])
+    with pytest.raises(ValueError, match="not a whole number of rollout_steps=5"):
+        VTraceLearner(policy, VTraceLearnerConfig(rollout_steps=5))([batch])
+    with pytest.raises(ValueError, match="lacks column 'next_obs'"):
+        learner([SampleBatch({k: v for k, v in batch.items() if k != "next_obs"})])
+
+
+@pytest.mark.timeout(60)
+def test_async_samples_never_holds_more_rollouts_than_its_bound() -> None:
+    config = AsyncSamplesConfig(
+        rollouts_per_batch=2, max_inflight_per_worker=2, max_queued_rollouts=3,
+        iteration_env_steps=T * K * 12,
+    )  # fmt: skip
+    policy = ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+    held: list[int] = []
+    with Runtime("process"):
+        group = EvaluatorGroup(rollout_config(gae_lambda=None), policy, num_workers=2)
+        optimizer: AsyncSamplesOptimizer
+
+        def learn(batches: list[SampleBatch]) -> dict[str, float]:
+            held.append(len(optimizer.queued) + len(optimizer._inflight) + len(batches))
+            return {"loss": 0.0}
+
+        optimizer = AsyncSamplesOptimizer(group, learn, config)
+        try:
+            stats = optimizer.step()
+        finally:
+            optimizer.stop()
+    assert stats["env_steps"] >= T * K * 12 and held
+    assert max(held) <= config.max_queued_rollouts  # received or asked for, not learned on
+
+
+def spaces() -> tuple[Any, Any]:
+    import gymnasium as gym
+
+    env = gym.make("CartPole-v1")
+    return env.observation_space, env.action_space
+
+
+def test_async_samples_config_rejects_a_queue_smaller_than_a_batch() -> None:
+    with pytest.raises(ValueError, match="max_queued_rollouts"):
+        AsyncSamplesConfig(rollouts_per_batch=4, max_queued_rollouts=2)
+    with pytest.raises(ValueError, match="iteration_env_steps"):
+        AsyncSamplesConfig(iteration_env_steps=0)
