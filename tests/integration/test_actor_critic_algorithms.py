@@ -136,3 +136,13 @@ def test_bad_config_values_name_the_field() -> None:
         tiny("a2c", gae_lambda=1.5)
     with pytest.raises(ValueError, match="less than one training iteration"):
         tiny("a2c", max_env_steps=10)
+
+
+@pytest.mark.timeout(60)
+def test_a_negative_stop_reward_is_not_gated_by_the_training_mean() -> None:
+    """``eval_trigger_fraction`` is a fraction of a positive target: with a target <= 0 (as
+    Pendulum's) every due evaluation runs, so a reachable one solves at the first check."""
+    config = tiny("ppo", stop_reward=-1000.0, eval_trigger_fraction=0.5)
+    with build("ppo", config) as ppo:
+        result = ppo.train()
+    assert result["solved"] and result["env_steps"] == config.eval_interval_env_steps

@@ -41,9 +41,9 @@ class ActorCriticRunConfig:
     """With ``stop_reward`` set, consider a greedy evaluation every this many env steps."""
 
     eval_trigger_fraction: float = 0.5
-    """...and run it only once the training return mean reaches this fraction of
-    ``stop_reward``: a stochastic policy's training return tracks its greedy return closely,
-    so evaluations before that are wasted time."""
+    """...and run it only once the training return mean reaches this fraction of a positive
+    ``stop_reward`` (a target <= 0 is not gated): a stochastic policy's training return
+    tracks its greedy return closely, so evaluations before that are wasted time."""
 
     return_window_episodes: int = 20
     """``episode_return_mean`` averages the training returns of this many latest episodes."""

@@ -374,7 +374,10 @@ class TrainingLoop(Algorithm):
         while self._next_eval_env_steps <= self.env_steps:
             self._next_eval_env_steps += c.eval_interval_env_steps
         train_mean = self.episode_return_mean
-        if train_mean is None or train_mean < c.eval_trigger_fraction * c.stop_reward:
+        # The gate is a fraction of a positive target; a target <= 0 (Pendulum's -400, say)
+        # has no such fraction, so every due evaluation runs.
+        gated = c.stop_reward > 0 and c.eval_trigger_fraction > 0
+        if train_mean is None or (gated and train_mean < c.eval_trigger_fraction * c.stop_reward):
             return None
         eval_return = float(self.evaluate()["eval_return_mean"])
         self._last_eval = eval_return
