@@ -58,7 +58,11 @@ def test_only_given_flags_override_and_run_options_are_separate() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["dqnn"], "unknown algorithm 'dqnn'; did you mean dqn? available: apex, dqn"),
+        (
+            ["dqnn"],
+            "unknown algorithm 'dqnn'; did you mean dqn? "
+            "available: a2c, a3c, apex, dqn, impala, ppo",
+        ),
         ([], "name an algorithm"),
         (["--seed", "1"], "the algorithm comes first"),
         (["dqn", "--lerning-rate", "1"], "unknown option --lerning-rate; did you mean"),

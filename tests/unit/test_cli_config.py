@@ -10,6 +10,7 @@ import pytest
 from rlactors.algorithms import (
     UnknownAlgorithmError,
     UnknownConfigFieldError,
+    algorithm_names,
     coerce_value,
     config_fields,
     config_from_dict,
@@ -19,8 +20,9 @@ from rlactors.algorithms import (
 from rlactors.algorithms.dqn import DQNConfig
 
 
-def test_every_dqn_config_field_has_a_docstring() -> None:
-    missing = [f.name for f in config_fields(DQNConfig) if not f.doc]
+@pytest.mark.parametrize("name", algorithm_names())
+def test_every_config_field_of_every_algorithm_has_a_docstring(name: str) -> None:
+    missing = [f.name for f in config_fields(get_algorithm(name).config_class()) if not f.doc]
     assert missing == []
 
 
@@ -101,8 +103,8 @@ def test_registry_names_dqn_and_lists_names_for_unknown_ones() -> None:
     entry = get_algorithm("dqn")
     assert entry.config_class() is DQNConfig
     assert entry.algorithm_class().name == "dqn"
-    with pytest.raises(UnknownAlgorithmError, match="available: apex, dqn"):
-        get_algorithm("ppo")
+    with pytest.raises(UnknownAlgorithmError, match="available: a2c, a3c, apex, dqn, impala, ppo"):
+        get_algorithm("sac")
 
 
 def test_config_fields_reads_defaults_including_factories() -> None:
