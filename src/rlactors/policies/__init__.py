@@ -3,7 +3,8 @@
 Nothing here knows about actors: a policy is a plain object that an evaluator or a learner holds.
 """
 
-from rlactors.policies.actor_critic import ActionInfo, ActorCriticConfig, ActorCriticPolicy
+from rlactors.policies.actor_critic import ActionInfo, ActorCriticPolicy
+from rlactors.policies.actor_critic_config import ActorCriticConfig
 from rlactors.policies.actor_critic_network import ActorCriticNetwork
 from rlactors.policies.dqn import DQNPolicy, DQNPolicyConfig
 from rlactors.policies.networks import DuelingHead, QNetwork, mlp
