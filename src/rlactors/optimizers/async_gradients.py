@@ -17,17 +17,19 @@ between): that staleness is A3C's, and why its learning rate is modest.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from rlactors.actors import ActorDiedError, Future, wait_any
+from rlactors.actors import Future
 from rlactors.core import EpisodeStats, Optimizer
 from rlactors.evaluators import GradientResult
-from rlactors.optimizers.evaluator_group import EvaluatorGroup, mean_stats, step_stats
-
-log = logging.getLogger(__name__)
+from rlactors.optimizers.evaluator_group import (
+    EvaluatorGroup,
+    mean_stats,
+    step_stats,
+    wait_for_answers,
+)
 
 
 class AsyncGradientsOptimizer(Optimizer):
@@ -68,18 +70,9 @@ class AsyncGradientsOptimizer(Optimizer):
         wait_s = learn_s = 0.0
         while self.env_steps < target:
             self._top_up()
-            wait_start = time.perf_counter()
-            done, _ = wait_any(list(self._inflight), timeout=self.timeout_s)
-            wait_s += time.perf_counter() - wait_start
-            if not done:
-                raise TimeoutError(f"A3C: no evaluator answered within {self.timeout_s} s")
-            for future in done:
-                index = self._inflight.pop(future)
-                try:
-                    result = future.result()
-                except ActorDiedError as exc:
-                    log.warning("evaluator-%d lost a gradient (%s); restarting it", index, exc)
-                    continue
+            answers, waited = wait_for_answers(self._inflight, self.timeout_s, "gradient")
+            wait_s += waited
+            for index, result in answers:
                 learn_start = time.perf_counter()
                 learner.apply_gradients(result.gradients)
                 learn_s += time.perf_counter() - learn_start

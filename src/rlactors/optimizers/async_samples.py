@@ -18,19 +18,21 @@ and at most ``max_queued_rollouts`` wait, whatever the learner's speed.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rlactors.actors import ActorDiedError, Future, wait_any
+from rlactors.actors import Future
 from rlactors.core import EpisodeStats, Optimizer, SampleBatch
 from rlactors.evaluators import Rollout
-from rlactors.optimizers.evaluator_group import EvaluatorGroup, mean_stats, step_stats
-
-log = logging.getLogger(__name__)
+from rlactors.optimizers.evaluator_group import (
+    EvaluatorGroup,
+    mean_stats,
+    step_stats,
+    wait_for_answers,
+)
 
 #: Learns on a list of rollout batches (each ``T * K`` time-major rows); returns statistics.
 BatchLearnFn = Callable[[list[SampleBatch]], dict[str, float]]
@@ -127,18 +129,9 @@ class AsyncSamplesOptimizer(Optimizer):
         wait_s = learn_s = 0.0
         while self.env_steps < target:
             self._top_up()
-            wait_start = time.perf_counter()
-            done, _ = wait_any(list(self._inflight), timeout=self.timeout_s)
-            wait_s += time.perf_counter() - wait_start
-            if not done:
-                raise TimeoutError(f"IMPALA: no evaluator answered within {self.timeout_s} s")
-            for future in done:
-                index = self._inflight.pop(future)
-                try:
-                    rollout = future.result()
-                except ActorDiedError as exc:
-                    log.warning("evaluator-%d lost a rollout (%s); restarting it", index, exc)
-                    continue
+            answers, waited = wait_for_answers(self._inflight, self.timeout_s, "rollout")
+            wait_s += waited
+            for _, rollout in answers:
                 self.queued.append(rollout)
                 self.group.merge_obs_stats(rollout.obs_stats)
                 episodes += rollout.episodes

@@ -8,16 +8,27 @@ the restarted one the learner's current weights. This class is that part, once.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from typing import Any, TypeVar
 
 import numpy as np
 
-from rlactors.actors import ActorOptions, ActorRef, RestartPolicy, spawn_with
+from rlactors.actors import (
+    ActorDiedError,
+    ActorOptions,
+    ActorRef,
+    Future,
+    RestartPolicy,
+    spawn_with,
+    wait_any,
+)
 from rlactors.core import EpisodeStats
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
 from rlactors.policies import ActorCriticPolicy
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class EvaluatorGroup:
@@ -130,3 +141,37 @@ def mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
     if not stats:
         return {}
     return {key: float(np.mean([s[key] for s in stats])) for key in stats[0]}
+
+
+def wait_for_answers(
+    inflight: dict[Future[T], int], timeout_s: float, what: str
+) -> tuple[list[tuple[int, T]], float]:
+    """Wait until at least one in-flight request is answered; take the answered ones out.
+
+    An answer that is :class:`ActorDiedError` is dropped with a warning: the evaluator's
+    supervisor restarts it, and the caller asks the new one again.
+
+    Args:
+        inflight: ``{future: evaluator index}``; answered futures are removed.
+        timeout_s: Longest wait.
+        what: What was asked, for the messages (``"rollout"``, ``"gradient"``).
+
+    Returns:
+        ``([(evaluator index, answer), ...], seconds waited)``.
+
+    Raises:
+        TimeoutError: Nothing was answered within ``timeout_s``.
+    """
+    start = time.perf_counter()
+    done, _ = wait_any(list(inflight), timeout=timeout_s)
+    waited = time.perf_counter() - start
+    if not done:
+        raise TimeoutError(f"no evaluator returned a {what} within {timeout_s} s")
+    answers: list[tuple[int, T]] = []
+    for future in done:
+        index = inflight.pop(future)
+        try:
+            answers.append((index, future.result()))
+        except ActorDiedError as exc:
+            log.warning("evaluator %d lost a %s (%s); it is being restarted", index, what, exc)
+    return answers, waited
