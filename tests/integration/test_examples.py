@@ -1,0 +1,37 @@
+"""The scripts in examples/ run as a newcomer would run them, and print what they promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.timeout(180)
+def test_ppo_from_parts_reaches_its_greedy_return() -> None:
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "ppo_from_parts.py")],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=True,
+    ).stdout
+    last = out.strip().splitlines()[-1]
+    assert "greedy return" in last
+    assert float(last.rsplit(" ", 1)[-1]) >= 475, out
+
+
+@pytest.mark.timeout(120)
+def test_actors_demo_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "actors_demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pong" in result.stdout
