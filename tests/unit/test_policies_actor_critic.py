@@ -378,3 +378,18 @@ def test_set_learning_rate_changes_adam_and_rejects_negative() -> None:
     assert policy.learning_rate == 0.0
     with pytest.raises(ValueError, match="learning_rate"):
         policy.set_learning_rate(-1.0)
+
+
+def test_initial_weights_do_not_depend_on_torch_threads() -> None:
+    """Regression: orthogonal init (a QR decomposition) gave other last bits with 2 threads
+    than with 1, so a seeded run drifted with the thread count it was built under."""
+    threads = torch.get_num_threads()
+    weights = []
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            weights.append(make_policy("discrete", ActorCriticConfig(), seed=0).get_weights())
+    finally:
+        torch.set_num_threads(threads)
+    assert_weights_equal(weights[0], weights[1])
+    assert torch.get_num_threads() == threads

@@ -123,17 +123,24 @@ class ActorCriticPolicy(Policy):
 
         init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0]))
-            self.network = ActorCriticNetwork(
-                int(np.prod(self._obs_shape)),
-                actor_size,
-                hidden_sizes=config.hidden_sizes,
-                shared_torso=config.shared_torso,
-                activation=ACTIVATIONS[config.activation],
-                orthogonal_init=config.orthogonal_init,
-                initial_log_std=config.initial_log_std if self._gaussian else None,
-            )
+        # One thread: the orthogonal initialisation's QR decomposition differs in its last bits
+        # with torch's thread count, and a seed must give the same network everywhere.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0]))
+                self.network = ActorCriticNetwork(
+                    int(np.prod(self._obs_shape)),
+                    actor_size,
+                    hidden_sizes=config.hidden_sizes,
+                    shared_torso=config.shared_torso,
+                    activation=ACTIVATIONS[config.activation],
+                    orthogonal_init=config.orthogonal_init,
+                    initial_log_std=config.initial_log_std if self._gaussian else None,
+                )
+        finally:
+            torch.set_num_threads(threads)
         self._generator = torch.Generator().manual_seed(
             int(act_seq.generate_state(1, dtype=np.uint64)[0])
         )
