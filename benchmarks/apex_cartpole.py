@@ -38,6 +38,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 #: Prefix of the child's result line on its stdout.
@@ -84,8 +85,13 @@ def run_apex(seed: int, backend: str, report: Any) -> None:
         )
 
 
-def child(system: str, seed: int, backend: str, launched_at: float) -> None:
-    """Run one contender and print its result line (see the module docstring)."""
+def reporter(launched_at: float, tag: str = RESULT_TAG) -> Callable[[float, dict[str, Any]], None]:
+    """The child's ``report(imported, run)``: prints ``run`` as its result line, tagged ``tag``.
+
+    Call it first thing in the child: it notes that moment as the child's first line, so the
+    line carries ``startup_s`` (launch to here) and ``import_s`` (here to ``imported``, a
+    ``time.time()``), with the run's ``seconds`` renamed ``in_process_seconds``.
+    """
     first_line = time.time()
 
     def report(imported: float, run: dict[str, Any]) -> None:
@@ -93,7 +99,14 @@ def child(system: str, seed: int, backend: str, launched_at: float) -> None:
         run["in_process_seconds"] = run.pop("seconds")
         run["startup_s"] = round(first_line - launched_at, 2)
         run["import_s"] = round(imported - first_line, 2)
-        print(RESULT_TAG + json.dumps(run), flush=True)
+        print(tag + json.dumps(run), flush=True)
+
+    return report
+
+
+def child(system: str, seed: int, backend: str, launched_at: float) -> None:
+    """Run one contender and print its result line (see the module docstring)."""
+    report = reporter(launched_at)
 
     import torch
 
@@ -116,12 +129,19 @@ def child(system: str, seed: int, backend: str, launched_at: float) -> None:
 # -- the parent: launch, time, compare -------------------------------------------------------------
 
 
-def launch(system: str, seed: int, backend: str) -> dict[str, Any]:
-    """One fresh-process run of ``system``; seconds from launch to its result line."""
+def launch(
+    system: str, seed: int, backend: str, *, script: str | None = None, tag: str = RESULT_TAG
+) -> dict[str, Any]:
+    """One fresh-process run of ``system``; seconds from launch to its result line.
+
+    ``script`` (this file by default) is run as ``script --child system --seeds seed --backend
+    backend --launched-at t`` and must print its result line tagged ``tag`` (see
+    :func:`reporter`); the other actor-critic benchmarks launch themselves through this.
+    """
     launched_at = time.time()
     cmd = [
         sys.executable,
-        os.path.abspath(__file__),
+        script or os.path.abspath(__file__),
         "--child",
         system,
         "--seeds",
@@ -136,9 +156,9 @@ def launch(system: str, seed: int, backend: str) -> dict[str, Any]:
     run: dict[str, Any] | None = None
     assert proc.stdout is not None
     for line in proc.stdout:
-        if line.startswith(RESULT_TAG):
+        if line.startswith(tag):
             seconds = time.perf_counter() - start
-            run = json.loads(line[len(RESULT_TAG) :])
+            run = json.loads(line[len(tag) :])
             run["seconds"] = round(seconds, 2)
             break
         print(f"  [{system} {seed}] {line.rstrip()}")
