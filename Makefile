@@ -35,3 +35,8 @@ bench: install
 	$(BIN)/python benchmarks/dqn_cartpole.py
 	$(BIN)/python benchmarks/apex_cartpole.py
 	$(BIN)/python benchmarks/apex_throughput.py
+	$(BIN)/python benchmarks/ppo_cartpole.py
+	$(BIN)/python benchmarks/a2c_cartpole.py
+	$(BIN)/python benchmarks/a3c_cartpole.py
+	$(BIN)/python benchmarks/impala_cartpole.py
+	$(BIN)/python benchmarks/impala_throughput.py
