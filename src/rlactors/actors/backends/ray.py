@@ -3,36 +3,42 @@
 The only module that imports ``ray``. Each top-level rlactors actor is one Ray actor (an async
 actor class, :class:`_RayHost`) holding a :class:`~rlactors.actors.dispatch.Host`, exactly as
 one process-backend worker does: actors spawned inside it are colocated there and called
-directly, and messages to any of them travel as Ray actor tasks. Answers come back as Ray
-object refs (large arrays through the object store, not through pickled replies), and a future
-is resolved by whoever waits on it, through ``ray.wait``.
+directly, and messages to any of them travel as Ray actor tasks. Arguments and answers go
+through Ray's serializer, so large numpy arrays travel through its object store (zero-copy on
+the same node); a future is resolved by whoever waits on it, through ``ray.wait``.
 
-Where it maps onto Ray, and where it does not:
+Where it maps onto Ray, and where it does not (docs/cluster.md says the same for users):
 
-* Ordering: Ray runs the tasks one caller submits to an actor in submission order; handlers
-  never await, so they also run one at a time, in that order.
+* Ordering: Ray does not keep an async actor's tasks in submission order, so each handle
+  numbers its messages and the host delivers them in that order.
 * Supervision is rlactors' own, not Ray's ``max_restarts``: Ray restarts an actor without
   telling its owner, and the contract needs the owner's ``on_restart`` hook (to re-send
-  weights). Each host runs a never-ending ``lifeline`` task; when the actor dies that task
-  fails at once, the owner's monitor thread sees it, fails nothing more (the in-flight tasks
-  fail by themselves, with ``ActorDiedError``), and rebuilds the actor from its spec.
+  weights). Each host runs a ``lifeline`` task that returns when its actor is stopped and
+  fails when it dies; the owner's monitor thread watches them and rebuilds a dead actor from
+  its spec. A restarted actor keeps its Ray name (its actor id), so refs held by other actors
+  find it again (:meth:`RayHandle.refresh`).
 * Colocation across hosts: an actor spawned with ``colocate=False`` from inside another is
   placed on the same node (a soft node-affinity), since its owner talks to it most.
 * Resources: ``ActorOptions.resources`` go to Ray's scheduler (``num_cpus``, ``num_gpus``,
-  anything else as custom resources).
+  anything else as custom resources); ``RayBackend(actor_options=...)`` places the actors of
+  code you do not edit (an algorithm's workers) by name.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
+import fnmatch
+import ipaddress
 import logging
 import os
 import sys
 import threading
 import time
+import uuid
+import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import ray
@@ -61,10 +67,19 @@ from rlactors.actors.serialization import ErrorReport, describe_unpicklable, dum
 
 log = logging.getLogger("rlactors.actors")
 
-_ids = itertools.count(1)
-
 #: The host of the Ray actor this process runs (None in a driver program).
 _local: dict[str, Any] = {"host_id": None, "host": None}
+
+#: What a lifeline answers when its actor was stopped (it fails when the actor dies).
+_STOPPED = "stopped"
+
+#: Seconds a restart retries while Ray still holds the dead actor's name.
+_NAME_RELEASE_S = 10.0
+
+
+def _new_id() -> str:
+    # Unique across processes and nodes: a root actor's id is also its Ray actor's name.
+    return f"ray-{uuid.uuid4().hex[:16]}"
 
 
 class _RayHost:
@@ -73,6 +88,9 @@ class _RayHost:
     def __init__(self, spec_bytes: bytes, actor_id: str, backend_options: dict[str, Any]) -> None:
         import pickle
 
+        from rlactors.actors.backends.process_worker import limit_threads
+
+        limit_threads(backend_options["torch_threads"])
         spec: ActorSpec = pickle.loads(spec_bytes)
         self.actor_id = actor_id
         self.backend = RayBackend(_connect=False, **backend_options)
@@ -81,11 +99,13 @@ class _RayHost:
         self.handle = ray.get_runtime_context().current_actor
         self._next: dict[str, int] = {}  # sender -> the sequence number it sends next
         self._waiting: dict[tuple[str, int], asyncio.Event] = {}  # messages that came early
+        self._stopped = asyncio.Event()
         try:
             self.host.create(spec, actor_id, host_id=0)
             self.error: ErrorReport | None = None
         except ActorSpawnError as exc:
             self.error = ErrorReport(exc.__cause__ or exc, spec.name, "in its constructor")
+        limit_threads(backend_options["torch_threads"])  # the constructor may have imported torch
 
     def _make_handle(self, actor: LocalActor) -> RayHandle:
         spec = actor.spec
@@ -102,13 +122,13 @@ class _RayHost:
         """None once constructed, else the constructor's error."""
         return self.error
 
-    async def lifeline(self) -> None:
-        """Never returns: it fails exactly when this actor dies (the owner watches it)."""
-        await asyncio.Event().wait()
+    async def lifeline(self) -> str:
+        """Returns once the root actor is stopped; fails when this Ray actor dies."""
+        await self._stopped.wait()
+        return _STOPPED
 
     async def _my_turn(self, sender: str, seq: int) -> None:
-        # Ray does not keep an async actor's tasks in order: messages carry the sender's
-        # sequence number, and one that overtook an earlier one waits for it here.
+        # A message that overtook an earlier one of the same sender waits for it here.
         event = asyncio.Event()
         self._waiting[(sender, seq)] = event
         await event.wait()
@@ -118,6 +138,8 @@ class _RayHost:
         event = self._waiting.pop((sender, seq + 1), None)
         if event is not None:
             event.set()
+        if self.actor_id not in self.host.actors:
+            self._stopped.set()
 
     async def envelope(
         self, sender: str, seq: int, actor_id: str, op: Op, payload: Any, label: str
@@ -148,13 +170,29 @@ class _RayHost:
         self.host.run_pending()
         self._done_turn(sender, seq)
 
-    def alive(self) -> bool:
-        """True while the root actor lives."""
-        return self.actor_id in self.host.actors
+    def node_id(self) -> str:
+        """The Ray node this actor runs on (hex)."""
+        return str(ray.get_runtime_context().get_node_id())
+
+
+#: Every live handle of this process, by actor id: a ref that comes back here (in a message or
+#: an answer) finds its handle again, with its restart state and its message numbering. Weak,
+#: so a handle goes once nothing holds a ref to its actor (this dict once only grew).
+_handles: weakref.WeakValueDictionary[str, RayHandle] = weakref.WeakValueDictionary()
 
 
 class RayHandle(HandleState):
-    """The Ray backend's side of an ActorRef."""
+    """The Ray backend's side of an ActorRef.
+
+    Args:
+        ray_actor: The Ray actor handle of the host (None until spawned).
+        host_id: The root actor's id, which is also the host's Ray actor name.
+        actor_id: This actor's id (== ``host_id`` for a root actor).
+        name: The actor's name, for messages.
+        receives: A receive-loop actor.
+        methods: Public method names (None: unknown).
+        owned: This process supervises the actor (and swaps in a restarted Ray actor itself).
+    """
 
     def __init__(
         self,
@@ -164,37 +202,52 @@ class RayHandle(HandleState):
         name: str,
         receives: bool,
         methods: frozenset[str] | None,
+        owned: bool = False,
     ) -> None:
         super().__init__(actor_id, name, receives, methods)
         self.ray_actor = ray_actor
         self.host_id = host_id
+        self.owned = owned
+        #: A message found the Ray actor dead: look the host up by name before the next one.
+        self.stale = False
+        self._last_tell: Any = None  # non-owned handles: a tell's ref, to notice a death
         # This handle is one sender: its messages are numbered so the host keeps their order.
-        self._sender = f"{os.getpid()}:{id(self):x}:{time.monotonic_ns()}"
+        self._sender = uuid.uuid4().hex
         self._seq = 0
         self._seq_actor: Any = ray_actor
         self._seq_lock = threading.Lock()
+        _handles[actor_id] = self
 
     def send(self, op: Op, payload: Any, want_reply: bool, label: str) -> Future[Any] | None:
         if not self.ready.is_set():
-            self.ready.wait(120.0)
+            self.ready.wait(120.0)  # the owner is restarting the actor
         if self.error is not None:
             raise type(self.error)(f"{label}: {self.error}")
         host = _local["host"]
         if host is not None and _local["host_id"] == self.host_id:
             return post_local(host, self.actor_id, op, payload, want_reply, label)
+        if not self.owned:
+            self._check_last_tell()
+        if self.stale:
+            self.refresh()
         try:
             with self._seq_lock:  # numbered and submitted together, so in order
                 if self._seq_actor is not self.ray_actor:  # a restarted actor counts anew
                     self._seq_actor, self._seq = self.ray_actor, 0
                 seq = self._seq
                 if not want_reply:
-                    self.ray_actor.tell.remote(self._sender, seq, self.actor_id, op, payload, label)
+                    ref = self.ray_actor.tell.remote(
+                        self._sender, seq, self.actor_id, op, payload, label
+                    )
                     self._seq += 1  # only once sent: a refused message takes no number
+                    if not self.owned:
+                        self._last_tell = ref
                     return None
                 fut: Future[Any] = Future(_WAITER, label)
-                fut._tag = self.ray_actor.envelope.remote(
+                ref = self.ray_actor.envelope.remote(
                     self._sender, seq, self.actor_id, op, payload, label
                 )
+                fut._tag = (ref, self)
                 self._seq += 1
         except TypeError as exc:  # Ray's "Could not serialize the argument ..."
             if op == Op.CALL:
@@ -202,6 +255,34 @@ class RayHandle(HandleState):
                 raise SerializationError(describe_unpicklable(label, args, kwargs)) from exc
             raise SerializationError(f"{label}: the message cannot be serialized") from exc
         return fut
+
+    def _check_last_tell(self) -> None:
+        # Tells have no future to fail: look (without waiting) whether the last one found
+        # the actor dead, so that a restarted actor is looked up again.
+        ref = self._last_tell
+        if ref is None:
+            return
+        ready, _ = ray.wait([ref], timeout=0)
+        if ready:
+            self._last_tell = None
+            try:
+                ray.get(ref, timeout=0)
+            except RayActorError:
+                self.stale = True
+            except Exception:
+                log.debug("%s: a tell failed", self.name, exc_info=True)
+
+    def refresh(self) -> None:
+        """Find the host again by its Ray name, after its Ray actor was found dead.
+
+        The owner swaps a restarted actor in itself; any other process holding this ref looks
+        the new one up. Until there is one, messages keep failing with ``ActorDiedError``.
+        """
+        self.stale = False
+        if self.owned:
+            return
+        with contextlib.suppress(ValueError):  # not restarted (yet)
+            self.ray_actor = ray.get_actor(self.host_id)
 
     def stop(self, timeout: float) -> None:
         if self.error is not None:
@@ -216,9 +297,6 @@ class RayHandle(HandleState):
             _rebuild,
             (self.ray_actor, self.host_id, self.actor_id, self.name, self.receives, self.methods),
         )
-
-
-_handles: dict[str, RayHandle] = {}
 
 
 def _rebuild(
@@ -241,7 +319,7 @@ class _RayWaiter:
     runs_actors = False
 
     def wait(self, futures: Sequence[Future[Any]], deadline: float | None) -> None:
-        pending = {f._tag: f for f in futures if not f.done() and f._tag is not None}
+        pending = {f._tag[0]: f for f in futures if not f.done() and f._tag is not None}
         if not pending:
             time.sleep(0.001)
             return
@@ -255,6 +333,7 @@ def _resolve(fut: Future[Any], ref: Any) -> None:
     try:
         ok, value = ray.get(ref, timeout=0)
     except RayActorError as exc:
+        fut._tag[1].stale = True
         fut.set_exception(ActorDiedError(f"{fut.label}: its actor died ({exc.__class__.__name__})"))
         return
     except GetTimeoutError:
@@ -278,13 +357,91 @@ _WAITER = _RayWaiter()
 _backends: list[RayBackend] = []
 
 
+@contextlib.contextmanager
+def _non_cluster_mode() -> Iterator[None]:
+    """Ray's "non-cluster mode" (its default on macOS and Windows) for one ``ray.init``.
+
+    On Linux, Ray replaces a loopback node or cluster address by the machine's routable one
+    (``resolve_ip_for_localhost``), so ``ray.init(_node_ip_address="127.0.0.1")`` still starts
+    services on every interface, and ``ray.init(address="127.0.0.1:port")`` knocks on the
+    public address of a cluster that listens on loopback only. Only non-cluster mode keeps
+    127.0.0.1 as it is. Its switch, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, is read once when
+    ray is imported, so we flip the constant it sets, for this call only: afterwards every
+    lookup uses the node's recorded address.
+    """
+    from ray._private import ray_constants
+
+    saved = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved
+
+
+def is_loopback_address(address: str) -> bool:
+    """True for ``"127.0.0.1:6379"``, ``"localhost:6379"``, ``"[::1]:6379"``."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_loopback() -> None:
+    node_ip = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]  # Ray: untyped
+    if not ipaddress.ip_address(node_ip).is_loopback:
+        ray.shutdown()
+        raise RuntimeError(
+            f"the local Ray instance came up on {node_ip}, not on loopback: refusing to run "
+            "it (Ray has no authentication by default). Start a cluster yourself and pass "
+            "its address (see docs/cluster.md)."
+        )
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """``ray.init`` a new single-node Ray instance whose every service listens on loopback.
+
+    Args:
+        num_cpus: CPUs of the instance (None: Ray's default, every core).
+
+    Raises:
+        RuntimeError: Ray came up on a non-loopback address anyway (it is shut down again):
+            a Ray release that ignores the switch :func:`_non_cluster_mode` flips.
+    """
+    # Like multiprocessing's spawn, actors import what the driver could import.
+    path = os.pathsep.join(p for p in sys.path if p)
+    with _non_cluster_mode():
+        ray.init(
+            address="local",  # a new instance, never one somebody left running on this machine
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+        )
+    _check_loopback()
+
+
+def connect_ray(address: str) -> None:
+    """``ray.init`` joining the cluster at ``address`` (a loopback one stays on loopback)."""
+    mode = _non_cluster_mode() if is_loopback_address(address) else contextlib.nullcontext()
+    with mode:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+
+
 class _Root:
     """A Ray actor this process owns, with its supervision record."""
 
-    def __init__(self, spec: ActorSpec, handle: RayHandle, spec_bytes: bytes) -> None:
+    def __init__(
+        self, spec: ActorSpec, handle: RayHandle, spec_bytes: bytes, node: str | None
+    ) -> None:
         self.spec = spec
         self.handle = handle
         self.spec_bytes = spec_bytes
+        self.node = node  # the owner's node, for a soft node-affinity (None: the driver's)
         self.lifeline: Any = None
         self.restarts: deque[float] = deque()
 
@@ -292,10 +449,21 @@ class _Root:
 class RayBackend:
     """Spawns rlactors actors as Ray actors and supervises the ones this process owns.
 
+    If this process is already connected to Ray (``ray.init`` was called, or another
+    ``Runtime("ray")`` is open), the backend uses that connection and leaves it open at
+    shutdown; otherwise it connects (or starts Ray) and disconnects at shutdown.
+
     Args:
-        address: A Ray cluster to join (``"auto"``, ``"ray://host:10001"``...); None starts a
-            local Ray instance bound to 127.0.0.1 (Ray has no authentication: keep it private).
+        address: A Ray cluster to join (``"127.0.0.1:6379"``, ``"10.0.0.5:6379"``,
+            ``"auto"``); None starts a local Ray instance listening on 127.0.0.1 only.
         num_cpus: CPUs of a local instance (None: Ray's default, every core).
+        actor_options: Ray actor options (``num_cpus``, ``resources``,
+            ``scheduling_strategy``...) for the top-level actors whose name matches a pattern
+            (``fnmatch``, e.g. ``{"worker-*": {"num_cpus": 1}}``): placement for the actors of
+            code you do not edit. Patterns apply in order; ``ActorOptions.resources`` apply
+            last. ``name``, ``max_restarts`` and ``max_concurrency`` stay rlactors' own.
+        torch_threads: torch and BLAS threads per actor process (None: leave the default).
+        spawn_timeout_s: Seconds a new actor may take to be placed and constructed.
     """
 
     name = "ray"
@@ -304,27 +472,24 @@ class RayBackend:
         self,
         address: str | None = None,
         num_cpus: int | None = None,
+        actor_options: Mapping[str, Mapping[str, Any]] | None = None,
+        torch_threads: int | None = 1,
         spawn_timeout_s: float = 120.0,
         _connect: bool = True,
     ) -> None:
-        self.options = {"spawn_timeout_s": spawn_timeout_s}
+        #: What actor processes build their own backend with (they never start Ray).
+        self.options: dict[str, Any] = {
+            "spawn_timeout_s": spawn_timeout_s,
+            "torch_threads": torch_threads,
+        }
+        self.actor_options = dict(actor_options or {})
         self.spawn_timeout_s = spawn_timeout_s
         self.started_ray = False
         if _connect and not ray.is_initialized():
-            kwargs: dict[str, Any] = {
-                "include_dashboard": False,
-                "log_to_driver": False,
-                "configure_logging": False,
-            }
             if address is None:
-                # Like multiprocessing's spawn, actors import what the driver could import.
-                path = os.pathsep.join(p for p in sys.path if p)
-                kwargs.update(
-                    num_cpus=num_cpus,
-                    _node_ip_address="127.0.0.1",
-                    runtime_env={"env_vars": {"PYTHONPATH": path}},
-                )
-            ray.init(address=address, **kwargs)
+                start_local_ray(num_cpus)
+            else:
+                connect_ray(address)
             self.started_ray = True
         self.roots: dict[str, _Root] = {}
         self.lock = threading.RLock()
@@ -332,45 +497,61 @@ class RayBackend:
         self._monitor: threading.Thread | None = None
         _backends.append(self)
 
-    def _actor_class(self, spec: ActorSpec, owner: LocalActor | None) -> Any:
+    def _actor_class(self, spec: ActorSpec, actor_id: str, node: str | None) -> Any:
+        opts: dict[str, Any] = {"num_cpus": 0, "num_gpus": 0}
+        for pattern, options in self.actor_options.items():
+            if fnmatch.fnmatchcase(spec.name, pattern):
+                opts.update(options)
         resources = dict(spec.options.resources)
-        opts: dict[str, Any] = {
-            "num_cpus": resources.pop("num_cpus", 0),
-            "num_gpus": resources.pop("num_gpus", 0),
-            "max_restarts": 0,  # rlactors supervises (see the module docstring)
-            "max_concurrency": 1000,  # async: a kept ReplyTo must not block other messages
-        }
+        for key in ("num_cpus", "num_gpus"):
+            if key in resources:
+                opts[key] = resources.pop(key)
         if resources:
-            opts["resources"] = resources
-        if owner is not None:
-            node = ray.get_runtime_context().get_node_id()
+            opts["resources"] = {**opts.get("resources", {}), **resources}
+        if node is not None and "scheduling_strategy" not in opts:
             opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
+        opts.update(
+            name=actor_id,  # so refs held elsewhere find a restarted actor (RayHandle.refresh)
+            max_restarts=0,  # rlactors supervises (see the module docstring)
+            max_concurrency=1000,  # async: a kept ReplyTo must not block other messages
+        )
         return ray.remote(_RayHost).options(**opts)
 
     def spawn(self, spec: ActorSpec, owner: LocalActor | None) -> ActorRef[Any]:
         if self.closed:
             raise ActorSpawnError(f"spawn({spec.name}): the runtime was shut down")
-        actor_id = f"ray-{next(_ids)}-{id(self):x}"
+        actor_id = _new_id()
         handle = RayHandle(
-            None, actor_id, actor_id, spec.name, spec.receives, public_methods(spec.cls)
+            None, actor_id, actor_id, spec.name, spec.receives, public_methods(spec.cls), True
         )
-        root = _Root(spec, handle, dumps_spec(spec))
-        self._start(root, owner)
-        _handles[actor_id] = handle
+        node = None if owner is None else str(ray.get_runtime_context().get_node_id())
+        root = _Root(spec, handle, dumps_spec(spec), node)
+        self._start(root)
         with self.lock:
             self.roots[actor_id] = root
         self._watch()
         return ActorRef(handle)
 
     def spawn_local(self, spec: ActorSpec, owner: LocalActor) -> ActorRef[Any]:
-        actor = owner.host.create(spec, f"ray-{next(_ids)}-{id(self):x}", owner.host_id)
+        actor = owner.host.create(spec, _new_id(), owner.host_id)
         owner.children.append(actor.actor_id)
         assert actor.ref is not None
         return actor.ref
 
-    def _start(self, root: _Root, owner: LocalActor | None) -> None:
-        cls = self._actor_class(root.spec, owner)
-        actor = cls.remote(root.spec_bytes, root.handle.actor_id, self.options)
+    def _create(self, root: _Root) -> Any:
+        cls = self._actor_class(root.spec, root.handle.actor_id, root.node)
+        deadline = time.monotonic() + _NAME_RELEASE_S
+        while True:
+            try:
+                return cls.remote(root.spec_bytes, root.handle.actor_id, self.options)
+            except ValueError:
+                # A restart can come before Ray has released the dead actor's name.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _start(self, root: _Root) -> None:
+        actor = self._create(root)
         try:
             error = ray.get(actor.ready.remote(), timeout=self.spawn_timeout_s)
         except RayActorError as exc:
@@ -378,7 +559,8 @@ class RayBackend:
         except GetTimeoutError as exc:
             ray.kill(actor)
             raise ActorSpawnError(
-                f"actor {root.spec.name}: not ready within {self.spawn_timeout_s} s"
+                f"actor {root.spec.name}: not placed and ready within {self.spawn_timeout_s} s "
+                "(do its resources exist in the cluster?)"
             ) from exc
         if error is not None:
             ray.kill(actor)
@@ -405,17 +587,37 @@ class RayBackend:
             if not watched:
                 time.sleep(0.05)
                 continue
-            ready, _ = ray.wait(list(watched), num_returns=1, timeout=0.2)
+            try:
+                ready, _ = ray.wait(list(watched), num_returns=1, timeout=0.2)
+            except Exception:
+                if not self.closed:
+                    log.exception("rlactors: watching Ray actors failed; supervision stops")
+                return
             for ref in ready:
+                root = watched[ref]
+                root.lifeline = None
                 try:
-                    self._on_death(watched[ref])
+                    stopped = ray.get(ref, timeout=0) == _STOPPED
+                except RayActorError:
+                    stopped = False
+                try:
+                    if stopped:
+                        self._on_stop(root)
+                    else:
+                        self._on_death(root)
                 except Exception:
-                    log.exception("rlactors: handling the death of a Ray actor failed")
+                    log.exception("rlactors: handling the end of a Ray actor failed")
+
+    def _on_stop(self, root: _Root) -> None:
+        # Stopped by whoever held a ref: free its Ray actor, and never restart it.
+        h = root.handle
+        if h.error is None:
+            h.error = ActorStoppedError(f"actor {h.name} was stopped")
+        self.forget(h)
 
     def _on_death(self, root: _Root) -> None:
-        root.lifeline = None
         h = root.handle
-        if self.closed or h.error is not None or root.handle.actor_id not in self.roots:
+        if self.closed or h.error is not None or h.actor_id not in self.roots:
             return
         reason = f"actor {h.name} died (its Ray actor is gone)"
         policy = root.spec.options.restart
@@ -424,19 +626,22 @@ class RayBackend:
             root.restarts.popleft()
         if policy.mode != "on_failure":
             h.error = ActorDiedError(reason)
+            self._drop(root)
             return
         if len(root.restarts) >= policy.max_restarts:
             h.error = RestartLimitError(
                 f"{reason}; it was restarted {len(root.restarts)} times within "
                 f"{policy.within_s} s, the limit of its restart policy: giving up"
             )
+            self._drop(root)
             return
         root.restarts.append(now)
         h.ready.clear()
         try:
-            self._start(root, None)
+            self._start(root)
         except Exception as exc:
             h.error = ActorDiedError(f"{reason}; restarting it failed: {exc}")
+            self._drop(root)
             return
         finally:
             h.ready.set()
@@ -447,11 +652,18 @@ class RayBackend:
             except Exception:
                 log.exception("on_restart hook of actor %s raised", h.name)
 
+    def _drop(self, root: _Root) -> None:
+        with self.lock:
+            self.roots.pop(root.handle.actor_id, None)
+
     def kill(self, ref: ActorRef[Any]) -> None:
         with self.lock:
             root = self.roots.get(ref.actor_id)
         if root is None or root.handle.ray_actor is None:
-            raise ValueError(f"kill({ref.name}): not a live Ray actor owned here")
+            raise ValueError(
+                f"kill({ref.name}): not a live Ray actor owned here (only the owner of an "
+                "actor with a Ray actor of its own can kill it)"
+            )
         ray.kill(root.handle.ray_actor, no_restart=True)
 
     def forget(self, handle: RayHandle) -> None:
@@ -459,7 +671,8 @@ class RayBackend:
         with self.lock:
             root = self.roots.pop(handle.actor_id, None)
         if root is not None and root.handle.ray_actor is not None:
-            ray.kill(root.handle.ray_actor, no_restart=True)
+            with contextlib.suppress(Exception):  # already gone
+                ray.kill(root.handle.ray_actor, no_restart=True)
 
     def shutdown(self) -> None:
         if self.closed:
