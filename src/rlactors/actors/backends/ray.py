@@ -1,16 +1,17 @@
 """The Ray backend: actors as Ray actors, on one machine or a Ray cluster.
 
-The only module that imports ``ray``. Each top-level rlactors actor is one Ray actor (an async
-actor class, :class:`_RayHost`) holding a :class:`~rlactors.actors.dispatch.Host`, exactly as
-one process-backend worker does: actors spawned inside it are colocated there and called
-directly, and messages to any of them travel as Ray actor tasks. Arguments and answers go
-through Ray's serializer, so large numpy arrays travel through its object store (zero-copy on
-the same node); a future is resolved by whoever waits on it, through ``ray.wait``.
+The only module that imports ``ray``. Each top-level rlactors actor is one Ray actor (a
+threaded actor class, :class:`_RayHost`) holding a :class:`~rlactors.actors.dispatch.Host`,
+exactly as one process-backend worker does: actors spawned inside it are colocated there and
+called directly, and messages to any of them travel as Ray actor tasks. A small message goes as
+one pickle (bytes, which Ray passes through untouched); one with numpy arrays goes through Ray's
+serializer, so large arrays travel through its object store (zero-copy on the same node). A
+future is resolved by whoever waits on it, through ``ray.get`` / ``ray.wait``.
 
 Where it maps onto Ray, and where it does not (docs/cluster.md says the same for users):
 
-* Ordering: Ray does not keep an async actor's tasks in submission order, so each handle
-  numbers its messages and the host delivers them in that order.
+* Ordering: the host's default concurrency group has one thread, and Ray then runs the tasks
+  of each caller in the order they were sent (it would not for an async actor).
 * Supervision is rlactors' own, not Ray's ``max_restarts``: Ray restarts an actor without
   telling its owner, and the contract needs the owner's ``on_restart`` hook (to re-send
   weights). Each host runs a ``lifeline`` task that returns when its actor is stopped and
@@ -26,12 +27,14 @@ Where it maps onto Ray, and where it does not (docs/cluster.md says the same for
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fnmatch
+import io
 import ipaddress
+import itertools
 import logging
 import os
+import pickle
 import sys
 import threading
 import time
@@ -76,18 +79,77 @@ _STOPPED = "stopped"
 #: Seconds a restart retries while Ray still holds the dead actor's name.
 _NAME_RELEASE_S = 10.0
 
+#: Seconds one poll for a deferred answer blocks in the actor before the caller asks again.
+_LONG_POLL_S = 10.0
+
+#: Threads of a host's ``aux`` concurrency group: its lifeline plus deferred answers waited
+#: on at once (more wait their turn, a long-poll at a time).
+_AUX_THREADS = 16
+
 
 def _new_id() -> str:
     # Unique across processes and nodes: a root actor's id is also its Ray actor's name.
     return f"ray-{uuid.uuid4().hex[:16]}"
 
 
+class _NotInBand(Exception):
+    """A message holds what must go through Ray's own serializer."""
+
+
+class _InBandPickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        # A ref holds a Ray actor handle, which Ray must serialize itself (it counts them).
+        if isinstance(obj, ActorRef):
+            raise _NotInBand
+        return NotImplemented
+
+
+def _pack(message: Any) -> Any:
+    """``message`` as one pickle (bytes) when it is small and plain, else as it is.
+
+    Ray passes bytes through untouched, where its own serializer costs ~40 us more per small
+    message; anything with large buffers (numpy arrays), refs, or objects only cloudpickle
+    handles goes through Ray's serializer (arrays then travel through its object store).
+    """
+    buffers: list[pickle.PickleBuffer] = []
+    out = io.BytesIO()
+    try:
+        _InBandPickler(out, protocol=5, buffer_callback=buffers.append).dump(message)
+    except Exception:
+        return message
+    return message if buffers else out.getvalue()
+
+
+def _unpack(data: Any) -> Any:
+    return pickle.loads(data) if type(data) is bytes else data
+
+
+class _Answer:
+    """The answer slot of one ask: filled by the actor's reply, now or from a later message."""
+
+    __slots__ = ("event", "value")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.value: tuple[bool, Any] | None = None
+
+    def __call__(self, ok: bool, value: Any) -> None:
+        if self.value is None:
+            self.value = (ok, value)
+            self.event.set()
+
+
 class _RayHost:
-    """A Ray actor hosting one rlactors actor and everything colocated with it."""
+    """A Ray actor hosting one rlactors actor and everything colocated with it.
+
+    A plain (threaded) Ray actor: its default concurrency group has one thread, so Ray runs
+    the messages of each caller one at a time, in the order they were sent (an async actor
+    would not keep that order, and costs ~50% more per call). The ``aux`` group's threads
+    block on what may take long: the lifeline, and answers a receive-loop actor gives from a
+    later message.
+    """
 
     def __init__(self, spec_bytes: bytes, actor_id: str, backend_options: dict[str, Any]) -> None:
-        import pickle
-
         from rlactors.actors.backends.process_worker import limit_threads
 
         limit_threads(backend_options["torch_threads"])
@@ -97,9 +159,10 @@ class _RayHost:
         self.host = Host(self.backend, self._make_handle)
         _local["host_id"], _local["host"] = actor_id, self.host
         self.handle = ray.get_runtime_context().current_actor
-        self._next: dict[str, int] = {}  # sender -> the sequence number it sends next
-        self._waiting: dict[tuple[str, int], asyncio.Event] = {}  # messages that came early
-        self._stopped = asyncio.Event()
+        self._stopped = threading.Event()
+        self._deferred: dict[int, _Answer] = {}  # token -> an answer still to come
+        self._tokens = itertools.count(1)
+        self._lock = threading.Lock()
         try:
             self.host.create(spec, actor_id, host_id=0)
             self.error: ErrorReport | None = None
@@ -122,53 +185,50 @@ class _RayHost:
         """None once constructed, else the constructor's error."""
         return self.error
 
-    async def lifeline(self) -> str:
-        """Returns once the root actor is stopped; fails when this Ray actor dies."""
-        await self._stopped.wait()
-        return _STOPPED
-
-    async def _my_turn(self, sender: str, seq: int) -> None:
-        # A message that overtook an earlier one of the same sender waits for it here.
-        event = asyncio.Event()
-        self._waiting[(sender, seq)] = event
-        await event.wait()
-
-    def _done_turn(self, sender: str, seq: int) -> None:
-        self._next[sender] = seq + 1
-        event = self._waiting.pop((sender, seq + 1), None)
-        if event is not None:
-            event.set()
+    def _run(self, env: Envelope) -> None:
+        self.host.post(env)
+        self.host.run_pending()
         if self.actor_id not in self.host.actors:
             self._stopped.set()
 
-    async def envelope(
-        self, sender: str, seq: int, actor_id: str, op: Op, payload: Any, label: str
-    ) -> Any:
-        """Deliver message ``seq`` of ``sender``; returns ``(ok, value)``."""
-        if self._next.get(sender, 0) != seq:
-            await self._my_turn(sender, seq)
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+    def envelope(self, message: Any) -> Any:
+        """Deliver ``(actor_id, op, payload, label)`` (packed); ``(ok, value)``, or
+        ``(None, token)`` when the answer comes later (a receive-loop actor kept its
+        ReplyTo): the caller then asks :meth:`reply`. The answer is packed too."""
+        actor_id, op, payload, label = _unpack(message)
+        answer = _Answer()
+        self._run(Envelope(actor_id, Op(op), payload, answer, label))
+        if answer.value is not None:
+            return _pack(answer.value)
+        token = next(self._tokens)
+        with self._lock:
+            self._deferred[token] = answer
+        return None, token
 
-        def reply(ok: bool, value: Any) -> None:
-            if not answer.done():
-                answer.set_result((ok, value))
+    def tell(self, message: Any) -> None:
+        """Deliver ``(actor_id, op, payload, label)`` (packed); nobody waits for an answer."""
+        actor_id, op, payload, label = _unpack(message)
+        self._run(Envelope(actor_id, Op(op), payload, None, label))
 
-        self.host.post(Envelope(actor_id, op, payload, reply, label))
-        self.host.run_pending()
-        self._done_turn(sender, seq)
-        # A receive-loop actor may keep its ReplyTo and answer from a later message.
-        return await answer
+    @ray.method(concurrency_group="aux")
+    def reply(self, token: int) -> Any:
+        """The answer ``envelope`` deferred; ``(None, token)`` again after a long-poll of
+        ``_LONG_POLL_S`` seconds, so a caller that gave up holds no thread for long."""
+        with self._lock:
+            answer = self._deferred.get(token)
+        if answer is None:
+            return False, ActorDiedError("the answer was lost (its actor was restarted?)")
+        if not answer.event.wait(_LONG_POLL_S):
+            return None, token
+        with self._lock:
+            self._deferred.pop(token, None)
+        return _pack(answer.value)
 
-    async def tell(
-        self, sender: str, seq: int, actor_id: str, op: Op, payload: Any, label: str
-    ) -> None:
-        """Deliver message ``seq`` of ``sender``; nobody waits for an answer."""
-        if self._next.get(sender, 0) != seq:
-            await self._my_turn(sender, seq)
-        self.host.post(Envelope(actor_id, op, payload, None, label))
-        self.host.run_pending()
-        self._done_turn(sender, seq)
+    @ray.method(concurrency_group="aux")
+    def lifeline(self) -> str:
+        """Returns once the root actor is stopped; fails when this Ray actor dies."""
+        self._stopped.wait()
+        return _STOPPED
 
     def node_id(self) -> str:
         """The Ray node this actor runs on (hex)."""
@@ -211,11 +271,6 @@ class RayHandle(HandleState):
         #: A message found the Ray actor dead: look the host up by name before the next one.
         self.stale = False
         self._last_tell: Any = None  # non-owned handles: a tell's ref, to notice a death
-        # This handle is one sender: its messages are numbered so the host keeps their order.
-        self._sender = uuid.uuid4().hex
-        self._seq = 0
-        self._seq_actor: Any = ray_actor
-        self._seq_lock = threading.Lock()
         _handles[actor_id] = self
 
     def send(self, op: Op, payload: Any, want_reply: bool, label: str) -> Future[Any] | None:
@@ -230,30 +285,24 @@ class RayHandle(HandleState):
             self._check_last_tell()
         if self.stale:
             self.refresh()
+        actor = self.ray_actor
+        # One argument: Ray serializes each argument apart (four cost ~130 us more per call).
+        message = _pack((self.actor_id, int(op), payload, label))
         try:
-            with self._seq_lock:  # numbered and submitted together, so in order
-                if self._seq_actor is not self.ray_actor:  # a restarted actor counts anew
-                    self._seq_actor, self._seq = self.ray_actor, 0
-                seq = self._seq
-                if not want_reply:
-                    ref = self.ray_actor.tell.remote(
-                        self._sender, seq, self.actor_id, op, payload, label
-                    )
-                    self._seq += 1  # only once sent: a refused message takes no number
-                    if not self.owned:
-                        self._last_tell = ref
-                    return None
-                fut: Future[Any] = Future(_WAITER, label)
-                ref = self.ray_actor.envelope.remote(
-                    self._sender, seq, self.actor_id, op, payload, label
-                )
-                fut._tag = (ref, self)
-                self._seq += 1
+            # Ray runs one caller's tasks on a threaded actor in the order they were sent.
+            if not want_reply:
+                ref = actor.tell.remote(message)
+                if not self.owned:
+                    self._last_tell = ref
+                return None
+            ref = actor.envelope.remote(message)
         except TypeError as exc:  # Ray's "Could not serialize the argument ..."
             if op == Op.CALL:
                 _, args, kwargs = payload
                 raise SerializationError(describe_unpicklable(label, args, kwargs)) from exc
             raise SerializationError(f"{label}: the message cannot be serialized") from exc
+        fut: Future[Any] = Future(_WAITER, label)
+        fut._tag = (ref, self, actor)
         return fut
 
     def _check_last_tell(self) -> None:
@@ -314,7 +363,7 @@ def _rebuild(
 
 
 class _RayWaiter:
-    """Resolves futures of Ray tasks with ``ray.wait`` in the waiting thread."""
+    """Resolves futures of Ray tasks in the waiting thread (``ray.get`` / ``ray.wait``)."""
 
     runs_actors = False
 
@@ -324,19 +373,26 @@ class _RayWaiter:
             time.sleep(0.001)
             return
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if len(pending) == 1:  # one call into Ray instead of a wait and a get
+            ((ref, fut),) = pending.items()
+            _resolve(fut, ref, timeout)
+            return
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=timeout)
         for ref in ready:
-            _resolve(pending[ref], ref)
+            _resolve(pending[ref], ref, 0)
 
 
-def _resolve(fut: Future[Any], ref: Any) -> None:
+_poll_lock = threading.Lock()
+
+
+def _resolve(fut: Future[Any], ref: Any, timeout: float | None) -> None:
     try:
-        ok, value = ray.get(ref, timeout=0)
+        ok, value = _unpack(ray.get(ref, timeout=timeout))
+    except GetTimeoutError:
+        return
     except RayActorError as exc:
         fut._tag[1].stale = True
         fut.set_exception(ActorDiedError(f"{fut.label}: its actor died ({exc.__class__.__name__})"))
-        return
-    except GetTimeoutError:
         return
     except RayTaskError as exc:
         # The host catches what the actor's code raises; what reaches here is Ray failing to
@@ -347,13 +403,30 @@ def _resolve(fut: Future[Any], ref: Any) -> None:
             error = SerializationError(f"{fut.label}: the answer cannot be serialized: {cause}")
         fut.set_exception(error)
         return
-    if ok:
+    if ok is None:  # the answer comes later: long-poll the host for it
+        with _poll_lock:  # two threads waiting on one future poll once
+            if fut._tag[0] is ref:
+                _, handle, actor = fut._tag
+                fut._tag = (actor.reply.remote(value), handle, actor)
+    elif ok:
         fut.set_result(value)
     else:
         fut.set_exception(value.to_exception() if isinstance(value, ErrorReport) else value)
 
 
 _WAITER = _RayWaiter()
+_host_classes: list[Any] = []
+
+
+def _host_class() -> Any:
+    """``_RayHost`` as a Ray actor class (made once per process)."""
+    if not _host_classes:
+        # Ray's stubs omit concurrency_groups (which .options() does not take).
+        decorate: Any = ray.remote
+        _host_classes.append(decorate(concurrency_groups={"aux": _AUX_THREADS})(_RayHost))
+    return _host_classes[0]
+
+
 _backends: list[RayBackend] = []
 
 
@@ -513,9 +586,8 @@ class RayBackend:
         opts.update(
             name=actor_id,  # so refs held elsewhere find a restarted actor (RayHandle.refresh)
             max_restarts=0,  # rlactors supervises (see the module docstring)
-            max_concurrency=1000,  # async: a kept ReplyTo must not block other messages
         )
-        return ray.remote(_RayHost).options(**opts)
+        return _host_class().options(**opts)
 
     def spawn(self, spec: ActorSpec, owner: LocalActor | None) -> ActorRef[Any]:
         if self.closed:
