@@ -79,6 +79,9 @@ _STOPPED = "stopped"
 #: Seconds a restart retries while Ray still holds the dead actor's name.
 _NAME_RELEASE_S = 10.0
 
+#: Arrays from this size on go through Ray's object store instead of inside a message's pickle.
+_IN_BAND_MAX_BYTES = 64 * 1024
+
 #: Seconds one poll for a deferred answer blocks in the actor before the caller asks again.
 _LONG_POLL_S = 10.0
 
@@ -108,16 +111,26 @@ def _pack(message: Any) -> Any:
     """``message`` as one pickle (bytes) when it is small and plain, else as it is.
 
     Ray passes bytes through untouched, where its own serializer costs ~40 us more per small
-    message; anything with large buffers (numpy arrays), refs, or objects only cloudpickle
-    handles goes through Ray's serializer (arrays then travel through its object store).
+    message, and arrays unpickled from bytes are writable copies, as on the process backend.
+    A message with a large buffer (a numpy array of ``_IN_BAND_MAX_BYTES`` or more), a ref,
+    or objects only cloudpickle handles goes through Ray's serializer: large arrays then
+    travel through its object store and arrive as read-only zero-copy views.
     """
-    buffers: list[pickle.PickleBuffer] = []
+    large = False
+
+    def in_band(buffer: pickle.PickleBuffer) -> bool:
+        nonlocal large
+        if buffer.raw().nbytes < _IN_BAND_MAX_BYTES:
+            return True
+        large = True
+        return False  # out of band: not copied into a pickle that is then thrown away
+
     out = io.BytesIO()
     try:
-        _InBandPickler(out, protocol=5, buffer_callback=buffers.append).dump(message)
+        _InBandPickler(out, protocol=5, buffer_callback=in_band).dump(message)
     except Exception:
         return message
-    return message if buffers else out.getvalue()
+    return message if large else out.getvalue()
 
 
 def _unpack(data: Any) -> Any:

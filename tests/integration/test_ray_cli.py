@@ -1,0 +1,102 @@
+"""``rlactors train apex --backend ray``: a local Ray instance of its own, on loopback, and no
+Ray process left behind when the command ends, by itself or by Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+TRAIN = [
+    sys.executable,
+    "-c",
+    # A shell without job control starts background commands with SIGINT ignored, and that
+    # is inherited: undo it, or the Ctrl-C below could never reach the command.
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from rlactors.cli.main import main; sys.exit(main())",
+    "train",
+    "apex",
+    "--env",
+    "CartPole-v1",
+    "--workers",
+    "4",
+    "--backend",
+    "ray",
+    "--quiet",
+]
+
+
+def session_processes(sid: int) -> list[str]:
+    """Command lines of the live processes of session ``sid`` (every process the command
+    started: Ray's workers get process groups of their own, but stay in its session)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z" or int(fields[3]) != sid:  # state, session
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                found.append(f.read().replace(b"\0", b" ").decode(errors="replace")[:100])
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def assert_nothing_left(sid: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (left := session_processes(sid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"left behind: {left}"
+
+
+def start(args: list[str], run_dir: Path) -> subprocess.Popen[bytes]:
+    # A session of its own, as a shell gives a command: Ctrl-C reaches its whole process
+    # group, and every process it starts can be found by its session id.
+    return subprocess.Popen(
+        [*TRAIN, *args, "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+@pytest.mark.timeout(240)
+def test_a_run_that_ends_leaves_no_ray_process(tmp_path: Path) -> None:
+    proc = start(["--max-env-steps", "2000", "--iteration-env-steps", "1000"], tmp_path / "run")
+    out, _ = proc.communicate(timeout=200)
+    assert proc.returncode == 0, out.decode()
+    assert (tmp_path / "run" / "checkpoint").is_dir()
+    assert_nothing_left(proc.pid)
+
+
+@pytest.mark.timeout(240)
+def test_ctrl_c_stops_the_run_and_every_ray_process(tmp_path: Path) -> None:
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    proc = start(["--max-env-steps", "1000000", "--iteration-env-steps", "500"], tmp_path / "run")
+    try:
+        deadline = time.monotonic() + 150
+        while not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+            assert proc.poll() is None, proc.communicate()[0].decode()
+            assert time.monotonic() < deadline, "no training iteration within 150 s"
+            time.sleep(0.2)
+        assert session_processes(proc.pid)  # Ray runs: the check below can fail
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    assert proc.returncode == 130, out.decode()  # the CLI's "interrupted" status
+    assert b"interrupted" in out
+    assert (tmp_path / "run" / "checkpoint").is_dir()
+    assert_nothing_left(proc.pid)
