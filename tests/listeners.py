@@ -1,4 +1,5 @@
-"""Which sockets a process tree listens on, read from /proc (Linux): the loopback checks."""
+"""Which sockets a process tree listens on, and which processes a session still has, read
+from /proc (Linux): the loopback and no-leftover checks of the Ray tests."""
 
 from __future__ import annotations
 
@@ -103,4 +104,22 @@ def listeners(root: int) -> list[Listener]:
             address, port = _decode(fields[1])
             pid = owner[fields[9]]
             found.append(Listener(pid, _command(pid), protocol, address, port))
+    return found
+
+
+def session_processes(sid: int) -> list[str]:
+    """Command lines of the live processes of session ``sid`` (every process a command started
+    in a session of its own: Ray's workers get process groups of their own, not sessions)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z" or int(fields[3]) != sid:  # state, session
+                continue
+            found.append(_command(int(entry)))
+        except (OSError, IndexError, ValueError):
+            continue
     return found

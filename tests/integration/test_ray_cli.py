@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from listeners import session_processes
 
 pytest.importorskip("ray")
 
@@ -31,25 +32,6 @@ TRAIN = [
     "ray",
     "--quiet",
 ]
-
-
-def session_processes(sid: int) -> list[str]:
-    """Command lines of the live processes of session ``sid`` (every process the command
-    started: Ray's workers get process groups of their own, but stay in its session)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if fields[0] == "Z" or int(fields[3]) != sid:  # state, session
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                found.append(f.read().replace(b"\0", b" ").decode(errors="replace")[:100])
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
 
 
 def assert_nothing_left(sid: int, timeout_s: float = 30.0) -> None:

@@ -76,9 +76,6 @@ _local: dict[str, Any] = {"host_id": None, "host": None}
 #: What a lifeline answers when its actor was stopped (it fails when the actor dies).
 _STOPPED = "stopped"
 
-#: Seconds a restart retries while Ray still holds the dead actor's name.
-_NAME_RELEASE_S = 10.0
-
 #: Arrays from this size on go through Ray's object store instead of inside a message's pickle.
 _IN_BAND_MAX_BYTES = 64 * 1024
 
@@ -91,8 +88,17 @@ _AUX_THREADS = 16
 
 
 def _new_id() -> str:
-    # Unique across processes and nodes: a root actor's id is also its Ray actor's name.
+    # Unique across processes and nodes: a root actor's id also names its Ray actors.
     return f"ray-{uuid.uuid4().hex[:16]}"
+
+
+def _ray_name(host_id: str, incarnation: int) -> str:
+    """The Ray actor name of a host's ``incarnation``-th instance (0 first, +1 per restart).
+
+    A new name per restart: Ray keeps a dead actor's name taken for as long as any handle to
+    it lives (a node's death left it taken for good while the owner held one).
+    """
+    return f"{host_id}~{incarnation}"
 
 
 class _NotInBand(Exception):
@@ -162,12 +168,15 @@ class _RayHost:
     later message.
     """
 
-    def __init__(self, spec_bytes: bytes, actor_id: str, backend_options: dict[str, Any]) -> None:
+    def __init__(
+        self, spec_bytes: bytes, actor_id: str, incarnation: int, backend_options: dict[str, Any]
+    ) -> None:
         from rlactors.actors.backends.process_worker import limit_threads
 
         limit_threads(backend_options["torch_threads"])
         spec: ActorSpec = pickle.loads(spec_bytes)
         self.actor_id = actor_id
+        self.incarnation = incarnation
         self.backend = RayBackend(_connect=False, **backend_options)
         self.host = Host(self.backend, self._make_handle)
         _local["host_id"], _local["host"] = actor_id, self.host
@@ -192,6 +201,7 @@ class _RayHost:
             spec.name,
             spec.receives,
             public_methods(spec.cls),
+            incarnation=self.incarnation,
         )
 
     def ready(self) -> ErrorReport | None:
@@ -259,12 +269,13 @@ class RayHandle(HandleState):
 
     Args:
         ray_actor: The Ray actor handle of the host (None until spawned).
-        host_id: The root actor's id, which is also the host's Ray actor name.
+        host_id: The root actor's id, which names the host's Ray actors (:func:`_ray_name`).
         actor_id: This actor's id (== ``host_id`` for a root actor).
         name: The actor's name, for messages.
         receives: A receive-loop actor.
         methods: Public method names (None: unknown).
         owned: This process supervises the actor (and swaps in a restarted Ray actor itself).
+        incarnation: Which instance of the host ``ray_actor`` is (0 first, +1 per restart).
     """
 
     def __init__(
@@ -276,9 +287,11 @@ class RayHandle(HandleState):
         receives: bool,
         methods: frozenset[str] | None,
         owned: bool = False,
+        incarnation: int = 0,
     ) -> None:
         super().__init__(actor_id, name, receives, methods)
         self.ray_actor = ray_actor
+        self.incarnation = incarnation
         self.host_id = host_id
         self.owned = owned
         #: A message found the Ray actor dead: look the host up by name before the next one.
@@ -299,6 +312,8 @@ class RayHandle(HandleState):
         if self.stale:
             self.refresh()
         actor = self.ray_actor
+        if actor is None:  # a restart failed: error is set, or the wait above timed out
+            raise ActorDiedError(f"{label}: actor {self.name} is being restarted")
         # One argument: Ray serializes each argument apart (four cost ~130 us more per call).
         message = _pack((self.actor_id, int(op), payload, label))
         try:
@@ -338,13 +353,18 @@ class RayHandle(HandleState):
         """Find the host again by its Ray name, after its Ray actor was found dead.
 
         The owner swaps a restarted actor in itself; any other process holding this ref looks
-        the new one up. Until there is one, messages keep failing with ``ActorDiedError``.
+        up the latest incarnation. Until there is one, messages keep failing with
+        ``ActorDiedError``.
         """
         self.stale = False
         if self.owned:
             return
-        with contextlib.suppress(ValueError):  # not restarted (yet)
-            self.ray_actor = ray.get_actor(self.host_id)
+        while True:  # incarnations are numbered in order: stop at the first that is not there
+            try:
+                actor = ray.get_actor(_ray_name(self.host_id, self.incarnation + 1))
+            except ValueError:
+                return
+            self.ray_actor, self.incarnation = actor, self.incarnation + 1
 
     def stop(self, timeout: float) -> None:
         if self.error is not None:
@@ -355,10 +375,8 @@ class RayHandle(HandleState):
         self.error = ActorStoppedError(f"actor {self.name} was stopped")
 
     def reduce(self) -> tuple[Any, ...]:
-        return (
-            _rebuild,
-            (self.ray_actor, self.host_id, self.actor_id, self.name, self.receives, self.methods),
-        )
+        state = (self.ray_actor, self.host_id, self.actor_id, self.name, self.receives)
+        return (_rebuild, (*state, self.methods, self.incarnation))
 
 
 def _rebuild(
@@ -368,10 +386,13 @@ def _rebuild(
     name: str,
     receives: bool,
     methods: frozenset[str] | None,
+    incarnation: int,
 ) -> ActorRef[Any]:
     handle = _handles.get(actor_id)
     if handle is None:
-        handle = RayHandle(ray_actor, host_id, actor_id, name, receives, methods)
+        handle = RayHandle(
+            ray_actor, host_id, actor_id, name, receives, methods, incarnation=incarnation
+        )
     return ActorRef(handle)
 
 
@@ -530,6 +551,7 @@ class _Root:
         self.node = node  # the owner's node, for a soft node-affinity (None: the driver's)
         self.lifeline: Any = None
         self.restarts: deque[float] = deque()
+        self.incarnation = 0
 
 
 class RayBackend:
@@ -583,7 +605,7 @@ class RayBackend:
         self._monitor: threading.Thread | None = None
         _backends.append(self)
 
-    def _actor_class(self, spec: ActorSpec, actor_id: str, node: str | None) -> Any:
+    def _actor_class(self, spec: ActorSpec, name: str, node: str | None) -> Any:
         opts: dict[str, Any] = {"num_cpus": 0, "num_gpus": 0}
         for pattern, options in self.actor_options.items():
             if fnmatch.fnmatchcase(spec.name, pattern):
@@ -595,9 +617,11 @@ class RayBackend:
         if resources:
             opts["resources"] = {**opts.get("resources", {}), **resources}
         if node is not None and "scheduling_strategy" not in opts:
-            opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
+            # Hard: Ray 2.60 ignored soft node affinity for actors that ask for no resources.
+            # The owner lives on that node, so if the node is gone there is no owner either.
+            opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=False)
         opts.update(
-            name=actor_id,  # so refs held elsewhere find a restarted actor (RayHandle.refresh)
+            name=name,  # refs held elsewhere find a restarted actor by it (RayHandle.refresh)
             max_restarts=0,  # rlactors supervises (see the module docstring)
         )
         return _host_class().options(**opts)
@@ -623,20 +647,12 @@ class RayBackend:
         assert actor.ref is not None
         return actor.ref
 
-    def _create(self, root: _Root) -> Any:
-        cls = self._actor_class(root.spec, root.handle.actor_id, root.node)
-        deadline = time.monotonic() + _NAME_RELEASE_S
-        while True:
-            try:
-                return cls.remote(root.spec_bytes, root.handle.actor_id, self.options)
-            except ValueError:
-                # A restart can come before Ray has released the dead actor's name.
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
     def _start(self, root: _Root) -> None:
-        actor = self._create(root)
+        h = root.handle
+        h.ray_actor = None  # drop the dead one: Ray frees what it held only once unreferenced
+        name = _ray_name(h.actor_id, root.incarnation)
+        cls = self._actor_class(root.spec, name, root.node)
+        actor = cls.remote(root.spec_bytes, h.actor_id, root.incarnation, self.options)
         try:
             error = ray.get(actor.ready.remote(), timeout=self.spawn_timeout_s)
         except RayActorError as exc:
@@ -653,7 +669,7 @@ class RayBackend:
                 f"actor {root.spec.name}: constructor {root.spec.factory_name}(...) raised "
                 f"{error.summary}"
             ) from error.to_exception()
-        root.handle.ray_actor = actor
+        h.ray_actor, h.incarnation = actor, root.incarnation
         root.lifeline = actor.lifeline.remote()
 
     # -- supervision -------------------------------------------------------------------------
@@ -721,6 +737,7 @@ class RayBackend:
             self._drop(root)
             return
         root.restarts.append(now)
+        root.incarnation += 1
         h.ready.clear()
         try:
             self._start(root)
