@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,12 @@ from rlactors.actors import Runtime
 #: install without it skips the Ray cases instead of failing them.
 BACKENDS = ["inline", "process", "ray"]
 HAVE_RAY = importlib.util.find_spec("ray") is not None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """CI must test the Ray backend, not skip it."""
+    if os.environ.get("CI") and not HAVE_RAY:
+        raise pytest.UsageError("ray is not installed: CI installs it with `make install`")
 
 
 @pytest.fixture(scope="session")
