@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 
 import pytest
@@ -120,3 +121,22 @@ def test_resources_reach_rays_scheduler(ray_session: Runtime) -> None:
         with pytest.raises(ActorSpawnError, match="resources"):
             spawn_with(ActorOptions(resources={"no_such_accelerator": 1}), Counter)
         assert time.monotonic() - t0 < 15.0
+
+
+class Point:
+    """A class of the driver's script (as if defined in __main__, see below)."""
+
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+
+def test_objects_of_the_drivers_script_reach_an_actor(
+    ray_session: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: plain pickle sent them by reference to __main__, which Ray workers lack.
+    monkeypatch.setattr(Point, "__module__", "__main__")
+    monkeypatch.setattr(sys.modules["__main__"], "Point", Point, raising=False)
+    with Runtime("ray"):
+        counter = spawn(Counter)
+        back = counter.ask("echo", [Point(3)]).result(TIMEOUT)
+        assert type(back[0]).__name__ == "Point" and back[0].x == 3

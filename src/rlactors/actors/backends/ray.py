@@ -108,9 +108,16 @@ class _NotInBand(Exception):
 class _InBandPickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         # A ref holds a Ray actor handle, which Ray must serialize itself (it counts them).
-        if isinstance(obj, ActorRef):
+        # What the driver's script defines pickles by reference to a __main__ that Ray's
+        # workers do not have: Ray's cloudpickle sends it by value.
+        if isinstance(obj, ActorRef) or _defined_in_main(obj):
             raise _NotInBand
         return NotImplemented
+
+
+def _defined_in_main(obj: Any) -> bool:
+    module = obj.__module__ if isinstance(obj, type) else type(obj).__module__
+    return module == "__main__"
 
 
 def _pack(message: Any) -> Any:
