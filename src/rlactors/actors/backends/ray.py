@@ -45,7 +45,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from rlactors.actors.dispatch import Envelope, Host, LocalActor, post_local
@@ -266,8 +266,8 @@ class _RayHost:
 
 
 #: Every live handle of this process, by actor id: a ref that comes back here (in a message or
-#: an answer) finds its handle again, with its restart state and its message numbering. Weak,
-#: so a handle goes once nothing holds a ref to its actor (this dict once only grew).
+#: an answer) finds its handle again, with its supervision and restart state. Weak, so a
+#: handle goes once nothing holds a ref to its actor (this dict once only grew).
 _handles: weakref.WeakValueDictionary[str, RayHandle] = weakref.WeakValueDictionary()
 
 
@@ -400,6 +400,8 @@ def _rebuild(
         handle = RayHandle(
             ray_actor, host_id, actor_id, name, receives, methods, incarnation=incarnation
         )
+    elif incarnation > handle.incarnation and not handle.owned:
+        handle.ray_actor, handle.incarnation = ray_actor, incarnation  # it was restarted
     return ActorRef(handle)
 
 
@@ -443,6 +445,9 @@ def _resolve(fut: Future[Any], ref: Any, timeout: float | None) -> None:
         if isinstance(cause, TypeError) and "pickle" in str(cause):
             error = SerializationError(f"{fut.label}: the answer cannot be serialized: {cause}")
         fut.set_exception(error)
+        return
+    except Exception as exc:  # Ray lost the answer, or this process cannot unpickle it
+        fut.set_exception(ActorError(f"{fut.label}: the answer did not arrive: {exc!r}"))
         return
     if ok is None:  # the answer comes later: long-poll the host for it
         with _poll_lock:  # two threads waiting on one future poll once
@@ -576,7 +581,7 @@ class RayBackend:
             ``scheduling_strategy``...) for the top-level actors whose name matches a pattern
             (``fnmatch``, e.g. ``{"worker-*": {"num_cpus": 1}}``): placement for the actors of
             code you do not edit. Patterns apply in order; ``ActorOptions.resources`` apply
-            last. ``name``, ``max_restarts`` and ``max_concurrency`` stay rlactors' own.
+            last. ``name`` and ``max_restarts`` stay rlactors' own.
         torch_threads: torch and BLAS threads per actor process (None: leave the default).
         spawn_timeout_s: Seconds a new actor may take to be placed and constructed.
     """
@@ -706,6 +711,12 @@ class RayBackend:
                 root.lifeline = None
                 try:
                     stopped = ray.get(ref, timeout=0) == _STOPPED
+                except ActorUnavailableError:
+                    # Unreachable for now, not dead: watch it again (Ray says when it dies).
+                    time.sleep(0.1)
+                    with contextlib.suppress(Exception):
+                        root.lifeline = root.handle.ray_actor.lifeline.remote()
+                    continue
                 except RayActorError:
                     stopped = False
                 try:
