@@ -1,5 +1,6 @@
 """``rlactors train apex --backend ray``: a local Ray instance of its own, on loopback, and no
-Ray process left behind when the command ends, by itself or by Ctrl-C."""
+Ray process left behind when the command ends, by itself or by Ctrl-C; ``--address`` joins a
+running cluster and leaves it running."""
 
 from __future__ import annotations
 
@@ -82,3 +83,46 @@ def test_ctrl_c_stops_the_run_and_every_ray_process(tmp_path: Path) -> None:
     assert b"interrupted" in out
     assert (tmp_path / "run" / "checkpoint").is_dir()
     assert_nothing_left(proc.pid)
+
+
+@pytest.mark.timeout(240)
+def test_address_joins_a_running_cluster_and_leaves_it_running(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "ray_cluster_holder.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout is not None
+        address = holder.stdout.readline().decode().strip()
+        assert address.startswith("127.0.0.1:"), address
+        cluster_processes = session_processes(holder.pid)
+        run = ["--max-env-steps", "2000", "--iteration-env-steps", "1000", "--address", address]
+        proc = start(run, tmp_path / "run")
+        # Its actors run in the cluster's worker processes, not in a Ray of its own.
+        seen_in_cluster, deadline = False, time.monotonic() + 200
+        while proc.poll() is None and time.monotonic() < deadline:
+            cluster_now = session_processes(holder.pid)
+            seen_in_cluster = seen_in_cluster or any("_RayHost" in c for c in cluster_now)
+            time.sleep(0.2)
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0, out.decode()
+        assert seen_in_cluster
+        assert (tmp_path / "run" / "checkpoint").is_dir()
+        assert_nothing_left(proc.pid)  # the command's own processes: none, Ray runs elsewhere
+        # The cluster it joined is still up: the command only disconnected.
+        assert any("gcs_server" in c for c in cluster_processes)
+        assert holder.poll() is None
+        assert [c for c in session_processes(holder.pid) if "gcs_server" in c]
+    finally:
+        if holder.stdin is not None:
+            holder.stdin.close()  # the holder shuts its cluster down
+        try:
+            holder.wait(60)
+        finally:
+            if holder.poll() is None:
+                os.killpg(holder.pid, signal.SIGKILL)
+                holder.wait(10)
+    assert_nothing_left(holder.pid)
