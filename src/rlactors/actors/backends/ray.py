@@ -490,6 +490,9 @@ def _non_cluster_mode() -> Iterator[None]:
     """
     from ray._private import ray_constants
 
+    if not hasattr(ray_constants, "ENABLE_RAY_CLUSTER"):
+        yield  # a Ray without the switch: the address check after ray.init has the last word
+        return
     saved = ray_constants.ENABLE_RAY_CLUSTER
     ray_constants.ENABLE_RAY_CLUSTER = False
     try:
