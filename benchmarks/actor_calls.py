@@ -1,12 +1,16 @@
-"""Actor call overhead: rlactors' process backend against a raw multiprocessing.Pipe (and Ray).
+"""Actor call overhead: rlactors against a raw multiprocessing.Pipe and raw Ray actors.
 
 Measures, in one run on this machine:
   * sequential round trip of a no-op call (median and p99, microseconds);
   * pipelined throughput: 10,000 calls in flight, then gathered (calls per second);
   * round trip of a 1 MiB float32 numpy array (median, microseconds).
 
+Systems: the process backend and a raw Pipe to an echo process; where Ray is installed, the
+Ray backend and raw Ray actors (a plain one and an async one) in the same local Ray instance.
+
 Bars (ratios from this run): median round trip <= 1.5x the raw Pipe's; pipelined throughput
->= 0.7x the raw Pipe's; >= 8x faster than a Ray actor call where Ray is installed.
+>= 0.7x the raw Pipe's; >= 8x faster than a Ray actor call; the Ray backend's median round
+trip <= 1.1x a raw Ray actor call's (its overhead on top of Ray).
 The last line printed is one JSON object with every figure and ratio.
 
 Usage: python benchmarks/actor_calls.py [--calls 3000] [--pipelined 10000]
@@ -15,6 +19,7 @@ Usage: python benchmarks/actor_calls.py [--calls 3000] [--pipelined 10000]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing as mp
 import statistics
@@ -142,28 +147,62 @@ def bench_local(calls: int, pipelined: int, big: np.ndarray) -> dict[str, dict[s
     }
 
 
-def bench_ray(calls: int, pipelined: int, big: np.ndarray) -> dict[str, Any] | None:
+class AsyncEcho:
+    """Echo as an async Ray actor, the kind the Ray backend's hosts are."""
+
+    async def noop(self) -> None:
+        return None
+
+    async def echo(self, x: Any) -> Any:
+        return x
+
+
+def bench_ray(calls: int, pipelined: int, big: np.ndarray) -> dict[str, dict[str, Any]] | None:
+    """rlactors' Ray backend and raw Ray actors (plain and async), side by side."""
     try:
         import ray
     except ImportError:
         return None
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
-    try:
-        actor = ray.remote(Echo).remote()
-        ray.get(actor.noop.remote())
-        seq = _summary(
-            _interleaved({"ray": lambda: ray.get(actor.noop.remote())}, calls // 5, 1)["ray"]
+    # Runtime("ray") starts a local Ray instance listening on 127.0.0.1 only (a plain
+    # ray.init would listen on every interface); the raw actors run in it too.
+    with Runtime("ray", num_cpus=2):
+        ref = spawn(Echo)
+        raw = ray.remote(Echo).options(num_cpus=0).remote()
+        raw_async = ray.remote(AsyncEcho).options(num_cpus=0).remote()
+        ray.get([raw.noop.remote(), raw_async.noop.remote()])
+        systems: dict[str, Callable[[Any], Any]] = {
+            "ray": lambda x: ray.get(raw.echo.remote(x)),
+            "ray_async": lambda x: ray.get(raw_async.echo.remote(x)),
+            "rlactors_ray": lambda x: ref.ask("echo", x).result(),
+        }
+        noop = _interleaved(
+            {name: functools.partial(fn, None) for name, fn in systems.items()}, calls, rounds=10
+        )
+        arrays = _interleaved(
+            {name: functools.partial(fn, big) for name, fn in systems.items()},
+            max(50, calls // 20),
+            rounds=5,
         )
         n = min(pipelined, 3000)
-        t0 = time.perf_counter()
-        ray.get([actor.noop.remote() for _ in range(n)])
-        throughput = n / (time.perf_counter() - t0)
-        big_rt = _summary(
-            _interleaved({"ray": lambda: ray.get(actor.echo.remote(big))}, 50, 1)["ray"]
-        )
-    finally:
-        ray.shutdown()
-    return {**seq, "pipelined_per_s": throughput, "array_1mib_median_us": big_rt["median_us"]}
+        batches: dict[str, Callable[[], Any]] = {
+            "ray": lambda: ray.get([raw.noop.remote() for _ in range(n)]),
+            "ray_async": lambda: ray.get([raw_async.noop.remote() for _ in range(n)]),
+            "rlactors_ray": lambda: gather([ref.ask("noop") for _ in range(n)]),
+        }
+        rates: dict[str, list[float]] = {name: [] for name in batches}
+        for _ in range(3):
+            for name, batch in batches.items():
+                t0 = time.perf_counter()
+                batch()
+                rates[name].append(n / (time.perf_counter() - t0))
+    return {
+        name: {
+            **_summary(noop[name]),
+            "pipelined_per_s": statistics.median(rates[name]),
+            "array_1mib_median_us": _summary(arrays[name])["median_us"],
+        }
+        for name in systems
+    }
 
 
 def main() -> None:
@@ -174,14 +213,14 @@ def main() -> None:
     big = np.random.default_rng(0).random(1 << 18, dtype=np.float32)  # 1 MiB
 
     results: dict[str, Any] = bench_local(args.calls, args.pipelined, big)
-    ray_result = bench_ray(args.calls, args.pipelined, big)
-    if ray_result is None:
+    ray_results = bench_ray(args.calls, args.pipelined, big)
+    if ray_results is None:
         print("ray       not installed, skipped")
     else:
-        results["ray"] = ray_result
+        results.update(ray_results)
     for name, r in results.items():
         print(
-            f"{name:9s} round trip median {r['median_us']:7.1f} us  p99 {r['p99_us']:7.1f} us | "
+            f"{name:12s} round trip median {r['median_us']:7.1f} us  p99 {r['p99_us']:7.1f} us | "
             f"pipelined {r['pipelined_per_s']:9.0f} calls/s | "
             f"1 MiB array {r['array_1mib_median_us']:7.1f} us"
         )
@@ -196,8 +235,18 @@ def main() -> None:
         "pipelined_ge_0.7x_pipe": ratios["pipelined_vs_pipe"] >= 0.7,
     }
     if "ray" in results:
-        ratios["ray_round_trip_vs_ours"] = results["ray"]["median_us"] / ours["median_us"]
+        ray_raw, on_ray = results["ray"], results["rlactors_ray"]
+        ratios["ray_round_trip_vs_ours"] = ray_raw["median_us"] / ours["median_us"]
         bars["ge_8x_faster_than_ray"] = ratios["ray_round_trip_vs_ours"] >= 8.0
+        # The Ray backend's price: its round trip over a raw Ray actor call's, same run.
+        ratios["ray_backend_vs_raw_ray"] = on_ray["median_us"] / ray_raw["median_us"]
+        ratios["ray_backend_vs_raw_async_ray"] = (
+            on_ray["median_us"] / results["ray_async"]["median_us"]
+        )
+        ratios["ray_backend_array_vs_raw_ray"] = (
+            on_ray["array_1mib_median_us"] / ray_raw["array_1mib_median_us"]
+        )
+        bars["ray_backend_overhead_le_10pct"] = ratios["ray_backend_vs_raw_ray"] <= 1.10
     for key, value in ratios.items():
         print(f"{key}: {value:.2f}")
     for key, ok in bars.items():

@@ -137,3 +137,19 @@ class Nested:
 
     def pids(self) -> list[int]:
         return [os.getpid(), self.child.ask("pid").result(timeout=30)]
+
+
+class Relay:
+    """Holds a ref it did not spawn: calls through a non-owner's ref."""
+
+    def __init__(self, target: ActorRef[Counter]) -> None:
+        self.target = target
+
+    def add(self, k: int) -> int:
+        return self.target.ask("add", k).result(timeout=30)
+
+    def tell_add(self, k: int) -> None:
+        self.target.tell("add", k)
+
+    def stop_target(self) -> None:
+        self.target.stop()

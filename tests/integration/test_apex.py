@@ -10,7 +10,7 @@ import pytest
 from rlactors.algorithms.apex.algorithm import Apex
 from rlactors.algorithms.apex.config import ApexConfig
 
-BACKENDS = ["inline", "process"]
+BACKENDS = ["inline", "process", "ray"]
 
 
 def tiny(**overrides: Any) -> ApexConfig:
@@ -36,7 +36,11 @@ def tiny(**overrides: Any) -> ApexConfig:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_apex_trains_saves_and_restores_its_counters(backend: str, tmp_path: Path) -> None:
+def test_apex_trains_saves_and_restores_its_counters(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "ray":
+        request.getfixturevalue("ray_session")  # one Ray instance for the test session
     iterations: list[dict[str, Any]] = []
     with Apex(tiny(backend=backend, stop_reward=10_000.0)) as apex:
         result = apex.train(callback=iterations.append)

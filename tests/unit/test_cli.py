@@ -55,6 +55,17 @@ def test_only_given_flags_override_and_run_options_are_separate() -> None:
     assert args.run_dir == "out" and args.quiet
 
 
+def test_address_is_a_run_option_for_the_ray_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["apex", "--backend", "ray", "--address", "127.0.0.1:6379", "--workers", "4"]
+    args = parse_train_args(argv)
+    assert args is not None and args.address == "127.0.0.1:6379"
+    assert args.overrides == {"backend": "ray", "num_workers": 4}
+    assert parse_train_args(["apex"]).address is None  # type: ignore[union-attr]
+    # Without --backend ray it has nothing to join: refused before anything starts.
+    assert main(["train", "apex", "--address", "127.0.0.1:6379", "-q"]) == EXIT_USAGE
+    assert "--address joins a Ray cluster: use it with --backend ray" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -66,7 +77,7 @@ def test_only_given_flags_override_and_run_options_are_separate() -> None:
         ([], "name an algorithm"),
         (["--seed", "1"], "the algorithm comes first"),
         (["dqn", "--lerning-rate", "1"], "unknown option --lerning-rate; did you mean"),
-        (["dqn", "--zzz", "1"], "unknown option --zzz; options are: --backend --batch-size"),
+        (["dqn", "--zzz", "1"], "unknown option --zzz; options are: --address --backend --batch"),
         (["dqn", "--seed", "x"], "argument --seed: value must be an integer, got 'x'"),
         (["dqn", "--seed", "1.5"], "must be an integer"),
         (["dqn", "--backend", "ray"], "invalid choice: 'ray'"),

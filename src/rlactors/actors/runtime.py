@@ -2,7 +2,7 @@
 
 Algorithm code calls :func:`spawn` and never names a backend: the program picks one once::
 
-    with Runtime("inline"):           # or "process" (the default), later "ray"
+    with Runtime("inline"):           # or "process" (the default), or "ray"
         learner = spawn(Learner, config)
 
 Outside any ``Runtime`` block, the first :func:`spawn` starts a process runtime that lives until
@@ -80,7 +80,9 @@ class Runtime:
             default, or ``"forkserver"``), ``preload`` (modules the fork server imports once,
             e.g. ``("torch",)``: actor processes then start in milliseconds instead of
             seconds), ``torch_threads`` (threads per actor process, default 1) and
-            ``spawn_timeout_s``.
+            ``spawn_timeout_s``. Ray backend: ``address`` (a cluster to join; None starts a
+            local instance on 127.0.0.1), ``num_cpus``, ``actor_options`` (Ray options by
+            actor name), ``torch_threads``, ``spawn_timeout_s``; see docs/cluster.md.
     """
 
     def __init__(self, backend: str = "process", **options: Any) -> None:

@@ -48,16 +48,19 @@ class TrainArgs:
         overrides: Config fields given on the command line, already converted.
         run_dir: ``--run-dir``, or None for ``runs/<algo>-<env>-<timestamp>``.
         quiet: ``--quiet``: no progress display.
+        address: ``--address``: the Ray cluster to join (with ``--backend ray``); None starts
+            a local Ray instance on 127.0.0.1.
     """
 
     algorithm: str
     overrides: dict[str, Any]
     run_dir: str | None
     quiet: bool
+    address: str | None = None
 
 
 #: Options of ``train`` that are not config fields.
-_TRAIN_OPTIONS = ("--run-dir", "--quiet")
+_TRAIN_OPTIONS = ("--run-dir", "--quiet", "--address")
 
 
 def flag(name: str) -> str:
@@ -81,6 +84,12 @@ def build_train_parser(algorithm: str, config_cls: type[Any], description: str =
         "(default: runs/<algo>-<env>-<timestamp>)",
     )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    run.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="with --backend ray: join the Ray cluster there (default: start a local Ray "
+        "instance on 127.0.0.1 for this run); see docs/cluster.md",
+    )
     group = parser.add_argument_group(f"{config_cls.__name__} fields")
     for field in config_fields(config_cls):
         _add_field(group, field)
@@ -122,7 +131,8 @@ def parse_train_args(argv: Sequence[str]) -> TrainArgs | None:
     values = vars(namespace)
     run_dir = values.pop("run_dir", None)
     quiet = bool(values.pop("quiet", False))
-    return TrainArgs(entry.name, values, run_dir, quiet)
+    address = values.pop("address", None)
+    return TrainArgs(entry.name, values, run_dir, quiet, address)
 
 
 def train_usage(*, print_help: bool) -> str:

@@ -5,7 +5,9 @@ torch, gymnasium and matplotlib are imported inside the commands, when they are 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +47,14 @@ def train(args: TrainArgs) -> int:
         config = entry.config_class()(**args.overrides)
     except ValueError as exc:
         raise CliError(f"{args.algorithm} config: {exc}") from None
+    if args.address is not None and getattr(config, "backend", None) != "ray":
+        raise CliError("--address joins a Ray cluster: use it with --backend ray")
     algorithm_class = entry.algorithm_class()
     try:
         algorithm = algorithm_class(config)
     except UnknownEnvError as exc:
         raise CliError(str(exc)) from None
-    with algorithm:
+    with _ray_cluster(args.address), algorithm:
         run_dir = make_run_dir(entry.name, config.env_id, path=args.run_dir)
         header = {"algorithm": entry.name, "config": config_to_dict(config)}
         atomic_write_text(run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
@@ -118,6 +122,26 @@ def evaluate(run_dir: str, episodes: int) -> int:
         f"max {stats['eval_return_max']:.1f})"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _ray_cluster(address: str | None) -> Iterator[None]:
+    """Connected to the Ray cluster at ``address`` for the whole command (None: nothing to do;
+    a ray-backend algorithm then starts, and stops, a local instance of its own).
+
+    The algorithm's own ``Runtime("ray")`` finds this process connected and uses that
+    connection; this runtime disconnects at the end, after the algorithm has stopped its actors.
+    """
+    if address is None:
+        yield
+        return
+    from rlactors.actors import Runtime
+
+    runtime = Runtime("ray", address=address)  # not entered: the algorithm has its own
+    try:
+        yield
+    finally:
+        runtime.shutdown()
 
 
 def _result_of(algorithm: Algorithm) -> dict[str, Any]:

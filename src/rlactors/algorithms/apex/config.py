@@ -27,9 +27,10 @@ class ApexConfig:
     seed: int = 0
     """Root seed; every other seed (envs, exploration, network init, replay) derives from it."""
 
-    backend: Literal["inline", "process"] = "process"
+    backend: Literal["inline", "process", "ray"] = "process"
     """Where workers and replay shards run: ``process`` (one OS process each, sampling while
-    the learner learns) or ``inline`` (this process, deterministic: for tests and debugging)."""
+    the learner learns), ``ray`` (Ray actors: a local instance, or a cluster with the CLI's
+    ``--address``) or ``inline`` (this process, deterministic: for tests and debugging)."""
 
     max_env_steps: int = 100_000
     """Budget: no iteration starts that would end past it. Rollouts are asynchronous, so the

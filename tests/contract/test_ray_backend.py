@@ -1,0 +1,142 @@
+"""Ray-backend guarantees with no inline or process counterpart: loopback, Ray's scheduler,
+refs held by actors that do not own them."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import time
+
+import pytest
+from actor_fixtures import Counter, Relay
+from listeners import listeners
+
+from rlactors.actors import (
+    ActorDiedError,
+    ActorOptions,
+    ActorSpawnError,
+    ActorStoppedError,
+    RestartPolicy,
+    Runtime,
+    kill,
+    spawn,
+    spawn_with,
+)
+
+ray = pytest.importorskip("ray")
+
+TIMEOUT = 30.0
+
+
+def test_local_ray_listens_on_loopback_only(ray_session: Runtime) -> None:
+    with Runtime("ray"):
+        counter = spawn(Counter)  # a worker process of its own, listening too
+        assert counter.ask("add").result(TIMEOUT) == 1
+        found = listeners(os.getpid())
+    commands = " ".join(s.command for s in found)
+    # The check must see Ray's services to mean anything: the GCS and the raylet listen.
+    assert "gcs_server" in commands and "raylet" in commands, found
+    public = [s for s in found if not s.loopback]
+    assert not public, f"listening beyond loopback: {public}"
+
+
+def test_handles_do_not_accumulate(ray_session: Runtime) -> None:
+    from rlactors.actors.backends import ray as ray_backend
+
+    gc.collect()
+    before = len(ray_backend._handles)
+    with Runtime("ray"):
+        counters = [spawn(Counter) for _ in range(5)]
+        assert [c.ask("add").result(TIMEOUT) for c in counters] == [1] * 5
+        assert len(ray_backend._handles) == before + 5
+        for c in counters:
+            c.stop()
+    del counters, c
+    gc.collect()
+    # Regression: every spawned actor's handle stayed in a module dict forever.
+    assert len(ray_backend._handles) == before
+
+
+def test_a_stop_by_a_non_owner_ends_the_actor_for_good(ray_session: Runtime) -> None:
+    with Runtime("ray"):
+        restartable = ActorOptions(restart=RestartPolicy.on_failure(max_restarts=3))
+        counter = spawn_with(restartable, Counter)
+        relay = spawn(Relay, counter)
+        relay.ask("stop_target").result(TIMEOUT)
+        # The owner sees a stop, not a death: no restart, and its ref says "stopped".
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            with pytest.raises((ActorStoppedError, ActorDiedError)) as info:
+                counter.ask("add").result(TIMEOUT)
+            if info.type is ActorStoppedError:
+                break
+            assert time.monotonic() < deadline, "the owner never learned of the stop"
+            time.sleep(0.05)
+        # ...and frees its Ray actor (it once stayed up, empty, until the runtime shut down).
+        ray_actor = counter._handle.ray_actor  # type: ignore[attr-defined]
+        while True:
+            try:
+                ray.get(ray_actor.ready.remote(), timeout=TIMEOUT)
+            except ray.exceptions.RayActorError:
+                break
+            assert time.monotonic() < deadline, "the stopped actor's Ray actor lives on"
+            time.sleep(0.05)
+
+
+def test_a_ref_held_by_another_actor_reaches_the_restarted_actor(ray_session: Runtime) -> None:
+    with Runtime("ray"):
+        restartable = ActorOptions(restart=RestartPolicy.on_failure(max_restarts=3))
+        counter = spawn_with(restartable, Counter, 100)
+        relay = spawn(Relay, counter)
+        assert relay.ask("add", 1).result(TIMEOUT) == 101
+        kill(counter)
+        # The relay's ref finds the rebuilt actor (start=100 again) by its Ray name.
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                value = relay.ask("add", 1).result(TIMEOUT)
+            except ActorDiedError:
+                assert time.monotonic() < deadline, "the relay never reached the new actor"
+                time.sleep(0.05)
+                continue
+            if value == 101:
+                break
+            assert value == 102 and time.monotonic() < deadline  # the old actor, before the kill
+        relay.ask("tell_add", 5).result(TIMEOUT)
+        assert counter.ask("add", 0).result(TIMEOUT) == 106
+
+
+def test_resources_reach_rays_scheduler(ray_session: Runtime) -> None:
+    cpus = ray.cluster_resources()["CPU"]
+    with Runtime("ray", actor_options={"pinned-*": {"num_cpus": 0.5}}):
+        holder = spawn_with(ActorOptions(name="holder", resources={"num_cpus": 0.25}), Counter)
+        pinned = spawn_with(ActorOptions(name="pinned-1"), Counter)
+        gather = [holder.ping(), pinned.ping()]
+        assert [f.result(TIMEOUT) for f in gather] == ["pong", "pong"]
+        assert ray.available_resources().get("CPU", 0.0) == pytest.approx(cpus - 0.75)
+        # A resource no node has: a clear error within the spawn timeout, not a hang.
+    with Runtime("ray", spawn_timeout_s=2.0):
+        t0 = time.monotonic()
+        with pytest.raises(ActorSpawnError, match="resources"):
+            spawn_with(ActorOptions(resources={"no_such_accelerator": 1}), Counter)
+        assert time.monotonic() - t0 < 15.0
+
+
+class Point:
+    """A class of the driver's script (as if defined in __main__, see below)."""
+
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+
+def test_objects_of_the_drivers_script_reach_an_actor(
+    ray_session: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: plain pickle sent them by reference to __main__, which Ray workers lack.
+    monkeypatch.setattr(Point, "__module__", "__main__")
+    monkeypatch.setattr(sys.modules["__main__"], "Point", Point, raising=False)
+    with Runtime("ray"):
+        counter = spawn(Counter)
+        back = counter.ask("echo", [Point(3)]).result(TIMEOUT)
+        assert type(back[0]).__name__ == "Point" and back[0].x == 3
