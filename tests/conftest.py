@@ -47,6 +47,9 @@ def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
 
 @pytest.fixture(params=BACKENDS)
 def backend_name(request: pytest.FixtureRequest) -> str:
-    """Each backend's name, for tests that build their own runtime (an algorithm's)."""
+    """Each backend's name, for tests that build their own runtime (an algorithm's); on Ray,
+    that runtime joins the session's Ray instance."""
     name: str = request.param
+    if name == "ray":
+        request.getfixturevalue("ray_session")
     return name
