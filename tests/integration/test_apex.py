@@ -77,3 +77,19 @@ def test_apex_runs_several_replay_shards() -> None:
     with Apex(tiny(backend="inline", num_replay_shards=2, max_env_steps=2000)) as apex:
         result = apex.train()
     assert result["learner_steps"] > 0
+
+
+@pytest.mark.timeout(120)
+def test_worker_metrics_of_a_just_killed_worker_do_not_end_the_run() -> None:
+    """Regression: worker_metrics(), asked every iteration, raised ActorDiedError when a worker
+    had died and was not restarted yet, which ended the whole run."""
+    from rlactors.actors import kill
+
+    with Apex(tiny(backend="process")) as apex:
+        apex.train_iter()
+        optimizer = apex._optimizer
+        kill(optimizer.workers[0])
+        metrics = optimizer.worker_metrics()
+        assert len(metrics) == 2 and metrics[1]["env_steps"] is not None
+        assert metrics[0]["epsilon"] == optimizer.epsilons[0]
+        apex.train_iter()  # and training goes on

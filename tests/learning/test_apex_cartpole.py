@@ -53,13 +53,6 @@ def test_apex_solves_cartpole_after_a_worker_is_killed(
             if len(iterations) == 1:
                 assert not metrics["done"]
                 kill(apex._optimizer.workers[0])  # SIGKILL, mid-run: its rollouts in flight fail
-                # Wait for the restart: Ape-X's per-iteration worker_metrics() asks every worker
-                # and fails the run if one is dead and not yet seen to be (a race it lost on the
-                # process backend in a full-suite run; reported, not fixed here).
-                deadline = time.monotonic() + 60.0
-                while apex._optimizer.worker_restarts < 1:
-                    assert time.monotonic() < deadline, "the killed worker was not restarted"
-                    time.sleep(0.05)
 
         result = apex.train(callback=on_iteration)
         # The supervisor restarts the worker from its monitor thread; a run that solves right

@@ -350,8 +350,19 @@ class AsyncReplayOptimizer(Optimizer):
     # -- introspection, checkpoints, shutdown --------------------------------------------------
 
     def worker_metrics(self, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Each worker's env steps, env steps/s and epsilon."""
-        return [w.ask("get_metrics").result(timeout) for w in self.workers]
+        """Each worker's env steps, env steps/s and epsilon; a worker that died and is being
+        restarted reports ``None`` for its env steps and env steps/s (and its fixed epsilon).
+        """
+        futures = [w.ask("get_metrics") for w in self.workers]
+        metrics = []
+        for epsilon, future in zip(self.epsilons, futures, strict=True):
+            try:
+                metrics.append(future.result(timeout))
+            except ActorDiedError:
+                # A worker killed since the last iteration: its supervisor is restarting it, and
+                # a metrics line is no reason to end the run.
+                metrics.append({"env_steps": None, "env_steps_per_s": None, "epsilon": epsilon})
+        return metrics
 
     def replay_size(self, timeout: float = 30.0) -> int:
         """Transitions held across the shards."""
