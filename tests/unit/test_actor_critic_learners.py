@@ -99,3 +99,26 @@ def test_async_samples_config_rejects_a_queue_smaller_than_a_batch() -> None:
         AsyncSamplesConfig(rollouts_per_batch=4, max_queued_rollouts=2)
     with pytest.raises(ValueError, match="iteration_env_steps"):
         AsyncSamplesConfig(iteration_env_steps=0)
+
+
+@pytest.mark.timeout(60)
+def test_weights_sent_to_a_dead_evaluator_wait_for_its_restart() -> None:
+    """Regression: broadcasting to an evaluator killed a moment before raised ActorDiedError
+    out of the optimizer's step; the restart hook hands the new instance the weights instead."""
+    import time
+
+    from rlactors.actors import kill
+
+    policy = ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+    with Runtime("process"):
+        group = EvaluatorGroup(rollout_config(), policy, num_workers=1)
+        try:
+            kill(group.refs[0])
+            deadline = time.monotonic() + 30.0
+            while group.restarts < 1:
+                assert time.monotonic() < deadline, "the evaluator was not restarted"
+                group.broadcast()  # never raises, dead or restarted (tight: hit the window)
+            rollout = group.refs[0].ask("rollout").result(30)
+        finally:
+            group.stop()
+    assert rollout.env_steps == T * K

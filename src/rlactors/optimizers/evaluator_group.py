@@ -80,12 +80,19 @@ class EvaluatorGroup:
         """Send the learner's current weights to every evaluator."""
         self._weights = self.learner.get_weights()
         for ref in self.refs:
-            ref.tell("set_weights", self._weights)
+            self._tell_weights(ref)
 
     def send_weights(self, index: int) -> None:
         """Send the learner's current weights to evaluator ``index`` only (A3C)."""
         self._weights = self.learner.get_weights()
-        self.refs[index].tell("set_weights", self._weights)
+        self._tell_weights(self.refs[index])
+
+    def _tell_weights(self, ref: ActorRef[Any]) -> None:
+        try:
+            ref.tell("set_weights", self._weights)
+        except ActorDiedError:
+            # Dead and not restarted yet: the restart hook hands the new instance the weights.
+            log.debug("%s is down; it gets the weights when it is restarted", ref.name)
 
     def merge_obs_stats(self, state: dict[str, np.ndarray] | None) -> None:
         """Add an evaluator's observation statistics to the learner's (None: nothing)."""
