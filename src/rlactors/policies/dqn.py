@@ -150,8 +150,10 @@ class DQNPolicy(Policy):
             )
         self._target = copy.deepcopy(self._online).requires_grad_(False)
         # Built on first use: an acting-only copy (an evaluator's) never needs one, and
-        # constructing a torch optimizer imports torch._dynamo, ~1.5 s per actor process.
+        # constructing a torch optimizer imports torch._dynamo, ~1 s per actor process.
         self._adam: torch.optim.Adam | None = None
+        # Every parameter's gradient, as views of one buffer (see _optimizer).
+        self._grads: torch.Tensor | None = None
         self._rng = np.random.default_rng(explore_seq)
         self._epsilon = self.config.initial_epsilon
         self._learner_steps = 0
@@ -217,14 +219,45 @@ class DQNPolicy(Policy):
 
     # -- learning -------------------------------------------------------------------------------
 
+    def prepare_learning(self) -> None:
+        """Builds the optimizer now rather than on the first :meth:`learn` call.
+
+        Building it imports ``torch._dynamo`` (~1 s): a learner can do that while it waits
+        for something else, e.g. on a thread while its actors start.
+        """
+        self._optimizer()
+
     def _optimizer(self) -> torch.optim.Adam:
-        if self._adam is None:
+        return self._learning_parts()[0]
+
+    def _learning_parts(self) -> tuple[torch.optim.Adam, torch.Tensor]:
+        """The Adam optimizer and the flat gradient buffer, built on first use."""
+        if self._adam is None or self._grads is None:
+            params = list(self._online.parameters())
+            # The gradients are views of one buffer, which backward accumulates into in place:
+            # zeroing and clipping them are then two or three tensor ops instead of a few per
+            # parameter, and on a small network those per-parameter ops were a fifth of a
+            # learner step (~1.4 ms for (128, 128) hidden units, batch 128, one thread).
+            grads = torch.zeros(sum(p.numel() for p in params), dtype=params[0].dtype)
+            offset = 0
+            for param in params:
+                param.grad = grads[offset : offset + param.numel()].view_as(param)
+                offset += param.numel()
+            self._grads = grads
+            # fused: one kernel for all parameters (torch >= 2.4 on CPU); the default
+            # per-parameter loop cost ~3x as much, another ~10% of a learner step.
             self._adam = torch.optim.Adam(
-                self._online.parameters(),
-                lr=self.config.learning_rate,
-                eps=self.config.adam_epsilon,
+                params, lr=self.config.learning_rate, eps=self.config.adam_epsilon, fused=True
             )
-        return self._adam
+        return self._adam, self._grads
+
+    def _clip_gradients(self, grads: torch.Tensor) -> torch.Tensor:
+        """Scales ``grads`` (all of them, flat) to ``max_grad_norm``; returns the norm before."""
+        norm: torch.Tensor = torch.linalg.vector_norm(grads)
+        if self.config.max_grad_norm is not None:
+            # As torch.nn.utils.clip_grad_norm_: scale by max_norm / norm when that is < 1.
+            grads.mul_(torch.clamp(self.config.max_grad_norm / (norm + 1e-6), max=1.0))
+        return norm
 
     def learn(self, batch: SampleBatch) -> dict[str, Any]:
         """One Adam step on the (importance-weighted) mean Huber TD loss of ``batch``.
@@ -249,11 +282,11 @@ class DQNPolicy(Policy):
             # weight 0 contributes no gradient at all.
             loss = loss * tensors["weights"]
         mean_loss = loss.mean()
-        self._optimizer().zero_grad(set_to_none=True)
+        adam, grads = self._learning_parts()
+        grads.zero_()
         torch.autograd.backward(mean_loss)
-        max_norm = self.config.max_grad_norm if self.config.max_grad_norm is not None else math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(self._online.parameters(), max_norm)
-        self._optimizer().step()
+        grad_norm = self._clip_gradients(grads)
+        adam.step()
         self._learner_steps += 1
         if self._learner_steps % self.config.target_update_period_learner_steps == 0:
             self._update_target(self.config.target_update_tau)
