@@ -25,8 +25,9 @@ all alike. Medians are over the seeds that solved (as in ``dqn_cartpole.py``).
 Bars: Ape-X solves on >= 4 of 5 seeds; its median seconds to solve are <= 0.5x SB3's and <=
 rlactors DQN's.
 
-Usage: ``python benchmarks/apex_cartpole.py [--seeds 0 1 2 3 4] [--backend process]``. The last
-line printed is one JSON object with every figure.
+Usage: ``python benchmarks/apex_cartpole.py [--seeds 0 1 2 3 4] [--backend {process,inline,ray}]``
+(``--backend`` goes to ``ApexConfig.backend``; DQN and SB3 run as always). The last line
+printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from typing import Any
 #: Prefix of the child's result line on its stdout.
 RESULT_TAG = "APEX_CARTPOLE_RESULT "
 SYSTEMS = ("apex", "dqn", "sb3")
+BACKENDS = ("process", "inline", "ray")
 NUM_WORKERS = 2
 BAR_SPEEDUP_OVER_SB3 = 0.5  # Ape-X's median seconds <= this x SB3's
 CHILD_TIMEOUT_S = 600.0
@@ -183,7 +185,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument(
-        "--backend", default="process", help="Ape-X's backend (inline, process, ...)"
+        "--backend",
+        default="process",
+        choices=BACKENDS,
+        help="Ape-X's backend, passed to ApexConfig.backend (default: process)",
     )
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--launched-at", type=float, help=argparse.SUPPRESS)
