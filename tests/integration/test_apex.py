@@ -73,12 +73,3 @@ def test_apex_runs_several_replay_shards() -> None:
     with Apex(tiny(backend="inline", num_replay_shards=2, max_env_steps=2000)) as apex:
         result = apex.train()
     assert result["learner_steps"] > 0
-
-
-def test_the_learner_builds_its_optimizer_while_the_actors_start() -> None:
-    # Building Adam imports torch._dynamo (~1 s); it overlaps spawning the actors instead of
-    # delaying the first learner step.
-    with Apex(tiny(backend="inline")) as apex:
-        assert apex.policy._adam is None
-        apex._start()
-        assert apex.policy._adam is not None

@@ -21,7 +21,6 @@ Usage::
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -397,21 +396,12 @@ class DQN(Algorithm):
             torch.set_num_threads(c.learner_torch_threads)
         self._runtime = Runtime(c.backend, **self._runtime_options())
         self._runtime.__enter__()
-        # Building the learner's optimizer imports torch._dynamo (~1 s of one core). On a thread
-        # it overlaps starting the actors, which mostly waits on other processes (the process
-        # backend's fork server importing torch); Ape-X started learning ~0.9 s sooner.
-        prepare = threading.Thread(
-            target=self._prepare_learner, name="rlactors-prepare-learner", daemon=True
-        )
-        prepare.start()
         try:
             optimizer = self._build_optimizer()
         except BaseException:
             self._runtime.__exit__(None, None, None)  # stops whatever was spawned
             self._runtime = None
             raise
-        finally:
-            prepare.join()
         self._sync_optimizer(optimizer)
         if self._pending_replay is not None:
             self._load_replay(optimizer, self._pending_replay)
@@ -420,12 +410,6 @@ class DQN(Algorithm):
         self._session_start = time.perf_counter()
         self._session_env_steps = 0
         return optimizer
-
-    def _prepare_learner(self) -> None:
-        try:
-            self.policy.prepare_learning()
-        except Exception:  # the first learn() builds it again and raises in the caller's thread
-            log.debug("preparing the learner failed", exc_info=True)
 
     def _evaluator_config(self, num_envs: int, stream: int, epsilon: float) -> EvaluatorConfig:
         """The evaluators' config: ``num_envs`` each, seeds from ``derive_seed`` path
