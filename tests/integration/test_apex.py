@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from rlactors.algorithms.apex.algorithm import Apex
+from rlactors.algorithms.apex.algorithm import Apex, _Evaluation
 from rlactors.algorithms.apex.config import ApexConfig
 
 BACKENDS = ["inline", "process"]
@@ -73,3 +74,27 @@ def test_apex_runs_several_replay_shards() -> None:
     with Apex(tiny(backend="inline", num_replay_shards=2, max_env_steps=2000)) as apex:
         result = apex.train()
     assert result["learner_steps"] > 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_apex_evaluates_beside_learning_and_keeps_the_policy_that_solved(backend: str) -> None:
+    # Any CartPole policy returns 5: the first evaluation solves. It evaluated a snapshot while
+    # learning went on; the run must end with the evaluated weights, not later untested ones.
+    finished: list[_Evaluation] = []
+    with Apex(tiny(backend=backend, stop_reward=5.0, max_env_steps=6000)) as apex:
+        finish = apex._finish_evaluation
+
+        def spy(evaluation: _Evaluation) -> float | None:
+            finished.append(evaluation)
+            return finish(evaluation)
+
+        apex._finish_evaluation = spy  # type: ignore[method-assign]
+        result = apex.train()
+        weights = apex.policy.get_weights()
+    assert result["solved"] and len(finished) == 1
+    evaluation = finished[0]
+    assert result["eval_return_mean"] >= 5.0
+    assert evaluation.env_steps < result["env_steps"]  # an earlier policy was evaluated...
+    assert result["learner_steps"] > 0
+    for key, value in evaluation.weights.items():  # ...and it is the one kept
+        np.testing.assert_array_equal(weights[key], value, err_msg=key)

@@ -123,6 +123,16 @@ def test_evaluate_runs_one_greedy_episode_per_env_with_fresh_seeds() -> None:
     evaluator.close()
 
 
+def test_evaluate_with_a_seed_runs_the_episodes_of_that_seed() -> None:
+    evaluator = DQNEvaluator(config())
+    envs = make_env_batch("CartPole-v1", 5)
+    expected = run_episodes(envs, lambda obs: evaluator._policy.act(obs, explore=False), seed=11)
+    assert evaluator.evaluate(5, seed=11) == expected
+    assert evaluator.evaluate(5, seed=11) == expected  # not a fresh draw: the seed decides
+    assert evaluator.evaluate(5, seed=12) != expected
+    evaluator.close()
+
+
 def test_config_is_validated() -> None:
     with pytest.raises(ValueError, match="num_envs"):
         config(num_envs=0)

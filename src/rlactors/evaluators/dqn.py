@@ -156,10 +156,13 @@ class DQNEvaluator(Evaluator):
             "env_steps_per_s": rate,
         }
 
-    def evaluate(self, episodes: int) -> list[EpisodeStats]:
+    def evaluate(self, episodes: int, seed: int | None = None) -> list[EpisodeStats]:
         """Run ``episodes`` greedy episodes on separate envs (the training envs are untouched).
 
-        Each call uses fresh env seeds (derived from the evaluator's seed and a call counter).
+        Args:
+            episodes: How many, one per env, in lockstep.
+            seed: Root seed of the episodes' env seeds; None (the default) derives fresh ones
+                from the evaluator's seed and a call counter.
 
         Returns:
             One :class:`EpisodeStats` per episode.
@@ -174,7 +177,8 @@ class DQNEvaluator(Evaluator):
                 env_kwargs=dict(self.config.env_kwargs),
             )
         self._eval_calls += 1
-        seed = derive_seed(self.config.seed, self.index, _EVAL_STREAM, self._eval_calls)
+        if seed is None:
+            seed = derive_seed(self.config.seed, self.index, _EVAL_STREAM, self._eval_calls)
         return run_episodes(self._eval_envs, self._greedy, seed)
 
     def close(self) -> None:

@@ -42,7 +42,10 @@ class ApexConfig:
     """Greedy episodes per evaluation (the stop criterion averages over them)."""
 
     eval_interval_env_steps: int = 2048
-    """With ``stop_reward`` set, run a greedy evaluation every this many env steps."""
+    """With ``stop_reward`` set, start a greedy evaluation every this many env steps. It runs
+    on an evaluator actor of its own, on a snapshot of the weights, while training goes on
+    (one at a time: one due meanwhile starts when it ends); the run is solved at the end of
+    the iteration in which the answer arrives, and keeps the evaluated weights."""
 
     eval_trigger_fraction: float = 0.0
     """...once the training return mean reaches this fraction of ``stop_reward`` (0: always;

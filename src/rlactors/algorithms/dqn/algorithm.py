@@ -98,6 +98,7 @@ class DQN(Algorithm):
         self._returns: deque[float] = deque(maxlen=config.return_window_episodes)
         self._lengths: deque[int] = deque(maxlen=config.return_window_episodes)
         self._last_eval: float | None = None
+        self._last_eval_env_steps: int | None = None  # env steps of the policy it evaluated
         self._solved = False
         # This session's clock, for env steps per second.
         self._session_start: float | None = None
@@ -209,9 +210,10 @@ class DQN(Algorithm):
             metrics = self.train_iter()
             if callback is not None:
                 callback(metrics)
-        if not self._solved and (metrics is None or metrics["eval_return_mean"] is None):
+        if not self._solved and self._last_eval_env_steps != self.env_steps:
             # The result should say how good the final policy is, not an older one.
             self._last_eval = self.evaluate()["eval_return_mean"]
+            self._last_eval_env_steps = self.env_steps
         return self.result()
 
     def result(self) -> dict[str, Any]:
@@ -254,9 +256,7 @@ class DQN(Algorithm):
         if self._eval_envs.num_envs != count:
             self._eval_envs.close()
             self._eval_envs = make_env_batch(self.config.env_id, count)
-        self.evaluations += 1
-        seed = derive_seed(self.config.seed, _GREEDY_EVAL, self.evaluations)
-        stats = run_episodes(self._eval_envs, self._greedy, seed)
+        stats = run_episodes(self._eval_envs, self._greedy, self._next_evaluation_seed())
         returns = np.array([s.episode_return for s in stats])
         return {
             "episodes": count,
@@ -460,24 +460,39 @@ class DQN(Algorithm):
 
     def _maybe_evaluate(self) -> float | None:
         """Run the greedy evaluation if one is due (see ``eval_interval_env_steps``)."""
+        if not self._evaluation_due():
+            return None
+        eval_return = float(self.evaluate()["eval_return_mean"])
+        self._record_evaluation(eval_return, self.env_steps)
+        return eval_return
+
+    def _evaluation_due(self) -> bool:
+        """Whether a greedy evaluation is due now (moves the schedule on when it is)."""
         c = self.config
         if c.stop_reward is None or self.env_steps < self._next_eval_env_steps:
-            return None
+            return False
         while self._next_eval_env_steps <= self.env_steps:
             self._next_eval_env_steps += c.eval_interval_env_steps
         train_mean = self.episode_return_mean
-        if train_mean is None or train_mean < c.eval_trigger_fraction * c.stop_reward:
-            return None
-        eval_return = float(self.evaluate()["eval_return_mean"])
+        return train_mean is not None and train_mean >= c.eval_trigger_fraction * c.stop_reward
+
+    def _next_evaluation_seed(self) -> int:
+        """Counts a greedy evaluation; returns the root seed of its episodes (fresh each time)."""
+        self.evaluations += 1
+        return derive_seed(self.config.seed, _GREEDY_EVAL, self.evaluations)
+
+    def _record_evaluation(self, eval_return: float, env_steps: int) -> None:
+        """Keep a greedy evaluation's mean return, of the policy trained for ``env_steps``."""
+        stop_reward = self.config.stop_reward
         self._last_eval = eval_return
-        self._solved = eval_return >= c.stop_reward
+        self._last_eval_env_steps = env_steps
+        self._solved = stop_reward is not None and eval_return >= stop_reward
         log.info(
-            "greedy evaluation at %d env steps: mean return %.1f (%s)",
-            self.env_steps,
+            "greedy evaluation of the policy at %d env steps: mean return %.1f (%s)",
+            env_steps,
             eval_return,
             "solved" if self._solved else "not yet",
         )
-        return eval_return
 
     # -- what differs between optimizers (Ape-X overrides these) --------------------------------
 
