@@ -22,7 +22,7 @@ from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.envs import EnvBatch
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.episodes import derive_seed, make_env_batch, run_episodes
-from rlactors.policies import DQNPolicy
+from rlactors.policies.numpy_q import NumpyQPolicy
 from rlactors.replay import NStepAccumulator
 
 #: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
@@ -58,7 +58,8 @@ class DQNEvaluator(Evaluator):
             check=config.check_env,
             env_kwargs=dict(config.env_kwargs),
         )
-        self._policy = DQNPolicy(
+        # numpy, not torch: an evaluator only acts (see NumpyQPolicy).
+        self._policy = NumpyQPolicy(
             self._envs.observation_space,
             self._envs.action_space,
             config.policy,

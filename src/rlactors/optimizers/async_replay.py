@@ -25,7 +25,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,8 +40,10 @@ from rlactors.actors import (
 )
 from rlactors.core import EpisodeStats, Optimizer, SampleBatch
 from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig, derive_seed
-from rlactors.policies import DQNPolicy
 from rlactors.replay.shard import ReplayShard
+
+if TYPE_CHECKING:  # the learner's class: worker processes, which import this module, need no torch
+    from rlactors.policies import DQNPolicy
 
 log = logging.getLogger("rlactors.optimizers")
 
