@@ -79,7 +79,8 @@ class Runtime:
         **options: Backend options. Process backend: ``start_method`` (``"spawn"``, the
             default, or ``"forkserver"``), ``preload`` (modules the fork server imports once,
             e.g. ``("torch",)``: actor processes then start in milliseconds instead of
-            seconds), ``torch_threads`` (threads per actor process, default 1) and
+            seconds), ``torch_threads`` (threads per actor process for torch, OpenMP and the
+            BLAS libraries, default 1) and
             ``spawn_timeout_s``.
     """
 
