@@ -4,9 +4,11 @@ Solved means a greedy evaluation's mean return over 20 episodes reaches 475 with
 100,000 env steps, each contender checking with its own ``stop_reward`` mechanism (the same
 20-episode greedy runner for all three):
 
-- Ape-X: ``ApexConfig`` defaults with 2 workers, ``--backend`` (``process`` by default); it
-  checks every ``eval_interval_env_steps`` (4,000 by default) at the end of a 2,000-step
-  iteration.
+- Ape-X: ``ApexConfig`` defaults with 2 workers, ``--backend`` (``process`` by default); every
+  ``eval_interval_env_steps`` (2,048) it starts a greedy evaluation of a snapshot of its
+  weights on an evaluator actor of its own and reads the answer at the end of an iteration
+  (1,000 env steps); ``env_steps`` is the count when the answer was read, so it includes the
+  steps taken while the evaluation ran.
 - rlactors DQN: ``DQNConfig`` defaults (single process, inline backend), checked every 2,048 env
   steps; run by ``dqn_cartpole.run_rlactors``.
 - Stable-Baselines3 DQN with RL-Zoo's CartPole-v1 hyperparameters and the greedy-evaluation
