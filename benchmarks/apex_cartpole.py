@@ -4,9 +4,11 @@ Solved means a greedy evaluation's mean return over 20 episodes reaches 475 with
 100,000 env steps, each contender checking with its own ``stop_reward`` mechanism (the same
 20-episode greedy runner for all three):
 
-- Ape-X: ``ApexConfig`` defaults with 2 workers, ``--backend`` (``process`` by default); it
-  checks every ``eval_interval_env_steps`` (4,000 by default) at the end of a 2,000-step
-  iteration.
+- Ape-X: ``ApexConfig`` defaults with 2 workers, ``--backend`` (``process`` by default); every
+  ``eval_interval_env_steps`` (2,048) it starts a greedy evaluation of a snapshot of its
+  weights on an evaluator actor of its own and reads the answer at the end of an iteration
+  (1,000 env steps); ``env_steps`` is the count when the answer was read, so it includes the
+  steps taken while the evaluation ran.
 - rlactors DQN: ``DQNConfig`` defaults (single process, inline backend), checked every 2,048 env
   steps; run by ``dqn_cartpole.run_rlactors``.
 - Stable-Baselines3 DQN with RL-Zoo's CartPole-v1 hyperparameters and the greedy-evaluation
@@ -25,8 +27,9 @@ all alike. Medians are over the seeds that solved (as in ``dqn_cartpole.py``).
 Bars: Ape-X solves on >= 4 of 5 seeds; its median seconds to solve are <= 0.5x SB3's and <=
 rlactors DQN's.
 
-Usage: ``python benchmarks/apex_cartpole.py [--seeds 0 1 2 3 4] [--backend process]``. The last
-line printed is one JSON object with every figure.
+Usage: ``python benchmarks/apex_cartpole.py [--seeds 0 1 2 3 4] [--backend {process,inline,ray}]``
+(``--backend`` goes to ``ApexConfig.backend``; DQN and SB3 run as always). The last line
+printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from typing import Any
 #: Prefix of the child's result line on its stdout.
 RESULT_TAG = "APEX_CARTPOLE_RESULT "
 SYSTEMS = ("apex", "dqn", "sb3")
+BACKENDS = ("process", "inline", "ray")
 NUM_WORKERS = 2
 BAR_SPEEDUP_OVER_SB3 = 0.5  # Ape-X's median seconds <= this x SB3's
 CHILD_TIMEOUT_S = 600.0
@@ -203,7 +207,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument(
-        "--backend", default="process", help="Ape-X's backend (inline, process, ...)"
+        "--backend",
+        default="process",
+        choices=BACKENDS,
+        help="Ape-X's backend, passed to ApexConfig.backend (default: process)",
     )
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--launched-at", type=float, help=argparse.SUPPRESS)

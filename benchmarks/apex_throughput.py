@@ -15,10 +15,10 @@ one. Figures come from the metrics ``Apex.train_iter()`` returns over those iter
 - ``worker_env_steps_per_s``: each worker's own sampling speed (time inside its rollouts) at the
   end.
 
-Ape-X's replay-ratio control holds sampling back whenever the learner lags (default 16 learner
+Ape-X's replay-ratio control holds sampling back whenever the learner lags (default 32 learner
 samples per inserted transition), so with the default ratio the env steps/s are the learner's
 pace. To measure *sampling* throughput every worker count also runs with ``replay_ratio`` 0.25,
-where the learner keeps up with one 256-transition batch per 1,024 new transitions and
+where the learner keeps up with one 128-transition batch per 512 new transitions and
 sampling is not gated. Runs go one at a time, interleaved (1, 2, 4 workers, each ratio) and
 repeated ``--repeats`` times; figures are medians over the repeats.
 
@@ -51,6 +51,8 @@ DEFAULT_REPLAY_RATIO = ApexConfig.replay_ratio
 UNGATED_REPLAY_RATIO = 0.25
 BAR_TWO_OVER_ONE = 1.5
 MAX_WARMUP_ITERATIONS = 10
+#: Env steps per measured iteration (kept at 2,000 when ApexConfig's default became 1,000).
+ITERATION_ENV_STEPS = 2000
 
 
 def run(num_workers: int, replay_ratio: float, iterations: int, backend: str) -> dict[str, Any]:
@@ -62,7 +64,8 @@ def run(num_workers: int, replay_ratio: float, iterations: int, backend: str) ->
         num_workers=num_workers,
         replay_ratio=replay_ratio,
         stop_reward=None,
-        max_env_steps=ApexConfig.iteration_env_steps * (iterations + MAX_WARMUP_ITERATIONS + 2),
+        iteration_env_steps=ITERATION_ENV_STEPS,
+        max_env_steps=ITERATION_ENV_STEPS * (iterations + MAX_WARMUP_ITERATIONS + 2),
     )
     with Apex(config) as apex:
         first = apex.train_iter()
@@ -159,7 +162,7 @@ def main() -> None:
             "torch": torch.__version__,
         },
         "backend": args.backend,
-        "iteration_env_steps": ApexConfig.iteration_env_steps,
+        "iteration_env_steps": ITERATION_ENV_STEPS,
         "measured_iterations": {"default": args.iterations, "ungated": args.ungated_iterations},
         "repeats": args.repeats,
         "ungated_sampling": results["ungated"],

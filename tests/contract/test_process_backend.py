@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,15 @@ class TorchUser:
         return torch.get_num_threads()
 
 
+class BlasUser:
+    def native_threads_after_a_product(self) -> int:
+        import numpy as np
+
+        a = np.ones((256, 256), dtype=np.float32)
+        a @ a  # big enough for OpenBLAS to use its thread pool, if it has one
+        return len(os.listdir("/proc/self/task")) - threading.active_count()
+
+
 def test_sigkill_in_the_middle_of_a_call_fails_it_at_once() -> None:
     with Runtime("process"):
         counter = spawn(Counter)
@@ -49,6 +59,15 @@ def test_sigkill_in_the_middle_of_a_call_fails_it_at_once() -> None:
 def test_torch_uses_one_thread_per_actor_process() -> None:
     with Runtime("process"):
         assert spawn(TorchUser).ask("threads").result(60) == 1
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_numpy_blas_uses_one_thread_per_actor_process(start_method: str) -> None:
+    # numpy reads its thread count when it is imported, which can be before the actor's code
+    # runs (the fork server's preload, the driver script run again as __mp_main__). OpenBLAS
+    # threads competing for 2 busy cores made a small product 100x slower.
+    with Runtime("process", start_method=start_method, preload=("numpy",)):
+        assert spawn(BlasUser).ask("native_threads_after_a_product").result(60) == 0
 
 
 @pytest.mark.parametrize("mode", ["exit", "raise", "kill"])

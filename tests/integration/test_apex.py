@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from rlactors.algorithms.apex.algorithm import Apex
+from rlactors.algorithms.apex.algorithm import Apex, _Evaluation
 from rlactors.algorithms.apex.config import ApexConfig
 
 BACKENDS = ["inline", "process", "ray"]
@@ -93,3 +94,29 @@ def test_worker_metrics_of_a_just_killed_worker_do_not_end_the_run() -> None:
         assert len(metrics) == 2 and metrics[1]["env_steps"] is not None
         assert metrics[0]["epsilon"] == optimizer.epsilons[0]
         apex.train_iter()  # and training goes on
+
+
+def test_apex_evaluates_beside_learning_and_keeps_the_policy_that_solved(
+    backend_name: str,
+) -> None:
+    backend = backend_name
+    # Any CartPole policy returns 5: the first evaluation solves. It evaluated a snapshot while
+    # learning went on; the run must end with the evaluated weights, not later untested ones.
+    finished: list[_Evaluation] = []
+    with Apex(tiny(backend=backend, stop_reward=5.0, max_env_steps=6000)) as apex:
+        finish = apex._finish_evaluation
+
+        def spy(evaluation: _Evaluation) -> float | None:
+            finished.append(evaluation)
+            return finish(evaluation)
+
+        apex._finish_evaluation = spy  # type: ignore[method-assign]
+        result = apex.train()
+        weights = apex.policy.get_weights()
+    assert result["solved"] and len(finished) == 1
+    evaluation = finished[0]
+    assert result["eval_return_mean"] >= 5.0
+    assert evaluation.env_steps < result["env_steps"]  # an earlier policy was evaluated...
+    assert result["learner_steps"] > 0
+    for key, value in evaluation.weights.items():  # ...and it is the one kept
+        np.testing.assert_array_equal(weights[key], value, err_msg=key)

@@ -112,6 +112,26 @@ def test_cartpole_batch_autoresets_and_continues_seeded_streams() -> None:
     assert stats_a == stats_b and len(stats_a) >= 2  # pushing right ends episodes fast
 
 
+def test_interact_only_steps_the_masked_envs() -> None:
+    batch = EnvBatch([CorridorEnv(3), CorridorEnv(3)])
+    batch.reset(seed=0)
+    batch.interact([RIGHT, RIGHT], only=np.array([True, False]))
+    after = batch.observe()
+    np.testing.assert_array_equal(after.states, [[0, 1, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(after.next_states, after.states)
+    assert after.infos == ({"position": 1}, {})
+    batch.interact([RIGHT, LEFT], only=np.array([True, False]))  # env 0 reaches the goal
+    after = batch.observe()
+    assert after.rewards.tolist() == [1.0, 0.0] and after.done.tolist() == [True, False]
+    np.testing.assert_array_equal(after.states[1], [1, 0, 0])  # env 1 never moved
+    # Only env 0's episode ended, in 2 steps: the skipped steps count for nothing.
+    assert batch.pop_episode_stats() == [EpisodeStats(1.0, 2)]
+    batch.interact([LEFT, RIGHT])
+    np.testing.assert_array_equal(batch.observe().states[1], [0, 1, 0])
+    with pytest.raises(ValueError, match="mask of 2 envs"):
+        batch.interact([RIGHT, RIGHT], only=np.array([True]))
+
+
 def test_misuse_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one env"):
         EnvBatch([])

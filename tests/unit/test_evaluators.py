@@ -3,11 +3,14 @@ greedy episodes, seeds, and running as an actor."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from rlactors.actors import Runtime, spawn
-from rlactors.envs import UnknownEnvError
+from rlactors.core import EpisodeStats
+from rlactors.envs import CorridorEnv, EnvBatch, UnknownEnvError
 from rlactors.evaluators import (
     PRIORITIES,
     DQNEvaluator,
@@ -120,6 +123,16 @@ def test_evaluate_runs_one_greedy_episode_per_env_with_fresh_seeds() -> None:
     evaluator.close()
 
 
+def test_evaluate_with_a_seed_runs_the_episodes_of_that_seed() -> None:
+    evaluator = DQNEvaluator(config())
+    envs = make_env_batch("CartPole-v1", 5)
+    expected = run_episodes(envs, lambda obs: evaluator._policy.act(obs, explore=False), seed=11)
+    assert evaluator.evaluate(5, seed=11) == expected
+    assert evaluator.evaluate(5, seed=11) == expected  # not a fresh draw: the seed decides
+    assert evaluator.evaluate(5, seed=12) != expected
+    evaluator.close()
+
+
 def test_config_is_validated() -> None:
     with pytest.raises(ValueError, match="num_envs"):
         config(num_envs=0)
@@ -143,6 +156,29 @@ def test_run_episodes_runs_exactly_one_episode_per_env() -> None:
     assert all(s.episode_return == s.length for s in stats)
     again = run_episodes(envs, lambda obs: np.zeros(len(obs), dtype=np.int64), seed=3)
     assert again == stats
+
+
+def test_run_episodes_steps_only_envs_whose_episode_is_running() -> None:
+    # Env 0's episodes are cut after 2 steps, env 1 walks 6 to its goal: stepping every env
+    # until the slower episode ended would take env 0 through two more episodes.
+    envs = EnvBatch([CorridorEnv(7, max_steps=2), CorridorEnv(7)])
+    steps = [0, 0]
+
+    def count(env: CorridorEnv, i: int) -> None:
+        interact = env.interact
+
+        def counted(actions: Any) -> None:
+            steps[i] += 1
+            interact(actions)
+
+        env.interact = counted  # type: ignore[method-assign]
+
+    for i, env in enumerate(envs.envs):
+        assert isinstance(env, CorridorEnv)
+        count(env, i)
+    stats = run_episodes(envs, lambda obs: np.ones(len(obs), dtype=np.int64), seed=0)
+    assert stats == [EpisodeStats(0.0, 2), EpisodeStats(1.0, 6)]
+    assert steps == [2, 6]
 
 
 def test_run_episodes_gives_up_after_max_steps() -> None:

@@ -230,6 +230,30 @@ def test_gradient_clipping_reports_the_unclipped_norm() -> None:
     assert clipped["grad_norm"] == pytest.approx(unclipped["grad_norm"], rel=1e-5)
 
 
+@pytest.mark.parametrize("max_grad_norm", [None, 0.05])
+def test_learn_matches_adam_with_clip_grad_norm_step_by_step(max_grad_norm: float | None) -> None:
+    # learn() keeps every gradient in one buffer and clips and steps it with fused kernels;
+    # it must take exactly the steps of plain Adam after clip_grad_norm_ on the same loss
+    # (0.05 clips every step, None never does). A missed zeroing would accumulate gradients.
+    config = dataclasses.replace(SMALL, max_grad_norm=max_grad_norm, learning_rate=1e-2)
+    policy = make_policy(config)
+    reference = make_policy(config)
+    params = list(reference._online.parameters())
+    adam = torch.optim.Adam(params, lr=config.learning_rate, eps=config.adam_epsilon)
+    for step in range(5):
+        batch = make_batch(seed=step, weights=np.linspace(0.5, 1.5, 8, dtype=np.float32))
+        stats = policy.learn(batch)
+        tensors = reference._batch_tensors(batch)
+        loss = (reference._loss_output(tensors).loss * tensors["weights"]).mean()
+        adam.zero_grad()
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm or float("inf"))
+        adam.step()
+        assert stats["grad_norm"] == pytest.approx(float(norm), rel=1e-5)
+        for key, value in reference.get_weights().items():
+            np.testing.assert_allclose(policy.get_weights()[key], value, rtol=1e-5, atol=1e-6)
+
+
 def test_hard_target_update_every_period() -> None:
     policy = make_policy(dataclasses.replace(SMALL, target_update_period_learner_steps=3))
     initial = to_numpy(policy.state_dict()["target"])

@@ -79,10 +79,11 @@ class Runtime:
         **options: Backend options. Process backend: ``start_method`` (``"spawn"``, the
             default, or ``"forkserver"``), ``preload`` (modules the fork server imports once,
             e.g. ``("torch",)``: actor processes then start in milliseconds instead of
-            seconds), ``torch_threads`` (threads per actor process, default 1) and
-            ``spawn_timeout_s``. Ray backend: ``address`` (a cluster to join; None starts a
-            local instance on 127.0.0.1), ``num_cpus``, ``actor_options`` (Ray options by
-            actor name), ``torch_threads``, ``spawn_timeout_s``; see docs/cluster.md.
+            seconds), ``torch_threads`` (threads per actor process for torch, OpenMP and the
+            BLAS libraries, default 1) and ``spawn_timeout_s``. Ray backend: ``address`` (a
+            cluster to join; None starts a local instance on 127.0.0.1), ``num_cpus``,
+            ``actor_options`` (Ray options by actor name), ``torch_threads``,
+            ``spawn_timeout_s``; see docs/cluster.md.
     """
 
     def __init__(self, backend: str = "process", **options: Any) -> None:

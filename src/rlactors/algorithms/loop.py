@@ -77,6 +77,7 @@ class TrainingLoop(Algorithm):
         self._returns: deque[float] = deque(maxlen=config.return_window_episodes)
         self._lengths: deque[int] = deque(maxlen=config.return_window_episodes)
         self._last_eval: float | None = None
+        self._last_eval_env_steps: int | None = None  # env steps of the policy it evaluated
         self._solved = False
         # This session's clock, for env steps per second.
         self._session_start: float | None = None
@@ -167,14 +168,14 @@ class TrainingLoop(Algorithm):
         Args:
             callback: Called with each iteration's metrics (for progress displays, logging).
         """
-        metrics: dict[str, Any] | None = None
         while not self.done:
             metrics = self.train_iter()
             if callback is not None:
                 callback(metrics)
-        if not self._solved and (metrics is None or metrics["eval_return_mean"] is None):
+        if not self._solved and self._last_eval_env_steps != self.env_steps:
             # The result should say how good the final policy is, not an older one.
             self._last_eval = self.evaluate()["eval_return_mean"]
+            self._last_eval_env_steps = self.env_steps
         return self.result()
 
     def result(self) -> dict[str, Any]:
@@ -217,9 +218,7 @@ class TrainingLoop(Algorithm):
         if self._eval_envs.num_envs != count:
             self._eval_envs.close()
             self._eval_envs = make_env_batch(self.config.env_id, count)
-        self.evaluations += 1
-        seed = derive_seed(self.config.seed, GREEDY_EVAL_STREAM, self.evaluations)
-        stats = run_episodes(self._eval_envs, self._greedy, seed)
+        stats = run_episodes(self._eval_envs, self._greedy, self._next_evaluation_seed())
         returns = np.array([s.episode_return for s in stats])
         return {
             "episodes": count,
@@ -368,27 +367,44 @@ class TrainingLoop(Algorithm):
 
     def _maybe_evaluate(self) -> float | None:
         """Run the greedy evaluation if one is due (see ``eval_interval_env_steps``)."""
+        if not self._evaluation_due():
+            return None
+        eval_return = float(self.evaluate()["eval_return_mean"])
+        self._record_evaluation(eval_return, self.env_steps)
+        return eval_return
+
+    def _evaluation_due(self) -> bool:
+        """Whether a greedy evaluation is due now (moves the schedule on when it is)."""
         c = self.config
         if c.stop_reward is None or self.env_steps < self._next_eval_env_steps:
-            return None
+            return False
         while self._next_eval_env_steps <= self.env_steps:
             self._next_eval_env_steps += c.eval_interval_env_steps
         train_mean = self.episode_return_mean
         # The gate is a fraction of a positive target; a target <= 0 (Pendulum's -400, say)
         # has no such fraction, so every due evaluation runs.
         gated = c.stop_reward > 0 and c.eval_trigger_fraction > 0
-        if train_mean is None or (gated and train_mean < c.eval_trigger_fraction * c.stop_reward):
-            return None
-        eval_return = float(self.evaluate()["eval_return_mean"])
+        if train_mean is None:
+            return False
+        return not gated or train_mean >= c.eval_trigger_fraction * c.stop_reward
+
+    def _next_evaluation_seed(self) -> int:
+        """Counts a greedy evaluation; returns the root seed of its episodes (fresh each time)."""
+        self.evaluations += 1
+        return derive_seed(self.config.seed, GREEDY_EVAL_STREAM, self.evaluations)
+
+    def _record_evaluation(self, eval_return: float, env_steps: int) -> None:
+        """Keep a greedy evaluation's mean return, of the policy trained for ``env_steps``."""
+        stop_reward = self.config.stop_reward
         self._last_eval = eval_return
-        self._solved = eval_return >= c.stop_reward
+        self._last_eval_env_steps = env_steps
+        self._solved = stop_reward is not None and eval_return >= stop_reward
         log.info(
-            "greedy evaluation at %d env steps: mean return %.1f (%s)",
-            self.env_steps,
+            "greedy evaluation of the policy at %d env steps: mean return %.1f (%s)",
+            env_steps,
             eval_return,
             "solved" if self._solved else "not yet",
         )
-        return eval_return
 
     # -- hooks with defaults --------------------------------------------------------------------
 

@@ -158,26 +158,38 @@ class EnvBatch:
             infos=tuple(infos),
         )
 
-    def interact(self, actions: np.ndarray | Sequence[Any]) -> None:
+    def interact(
+        self, actions: np.ndarray | Sequence[Any], *, only: np.ndarray | None = None
+    ) -> None:
         """Apply ``actions[i]`` to env ``i`` and reset every env whose episode ended.
 
         Args:
             actions: ``[K, *action_shape]``, one action per env.
+            only: Optional ``[K]`` bool mask: step only the envs where it is True. The others
+                do not move: in the next :meth:`observe` their rows keep their states, with
+                reward 0, not terminated or truncated, and an empty info (their actions are
+                ignored). For running whole episodes, where finished envs need no more steps.
 
         Raises:
             ResetNeededError: Before the first :meth:`reset`.
-            ValueError: ``actions`` does not hold exactly K actions.
+            ValueError: ``actions`` (or ``only``) does not hold exactly K entries.
         """
         if self._last is None:
             raise ResetNeededError("EnvBatch: call reset() before interact()")
         k = self.num_envs
         if len(actions) != k:
             raise ValueError(f"EnvBatch: expected {k} actions (one per env), got {len(actions)}")
+        if only is not None and len(only) != k:
+            raise ValueError(f"EnvBatch: expected a mask of {k} envs, got {len(only)}")
         states, next_states = self._empty_states(), self._empty_states()
         rewards = np.zeros(k, dtype=np.float64)
         terminated, truncated = np.zeros(k, dtype=bool), np.zeros(k, dtype=bool)
         infos: list[Mapping[str, Any]] = []
         for i, env in enumerate(self.envs):
+            if only is not None and not only[i]:
+                states[i] = next_states[i] = self._last.states[i]
+                infos.append({})
+                continue
             env.interact({self.role: actions[i]})
             obs = env.observe(self.role)
             next_states[i] = obs.state

@@ -22,7 +22,7 @@ from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.envs import EnvBatch
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.episodes import derive_seed, make_env_batch, run_episodes
-from rlactors.policies import DQNPolicy
+from rlactors.policies.numpy_q import NumpyQPolicy
 from rlactors.replay import NStepAccumulator
 
 #: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
@@ -58,7 +58,8 @@ class DQNEvaluator(Evaluator):
             check=config.check_env,
             env_kwargs=dict(config.env_kwargs),
         )
-        self._policy = DQNPolicy(
+        # numpy, not torch: an evaluator only acts (see NumpyQPolicy).
+        self._policy = NumpyQPolicy(
             self._envs.observation_space,
             self._envs.action_space,
             config.policy,
@@ -156,10 +157,13 @@ class DQNEvaluator(Evaluator):
             "env_steps_per_s": rate,
         }
 
-    def evaluate(self, episodes: int) -> list[EpisodeStats]:
+    def evaluate(self, episodes: int, seed: int | None = None) -> list[EpisodeStats]:
         """Run ``episodes`` greedy episodes on separate envs (the training envs are untouched).
 
-        Each call uses fresh env seeds (derived from the evaluator's seed and a call counter).
+        Args:
+            episodes: How many, one per env, in lockstep.
+            seed: Root seed of the episodes' env seeds; None (the default) derives fresh ones
+                from the evaluator's seed and a call counter.
 
         Returns:
             One :class:`EpisodeStats` per episode.
@@ -174,7 +178,8 @@ class DQNEvaluator(Evaluator):
                 env_kwargs=dict(self.config.env_kwargs),
             )
         self._eval_calls += 1
-        seed = derive_seed(self.config.seed, self.index, _EVAL_STREAM, self._eval_calls)
+        if seed is None:
+            seed = derive_seed(self.config.seed, self.index, _EVAL_STREAM, self._eval_calls)
         return run_episodes(self._eval_envs, self._greedy, seed)
 
     def close(self) -> None:

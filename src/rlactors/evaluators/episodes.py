@@ -53,8 +53,10 @@ def run_episodes(
 ) -> list[EpisodeStats]:
     """Run exactly one episode in each env of ``envs``, stepping them in lockstep.
 
-    Envs whose episode is over keep stepping (their rows are ignored) until the slowest one
-    ends: one batched ``act`` per step is cheaper than shrinking the batch.
+    The policy acts on all K rows at every step (one batched call; the rows of finished
+    episodes are ignored) but only envs whose episode is still running are stepped: stepping
+    every env until the slowest episode ended cost K times the longest episode, e.g. 10,000
+    CartPole steps for a mean return of 150 with one episode of 500, ~0.35 s on one core.
 
     Args:
         envs: K envs; they are reset here (running episodes are discarded).
@@ -76,7 +78,7 @@ def run_episodes(
     running = np.ones(k, dtype=bool)
     states = envs.observe().states
     for _ in range(max_steps):
-        envs.interact(act(states))
+        envs.interact(act(states), only=running)
         after = envs.observe()
         returns += np.where(running, after.rewards, 0.0)
         lengths += running

@@ -19,9 +19,7 @@ Usage::
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -30,70 +28,10 @@ import torch
 
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import LossOutput, double_q_learning, q_learning
+from rlactors.policies.dqn_config import REQUIRED_COLUMNS, DQNPolicyConfig, check_epsilon
+from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.networks import QNetwork
 from rlactors.policies.weights import check_keys, load_module_arrays
-
-#: Columns :meth:`DQNPolicy.learn` needs (see :class:`rlactors.core.SampleBatch`).
-REQUIRED_COLUMNS = ("obs", "actions", "rewards", "next_obs", "discounts")
-
-
-@dataclass(frozen=True)
-class DQNPolicyConfig:
-    """Hyperparameters of :class:`DQNPolicy` (the network and the learner step)."""
-
-    hidden_sizes: tuple[int, ...] = (64, 64)
-    """Widths of the ReLU MLP layers; empty for a linear Q-function."""
-
-    dueling: bool = True
-    """Dueling head, ``Q = V + Adv - mean(Adv)`` (Wang et al., 2016)."""
-
-    double_q: bool = True
-    """Double-Q targets: online net selects, target net evaluates (van Hasselt et al., 2016)."""
-
-    learning_rate: float = 1e-3
-    """Adam step size."""
-
-    adam_epsilon: float = 1e-8
-    """Adam's denominator epsilon (larger values damp updates of rarely-seen features)."""
-
-    huber_delta: float | None = 1.0
-    """TD error (in return units) where the Huber loss turns linear; None for squared loss."""
-
-    max_grad_norm: float | None = 10.0
-    """Clip the global L2 norm of the gradient to this; None to skip clipping."""
-
-    target_update_period_learner_steps: int = 500
-    """Update the target network every this many calls to :meth:`DQNPolicy.learn`."""
-
-    target_update_tau: float = 1.0
-    """Weight of the online net in each target update: 1.0 is a hard copy (Mnih et al., 2015),
-    smaller values a soft (Polyak) update ``target <- tau * online + (1 - tau) * target``."""
-
-    initial_epsilon: float = 0.0
-    """Probability of a uniformly random action in ``act(explore=True)`` until it is set."""
-
-    def __post_init__(self) -> None:
-        """Checks every field.
-
-        Raises:
-            ValueError: A field is out of range; the message names it.
-        """
-        if not all(isinstance(size, int) and size > 0 for size in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes!r}")
-        _check_positive("learning_rate", self.learning_rate)
-        _check_positive("adam_epsilon", self.adam_epsilon)
-        if self.huber_delta is not None:
-            _check_positive("huber_delta", self.huber_delta)
-        if self.max_grad_norm is not None:
-            _check_positive("max_grad_norm", self.max_grad_norm)
-        if self.target_update_period_learner_steps < 1:
-            raise ValueError(
-                "target_update_period_learner_steps must be >= 1, "
-                f"got {self.target_update_period_learner_steps}"
-            )
-        if not 0.0 < self.target_update_tau <= 1.0:
-            raise ValueError(f"target_update_tau must be in (0, 1], got {self.target_update_tau}")
-        _check_epsilon("initial_epsilon", self.initial_epsilon)
 
 
 class DQNPolicy(Policy):
@@ -150,9 +88,8 @@ class DQNPolicy(Policy):
                 dueling=self.config.dueling,
             )
         self._target = copy.deepcopy(self._online).requires_grad_(False)
-        # Built on first use: an acting-only copy (an evaluator's) never needs one, and
-        # constructing a torch optimizer imports torch._dynamo, ~1.5 s per actor process.
-        self._adam: torch.optim.Adam | None = None
+        # Built on first use: an acting-only copy (an evaluator's) never needs one.
+        self._adam: FlatAdam | None = None
         self._rng = np.random.default_rng(explore_seq)
         self._epsilon = self.config.initial_epsilon
         self._learner_steps = 0
@@ -166,7 +103,7 @@ class DQNPolicy(Policy):
 
     @epsilon.setter
     def epsilon(self, value: float) -> None:
-        _check_epsilon("epsilon", value)
+        check_epsilon("epsilon", value)
         self._epsilon = float(value)
 
     def set_epsilon(self, epsilon: float) -> None:
@@ -218,10 +155,13 @@ class DQNPolicy(Policy):
 
     # -- learning -------------------------------------------------------------------------------
 
-    def _optimizer(self) -> torch.optim.Adam:
+    def _optimizer(self) -> FlatAdam:
         if self._adam is None:
-            self._adam = torch.optim.Adam(
-                self._online.parameters(),
+            # FlatAdam rather than torch.optim.Adam: the same update, but zeroing, clipping
+            # and stepping all parameters at once made a (128, 128) learner step ~20% cheaper,
+            # and it does not import torch._dynamo (~1 s at start-up); see its module.
+            self._adam = FlatAdam(
+                list(self._online.parameters()),
                 lr=self.config.learning_rate,
                 eps=self.config.adam_epsilon,
             )
@@ -250,11 +190,11 @@ class DQNPolicy(Policy):
             # weight 0 contributes no gradient at all.
             loss = loss * tensors["weights"]
         mean_loss = loss.mean()
-        self._optimizer().zero_grad(set_to_none=True)
+        adam = self._optimizer()
+        adam.zero_grad()
         torch.autograd.backward(mean_loss)
-        max_norm = self.config.max_grad_norm if self.config.max_grad_norm is not None else math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(self._online.parameters(), max_norm)
-        self._optimizer().step()
+        grad_norm = adam.clip_grad_norm(self.config.max_grad_norm)
+        adam.step()
         self._learner_steps += 1
         if self._learner_steps % self.config.target_update_period_learner_steps == 0:
             self._update_target(self.config.target_update_tau)
@@ -363,7 +303,7 @@ class DQNPolicy(Policy):
         return {
             "online": {k: v.detach().clone() for k, v in self._online.state_dict().items()},
             "target": {k: v.detach().clone() for k, v in self._target.state_dict().items()},
-            "optimizer": copy.deepcopy(self._optimizer().state_dict()),
+            "optimizer": self._optimizer().state_dict(),
             "learner_steps": self._learner_steps,
             "epsilon": self._epsilon,
         }
@@ -380,13 +320,3 @@ class DQNPolicy(Policy):
         self._optimizer().load_state_dict(state["optimizer"])
         self._learner_steps = int(state["learner_steps"])
         self.epsilon = float(state["epsilon"])
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be positive and finite, got {value}")
-
-
-def _check_epsilon(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")

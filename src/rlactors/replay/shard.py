@@ -49,6 +49,24 @@ class ReplayShard:
         self.samples_drawn += batch_size
         return sample.batch.columns, sample.ids, sample.weights
 
+    def sample_batches(
+        self,
+        num_batches: int,
+        batch_size: int,
+        beta: float,
+        priority_updates: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    ) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
+        """``num_batches`` results of :meth:`sample`, after applying ``priority_updates``.
+
+        ``priority_updates``, ``(ids, priorities)``, are applied first, as
+        :meth:`update_priorities` would. One message that brings the learner's new priorities
+        and asks for its next few batches wakes this actor's process once where one per batch
+        and one per update would wake it many times.
+        """
+        if priority_updates is not None:
+            self.update_priorities(*priority_updates)
+        return [self.sample(batch_size, beta) for _ in range(num_batches)]
+
     def update_priorities(self, ids: npt.ArrayLike, priorities: npt.ArrayLike) -> int:
         """New priorities for sampled rows (stale rows are skipped); returns how many applied."""
         return self.buffer.update_priorities(ids, priorities)
