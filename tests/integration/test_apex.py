@@ -120,3 +120,22 @@ def test_apex_evaluates_beside_learning_and_keeps_the_policy_that_solved(
     assert result["learner_steps"] > 0
     for key, value in evaluation.weights.items():  # ...and it is the one kept
         np.testing.assert_array_equal(weights[key], value, err_msg=key)
+
+
+@pytest.mark.timeout(120)
+def test_weights_broadcast_to_a_just_killed_worker_wait_for_its_restart() -> None:
+    """Regression (as for the actor-critic evaluators): a broadcast reaching a worker that had
+    died and was not restarted yet raised ActorDiedError out of the learner's loop."""
+    import time
+
+    from rlactors.actors import kill
+
+    with Apex(tiny(backend="process")) as apex:
+        apex.train_iter()
+        optimizer = apex._optimizer
+        kill(optimizer.workers[0])
+        deadline = time.monotonic() + 60.0
+        while optimizer.worker_restarts < 1:
+            assert time.monotonic() < deadline, "the killed worker was not restarted"
+            optimizer.broadcast_weights()  # never raises (tight: hit the window)
+        apex.train_iter()

@@ -402,7 +402,11 @@ class AsyncReplayOptimizer(Optimizer):
         """Send the learner's current weights to every worker."""
         self._weights = self.learner.get_weights()
         for worker in self.workers:
-            worker.tell("set_weights", self._weights)
+            try:
+                worker.tell("set_weights", self._weights)
+            except ActorDiedError:
+                # Dead, not restarted yet: the restart hook hands the new one these weights.
+                log.debug("%s is down; it gets the weights when it is restarted", worker.name)
 
     def _on_restart(self, ref: ActorRef[Any]) -> None:
         # Runs in the owner when a worker came back: hand it the current weights.
