@@ -18,21 +18,19 @@ between): that staleness is A3C's, and why its learning rate is modest.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
-from rlactors.actors import Future
-from rlactors.core import EpisodeStats, Optimizer
-from rlactors.evaluators import GradientResult
+from rlactors.core import EpisodeStats
 from rlactors.optimizers.evaluator_group import (
     EvaluatorGroup,
+    GroupOptimizer,
     mean_stats,
     step_stats,
     wait_for_answers,
 )
 
 
-class AsyncGradientsOptimizer(Optimizer):
+class AsyncGradientsOptimizer(GroupOptimizer):
     """A3C's loop; see the module docstring.
 
     Args:
@@ -46,11 +44,8 @@ class AsyncGradientsOptimizer(Optimizer):
     ) -> None:
         if iteration_env_steps < 1:
             raise ValueError(f"iteration_env_steps must be >= 1, got {iteration_env_steps}")
-        self.group = group
+        super().__init__(group, timeout_s)
         self.iteration_env_steps = iteration_env_steps
-        self.timeout_s = timeout_s
-        self.env_steps = 0
-        self._inflight: dict[Future[GradientResult], int] = {}
 
     def step(self) -> dict[str, Any]:
         """Apply gradients until ``iteration_env_steps`` more env steps are in.
@@ -91,16 +86,3 @@ class AsyncGradientsOptimizer(Optimizer):
         for index, ref in enumerate(self.group.refs):
             if index not in busy:
                 self._inflight[ref.ask("compute_gradients")] = index
-
-    def broadcast_weights(self) -> None:
-        """Send the learner's weights to every evaluator (after a restore)."""
-        self.group.broadcast()
-
-    def load_state_dict(self, counters: Mapping[str, int]) -> None:
-        """Continue from restored counters (``env_steps``)."""
-        self.env_steps = int(counters["env_steps"])
-
-    def stop(self) -> None:
-        """Stop the evaluators (abandoning gradients in flight)."""
-        self._inflight.clear()
-        self.group.stop()

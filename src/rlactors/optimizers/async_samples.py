@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rlactors.actors import Future
-from rlactors.core import EpisodeStats, Optimizer, SampleBatch
+from rlactors.core import EpisodeStats, SampleBatch
 from rlactors.evaluators import Rollout
 from rlactors.optimizers.evaluator_group import (
     EvaluatorGroup,
+    GroupOptimizer,
     mean_stats,
     step_stats,
     wait_for_answers,
@@ -84,7 +84,7 @@ class AsyncSamplesConfig:
             )
 
 
-class AsyncSamplesOptimizer(Optimizer):
+class AsyncSamplesOptimizer(GroupOptimizer):
     """IMPALA's loop; see the module docstring.
 
     Args:
@@ -101,13 +101,10 @@ class AsyncSamplesOptimizer(Optimizer):
         config: AsyncSamplesConfig,
         timeout_s: float = 120.0,
     ) -> None:
-        self.group = group
+        super().__init__(group, timeout_s)
         self.learn = learn
         self.config = config
-        self.timeout_s = timeout_s
-        self.env_steps = 0
         self.queued: deque[Rollout] = deque()
-        self._inflight: dict[Future[Rollout], int] = {}
         self._steps_since_sync = 0
 
     def step(self) -> dict[str, Any]:
@@ -165,16 +162,7 @@ class AsyncSamplesOptimizer(Optimizer):
                 self._inflight[ref.ask("rollout")] = index
                 counts[index] += 1
 
-    def broadcast_weights(self) -> None:
-        """Send the learner's weights to every evaluator (after a restore)."""
-        self.group.broadcast()
-
-    def load_state_dict(self, counters: Mapping[str, int]) -> None:
-        """Continue from restored counters (``env_steps``)."""
-        self.env_steps = int(counters["env_steps"])
-
     def stop(self) -> None:
         """Stop the evaluators (abandoning rollouts in flight or queued)."""
-        self._inflight.clear()
         self.queued.clear()
-        self.group.stop()
+        super().stop()

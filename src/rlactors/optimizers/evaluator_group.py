@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -22,7 +23,7 @@ from rlactors.actors import (
     spawn_with,
     wait_any,
 )
-from rlactors.core import EpisodeStats
+from rlactors.core import EpisodeStats, Optimizer
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
 from rlactors.policies import ActorCriticPolicy
 
@@ -111,6 +112,33 @@ class EvaluatorGroup:
         # Runs in the owner when an evaluator came back: hand it the weights it missed.
         self.restarts += 1
         ref.tell("set_weights", self._weights)
+
+
+class GroupOptimizer(Optimizer):
+    """What the actor-critic optimizers share: an :class:`EvaluatorGroup` and an env-step count.
+
+    Subclasses implement ``step``; requests they keep in flight go in ``self._inflight``
+    (``{future: evaluator index}``), abandoned by :meth:`stop`.
+    """
+
+    def __init__(self, group: EvaluatorGroup, timeout_s: float) -> None:
+        self.group = group
+        self.timeout_s = timeout_s
+        self.env_steps = 0
+        self._inflight: dict[Future[Any], int] = {}
+
+    def broadcast_weights(self) -> None:
+        """Send the learner's weights to every evaluator (after a restore)."""
+        self.group.broadcast()
+
+    def load_state_dict(self, counters: Mapping[str, int]) -> None:
+        """Continue from restored counters (``env_steps``; the learner keeps its own steps)."""
+        self.env_steps = int(counters["env_steps"])
+
+    def stop(self) -> None:
+        """Stop the evaluators (abandoning what is in flight)."""
+        self._inflight.clear()
+        self.group.stop()
 
 
 def step_stats(

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from rlactors.actors import ActorDiedError
-from rlactors.core import Optimizer, SampleBatch
+from rlactors.core import SampleBatch
 from rlactors.evaluators import Rollout
-from rlactors.optimizers.evaluator_group import EvaluatorGroup, step_stats
+from rlactors.optimizers.evaluator_group import EvaluatorGroup, GroupOptimizer, step_stats
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 LearnFn = Callable[[SampleBatch], dict[str, float]]
 
 
-class SyncSamplesOptimizer(Optimizer):
+class SyncSamplesOptimizer(GroupOptimizer):
     """Synchronous sampling and learning; see the module docstring.
 
     Args:
@@ -39,10 +39,8 @@ class SyncSamplesOptimizer(Optimizer):
     """
 
     def __init__(self, group: EvaluatorGroup, learn: LearnFn, timeout_s: float = 120.0) -> None:
-        self.group = group
+        super().__init__(group, timeout_s)
         self.learn = learn
-        self.timeout_s = timeout_s
-        self.env_steps = 0
 
     def step(self) -> dict[str, Any]:
         """One round.
@@ -74,15 +72,3 @@ class SyncSamplesOptimizer(Optimizer):
         steps = sum(r.env_steps for r in rollouts)
         self.env_steps += steps
         return step_stats(self.group, self.env_steps, steps, episodes, wait_s, learn_s, learned)
-
-    def broadcast_weights(self) -> None:
-        """Send the learner's weights to every evaluator (after a restore)."""
-        self.group.broadcast()
-
-    def load_state_dict(self, counters: Mapping[str, int]) -> None:
-        """Continue from restored counters (``env_steps``; the learner keeps its own steps)."""
-        self.env_steps = int(counters["env_steps"])
-
-    def stop(self) -> None:
-        """Stop the evaluators."""
-        self.group.stop()
