@@ -5,9 +5,10 @@ The bar of the Ape-X issue on one fixed seed with the default config (what
 backend, with one worker's process SIGKILLed mid-run: its supervisor restarts it, hands it the
 current weights, and training goes on. ``benchmarks/apex_cartpole.py`` runs five seeds.
 
-The only change from the defaults is shorter iterations, so the kill (after the first
-iteration) always lands before the first greedy evaluation can end the run: a lucky seed once
-solved inside the default 2000-step first iteration and the worker was never killed.
+The config is the default one; its iteration length is pinned (500 env steps, shorter than
+the evaluation interval) so the kill (after the first iteration) always lands before the first
+greedy evaluation can end the run: a lucky seed once solved inside a 2000-step first iteration
+and the worker was never killed.
 """
 
 from __future__ import annotations

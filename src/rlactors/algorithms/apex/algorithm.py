@@ -242,6 +242,6 @@ class Apex(DQN):
 
 
 def _answered(future: Future[Any]) -> bool:
-    """Whether ``future`` has its answer, reading it if it arrived (waits at most 1 ms)."""
-    done, _ = wait_any([future], timeout=0.001)
+    """Whether ``future`` has its answer, reading it if it arrived (waits at most 0.1 ms)."""
+    done, _ = wait_any([future], timeout=1e-4)
     return bool(done)
