@@ -7,7 +7,7 @@ Solved means a greedy evaluation's mean return over 20 episodes reaches 475 with
 - Ape-X: ``ApexConfig`` defaults with 2 workers, ``--backend`` (``process`` by default); every
   ``eval_interval_env_steps`` (2,048) it starts a greedy evaluation of a snapshot of its
   weights on an evaluator actor of its own and reads the answer at the end of an iteration
-  (1,000 env steps); ``env_steps`` is the count when the answer was read, so it includes the
+  (500 env steps); ``env_steps`` is the count when the answer was read, so it includes the
   steps taken while the evaluation ran.
 - rlactors DQN: ``DQNConfig`` defaults (single process, inline backend), checked every 2,048 env
   steps; run by ``dqn_cartpole.run_rlactors``.

@@ -6,9 +6,10 @@ and Ray backends, with one worker killed mid-run (its process SIGKILLed; its Ray
 killed): its supervisor restarts it, hands it the current weights, and training goes on.
 ``benchmarks/apex_cartpole.py`` runs five seeds.
 
-The only change from the defaults is shorter iterations, so the kill (after the first
-iteration) always lands before the first greedy evaluation can end the run: a lucky seed once
-solved inside the default 2000-step first iteration and the worker was never killed.
+The config is the default one; its iteration length is pinned (500 env steps, shorter than
+the evaluation interval) so the kill (after the first iteration) always lands before the first
+greedy evaluation can end the run: a lucky seed once solved inside a 2000-step first iteration
+and the worker was never killed.
 """
 
 from __future__ import annotations
