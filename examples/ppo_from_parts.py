@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from rlactors.actors import Runtime
 from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
@@ -21,6 +22,9 @@ from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
 
 def main() -> None:
+    # One thread for the learner, as rlactors' algorithms do: on a small, busy machine extra
+    # threads contend with the evaluator processes for the same cores.
+    torch.set_num_threads(1)
     env = gym.make("CartPole-v1")
     policy = ActorCriticPolicy(
         env.observation_space, env.action_space, ActorCriticConfig(learning_rate=1e-3), seed=0
