@@ -28,7 +28,12 @@ import torch
 
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import LossOutput, double_q_learning, q_learning
-from rlactors.policies.dqn_config import REQUIRED_COLUMNS, DQNPolicyConfig, check_epsilon
+from rlactors.policies.dqn_config import (
+    REQUIRED_COLUMNS,
+    DQNPolicyConfig,
+    check_epsilon,
+    check_q_spaces,
+)
 from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.networks import QNetwork
 from rlactors.policies.weights import check_keys, load_module_arrays
@@ -60,22 +65,14 @@ class DQNPolicy(Policy):
         Raises:
             TypeError: A space is of a kind DQN does not handle; the message names it.
         """
-        if not isinstance(observation_space, gym.spaces.Box):
-            raise TypeError(
-                "DQNPolicy needs a gymnasium.spaces.Box observation space, "
-                f"got {observation_space!r}"
-            )
-        if not isinstance(action_space, gym.spaces.Discrete):
-            raise TypeError(
-                f"DQNPolicy needs a gymnasium.spaces.Discrete action space, got {action_space!r}"
-            )
+        box, discrete = check_q_spaces("DQNPolicy", observation_space, action_space)
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
-        self._obs_shape: tuple[int, ...] = tuple(observation_space.shape)
-        self._num_actions = int(action_space.n)
+        self._obs_shape: tuple[int, ...] = tuple(box.shape)
+        self._num_actions = int(discrete.n)
         # Discrete(n, start=s) holds actions s..s+n-1; networks index them from 0.
-        self._action_start = int(action_space.start)
+        self._action_start = int(discrete.start)
 
         init_seq, explore_seq = np.random.SeedSequence(seed).spawn(2)
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.

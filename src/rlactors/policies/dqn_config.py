@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
 
 #: Columns :meth:`DQNPolicy.learn` needs (see :class:`rlactors.core.SampleBatch`).
 REQUIRED_COLUMNS = ("obs", "actions", "rewards", "next_obs", "discounts")
@@ -82,3 +85,25 @@ def check_epsilon(name: str, value: float) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is a probability in ``[0, 1]``."""
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+
+def check_q_spaces(
+    owner: str, observation_space: gym.Space[Any], action_space: gym.Space[Any]
+) -> tuple[gym.spaces.Box, gym.spaces.Discrete]:
+    """Checks the spaces a Q-network policy handles: Box observations, Discrete actions.
+
+    Returns:
+        The two spaces, typed as what they were checked to be.
+
+    Raises:
+        TypeError: A space is of another kind; the message names ``owner`` and the space.
+    """
+    if not isinstance(observation_space, gym.spaces.Box):
+        raise TypeError(
+            f"{owner} needs a gymnasium.spaces.Box observation space, got {observation_space!r}"
+        )
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise TypeError(
+            f"{owner} needs a gymnasium.spaces.Discrete action space, got {action_space!r}"
+        )
+    return observation_space, action_space

@@ -31,7 +31,12 @@ import gymnasium as gym
 import numpy as np
 
 from rlactors.core import SampleBatch, Weights
-from rlactors.policies.dqn_config import REQUIRED_COLUMNS, DQNPolicyConfig, check_epsilon
+from rlactors.policies.dqn_config import (
+    REQUIRED_COLUMNS,
+    DQNPolicyConfig,
+    check_epsilon,
+    check_q_spaces,
+)
 
 
 class NumpyQPolicy:
@@ -55,19 +60,11 @@ class NumpyQPolicy:
         config: DQNPolicyConfig,
         seed: int,
     ) -> None:
-        if not isinstance(observation_space, gym.spaces.Box):
-            raise TypeError(
-                "NumpyQPolicy needs a gymnasium.spaces.Box observation space, "
-                f"got {observation_space!r}"
-            )
-        if not isinstance(action_space, gym.spaces.Discrete):
-            raise TypeError(
-                f"NumpyQPolicy needs a gymnasium.spaces.Discrete action space, got {action_space!r}"
-            )
+        box, discrete = check_q_spaces("NumpyQPolicy", observation_space, action_space)
         self.config = config
-        self._obs_shape: tuple[int, ...] = tuple(observation_space.shape)
-        self._num_actions = int(action_space.n)
-        self._action_start = int(action_space.start)
+        self._obs_shape: tuple[int, ...] = tuple(box.shape)
+        self._num_actions = int(discrete.n)
+        self._action_start = int(discrete.start)
         init_seq, explore_seq = np.random.SeedSequence(seed).spawn(2)
         self._weights = _initial_weights(
             int(np.prod(self._obs_shape)),
