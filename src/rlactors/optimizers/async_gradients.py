@@ -20,13 +20,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rlactors.core import EpisodeStats
+from rlactors.evaluators import GradientResult
 from rlactors.optimizers.evaluator_group import (
     EvaluatorGroup,
     GroupOptimizer,
-    mean_stats,
-    step_stats,
-    wait_for_answers,
 )
 
 
@@ -57,29 +54,14 @@ class AsyncGradientsOptimizer(GroupOptimizer):
         Raises:
             TimeoutError: No evaluator answered within ``timeout_s``.
         """
-        learner = self.group.learner
-        target = self.env_steps + self.iteration_env_steps
-        start_steps = self.env_steps
-        episodes: list[EpisodeStats] = []
-        learned: list[dict[str, float]] = []
-        wait_s = learn_s = 0.0
-        while self.env_steps < target:
-            self._top_up()
-            answers, waited = wait_for_answers(self._inflight, self.timeout_s, "gradient")
-            wait_s += waited
-            for index, result in answers:
-                learn_start = time.perf_counter()
-                learner.apply_gradients(result.gradients)
-                learn_s += time.perf_counter() - learn_start
-                self.group.merge_obs_stats(result.obs_stats)
-                self.group.send_weights(index)
-                learned.append(result.stats)
-                episodes += result.episodes
-                self.env_steps += result.env_steps
-        steps = self.env_steps - start_steps
-        return step_stats(
-            self.group, self.env_steps, steps, episodes, wait_s, learn_s, mean_stats(learned)
-        )
+        return self._stream(self.iteration_env_steps, "gradient")
+
+    def _take(self, index: int, answer: GradientResult) -> tuple[list[dict[str, float]], float]:
+        start = time.perf_counter()
+        self.group.learner.apply_gradients(answer.gradients)
+        seconds = time.perf_counter() - start
+        self.group.send_weights(index)  # to that evaluator only, before its next request
+        return [answer.stats], seconds
 
     def _top_up(self) -> None:
         busy = set(self._inflight.values())

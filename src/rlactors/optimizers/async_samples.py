@@ -24,14 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rlactors.core import EpisodeStats, SampleBatch
+from rlactors.core import SampleBatch
 from rlactors.evaluators import Rollout
 from rlactors.optimizers.evaluator_group import (
     EvaluatorGroup,
     GroupOptimizer,
-    mean_stats,
-    step_stats,
-    wait_for_answers,
 )
 
 #: Learns on a list of rollout batches (each ``T * K`` time-major rows); returns statistics.
@@ -118,36 +115,28 @@ class AsyncSamplesOptimizer(GroupOptimizer):
         Raises:
             TimeoutError: No evaluator answered within ``timeout_s``.
         """
-        c = self.config
-        target = self.env_steps + c.iteration_env_steps
-        start_steps = self.env_steps
-        episodes: list[EpisodeStats] = []
-        learned: list[dict[str, float]] = []
-        wait_s = learn_s = 0.0
-        while self.env_steps < target:
-            self._top_up()
-            answers, waited = wait_for_answers(self._inflight, self.timeout_s, "rollout")
-            wait_s += waited
-            for _, rollout in answers:
-                self.queued.append(rollout)
-                self.group.merge_obs_stats(rollout.obs_stats)
-                episodes += rollout.episodes
-                self.env_steps += rollout.env_steps
-            while len(self.queued) >= c.rollouts_per_batch:
-                batch = [self.queued.popleft().batch for _ in range(c.rollouts_per_batch)]
-                learn_start = time.perf_counter()
-                learned.append(self.learn(batch))
-                learn_s += time.perf_counter() - learn_start
-                self._steps_since_sync += 1
-                if self._steps_since_sync >= c.weight_sync_period_learner_steps:
-                    self.group.broadcast()
-                    self._steps_since_sync = 0
-        steps = self.env_steps - start_steps
-        stats = step_stats(
-            self.group, self.env_steps, steps, episodes, wait_s, learn_s, mean_stats(learned)
-        )
+        stats = self._stream(self.config.iteration_env_steps, "rollout")
         stats["queued_rollouts"] = len(self.queued)
         return stats
+
+    def _take(self, index: int, answer: Rollout) -> tuple[list[dict[str, float]], float]:
+        self.queued.append(answer)
+        return [], 0.0
+
+    def _after_answers(self) -> tuple[list[dict[str, float]], float]:
+        c = self.config
+        learned: list[dict[str, float]] = []
+        seconds = 0.0
+        while len(self.queued) >= c.rollouts_per_batch:
+            batch = [self.queued.popleft().batch for _ in range(c.rollouts_per_batch)]
+            start = time.perf_counter()
+            learned.append(self.learn(batch))
+            seconds += time.perf_counter() - start
+            self._steps_since_sync += 1
+            if self._steps_since_sync >= c.weight_sync_period_learner_steps:
+                self.group.broadcast()
+                self._steps_since_sync = 0
+        return learned, seconds
 
     def _top_up(self) -> None:
         c = self.config

@@ -140,6 +140,52 @@ class GroupOptimizer(Optimizer):
         self._inflight.clear()
         self.group.stop()
 
+    # -- the asynchronous optimizers' loop (A3C, IMPALA) ------------------------------------------
+
+    def _stream(self, iteration_env_steps: int, asked: str) -> dict[str, Any]:
+        """Keep requests in flight (:meth:`_top_up`) and take their answers (each a rollout or
+        a gradient, with ``obs_stats``, ``episodes`` and ``env_steps``) until
+        ``iteration_env_steps`` more env steps are in; returns :func:`step_stats`.
+
+        Raises:
+            TimeoutError: No evaluator answered within ``timeout_s``.
+        """
+        target = self.env_steps + iteration_env_steps
+        start_steps = self.env_steps
+        episodes: list[EpisodeStats] = []
+        learned: list[dict[str, float]] = []
+        wait_s = learn_s = 0.0
+        while self.env_steps < target:
+            self._top_up()
+            answers, waited = wait_for_answers(self._inflight, self.timeout_s, asked)
+            wait_s += waited
+            for index, answer in answers:
+                self.group.merge_obs_stats(answer.obs_stats)
+                episodes += answer.episodes
+                self.env_steps += answer.env_steps
+                stats, seconds = self._take(index, answer)
+                learned += stats
+                learn_s += seconds
+            stats, seconds = self._after_answers()
+            learned += stats
+            learn_s += seconds
+        steps = self.env_steps - start_steps
+        return step_stats(
+            self.group, self.env_steps, steps, episodes, wait_s, learn_s, mean_stats(learned)
+        )
+
+    def _top_up(self) -> None:
+        """Send the requests that should be in flight (for :meth:`_stream`)."""
+        raise NotImplementedError
+
+    def _take(self, index: int, answer: Any) -> tuple[list[dict[str, float]], float]:
+        """Use evaluator ``index``'s answer; the learner steps' statistics and seconds."""
+        raise NotImplementedError
+
+    def _after_answers(self) -> tuple[list[dict[str, float]], float]:
+        """Called once the answers of one wait are taken (nothing by default)."""
+        return [], 0.0
+
 
 def step_stats(
     group: EvaluatorGroup,
