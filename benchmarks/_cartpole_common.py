@@ -18,8 +18,9 @@ Ape-X:
   ``apex_cartpole.launch``), timed from just before launch to the line it prints right after
   the solving evaluation (before shutting down): interpreter start-up, imports, building envs,
   actors and networks, learning and evaluations all count. The child reports its split:
-  ``startup_s`` (launch to its first line, which here includes importing torch and rlactors,
-  as the benchmark modules do at the top), ``import_s`` (the algorithm's own modules, or SB3),
+  ``startup_s`` (launch to its first line: the interpreter and the benchmark modules, whose top
+  level imports no torch, because every actor process imports the script it was started from),
+  ``import_s`` (torch and the algorithm's modules, or SB3),
   ``in_process_seconds`` (building the algorithm to solving), and the parent ``exit_s``
   (shutting down after the result line, not counted).
 - Every learner uses one torch thread. Seeds alternate which contender goes first, so load from

@@ -34,9 +34,9 @@ import time
 from typing import Any
 
 import numpy as np
-import torch
 
-from rlactors.algorithms.dqn import DQN, DQNConfig
+# No torch at the top: the actor-critic benchmarks import this module, and every actor
+# process imports the script it was started from (see _cartpole_common.py).
 from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
 
 ENV_ID = "CartPole-v1"
@@ -62,6 +62,8 @@ SB3_ZOO = {
 
 
 def run_rlactors(seed: int, backend: str) -> dict[str, Any]:
+    from rlactors.algorithms.dqn import DQN, DQNConfig
+
     start = time.perf_counter()
     config = DQNConfig(
         env_id=ENV_ID,
@@ -157,6 +159,8 @@ def main() -> None:
     parser.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    import torch
+
     torch.set_num_threads(1)
     try:
         import stable_baselines3

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 import pytest
 
 from rlactors.actors import Runtime
@@ -32,8 +34,13 @@ def rollout_config(**overrides: Any) -> RolloutConfig:
 
 
 def learner_and_batch(gae: bool) -> tuple[ActorCriticPolicy, SampleBatch]:
-    evaluator = ActorCriticEvaluator(rollout_config(gae_lambda=0.95 if gae else None))
-    policy = evaluator._policy  # the behaviour policy: learning on-policy
+    config = rollout_config(gae_lambda=0.95 if gae else None)
+    evaluator = ActorCriticEvaluator(config)
+    # A learner with the behaviour policy's weights: learning on-policy.
+    policy = ActorCriticPolicy(
+        gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(2), config.policy, 0
+    )
+    policy.set_weights(evaluator.get_weights())
     return policy, evaluator.rollout().batch
 
 

@@ -38,12 +38,14 @@ def test_layer_imports_no_backend(layer: str) -> None:
     assert not offenders
 
 
-def test_actor_processes_of_dqn_and_apex_need_no_torch() -> None:
-    # Evaluators, workers and replay shards act with NumpyQPolicy: importing what their
-    # processes run must not import torch (~1.2 s and ~200 MB per process; the Ape-X fork
-    # server imports these modules before the first actor starts).
+def test_actor_processes_need_no_torch() -> None:
+    # Ape-X's and DQN's evaluators, workers and replay shards act with NumpyQPolicy, and A2C's,
+    # PPO's and IMPALA's evaluators with NumpyActorCriticPolicy: importing what their processes
+    # run must not import torch (~1.2 s and ~200 MB per process; the fork server imports these
+    # modules before the first actor starts).
     code = (
-        "import sys, rlactors.optimizers.async_replay, rlactors.evaluators, rlactors.policies; "
+        "import sys, rlactors.optimizers.async_replay, rlactors.evaluators, rlactors.policies, "
+        "rlactors.losses, rlactors.evaluators.actor_critic; "
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from typing import Any
 
 import gymnasium as gym
@@ -11,7 +13,7 @@ import pytest
 import torch
 
 from rlactors.core import Policy, SampleBatch
-from rlactors.losses import ppo_loss
+from rlactors.losses import a2c_loss, ppo_loss
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
 OBS_SPACE = gym.spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
@@ -226,12 +228,45 @@ def test_learn_reduces_the_loss_on_a_fixed_batch(kind: str, shared: bool) -> Non
     }
 
 
-def test_optimizer_is_created_lazily() -> None:
-    policy = make_policy()
-    policy.act(make_obs())
-    policy.act_with_info(make_obs())
-    policy.set_weights(policy.get_weights())
-    assert policy._adam is None
+def test_learning_does_not_import_torch_dynamo() -> None:
+    # Any torch.optim optimizer imports torch._dynamo (~1 s of every learner's start-up);
+    # FlatAdam does not. A fresh interpreter, since this one may have imported it already.
+    code = (
+        "import sys, gymnasium as gym\n"
+        "from rlactors.policies import ActorCriticConfig, ActorCriticPolicy\n"
+        "from rlactors.core import SampleBatch\n"
+        "import numpy as np\n"
+        "env = gym.make('CartPole-v1')\n"
+        "p = ActorCriticPolicy(env.observation_space, env.action_space, ActorCriticConfig(), 0)\n"
+        "obs = np.zeros((4, 4), np.float32)\n"
+        "z = np.zeros(4, np.float32)\n"
+        "p.learn(SampleBatch(obs=obs, actions=p.act(obs), advantages=z, returns=z))\n"
+        "p.load_state_dict(p.state_dict())\n"
+        "assert 'torch._dynamo' not in sys.modules, 'torch._dynamo was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_learn_steps_like_torch_adam() -> None:
+    # FlatAdam replaced torch.optim.Adam: same update, with the gradient clipped as
+    # clip_grad_norm_ clips it.
+    policy, reference = make_policy(), make_policy()
+    batch = make_batch(policy)
+    adam = torch.optim.Adam(reference.network.parameters(), lr=7e-4, eps=1e-5)
+    for _ in range(3):
+        policy.learn(batch)
+        reference.network.zero_grad()
+        log_probs, entropy, values = reference.evaluate_actions(batch["obs"], batch["actions"])
+        advantages = torch.as_tensor(batch["advantages"])
+        returns = torch.as_tensor(batch["returns"])
+        loss = a2c_loss(
+            log_probs, advantages, values, returns, entropy, value_coef=0.5, entropy_coef=0.01
+        ).loss
+        loss.mean().backward()
+        torch.nn.utils.clip_grad_norm_(reference.network.parameters(), 0.5)
+        adam.step()
+    for name, value in policy.get_weights().items():
+        np.testing.assert_allclose(value, reference.get_weights()[name], atol=1e-6, err_msg=name)
 
 
 def test_learn_names_missing_columns_and_bad_shapes() -> None:

@@ -14,31 +14,15 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+from rlactors.evaluators.actor_critic import (
+    ActorCriticEvaluator,
+    GradientResult,
+    Rollout,
+    RolloutConfig,
+)
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.dqn import PRIORITIES, DQNEvaluator
 from rlactors.evaluators.episodes import ActFn, derive_seed, make_env_batch, run_episodes
-
-if TYPE_CHECKING:
-    from rlactors.evaluators.actor_critic import (
-        ActorCriticEvaluator,
-        GradientResult,
-        Rollout,
-        RolloutConfig,
-    )
-
-#: The actor-critic members need torch; imported on first use, so DQN and Ape-X actor
-#: processes (numpy policies) never import it.
-_TORCH_MEMBERS = ("ActorCriticEvaluator", "GradientResult", "Rollout", "RolloutConfig")
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _TORCH_MEMBERS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module("rlactors.evaluators.actor_critic"), name)
-
 
 __all__ = [
     "PRIORITIES",

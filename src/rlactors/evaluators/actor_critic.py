@@ -21,15 +21,17 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import torch
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.evaluators.episodes import derive_seed, make_env_batch
-from rlactors.losses import generalized_advantage_estimation
-from rlactors.policies import ActorCriticConfig, ActorCriticPolicy, RunningMeanStd
+from rlactors.losses.advantages_numpy import gae_numpy
+from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
+
+if TYPE_CHECKING:
+    from rlactors.policies import ActorCriticPolicy
 
 #: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
 _ENV_STREAM, _POLICY_STREAM = 0, 1
@@ -137,10 +139,14 @@ class GradientResult(NamedTuple):
 
 
 class ActorCriticEvaluator(Evaluator):
-    """Steps K envs with an :class:`ActorCriticPolicy` copy and returns fixed-length rollouts.
+    """Steps K envs with a copy of the learner's actor-critic and returns fixed-length rollouts.
 
     Envs are never reset between rollouts: an episode continues across ``rollout`` calls, and
     the last observation of one rollout is the first of the next.
+
+    It acts with a :class:`~rlactors.policies.NumpyActorCriticPolicy`, so an evaluator that only
+    samples (A2C, PPO, IMPALA) never imports torch. :meth:`compute_gradients` (A3C) builds a
+    torch ``ActorCriticPolicy`` on its first call and keeps it in step with the acting weights.
 
     Args:
         config: Env id, K, T, gamma, GAE lambda, seed and network.
@@ -161,12 +167,13 @@ class ActorCriticEvaluator(Evaluator):
             check=config.check_env,
             env_kwargs=dict(config.env_kwargs),
         )
-        self._policy = ActorCriticPolicy(
+        self._policy = NumpyActorCriticPolicy(
             self._envs.observation_space,
             self._envs.action_space,
             config.policy,
             seed=derive_seed(config.seed, index, _POLICY_STREAM),
         )
+        self._gradient_policy: ActorCriticPolicy | None = None  # A3C's, built on first use
         obs_shape = tuple(self._envs.observation_space.shape or ())
         self._obs_seen = RunningMeanStd(obs_shape) if config.policy.normalize_observations else None
         # Reward scaling: each env's running discounted return, and their spread.
@@ -246,7 +253,18 @@ class ActorCriticEvaluator(Evaluator):
         if self.config.gae_lambda is None:
             raise ValueError("compute_gradients needs RolloutConfig.gae_lambda (advantages)")
         out = self.rollout()
-        gradients, stats = self._policy.compute_gradients(out.batch)
+        if self._gradient_policy is None:
+            from rlactors.policies import ActorCriticPolicy  # torch, only in A3C's workers
+
+            self._gradient_policy = ActorCriticPolicy(
+                self._envs.observation_space,
+                self._envs.action_space,
+                self.config.policy,
+                seed=derive_seed(self.config.seed, self.index, _POLICY_STREAM),
+            )
+        # The rollout's policy: its log-probs and values are the ones the gradient is taken at.
+        self._gradient_policy.set_weights(self._policy.get_weights())
+        gradients, stats = self._gradient_policy.compute_gradients(out.batch)
         return GradientResult(gradients, stats, out.episodes, out.obs_stats, out.env_steps)
 
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
@@ -295,11 +313,7 @@ class ActorCriticEvaluator(Evaluator):
             # into the reward (discounts is already 0 there). See losses.advantages.
             rewards[truncated] += gamma * policy.value(next_obs[truncated])
         assert self.config.gae_lambda is not None
-        out = generalized_advantage_estimation(
-            torch.from_numpy(rewards),
-            torch.from_numpy(values),
-            torch.from_numpy(policy.value(last_states)),
-            torch.from_numpy(discounts),
-            self.config.gae_lambda,
+        advantages, returns = gae_numpy(
+            rewards, values, policy.value(last_states), discounts, self.config.gae_lambda
         )
-        return {"advantages": out.advantages.numpy(), "returns": out.returns.numpy()}
+        return {"advantages": advantages, "returns": returns}

@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import torch
 
+from rlactors.losses.advantages_numpy import gae_numpy
+
 
 class AdvantageOutput(NamedTuple):
     """Advantages and the value targets they imply, both without gradient.
@@ -69,28 +71,19 @@ def generalized_advantage_estimation(
     Raises:
         ValueError: The shapes do not agree, or ``lambda_`` is outside ``[0, 1]``.
     """
-    if not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(
-            f"generalized_advantage_estimation: lambda_ must be in [0, 1], got {lambda_}"
-        )
-    check_time_major(
-        "generalized_advantage_estimation",
-        bootstrap_value,
-        rewards=rewards,
-        values=values,
-        discounts=discounts,
+    # The arithmetic is gae_numpy's (shared with torch-free evaluators); targets carry no
+    # gradient, so a round trip through numpy loses nothing.
+    advantages, returns = gae_numpy(
+        rewards.detach().cpu().numpy(),
+        values.detach().cpu().numpy(),
+        bootstrap_value.detach().cpu().numpy(),
+        discounts.detach().cpu().numpy(),
+        lambda_,
     )
-    with torch.no_grad():
-        next_values = torch.cat([values[1:], bootstrap_value.unsqueeze(0)], dim=0)
-        deltas = rewards + discounts * next_values - values
-        # A backward loop over T (a Python loop of T small vector ops): rollouts are short,
-        # and a closed form via cumulative products would divide by discounts that may be 0.
-        advantages = torch.empty_like(deltas)
-        next_advantage = torch.zeros_like(bootstrap_value, dtype=deltas.dtype)
-        for t in range(deltas.shape[0] - 1, -1, -1):
-            next_advantage = deltas[t] + discounts[t] * lambda_ * next_advantage
-            advantages[t] = next_advantage
-        return AdvantageOutput(advantages=advantages, returns=advantages + values)
+    return AdvantageOutput(
+        advantages=torch.from_numpy(advantages).to(values.device),
+        returns=torch.from_numpy(returns).to(values.device),
+    )
 
 
 def normalize_advantages(advantages: torch.Tensor, epsilon: float = 1e-8) -> torch.Tensor:
@@ -117,26 +110,3 @@ def normalize_advantages(advantages: torch.Tensor, epsilon: float = 1e-8) -> tor
     mean = advantages.mean()
     std = advantages.std(correction=0)
     return (advantages - mean) / (std + epsilon)
-
-
-def check_time_major(where: str, bootstrap_value: torch.Tensor, **sequences: torch.Tensor) -> None:
-    """Checks that every sequence is ``[T, B]`` and ``bootstrap_value`` is ``[B]``.
-
-    Raises:
-        ValueError: A shape differs; the message names the argument and the function.
-    """
-    first_name, first = next(iter(sequences.items()))
-    if first.dim() != 2:
-        raise ValueError(f"{where}: {first_name} must be [T, B], got shape {tuple(first.shape)}")
-    shape = tuple(first.shape)
-    for name, value in sequences.items():
-        if tuple(value.shape) != shape:
-            raise ValueError(
-                f"{where}: {name} must be [T, B]={shape} like {first_name}, "
-                f"got shape {tuple(value.shape)}"
-            )
-    if tuple(bootstrap_value.shape) != shape[1:]:
-        raise ValueError(
-            f"{where}: bootstrap_value must be [B]=[{shape[1]}], "
-            f"got shape {tuple(bootstrap_value.shape)}"
-        )

@@ -3,8 +3,9 @@
 Nothing here knows about actors: a policy is a plain object that an evaluator or a learner holds.
 
 The torch-backed members (``DQNPolicy``, the networks, ``ActorCriticPolicy``) are imported on
-first use, so a process that only acts with :class:`NumpyQPolicy` (an Ape-X or DQN evaluator)
-never imports torch (~1.2 s and ~200 MB per process).
+first use, so a process that only acts with :class:`NumpyQPolicy` (an Ape-X or DQN evaluator) or
+:class:`NumpyActorCriticPolicy` (an A2C, PPO or IMPALA evaluator) never imports torch (~1.2 s
+and ~200 MB per process).
 """
 
 from __future__ import annotations
@@ -12,20 +13,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from rlactors.policies.actor_critic_config import ActorCriticConfig
+from rlactors.policies.actor_critic_config import ActionInfo, ActorCriticConfig
 from rlactors.policies.dqn_config import DQNPolicyConfig
 from rlactors.policies.normalization import RunningMeanStd
+from rlactors.policies.numpy_actor_critic import NumpyActorCriticPolicy
 from rlactors.policies.numpy_q import NumpyQPolicy
 
 if TYPE_CHECKING:
-    from rlactors.policies.actor_critic import ActionInfo, ActorCriticPolicy
+    from rlactors.policies.actor_critic import ActorCriticPolicy
     from rlactors.policies.actor_critic_network import ActorCriticNetwork
     from rlactors.policies.dqn import DQNPolicy
     from rlactors.policies.networks import DuelingHead, QNetwork, mlp
 
 #: Members that need torch, and the module each comes from.
 _TORCH_MEMBERS = {
-    "ActionInfo": "rlactors.policies.actor_critic",
     "ActorCriticPolicy": "rlactors.policies.actor_critic",
     "ActorCriticNetwork": "rlactors.policies.actor_critic_network",
     "DQNPolicy": "rlactors.policies.dqn",
@@ -50,6 +51,7 @@ __all__ = [
     "DQNPolicy",
     "DQNPolicyConfig",
     "DuelingHead",
+    "NumpyActorCriticPolicy",
     "NumpyQPolicy",
     "QNetwork",
     "RunningMeanStd",

@@ -29,10 +29,9 @@ Usage::
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -40,41 +39,30 @@ import torch
 
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import a2c_loss, normalize_advantages
-from rlactors.policies.actor_critic_config import ActorCriticConfig
+from rlactors.policies.actor_critic_config import (
+    OBS_STATS_PREFIX,
+    ActionInfo,
+    ActorCriticConfig,
+    check_actor_critic_spaces,
+    split_weights,
+)
 from rlactors.policies.actor_critic_network import ACTIVATIONS, ActorCriticNetwork
+from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.normalization import RunningMeanStd
 from rlactors.policies.weights import check_keys, load_module_arrays
 
 #: Columns :meth:`ActorCriticPolicy.learn` needs.
 REQUIRED_COLUMNS = ("obs", "actions", "advantages", "returns")
 
-#: Prefix of the observation statistics' entries in :meth:`ActorCriticPolicy.get_weights`.
-OBS_STATS_PREFIX = "obs_stats/"
-
-
-class ActionInfo(NamedTuple):
-    """What a rollout records for each step (numpy, from :meth:`ActorCriticPolicy.act_with_info`).
-
-    Attributes:
-        actions: ``[B, *action_shape]`` the sampled actions, *not* clipped to a Box space: store
-            these (so :meth:`ActorCriticPolicy.evaluate_actions` reproduces ``log_probs``) and
-            send ``policy.clip_actions(actions)`` to the environment.
-        log_probs: ``[B]`` float32 ``log pi(a|s)`` of ``actions``.
-        values: ``[B]`` float32 ``V(s)``.
-    """
-
-    actions: np.ndarray
-    log_probs: np.ndarray
-    values: np.ndarray
-
 
 class ActorCriticPolicy(Policy):
     """Actor-critic policy for Box observations and Discrete or Box actions.
 
     Sampling draws from a torch generator derived from ``seed``, never from global random state.
-    The Adam optimizer is built on first use (:meth:`learn`, :meth:`apply_gradients`,
-    :meth:`gradient_step`, :meth:`state_dict`): an acting-only copy never needs one, and building
-    one imports ``torch._dynamo`` (~1.5 s per process).
+    The optimizer is :class:`~rlactors.policies.flat_adam.FlatAdam`: ``torch.optim.Adam``'s
+    update, but zeroing, clipping and stepping the network's few small tensors at once (a PPO
+    minibatch step on CartPole's (64, 64) network got ~25% cheaper), and building it imports
+    nothing, where any ``torch.optim`` optimizer imports ``torch._dynamo`` (~1 s per process).
     """
 
     def __init__(
@@ -96,30 +84,16 @@ class ActorCriticPolicy(Policy):
         Raises:
             TypeError: A space is of a kind this policy does not handle; the message names it.
         """
-        if not isinstance(observation_space, gym.spaces.Box):
-            raise TypeError(
-                "ActorCriticPolicy needs a gymnasium.spaces.Box observation space, "
-                f"got {observation_space!r}"
-            )
-        if not isinstance(action_space, gym.spaces.Discrete | gym.spaces.Box):
-            raise TypeError(
-                "ActorCriticPolicy needs a gymnasium.spaces.Discrete or Box action space, "
-                f"got {action_space!r}"
-            )
+        spaces = check_actor_critic_spaces("ActorCriticPolicy", observation_space, action_space)
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
-        self._obs_shape: tuple[int, ...] = tuple(observation_space.shape)
-        self._gaussian = isinstance(action_space, gym.spaces.Box)
-        if isinstance(action_space, gym.spaces.Box):
-            self._action_shape: tuple[int, ...] = tuple(action_space.shape)
-            actor_size = int(np.prod(self._action_shape))
-            self._action_start = 0
-        else:
-            self._action_shape = ()
-            actor_size = int(action_space.n)
-            # Discrete(n, start=s) holds actions s..s+n-1; the network indexes them from 0.
-            self._action_start = int(action_space.start)
+        self._obs_shape = spaces.obs_shape
+        self._gaussian = spaces.gaussian
+        self._action_shape = spaces.action_shape
+        # Discrete(n, start=s) holds actions s..s+n-1; the network indexes them from 0.
+        self._action_start = spaces.action_start
+        actor_size = spaces.actor_size
 
         init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.
@@ -147,7 +121,11 @@ class ActorCriticPolicy(Policy):
         #: Running observation statistics (None unless ``config.normalize_observations``).
         self.obs_stats = RunningMeanStd(self._obs_shape) if config.normalize_observations else None
         self._learning_rate = config.learning_rate
-        self._adam: torch.optim.Adam | None = None
+        # Built now, not on first use: it moves the parameters into its flat buffers, and every
+        # later view of them (state_dict, weights) should see the final storage.
+        self._adam = FlatAdam(
+            list(self.network.parameters()), lr=self._learning_rate, eps=config.adam_epsilon
+        )
         self._learner_steps = 0
 
     @property
@@ -262,7 +240,7 @@ class ActorCriticPolicy(Policy):
             ``grad_norm`` (before clipping) and ``learner_steps`` (after the step).
         """
         stats = self._backward(batch)
-        self._optimizer().step()
+        self._adam.step()
         self._learner_steps += 1
         return {**stats, "learner_steps": self._learner_steps}
 
@@ -277,14 +255,11 @@ class ActorCriticPolicy(Policy):
             :meth:`learn`'s statistics without ``learner_steps``.
         """
         stats = self._backward(batch)
-        gradients = {
-            name: (
-                np.zeros(tuple(p.shape), np.float32)
-                if p.grad is None
-                else p.grad.detach().numpy().astype(np.float32)
-            )
-            for name, p in self.network.named_parameters()
-        }
+        gradients = {}
+        for name, param in self.network.named_parameters():
+            assert param.grad is not None  # a view of the optimizer's gradient buffer
+            # A copy: the next backward overwrites the buffer.
+            gradients[name] = param.grad.numpy().astype(np.float32, copy=True)
         return gradients, stats
 
     def apply_gradients(self, gradients: Mapping[str, np.ndarray]) -> None:
@@ -302,10 +277,11 @@ class ActorCriticPolicy(Policy):
                     f"gradients: {name!r} has shape {tuple(grads[name].shape)}, "
                     f"expected {tuple(param.shape)}"
                 )
-        optimizer = self._optimizer()
-        for name, param in params.items():
-            param.grad = grads[name].to(param.dtype).clone()
-        optimizer.step()
+        with torch.no_grad():
+            for name, param in params.items():
+                assert param.grad is not None  # a view of the optimizer's gradient buffer
+                param.grad.copy_(grads[name])
+        self._adam.step()
         self._learner_steps += 1
 
     @property
@@ -322,9 +298,7 @@ class ActorCriticPolicy(Policy):
         if not (learning_rate >= 0.0 and math.isfinite(learning_rate)):
             raise ValueError(f"learning_rate must be >= 0 and finite, got {learning_rate}")
         self._learning_rate = float(learning_rate)
-        if self._adam is not None:
-            for group in self._adam.param_groups:
-                group["lr"] = self._learning_rate
+        self._adam.lr = self._learning_rate
 
     def merge_obs_stats(self, state: Mapping[str, np.ndarray]) -> None:
         """Add observations summarised elsewhere (a :meth:`RunningMeanStd.get_state` of raw
@@ -351,7 +325,7 @@ class ActorCriticPolicy(Policy):
         if loss.dim() != 0:
             raise ValueError(f"gradient_step: loss must be a scalar, got {tuple(loss.shape)}")
         grad_norm = self._backward_loss(loss)
-        self._optimizer().step()
+        self._adam.step()
         self._learner_steps += 1
         return grad_norm
 
@@ -393,19 +367,9 @@ class ActorCriticPolicy(Policy):
         }
 
     def _backward_loss(self, loss: torch.Tensor) -> float:
-        self.network.zero_grad(set_to_none=True)
+        self._adam.zero_grad()
         torch.autograd.backward(loss)
-        max_norm = self.config.max_grad_norm if self.config.max_grad_norm is not None else math.inf
-        return float(torch.nn.utils.clip_grad_norm_(self.network.parameters(), max_norm))
-
-    def _optimizer(self) -> torch.optim.Adam:
-        if self._adam is None:
-            self._adam = torch.optim.Adam(
-                self.network.parameters(),
-                lr=self._learning_rate,
-                eps=self.config.adam_epsilon,
-            )
-        return self._adam
+        return float(self._adam.clip_grad_norm(self.config.max_grad_norm))
 
     def _pick(self, actor_out: torch.Tensor, explore: bool) -> torch.Tensor:
         if explore:
@@ -471,24 +435,7 @@ class ActorCriticPolicy(Policy):
             ValueError: A key is missing or unexpected, or a shape differs; the message names it
                 and nothing is changed.
         """
-        network = {k: v for k, v in weights.items() if not k.startswith(OBS_STATS_PREFIX)}
-        stats = {
-            k.removeprefix(OBS_STATS_PREFIX): v
-            for k, v in weights.items()
-            if k.startswith(OBS_STATS_PREFIX)
-        }
-        if (self.obs_stats is None) != (not stats):
-            expected = "with" if self.obs_stats is not None else "without"
-            raise ValueError(
-                f"weights: expected weights {expected} {OBS_STATS_PREFIX}* entries "
-                f"(normalize_observations={self.obs_stats is not None}), got keys {sorted(stats)}"
-            )
-        new_stats = RunningMeanStd.from_state(stats) if stats else None
-        if new_stats is not None and new_stats.shape != self._obs_shape:
-            raise ValueError(
-                f"weights: observation statistics of shape {new_stats.shape}, "
-                f"expected {self._obs_shape}"
-            )
+        network, new_stats = split_weights(weights, self.obs_stats is not None, self._obs_shape)
         load_module_arrays(self.network, network, "weights")
         if new_stats is not None and self.obs_stats is not None:
             self.obs_stats.set_state(new_stats.get_state())
@@ -509,7 +456,7 @@ class ActorCriticPolicy(Policy):
             stats = {k: torch.as_tensor(v) for k, v in self.obs_stats.get_state().items()}
         return {
             "network": {k: v.detach().clone() for k, v in self.network.state_dict().items()},
-            "optimizer": copy.deepcopy(self._optimizer().state_dict()),
+            "optimizer": self._adam.state_dict(),
             "learner_steps": self._learner_steps,
             "learning_rate": self._learning_rate,
             "obs_stats": stats,
@@ -533,7 +480,7 @@ class ActorCriticPolicy(Policy):
                 f"(normalize_observations={self.obs_stats is not None})"
             )
         load_module_arrays(self.network, state["network"], "state['network']")
-        self._optimizer().load_state_dict(state["optimizer"])
+        self._adam.load_state_dict(state["optimizer"])
         self._learner_steps = int(state["learner_steps"])
         self.set_learning_rate(float(state["learning_rate"]))
         if self.obs_stats is not None:

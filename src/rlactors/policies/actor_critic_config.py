@@ -1,4 +1,5 @@
-"""ActorCriticConfig: the hyperparameters of :class:`~rlactors.policies.ActorCriticPolicy`.
+"""ActorCriticConfig: the hyperparameters of :class:`~rlactors.policies.ActorCriticPolicy`,
+and what it shares with its numpy acting copy, :class:`~rlactors.policies.NumpyActorCriticPolicy`.
 
 Plain values only (no torch), so the config pickles to any actor and the CLI can read it.
 """
@@ -6,8 +7,17 @@ Plain values only (no torch), so the config pickles to any actor and the CLI can
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from rlactors.policies.normalization import RunningMeanStd
+
+#: Prefix of the observation statistics' entries in an actor-critic policy's weights.
+OBS_STATS_PREFIX = "obs_stats/"
 
 #: Nonlinearities an :class:`ActorCriticConfig` may name.
 ACTIVATION_NAMES = ("relu", "tanh")
@@ -85,3 +95,107 @@ class ActorCriticConfig:
 def _check_positive(name: str, value: float) -> None:
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be positive and finite, got {value}")
+
+
+class ActionInfo(NamedTuple):
+    """What a rollout records for each step (numpy, from ``act_with_info``).
+
+    Attributes:
+        actions: ``[B, *action_shape]`` the sampled actions, *not* clipped to a Box space: store
+            these (so ``ActorCriticPolicy.evaluate_actions`` reproduces ``log_probs``) and send
+            ``policy.clip_actions(actions)`` to the environment.
+        log_probs: ``[B]`` float32 ``log pi(a|s)`` of ``actions``.
+        values: ``[B]`` float32 ``V(s)``.
+    """
+
+    actions: np.ndarray
+    log_probs: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class ActorCriticSpaces:
+    """What an actor-critic policy reads off its spaces (:func:`check_actor_critic_spaces`).
+
+    Attributes:
+        obs_shape: The observation shape (flattened for the networks).
+        gaussian: A Box action space (diagonal Gaussian actor), else Discrete (categorical).
+        action_shape: ``()`` for Discrete, the Box's shape otherwise.
+        actor_size: Number of discrete actions, or of action dimensions.
+        action_start: The Discrete space's ``start`` (the network indexes actions from 0).
+    """
+
+    obs_shape: tuple[int, ...]
+    gaussian: bool
+    action_shape: tuple[int, ...]
+    actor_size: int
+    action_start: int
+
+
+def check_actor_critic_spaces(
+    owner: str, observation_space: gym.Space[Any], action_space: gym.Space[Any]
+) -> ActorCriticSpaces:
+    """Checks the spaces an actor-critic policy handles and reads their shapes.
+
+    Raises:
+        TypeError: Not a Box observation space, or not a Discrete or Box action space; the
+            message names ``owner`` and the space.
+    """
+    if not isinstance(observation_space, gym.spaces.Box):
+        raise TypeError(
+            f"{owner} needs a gymnasium.spaces.Box observation space, got {observation_space!r}"
+        )
+    if isinstance(action_space, gym.spaces.Box):
+        shape = tuple(action_space.shape)
+        return ActorCriticSpaces(
+            tuple(observation_space.shape), True, shape, int(np.prod(shape)), 0
+        )
+    if isinstance(action_space, gym.spaces.Discrete):
+        return ActorCriticSpaces(
+            tuple(observation_space.shape),
+            False,
+            (),
+            int(action_space.n),
+            int(action_space.start),
+        )
+    raise TypeError(
+        f"{owner} needs a gymnasium.spaces.Discrete or Box action space, got {action_space!r}"
+    )
+
+
+def split_weights(
+    weights: Mapping[str, np.ndarray], normalizing: bool, obs_shape: tuple[int, ...]
+) -> tuple[dict[str, np.ndarray], RunningMeanStd | None]:
+    """Splits an actor-critic policy's weights into the network's arrays and the observation
+    statistics (``OBS_STATS_PREFIX`` entries), checking that the statistics fit.
+
+    Args:
+        weights: ``get_weights()`` of an actor-critic policy.
+        normalizing: Whether the receiving policy normalizes observations (and so expects
+            statistics).
+        obs_shape: The receiving policy's observation shape.
+
+    Returns:
+        ``(network arrays, statistics or None)``.
+
+    Raises:
+        ValueError: Statistics are missing, unexpected, malformed or of another shape.
+    """
+    network = {k: v for k, v in weights.items() if not k.startswith(OBS_STATS_PREFIX)}
+    stats = {
+        k.removeprefix(OBS_STATS_PREFIX): v
+        for k, v in weights.items()
+        if k.startswith(OBS_STATS_PREFIX)
+    }
+    if normalizing != bool(stats):
+        expected = "with" if normalizing else "without"
+        raise ValueError(
+            f"weights: expected weights {expected} {OBS_STATS_PREFIX}* entries "
+            f"(normalize_observations={normalizing}), got keys {sorted(stats)}"
+        )
+    new_stats = RunningMeanStd.from_state(stats) if stats else None
+    if new_stats is not None and new_stats.shape != obs_shape:
+        raise ValueError(
+            f"weights: observation statistics of shape {new_stats.shape}, expected {obs_shape}"
+        )
+    return network, new_stats

@@ -4,7 +4,7 @@ Ape-X (Horgan et al., 2018) learns from n-step targets ``r_t + gamma r_{t+1} + .
 gamma^{n-1} r_{t+n-1} + gamma^n max_a Q(s_{t+n}, a)``. Computing the return on the actor side, as
 the evaluator adds steps, lets replay store one row per transition and keeps the learner's loss
 the same for any n: ``rewards`` already holds the discounted sum and ``discounts`` the factor in
-front of the bootstrap (see :mod:`rlactors.losses.q_learning`).
+front of the bootstrap (see :mod:`rlactors.losses.q_losses`).
 """
 
 from __future__ import annotations

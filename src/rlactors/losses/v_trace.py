@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import torch
 
-from rlactors.losses.advantages import check_time_major
+from rlactors.losses.advantages_numpy import check_time_major
 
 
 class VTraceOutput(NamedTuple):
