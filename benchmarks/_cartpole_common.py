@@ -14,6 +14,10 @@ Ape-X:
   own ``stop_reward`` mechanism; SB3 through :func:`solve_check`, a callback at the start of each
   rollout (after the learning on the previous one), with the same batched greedy-episode runner
   and the same evaluation seeds (``derive_seed(seed, 3, n)`` for the n-th evaluation).
+- rlactors runs each check on a greedy evaluator actor, on a snapshot of the weights, while it
+  learns on (as Ape-X does; SB3's callback stops training meanwhile). Its ``env_steps`` are the
+  count when the solving answer was read, so they include the rounds learned meanwhile
+  (``eval_env_steps``: those of the snapshot that solved, the policy the run keeps).
 - Every run is a fresh ``python`` process (the script in ``--child`` mode, launched by
   ``apex_cartpole.launch``), timed from just before launch to the line it prints right after
   the solving evaluation (before shutting down): interpreter start-up, imports, building envs,
@@ -114,6 +118,7 @@ def run_rlactors(algo: str, seed: int, backend: str, budget: int, report: Report
                 "seed": seed,
                 "solved": result["solved"],
                 "env_steps": result["env_steps"],
+                "eval_env_steps": result["eval_env_steps"],
                 "seconds": round(time.perf_counter() - start, 2),
                 "eval_return_mean": result["eval_return_mean"],
                 "training_time_s": round(result["time_s"], 2),

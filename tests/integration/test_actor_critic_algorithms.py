@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from rlactors.algorithms import get_algorithm
-from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.loop import TrainingLoop, _Evaluation
 from rlactors.checkpoint import CheckpointError
 
 ALGORITHMS = ["a2c", "a3c", "ppo", "impala"]
@@ -145,4 +146,36 @@ def test_a_negative_stop_reward_is_not_gated_by_the_training_mean() -> None:
     config = tiny("ppo", stop_reward=-1000.0, eval_trigger_fraction=0.5)
     with build("ppo", config) as ppo:
         result = ppo.train()
-    assert result["solved"] and result["env_steps"] == config.eval_interval_env_steps
+    assert result["solved"] and result["eval_env_steps"] == config.eval_interval_env_steps
+
+
+@pytest.mark.timeout(120)
+def test_evaluates_beside_learning_and_keeps_the_policy_that_solved(backend_name: str) -> None:
+    # Any CartPole policy returns 5: the first evaluation solves. It ran on the greedy
+    # evaluator actor, on a snapshot, while PPO learned on; the run must end with the
+    # evaluated weights (observation statistics included), not later untested ones.
+    config = tiny(
+        "ppo",
+        backend=backend_name,
+        stop_reward=5.0,
+        max_env_steps=2048,
+        normalize_observations=True,
+    )
+    finished: list[_Evaluation] = []
+    with build("ppo", config) as ppo:
+        finish = ppo._finish_evaluation
+
+        def spy(evaluation: _Evaluation) -> float | None:
+            finished.append(evaluation)
+            return finish(evaluation)
+
+        ppo._finish_evaluation = spy  # type: ignore[method-assign]
+        result = ppo.train()
+        kept = ppo.policy.get_weights()
+    assert result["solved"] and result["eval_return_mean"] >= 5.0 and len(finished) == 1
+    evaluation = finished[0]
+    assert evaluation.env_steps == result["eval_env_steps"] == config.eval_interval_env_steps
+    assert evaluation.env_steps < result["env_steps"]  # learning went on meanwhile...
+    assert any(k.startswith("obs_stats/") for k in kept)
+    for key, value in evaluation.weights.items():  # ...and the evaluated policy is the one kept
+        np.testing.assert_array_equal(kept[key], value, err_msg=key)

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rlactors.algorithms.apex.algorithm import Apex, _Evaluation
+from rlactors.algorithms.apex.algorithm import Apex
 from rlactors.algorithms.apex.config import ApexConfig
+from rlactors.algorithms.loop import _Evaluation
 
 BACKENDS = ["inline", "process", "ray"]
 

@@ -16,18 +16,20 @@ The training loop, greedy evaluation, stop criterion and checkpoints are
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
+from rlactors.actors import ActorOptions, ActorRef, RestartPolicy, spawn_with
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.loop import TrainingLoop
-from rlactors.evaluators import RolloutConfig, derive_seed
+from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig, derive_seed
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
 #: ``derive_seed`` paths under the root seed (3 is the loop's greedy evaluation stream).
-_EVALUATORS, _LEARNER, _MINIBATCHES = 0, 1, 2
+_EVALUATORS, _LEARNER, _MINIBATCHES, _GREEDY_EVALUATOR = 0, 1, 2, 4
 
 #: Modules the process backend's fork server imports once, so evaluator processes start in
 #: milliseconds. The evaluators act in numpy (no torch), so the server is ready in ~0.3 s
@@ -114,6 +116,22 @@ class ActorCriticAlgorithm(TrainingLoop):
 
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         return self.policy.act(obs, explore=False)
+
+    def _spawn_greedy_evaluator(self) -> ActorRef[ActorCriticEvaluator]:
+        # Greedy evaluations run beside learning (see TrainingLoop._maybe_evaluate). Its one
+        # rollout env is never stepped: evaluate() builds envs of its own.
+        c = self.config
+        config = dataclasses.replace(
+            self.rollout_config(), num_envs=1, seed=derive_seed(c.seed, _GREEDY_EVALUATOR)
+        )
+        return spawn_with(
+            ActorOptions(
+                name=f"{self.name}-greedy-evaluator",
+                restart=RestartPolicy.on_failure(max_restarts=c.max_worker_restarts),
+            ),
+            ActorCriticEvaluator,
+            config,
+        )
 
     def _runtime_options(self) -> dict[str, Any]:
         if self.config.backend == "process":

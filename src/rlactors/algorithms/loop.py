@@ -24,15 +24,17 @@ import abc
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from rlactors.actors import Runtime
+from rlactors.actors import ActorDiedError, ActorRef, Future, Runtime, wait_any
 from rlactors.algorithms.base import Algorithm, Callback, config_from_dict, config_to_dict
 from rlactors.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rlactors.core import EpisodeStats, Weights
 from rlactors.envs import EnvBatch
 from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
 
@@ -40,6 +42,18 @@ log = logging.getLogger(__name__)
 
 #: ``derive_seed`` path of the learner's greedy evaluations (the same for every algorithm).
 GREEDY_EVAL_STREAM = 3
+
+#: Seconds to wait for an evaluation still running when the budget is spent.
+_EVAL_TIMEOUT_S = 300.0
+
+
+@dataclass
+class _Evaluation:
+    """A greedy evaluation in flight: its answer and the policy it evaluates."""
+
+    future: Future[list[EpisodeStats]]
+    weights: Weights
+    env_steps: int
 
 
 class TrainingLoop(Algorithm):
@@ -79,6 +93,8 @@ class TrainingLoop(Algorithm):
         self._last_eval: float | None = None
         self._last_eval_env_steps: int | None = None  # env steps of the policy it evaluated
         self._solved = False
+        self._greedy_evaluator: ActorRef[Any] | None = None  # see _spawn_greedy_evaluator
+        self._evaluation: _Evaluation | None = None
         # This session's clock, for env steps per second.
         self._session_start: float | None = None
         self._session_env_steps = 0
@@ -181,8 +197,9 @@ class TrainingLoop(Algorithm):
     def result(self) -> dict[str, Any]:
         """Where training stands: ``env_steps``, ``learner_steps``, ``episodes``,
         ``episode_return_mean`` (training, latest window), ``eval_return_mean`` (the latest
-        greedy evaluation, None if none ran), ``env_steps_per_s`` (this session), ``time_s``
-        (training wall time) and ``solved``."""
+        greedy evaluation, None if none ran) and ``eval_env_steps`` (the env steps of the policy
+        it evaluated: fewer than ``env_steps`` when it ran beside learning), ``env_steps_per_s``
+        (this session), ``time_s`` (training wall time) and ``solved``."""
         elapsed = (
             time.perf_counter() - self._session_start if self._session_start is not None else 0.0
         )
@@ -192,6 +209,7 @@ class TrainingLoop(Algorithm):
             "episodes": self.episodes,
             "episode_return_mean": self.episode_return_mean,
             "eval_return_mean": self._last_eval,
+            "eval_env_steps": self._last_eval_env_steps,
             "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
             "time_s": self._time_s + elapsed,
             "solved": self._solved,
@@ -231,7 +249,15 @@ class TrainingLoop(Algorithm):
 
     def stop(self) -> None:
         """Stop the actors and this algorithm's runtime (idempotent). Counters and weights stay;
-        training again starts new actors (and new episodes)."""
+        training again starts new actors (and new episodes). An evaluation in flight is
+        abandoned."""
+        self._evaluation = None
+        if self._greedy_evaluator is not None:
+            try:
+                self._greedy_evaluator.stop(timeout=10.0)
+            except Exception:  # best effort at shutdown: report it and go on
+                log.exception("stopping the greedy evaluator failed")
+            self._greedy_evaluator = None
         if self._optimizer is not None:
             self._before_stop()
             self._optimizer.stop()
@@ -354,6 +380,8 @@ class TrainingLoop(Algorithm):
         self._runtime.__enter__()
         try:
             optimizer = self._build_optimizer()
+            if c.stop_reward is not None:
+                self._greedy_evaluator = self._spawn_greedy_evaluator()
         except BaseException:
             self._runtime.__exit__(None, None, None)  # stops whatever was spawned
             self._runtime = None
@@ -366,11 +394,52 @@ class TrainingLoop(Algorithm):
         return optimizer
 
     def _maybe_evaluate(self) -> float | None:
-        """Run the greedy evaluation if one is due (see ``eval_interval_env_steps``)."""
-        if not self._evaluation_due():
+        """Collect a finished greedy evaluation, and start the next one when it is due (see
+        ``eval_interval_env_steps``).
+
+        With a greedy evaluator actor (:meth:`_spawn_greedy_evaluator`), evaluations run there,
+        on a snapshot of the weights, while the learner goes on: 20 CartPole episodes late in
+        a run are ~10,000 env steps, ~0.3 s in which learning would stop, and on the process
+        backend the evaluator uses a core the others leave idle (the learner waits for
+        samples, or the evaluators for the learner). The answer is read at the end of the
+        first iteration after it arrived; a policy that solves is the one the learner keeps
+        (its weights are restored), so what the run returns is what was evaluated, and the
+        solve counts at the env steps of the snapshot. One evaluation runs at a time; one that
+        falls due meanwhile starts when it ends. When the budget is spent, the one in flight
+        is waited for and a due one runs here. Without such an actor, evaluations run here.
+
+        Returns:
+            The mean return of the evaluation collected now, or None.
+        """
+        evaluation, eval_return = self._evaluation, None
+        last = self._budget_spent(self.env_steps)
+        if evaluation is not None and (last or _answered(evaluation.future)):
+            self._evaluation = None
+            eval_return = self._finish_evaluation(evaluation)
+        if self._solved or self._evaluation is not None or not self._evaluation_due():
+            return eval_return
+        if last or self._greedy_evaluator is None:
+            now = float(self.evaluate()["eval_return_mean"])
+            self._record_evaluation(now, self.env_steps)
+            return now
+        weights = self.policy.get_weights()
+        self._greedy_evaluator.tell("set_weights", weights)
+        future = self._greedy_evaluator.ask(
+            "evaluate", self.config.eval_episodes, self._next_evaluation_seed()
+        )
+        self._evaluation = _Evaluation(future, weights, self.env_steps)
+        return eval_return
+
+    def _finish_evaluation(self, evaluation: _Evaluation) -> float | None:
+        try:
+            stats = evaluation.future.result(_EVAL_TIMEOUT_S)
+        except ActorDiedError as exc:
+            log.warning("the greedy evaluator died (%s); its evaluation is dropped", exc)
             return None
-        eval_return = float(self.evaluate()["eval_return_mean"])
-        self._record_evaluation(eval_return, self.env_steps)
+        eval_return = float(np.mean([s.episode_return for s in stats]))
+        self._record_evaluation(eval_return, evaluation.env_steps)
+        if self._solved:
+            self.policy.set_weights(evaluation.weights)
         return eval_return
 
     def _evaluation_due(self) -> bool:
@@ -412,6 +481,13 @@ class TrainingLoop(Algorithm):
         """Options of this algorithm's :class:`Runtime` (none by default)."""
         return {}
 
+    def _spawn_greedy_evaluator(self) -> ActorRef[Any] | None:
+        """An actor to run the greedy evaluations beside learning (see :meth:`_maybe_evaluate`),
+        spawned when training starts with ``stop_reward`` set. It must take
+        ``set_weights(policy.get_weights())`` and answer ``evaluate(episodes, seed)`` with a
+        list of :class:`~rlactors.core.EpisodeStats`. None (the default): evaluate here."""
+        return None
+
     def _sync_optimizer(self, optimizer: Any) -> None:
         """Hand the restored counters to a (new) optimizer."""
         optimizer.load_state_dict(
@@ -448,3 +524,9 @@ class TrainingLoop(Algorithm):
 
     def _restore_replay(self, arrays: dict[str, np.ndarray] | None) -> None:
         """Take a checkpoint's replay arrays (None when it has none)."""
+
+
+def _answered(future: Future[Any]) -> bool:
+    """Whether ``future`` has its answer, reading it if it arrived (waits at most 0.1 ms)."""
+    done, _ = wait_any([future], timeout=1e-4)
+    return bool(done)

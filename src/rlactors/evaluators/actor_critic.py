@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
-from rlactors.evaluators.episodes import derive_seed, make_env_batch
+from rlactors.evaluators.episodes import GreedyEpisodes, derive_seed, make_env_batch
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rlactors.policies import ActorCriticPolicy
 
 #: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
-_ENV_STREAM, _POLICY_STREAM = 0, 1
+_ENV_STREAM, _POLICY_STREAM, _EVAL_STREAM = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,12 @@ class ActorCriticEvaluator(Evaluator):
             seed=derive_seed(config.seed, index, _POLICY_STREAM),
         )
         self._gradient_policy: ActorCriticPolicy | None = None  # A3C's, built on first use
+        self._greedy_episodes = GreedyEpisodes(
+            config.env_id,
+            check=config.check_env,
+            env_kwargs=dict(config.env_kwargs),
+            seed_path=(config.seed, index, _EVAL_STREAM),
+        )
         obs_shape = tuple(self._envs.observation_space.shape or ())
         self._obs_seen = RunningMeanStd(obs_shape) if config.policy.normalize_observations else None
         # Reward scaling: each env's running discounted return, and their spread.
@@ -267,6 +273,22 @@ class ActorCriticEvaluator(Evaluator):
         gradients, stats = self._gradient_policy.compute_gradients(out.batch)
         return GradientResult(gradients, stats, out.episodes, out.obs_stats, out.env_steps)
 
+    def evaluate(self, episodes: int, seed: int | None = None) -> list[EpisodeStats]:
+        """Run ``episodes`` greedy episodes (the policy's mode) on envs of their own; the
+        rollout envs are untouched. An algorithm's greedy evaluations run here, beside learning.
+
+        Args:
+            episodes: How many, one per env, in lockstep.
+            seed: Root seed of the episodes' env seeds; None derives fresh ones from the
+                evaluator's seed and a call counter.
+
+        Returns:
+            One :class:`EpisodeStats` per episode.
+        """
+        return self._greedy_episodes.run(
+            lambda obs: self._policy.act(obs, explore=False), episodes, seed
+        )
+
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Load the learner's weights (``ActorCriticPolicy.get_weights``, with the observation
         statistics when normalizing)."""
@@ -284,6 +306,7 @@ class ActorCriticEvaluator(Evaluator):
     def close(self) -> None:
         """Close the envs."""
         self._envs.close()
+        self._greedy_episodes.close()
 
     # -- internals ------------------------------------------------------------------------------
 

@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
-from rlactors.envs import EnvBatch
 from rlactors.evaluators.config import EvaluatorConfig
-from rlactors.evaluators.episodes import derive_seed, make_env_batch, run_episodes
+from rlactors.evaluators.episodes import GreedyEpisodes, derive_seed, make_env_batch
 from rlactors.policies.numpy_q import NumpyQPolicy
 from rlactors.replay import NStepAccumulator
 
@@ -70,8 +69,12 @@ class DQNEvaluator(Evaluator):
             NStepAccumulator(config.n_step, config.gamma) for _ in range(config.num_envs)
         ]
         self._envs.reset(seed=derive_seed(config.seed, index, _ENV_STREAM))
-        self._eval_envs: EnvBatch | None = None  # built on the first evaluate() call
-        self._eval_calls = 0
+        self._greedy_episodes = GreedyEpisodes(
+            config.env_id,
+            check=config.check_env,
+            env_kwargs=dict(config.env_kwargs),
+            seed_path=(config.seed, index, _EVAL_STREAM),
+        )
         self._env_steps = 0
         self._episodes = 0
         self._sample_time_s = 0.0
@@ -168,25 +171,12 @@ class DQNEvaluator(Evaluator):
         Returns:
             One :class:`EpisodeStats` per episode.
         """
-        if self._eval_envs is None or self._eval_envs.num_envs != episodes:
-            if self._eval_envs is not None:
-                self._eval_envs.close()
-            self._eval_envs = make_env_batch(
-                self.config.env_id,
-                episodes,
-                check=self.config.check_env,
-                env_kwargs=dict(self.config.env_kwargs),
-            )
-        self._eval_calls += 1
-        if seed is None:
-            seed = derive_seed(self.config.seed, self.index, _EVAL_STREAM, self._eval_calls)
-        return run_episodes(self._eval_envs, self._greedy, seed)
+        return self._greedy_episodes.run(self._greedy, episodes, seed)
 
     def close(self) -> None:
         """Close the envs."""
         self._envs.close()
-        if self._eval_envs is not None:
-            self._eval_envs.close()
+        self._greedy_episodes.close()
 
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         return self._policy.act(obs, explore=False)

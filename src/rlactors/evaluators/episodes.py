@@ -91,3 +91,60 @@ def run_episodes(
         f"run_episodes: {int(running.sum())} of {k} episodes still running after "
         f"{max_steps} steps; does the env have a time limit?"
     )
+
+
+class GreedyEpisodes:
+    """An evaluator's greedy evaluations: :func:`run_episodes` on envs of its own (built on
+    first use, rebuilt when the episode count changes), so its training envs are untouched.
+
+    Args:
+        env_id: Gymnasium env id.
+        check: Validate every step (``CheckedEnv``).
+        env_kwargs: Extra ``gymnasium.make`` keyword arguments.
+        seed_path: Names the seeds of the evaluations a caller does not seed itself: the n-th
+            one's episodes derive from ``derive_seed(*seed_path, n)``.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        check: bool,
+        env_kwargs: Mapping[str, Any],
+        seed_path: tuple[int, ...],
+    ) -> None:
+        self._env_id = env_id
+        self._check = check
+        self._env_kwargs = dict(env_kwargs)
+        self._seed_path = seed_path
+        self._envs: EnvBatch | None = None
+        self._calls = 0
+
+    def run(self, act: ActFn, episodes: int, seed: int | None = None) -> list[EpisodeStats]:
+        """``episodes`` greedy episodes in lockstep, one per env.
+
+        Args:
+            act: The policy's greedy actions.
+            episodes: How many (>= 1).
+            seed: Root seed of the episodes' env seeds; None derives a fresh one.
+
+        Raises:
+            ValueError: ``episodes`` < 1.
+        """
+        if episodes < 1:
+            raise ValueError(f"evaluate: episodes must be >= 1, got {episodes}")
+        if self._envs is None or self._envs.num_envs != episodes:
+            self.close()
+            self._envs = make_env_batch(
+                self._env_id, episodes, check=self._check, env_kwargs=self._env_kwargs
+            )
+        self._calls += 1
+        if seed is None:
+            seed = derive_seed(*self._seed_path, self._calls)
+        return run_episodes(self._envs, act, seed)
+
+    def close(self) -> None:
+        """Close the envs (a later :meth:`run` builds new ones)."""
+        if self._envs is not None:
+            self._envs.close()
+            self._envs = None

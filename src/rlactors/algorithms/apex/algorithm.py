@@ -20,29 +20,21 @@ optimizer and evaluations that run beside learning, which is the point of the de
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from rlactors.actors import (
-    ActorDiedError,
     ActorOptions,
     ActorRef,
-    Future,
     RestartPolicy,
     spawn_with,
-    wait_any,
 )
 from rlactors.algorithms.apex.config import ApexConfig
 from rlactors.algorithms.dqn.algorithm import DQN
-from rlactors.core import EpisodeStats, Weights
 from rlactors.evaluators import DQNEvaluator
 from rlactors.optimizers import LinearSchedule
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
-
-log = logging.getLogger(__name__)
 
 #: ``derive_seed`` paths of the workers and of the greedy evaluator actor (DQN's other paths
 #: are reused as they are).
@@ -54,18 +46,6 @@ _WORKERS, _GREEDY_EVALUATOR = 10, 11
 #: each actor process imports it, and whatever it imports (torch, often) is imported once here
 #: instead of once per actor.
 _PRELOAD = ("__main__", "rlactors.optimizers.async_replay")
-
-#: Seconds to wait for an evaluation still running when the budget is spent.
-_EVAL_TIMEOUT_S = 300.0
-
-
-@dataclass
-class _Evaluation:
-    """A greedy evaluation in flight: its answer and the policy it evaluates."""
-
-    future: Future[list[EpisodeStats]]
-    weights: Weights
-    env_steps: int
 
 
 class Apex(DQN):
@@ -83,8 +63,6 @@ class Apex(DQN):
         super().__init__(config)  # type: ignore[arg-type]
         #: Replay-ratio counters a checkpoint restored, until an optimizer takes them over.
         self._apex_counters: dict[str, int] = {}
-        self._greedy_evaluator: ActorRef[DQNEvaluator] | None = None
-        self._evaluation: _Evaluation | None = None
 
     def _schedules(self) -> tuple[LinearSchedule, LinearSchedule]:
         # Ape-X fixes each worker's epsilon (see apex_epsilons) and beta (0.4).
@@ -96,17 +74,19 @@ class Apex(DQN):
             return {"start_method": "forkserver", "preload": _PRELOAD}
         return {}
 
+    def _spawn_greedy_evaluator(self) -> ActorRef[DQNEvaluator]:
+        # Greedy evaluations run beside learning (see TrainingLoop._maybe_evaluate).
+        return spawn_with(
+            ActorOptions(
+                name="greedy-evaluator",
+                restart=RestartPolicy.on_failure(max_restarts=self.config.max_worker_restarts),
+            ),
+            DQNEvaluator,
+            self._evaluator_config(1, _GREEDY_EVALUATOR, 0.0),
+        )
+
     def _build_optimizer(self) -> AsyncReplayOptimizer:
         c = self.config
-        if c.stop_reward is not None:
-            self._greedy_evaluator = spawn_with(
-                ActorOptions(
-                    name="greedy-evaluator",
-                    restart=RestartPolicy.on_failure(max_restarts=c.max_worker_restarts),
-                ),
-                DQNEvaluator,
-                self._evaluator_config(1, _GREEDY_EVALUATOR, 0.0),
-            )
         # Each worker's epsilon comes from apex_epsilons, not from this config.
         evaluator_config = self._evaluator_config(c.num_envs_per_worker, _WORKERS, 0.0)
         return AsyncReplayOptimizer(
@@ -142,67 +122,6 @@ class Apex(DQN):
             "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
         }
         return stats
-
-    # -- greedy evaluations beside learning -----------------------------------------------------
-
-    def _maybe_evaluate(self) -> float | None:
-        """Collect a finished greedy evaluation, and start the next one when it is due.
-
-        DQN evaluates in the learner's process, which stops learning meanwhile: late in a
-        CartPole run 20 greedy episodes are ~10,000 env steps, ~0.35 s, the time of ~300
-        learner steps, and Ape-X spent 10-25% of a run evaluating. Here an evaluator actor of
-        its own runs them on a snapshot of the weights while the learner goes on (on the
-        process backend, on the core the workers leave idle when learning paces them). The
-        answer is read at the end of the first iteration after it arrived; a policy that
-        solves is the one the learner keeps (its weights are restored), so what the run
-        returns is what was evaluated. One evaluation runs at a time; one that falls due
-        meanwhile starts when it ends. When the budget is spent, the one in flight is waited
-        for and a due one runs here, as DQN's would.
-
-        Returns:
-            The mean return of the evaluation collected now, or None.
-        """
-        evaluation, eval_return = self._evaluation, None
-        last = self._budget_spent(self.env_steps)
-        if evaluation is not None and (last or _answered(evaluation.future)):
-            self._evaluation = None
-            eval_return = self._finish_evaluation(evaluation)
-        if self._solved or self._evaluation is not None:
-            return eval_return
-        if last or self._greedy_evaluator is None:
-            now = super()._maybe_evaluate()  # here and now, as DQN does
-            return eval_return if now is None else now
-        if self._evaluation_due():
-            weights = self.policy.get_weights()
-            self._greedy_evaluator.tell("set_weights", weights)
-            future = self._greedy_evaluator.ask(
-                "evaluate", self.config.eval_episodes, self._next_evaluation_seed()
-            )
-            self._evaluation = _Evaluation(future, weights, self.env_steps)
-        return eval_return
-
-    def _finish_evaluation(self, evaluation: _Evaluation) -> float | None:
-        try:
-            stats = evaluation.future.result(_EVAL_TIMEOUT_S)
-        except ActorDiedError as exc:
-            log.warning("the greedy evaluator died (%s); its evaluation is dropped", exc)
-            return None
-        eval_return = float(np.mean([s.episode_return for s in stats]))
-        self._record_evaluation(eval_return, evaluation.env_steps)
-        if self._solved:
-            self.policy.set_weights(evaluation.weights)
-        return eval_return
-
-    def stop(self) -> None:
-        """As :meth:`DQN.stop`; an evaluation in flight is abandoned."""
-        self._evaluation = None
-        if self._greedy_evaluator is not None:
-            try:
-                self._greedy_evaluator.stop(timeout=10.0)
-            except Exception:  # best effort at shutdown: report it and go on
-                log.exception("stopping the greedy evaluator failed")
-            self._greedy_evaluator = None
-        super().stop()
 
     # -- checkpoints: Ape-X's own counters and sharded replay -----------------------------------
 
@@ -240,9 +159,3 @@ class Apex(DQN):
             shard, _, name = key.partition("/")
             states[int(shard.removeprefix("shard"))][name] = value
         optimizer.load_replay_states(states)
-
-
-def _answered(future: Future[Any]) -> bool:
-    """Whether ``future`` has its answer, reading it if it arrived (waits at most 0.1 ms)."""
-    done, _ = wait_any([future], timeout=1e-4)
-    return bool(done)

@@ -8,7 +8,6 @@ slices and steps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -80,56 +79,68 @@ class PPOLearner:
             raise ValueError(f"PPOLearner: batch lacks column(s) {missing}; it has {list(batch)}")
         c = self.config
         size = len(batch)
-        tensors = {
+        columns = {
             name: torch.as_tensor(np.asarray(batch[name]))
-            for name in ("log_probs", "values", "advantages", "returns")
+            for name in ("obs", "actions", "log_probs", "values", "advantages", "returns")
         }
-        obs, actions = np.asarray(batch["obs"]), np.asarray(batch["actions"])
-        sums: dict[str, float] = {}
-        steps = 0
+        # Each step's statistics stay tensors until the end: one conversion, not one per step.
+        steps: list[torch.Tensor] = []
         for _ in range(c.num_epochs):
-            order = self._rng.permutation(size)
+            if c.minibatch_size >= size:
+                # One minibatch, the whole batch: a shuffle would only reorder the rows of a mean.
+                steps.append(self._minibatch_step(columns))
+                continue
+            order = torch.from_numpy(self._rng.permutation(size))
             for begin in range(0, size, c.minibatch_size):
-                index = order[begin : begin + c.minibatch_size]
-                stats = self._minibatch_step(obs[index], actions[index], tensors, index)
-                for key, value in stats.items():
-                    sums[key] = sums.get(key, 0.0) + value
-                steps += 1
-        return {key: value / steps for key, value in sums.items()}
+                take = order[begin : begin + c.minibatch_size]
+                steps.append(self._minibatch_step({k: v[take] for k, v in columns.items()}))
+        means = torch.stack(steps).mean(dim=0).tolist()
+        return dict(zip(_STAT_NAMES, means, strict=True))
 
-    def _minibatch_step(
-        self,
-        obs: np.ndarray,
-        actions: np.ndarray,
-        tensors: dict[str, torch.Tensor],
-        index: np.ndarray,
-    ) -> dict[str, Any]:
+    def _minibatch_step(self, rows: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One Adam step on ``rows``; returns the :data:`_STAT_NAMES` as a ``[7]`` tensor."""
         c = self.config
-        take = torch.from_numpy(index)
-        advantages = tensors["advantages"][take]
-        if c.normalize_advantages and len(index) > 1:
+        advantages = rows["advantages"]
+        if c.normalize_advantages and len(advantages) > 1:
             advantages = normalize_advantages(advantages)
-        log_probs, entropy, values = self.policy.evaluate_actions(obs, actions)
+        log_probs, entropy, values = self.policy.evaluate_actions(rows["obs"], rows["actions"])
+        if c.entropy_coef == 0.0:
+            entropy = entropy.detach()  # a statistic only: no backward pass through it
         out = ppo_loss(
             log_probs,
-            tensors["log_probs"][take],
+            rows["log_probs"],
             advantages,
             values,
-            tensors["values"][take],
-            tensors["returns"][take],
+            rows["values"],
+            rows["returns"],
             entropy,
             clip_epsilon=self.clip_epsilon,
             value_clip_epsilon=c.value_clip_epsilon,
             value_coef=c.value_coef,
             entropy_coef=c.entropy_coef,
         )
-        grad_norm = self.policy.gradient_step(out.loss.mean())
-        return {
-            "loss": float(out.loss.detach().mean()),
-            "policy_loss": float(out.policy_loss.detach().mean()),
-            "value_loss": float(out.value_loss.detach().mean()),
-            "entropy": float(out.entropy.detach().mean()),
-            "approx_kl": float(out.approx_kl.mean()),
-            "clip_fraction": float(out.clip_fraction.mean()),
-            "grad_norm": grad_norm,
-        }
+        mean_loss = out.loss.mean()
+        grad_norm = self.policy.gradient_step(mean_loss)
+        return torch.stack(
+            [
+                mean_loss.detach(),
+                out.policy_loss.detach().mean(),
+                out.value_loss.detach().mean(),
+                out.entropy.mean(),
+                out.approx_kl.mean(),
+                out.clip_fraction.mean(),
+                torch.as_tensor(grad_norm, dtype=mean_loss.dtype),
+            ]
+        )
+
+
+#: The statistics :meth:`PPOLearner.__call__` returns, in ``_minibatch_step``'s order.
+_STAT_NAMES = (
+    "loss",
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clip_fraction",
+    "grad_norm",
+)
