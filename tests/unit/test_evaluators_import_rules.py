@@ -38,14 +38,20 @@ def test_layer_imports_no_backend(layer: str) -> None:
     assert not offenders
 
 
-def test_actor_processes_need_no_torch() -> None:
+def test_actor_processes_and_algorithm_modules_need_no_torch() -> None:
     # Ape-X's and DQN's evaluators, workers and replay shards act with NumpyQPolicy, and A2C's,
     # PPO's and IMPALA's evaluators with NumpyActorCriticPolicy: importing what their processes
     # run must not import torch (~1.2 s and ~200 MB per process; the fork server imports these
-    # modules before the first actor starts).
+    # modules before the first actor starts). A user's script that imports an algorithm at its
+    # top is imported by the fork server too, so the algorithms' modules import torch only
+    # when an algorithm is built.
+    algorithms = ", ".join(
+        f"rlactors.algorithms.{name}.algorithm"
+        for name in ("dqn", "apex", "a2c", "a3c", "ppo", "impala")
+    )
     code = (
         "import sys, rlactors.optimizers.async_replay, rlactors.evaluators, rlactors.policies, "
-        "rlactors.losses, rlactors.evaluators.actor_critic; "
+        f"rlactors.losses, rlactors.evaluators.actor_critic, {algorithms}; "
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

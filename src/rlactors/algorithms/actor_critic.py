@@ -17,7 +17,7 @@ The training loop, greedy evaluation, stop criterion and checkpoints are
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +26,10 @@ from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig, derive_seed
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
-from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
+from rlactors.policies import ActorCriticConfig
+
+if TYPE_CHECKING:
+    from rlactors.policies import ActorCriticPolicy
 
 #: ``derive_seed`` paths under the root seed (3 is the loop's greedy evaluation stream).
 _EVALUATORS, _LEARNER, _MINIBATCHES, _GREEDY_EVALUATOR = 0, 1, 2, 4
@@ -57,6 +60,8 @@ class ActorCriticAlgorithm(TrainingLoop):
 
     def __init__(self, config: ActorCriticRunConfig) -> None:
         super().__init__(config)
+        from rlactors.policies import ActorCriticPolicy  # torch (see algorithms.loop)
+
         self.policy = ActorCriticPolicy(
             self._eval_envs.observation_space,
             self._eval_envs.action_space,

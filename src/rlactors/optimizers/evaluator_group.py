@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -25,7 +25,9 @@ from rlactors.actors import (
 )
 from rlactors.core import EpisodeStats, Optimizer
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
-from rlactors.policies import ActorCriticPolicy
+
+if TYPE_CHECKING:
+    from rlactors.policies import ActorCriticPolicy  # torch: the learner's process has it
 
 log = logging.getLogger(__name__)
 

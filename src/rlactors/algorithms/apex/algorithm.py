@@ -43,8 +43,9 @@ _WORKERS, _GREEDY_EVALUATOR = 10, 11
 #: Modules the process backend's fork server imports once, so actor processes start in
 #: milliseconds. The actors need no torch (their policy copies are NumpyQPolicy), so the fork
 #: server is ready in ~0.3 s instead of ~1.4 s. ``__main__``, the user's script, comes first:
-#: each actor process imports it, and whatever it imports (torch, often) is imported once here
-#: instead of once per actor.
+#: each actor process imports it, and whatever it imports is imported once here instead of once
+#: per actor (the algorithm modules import no torch until an algorithm is built; a script that
+#: imports torch itself at its top pays that here, once).
 _PRELOAD = ("__main__", "rlactors.optimizers.async_replay")
 
 

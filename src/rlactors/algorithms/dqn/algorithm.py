@@ -20,7 +20,7 @@ Usage::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,10 @@ from rlactors.algorithms.dqn.config import DQNConfig
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig, derive_seed
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
-from rlactors.policies import DQNPolicy, DQNPolicyConfig
+from rlactors.policies import DQNPolicyConfig
+
+if TYPE_CHECKING:
+    from rlactors.policies import DQNPolicy
 
 #: ``derive_seed`` paths under the root seed, one per consumer.
 #: (``GREEDY_EVAL_STREAM``, 3, is the training loop's.)
@@ -59,6 +62,8 @@ class DQN(TrainingLoop):
 
     def __init__(self, config: DQNConfig) -> None:
         super().__init__(config)
+        from rlactors.policies import DQNPolicy  # torch (see algorithms.loop)
+
         self.policy = DQNPolicy(
             self._eval_envs.observation_space,
             self._eval_envs.action_space,

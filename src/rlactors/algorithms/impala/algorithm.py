@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from rlactors.algorithms.actor_critic import ActorCriticAlgorithm
 from rlactors.algorithms.impala.config import IMPALAConfig
-from rlactors.algorithms.impala.learner import VTraceLearner, VTraceLearnerConfig
 from rlactors.optimizers.async_samples import AsyncSamplesConfig, AsyncSamplesOptimizer
 
 
@@ -29,6 +28,9 @@ class IMPALA(ActorCriticAlgorithm):
     config_class = IMPALAConfig
 
     def _build_optimizer(self) -> AsyncSamplesOptimizer:
+        # torch, imported when training starts (see algorithms.loop)
+        from rlactors.algorithms.impala.learner import VTraceLearner, VTraceLearnerConfig
+
         c = self.config
         learner = VTraceLearner(
             self.policy,

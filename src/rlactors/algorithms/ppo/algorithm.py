@@ -16,12 +16,14 @@ Usage::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlactors.algorithms.actor_critic import ActorCriticAlgorithm
 from rlactors.algorithms.ppo.config import PPOConfig
-from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
+
+if TYPE_CHECKING:
+    from rlactors.algorithms.ppo.learner import PPOLearner
 
 
 class PPO(ActorCriticAlgorithm):
@@ -40,6 +42,9 @@ class PPO(ActorCriticAlgorithm):
         self._learner: PPOLearner | None = None
 
     def _build_optimizer(self) -> SyncSamplesOptimizer:
+        # torch, imported when training starts (see algorithms.loop)
+        from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
+
         c = self.config
         self._learner = PPOLearner(
             self.policy,
