@@ -8,12 +8,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 from rlactors.actors import Runtime
 from rlactors.algorithms.impala.learner import VTraceLearner, VTraceLearnerConfig
 from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
 from rlactors.core import SampleBatch
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
+from rlactors.losses import normalize_advantages, ppo_loss
 from rlactors.optimizers.async_samples import AsyncSamplesConfig, AsyncSamplesOptimizer
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
@@ -55,6 +57,39 @@ def test_ppo_runs_every_epoch_over_every_minibatch() -> None:
     assert all(math.isfinite(v) for v in stats.values())
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['advantages'"):
         learner(SampleBatch({k: v for k, v in batch.items() if k != "advantages"}))
+
+
+@pytest.mark.parametrize("minibatch_size", [T * K, 6])
+def test_ppo_steps_are_the_clipped_objective_on_each_minibatch(minibatch_size: int) -> None:
+    # The learner's shortcuts (converting once, one whole-batch minibatch without a shuffle,
+    # its advantages normalized once) must not change the steps: replay them by hand.
+    policy, batch = learner_and_batch(gae=True)
+    reference, _ = learner_and_batch(gae=True)  # the same weights, its own Adam
+    config = PPOLearnerConfig(num_epochs=3, minibatch_size=minibatch_size, entropy_coef=0.01)
+    PPOLearner(policy, config, seed=7)(batch)
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        order = rng.permutation(T * K) if minibatch_size < T * K else np.arange(T * K)
+        for begin in range(0, T * K, minibatch_size):
+            rows = {
+                k: torch.as_tensor(v[order[begin : begin + minibatch_size]])
+                for k, v in batch.items()
+            }
+            log_probs, entropy, values = reference.evaluate_actions(rows["obs"], rows["actions"])
+            out = ppo_loss(
+                log_probs,
+                rows["log_probs"],
+                normalize_advantages(rows["advantages"]),
+                values,
+                rows["values"],
+                rows["returns"],
+                entropy,
+                value_coef=0.5,
+                entropy_coef=0.01,
+            )
+            reference.gradient_step(out.loss.mean())
+    for key, value in reference.get_weights().items():
+        np.testing.assert_allclose(policy.get_weights()[key], value, atol=1e-6, err_msg=key)
 
 
 def test_vtrace_learner_is_on_policy_for_its_own_rollouts_and_checks_its_input() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import torch
 
@@ -119,3 +122,21 @@ def test_mismatched_state_is_refused() -> None:
         flat.load_state_dict(other.state_dict())
     with pytest.raises(ValueError, match="at least one parameter"):
         FlatAdam([], lr=0.01)
+
+
+@pytest.mark.parametrize("copier", ["deepcopy", "pickle"])
+def test_a_copied_network_and_optimizer_learn_like_the_original(copier: str) -> None:
+    """Regression: copy.deepcopy (or pickle) of a network with its FlatAdam gave parameters
+    cloned out of the flat buffer and without gradient views, so the copy stepped a buffer
+    its network no longer read: it never learned, silently."""
+    net = make_net()
+    pair = (net, FlatAdam(list(net.parameters()), lr=0.01))
+    copied = copy.deepcopy(pair) if copier == "deepcopy" else pickle.loads(pickle.dumps(pair))
+    for model, flat in (pair, copied):
+        for step in range(3):
+            flat.zero_grad()
+            loss_of(model, step).backward()
+            flat.step()
+    for a, b in zip(pair[0].parameters(), copied[0].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert pair[1].steps == copied[1].steps == 3

@@ -64,23 +64,36 @@ class FlatAdam:
         self.betas = betas
         self.eps = eps
         self._shapes = [p.shape for p in params]
+        self._bound = list(params)
         numel = sum(p.numel() for p in params)
         #: Every parameter, flat (the parameters are views of it).
         self.params = torch.empty(numel, dtype=first.dtype, device=first.device)
         #: Every gradient, flat (each parameter's ``.grad`` is a view of it).
         self.grads = torch.zeros_like(self.params)
+        self._attach()
+        self._exp_avg = torch.zeros_like(self.params)
+        self._exp_avg_sq = torch.zeros_like(self.params)
+        self.steps = 0
+
+    def _attach(self) -> None:
+        """Make each parameter a view of :attr:`params` (taking its value) and its ``.grad`` a
+        view of :attr:`grads`."""
         offset = 0
         with torch.no_grad():
-            for param in params:
+            for param in self._bound:
                 n = param.numel()
                 view = self.params[offset : offset + n].view_as(param)
                 view.copy_(param)
                 param.data = view
                 param.grad = self.grads[offset : offset + n].view_as(param)
                 offset += n
-        self._exp_avg = torch.zeros_like(self.params)
-        self._exp_avg_sq = torch.zeros_like(self.params)
-        self.steps = 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A copy (copy.deepcopy of a policy, or pickle) gets new parameters, cloned out of the
+        # flat buffer without their .grad: attach them again, or the copy would step a buffer
+        # its network no longer reads and never learn.
+        self.__dict__.update(state)
+        self._attach()
 
     def zero_grad(self) -> None:
         """Set every gradient to zero (in place: the views stay attached)."""

@@ -85,23 +85,29 @@ class PPOLearner:
         }
         # Each step's statistics stay tensors until the end: one conversion, not one per step.
         steps: list[torch.Tensor] = []
-        for _ in range(c.num_epochs):
-            if c.minibatch_size >= size:
-                # One minibatch, the whole batch: a shuffle would only reorder the rows of a mean.
-                steps.append(self._minibatch_step(columns))
-                continue
-            order = torch.from_numpy(self._rng.permutation(size))
-            for begin in range(0, size, c.minibatch_size):
-                take = order[begin : begin + c.minibatch_size]
-                steps.append(self._minibatch_step({k: v[take] for k, v in columns.items()}))
+        if c.minibatch_size >= size:
+            # One minibatch, the whole batch, every epoch: a shuffle would only reorder the rows
+            # of a mean, and its advantages normalize to the same numbers each time.
+            if c.normalize_advantages and size > 1:
+                columns["advantages"] = normalize_advantages(columns["advantages"])
+            for _ in range(c.num_epochs):
+                steps.append(self._minibatch_step(columns, normalize=False))
+        else:
+            for _ in range(c.num_epochs):
+                order = torch.from_numpy(self._rng.permutation(size))
+                for begin in range(0, size, c.minibatch_size):
+                    take = order[begin : begin + c.minibatch_size]
+                    rows = {k: v[take] for k, v in columns.items()}
+                    steps.append(self._minibatch_step(rows, normalize=c.normalize_advantages))
         means = torch.stack(steps).mean(dim=0).tolist()
         return dict(zip(_STAT_NAMES, means, strict=True))
 
-    def _minibatch_step(self, rows: dict[str, torch.Tensor]) -> torch.Tensor:
-        """One Adam step on ``rows``; returns the :data:`_STAT_NAMES` as a ``[7]`` tensor."""
+    def _minibatch_step(self, rows: dict[str, torch.Tensor], normalize: bool) -> torch.Tensor:
+        """One Adam step on ``rows`` (normalizing their advantages first if ``normalize``);
+        returns the :data:`_STAT_NAMES` as a ``[7]`` tensor."""
         c = self.config
         advantages = rows["advantages"]
-        if c.normalize_advantages and len(advantages) > 1:
+        if normalize and len(advantages) > 1:
             advantages = normalize_advantages(advantages)
         log_probs, entropy, values = self.policy.evaluate_actions(rows["obs"], rows["actions"])
         if c.entropy_coef == 0.0:
