@@ -16,6 +16,7 @@ import itertools
 import logging
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
+import multiprocessing.forkserver as forkserver
 import os
 import shutil
 import signal
@@ -146,8 +147,12 @@ class ProcessBackend:
         self.ctx = mp.get_context(start_method)
         if preload and start_method == "forkserver":
             # Modules imported once by the fork server: every actor process forked from it
-            # starts with them loaded (torch takes ~2 s to import on this machine).
+            # starts with them loaded (torch takes ~2 s to import on this machine). The server
+            # starts now and imports them while the caller goes on (building a learner, which
+            # imports torch), rather than when the first actor is spawned.
             self.ctx.set_forkserver_preload(list(preload))
+            with _child_thread_limits(torch_threads):
+                forkserver.ensure_running()
         self.managed: dict[str, _Managed] = {}
         self.exit_reasons: dict[str, str] = {}  # address -> why its last process died
         self.lock = threading.RLock()
