@@ -140,3 +140,17 @@ def test_objects_of_the_drivers_script_reach_an_actor(
         counter = spawn(Counter)
         back = counter.ask("echo", [Point(3)]).result(TIMEOUT)
         assert type(back[0]).__name__ == "Point" and back[0].x == 3
+
+
+def test_an_actor_unreachable_for_too_long_is_handled_as_dead() -> None:
+    """Regression (a CI flake): the supervisor watched an actor Ray called unreachable again and
+    again, with no bound, so a killed actor could stay unrestarted and its restart limit never
+    be reached. Unreachable for ``_UNAVAILABLE_LIMIT_S``, it is now handled as dead."""
+    from rlactors.actors.backends import ray as ray_backend
+
+    root = ray_backend._Root.__new__(ray_backend._Root)
+    root.unavailable_since = None
+    limit = ray_backend._UNAVAILABLE_LIMIT_S
+    assert root.still_unavailable(100.0)  # the first report starts the spell
+    assert root.still_unavailable(100.0 + limit / 2)
+    assert not root.still_unavailable(100.0 + limit)  # too long: dead

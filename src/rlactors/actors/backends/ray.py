@@ -76,6 +76,10 @@ _local: dict[str, Any] = {"host_id": None, "host": None}
 #: What a lifeline answers when its actor was stopped (it fails when the actor dies).
 _STOPPED = "stopped"
 
+#: Seconds an actor may stay unreachable (``ActorUnavailableError``) before its supervisor
+#: gives up on it: kills what is left of it and handles it as dead (restart or escalate).
+_UNAVAILABLE_LIMIT_S = 10.0
+
 #: Arrays from this size on go through Ray's object store instead of inside a message's pickle.
 _IN_BAND_MAX_BYTES = 64 * 1024
 
@@ -567,6 +571,15 @@ class _Root:
         self.lifeline: Any = None
         self.restarts: deque[float] = deque()
         self.incarnation = 0
+        #: When Ray first said the actor was unreachable, of a spell that has not ended.
+        self.unavailable_since: float | None = None
+
+    def still_unavailable(self, now: float) -> bool:
+        """Ray says the actor is unreachable: True while that may pass (watch it again),
+        False once it has lasted :data:`_UNAVAILABLE_LIMIT_S` (treat it as dead)."""
+        if self.unavailable_since is None:
+            self.unavailable_since = now
+        return now - self.unavailable_since < _UNAVAILABLE_LIMIT_S
 
 
 class RayBackend:
@@ -715,11 +728,13 @@ class RayBackend:
                 try:
                     stopped = ray.get(ref, timeout=0) == _STOPPED
                 except ActorUnavailableError:
-                    # Unreachable for now, not dead: watch it again (Ray says when it dies).
-                    time.sleep(0.1)
+                    stopped = False
+                    if root.still_unavailable(time.monotonic()) and self._rewatch(root):
+                        continue  # unreachable for now, not dead: Ray says when it dies
+                    # Unreachable for too long, or it cannot be watched: without this, a
+                    # killed actor could stay unwatched for good, never restarted.
                     with contextlib.suppress(Exception):
-                        root.lifeline = root.handle.ray_actor.lifeline.remote()
-                    continue
+                        ray.kill(root.handle.ray_actor, no_restart=True)
                 except RayActorError:
                     stopped = False
                 try:
@@ -729,6 +744,16 @@ class RayBackend:
                         self._on_death(root)
                 except Exception:
                     log.exception("rlactors: handling the end of a Ray actor failed")
+
+    def _rewatch(self, root: _Root) -> bool:
+        """Ask ``root``'s actor for a new lifeline; False if even that fails."""
+        time.sleep(0.1)
+        try:
+            root.lifeline = root.handle.ray_actor.lifeline.remote()
+        except Exception:
+            log.warning("rlactors: actor %s cannot be watched any more", root.handle.name)
+            return False
+        return True
 
     def _on_stop(self, root: _Root) -> None:
         # Stopped by whoever held a ref: free its Ray actor, and never restart it.
@@ -759,6 +784,7 @@ class RayBackend:
             return
         root.restarts.append(now)
         root.incarnation += 1
+        root.unavailable_since = None
         h.ready.clear()
         try:
             self._start(root)
