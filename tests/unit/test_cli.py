@@ -154,3 +154,22 @@ def test_top_level_help_does_not_import_torch_or_matplotlib() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_summary_names_the_policy_that_solved_when_it_is_an_earlier_one() -> None:
+    from rlactors.cli.commands import _summary
+
+    result = {
+        "solved": True,
+        "env_steps": 38144,
+        "eval_env_steps": 36864,
+        "time_s": 5.4,
+        "episode_return_mean": 358.7,
+        "eval_return_mean": 500.0,
+        "env_steps_per_s": 7051.0,
+    }
+    assert _summary(result).startswith(
+        "solved after 38144 env steps (by the policy at 36864 env steps, which is kept) and 5.4 s"
+    )
+    same = {**result, "eval_env_steps": 38144}
+    assert _summary(same).startswith("solved after 38144 env steps and 5.4 s")

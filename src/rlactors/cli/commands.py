@@ -155,8 +155,16 @@ def _summary(result: dict[str, Any]) -> str:
         return "-" if value is None else format(value, spec)
 
     solved = "solved" if result.get("solved") else "not solved"
+    # Evaluated beside learning: the solving policy is an earlier one, and the one kept.
+    evaluated = result.get("eval_env_steps")
+    policy_at = (
+        f" (by the policy at {evaluated} env steps, which is kept)"
+        if result.get("solved") and evaluated is not None and evaluated != result.get("env_steps")
+        else ""
+    )
     return (
-        f"{solved} after {number('env_steps', 'd')} env steps and {number('time_s', '.1f')} s: "
+        f"{solved} after {number('env_steps', 'd')} env steps{policy_at} and "
+        f"{number('time_s', '.1f')} s: "
         f"training return {number('episode_return_mean', '.1f')}, "
         f"greedy return {number('eval_return_mean', '.1f')}, "
         f"{number('env_steps_per_s', '.0f')} env steps/s"
