@@ -47,9 +47,10 @@ from rlactors.policies.actor_critic_config import (
     split_weights,
 )
 from rlactors.policies.actor_critic_network import ACTIVATIONS, ActorCriticNetwork
+from rlactors.policies.arrays import check_keys
 from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.normalization import RunningMeanStd
-from rlactors.policies.weights import check_keys, load_module_arrays
+from rlactors.policies.weights import load_module_arrays
 
 #: Columns :meth:`ActorCriticPolicy.learn` needs.
 REQUIRED_COLUMNS = ("obs", "actions", "advantages", "returns")

@@ -28,6 +28,7 @@ import torch
 
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import LossOutput, double_q_learning, q_learning
+from rlactors.policies.arrays import check_keys
 from rlactors.policies.dqn_config import (
     REQUIRED_COLUMNS,
     DQNPolicyConfig,
@@ -36,7 +37,7 @@ from rlactors.policies.dqn_config import (
 )
 from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.networks import QNetwork
-from rlactors.policies.weights import check_keys, load_module_arrays
+from rlactors.policies.weights import load_module_arrays
 
 
 class DQNPolicy(Policy):

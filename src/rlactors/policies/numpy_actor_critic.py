@@ -39,6 +39,7 @@ from rlactors.policies.actor_critic_config import (
     check_actor_critic_spaces,
     split_weights,
 )
+from rlactors.policies.arrays import checked_float32_arrays
 from rlactors.policies.normalization import RunningMeanStd
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -151,17 +152,7 @@ class NumpyActorCriticPolicy:
                 statistics do not fit; the message names it and nothing is changed.
         """
         network, stats = split_weights(weights, self.obs_stats is not None, self._spaces.obs_shape)
-        missing = sorted(set(self._weights) - set(network))
-        unexpected = sorted(set(network) - set(self._weights))
-        if missing or unexpected:
-            raise ValueError(f"weights: missing keys {missing}, unexpected keys {unexpected}")
-        loaded = {k: np.array(network[k], dtype=np.float32) for k in self._weights}
-        for key, value in self._weights.items():
-            if loaded[key].shape != value.shape:
-                raise ValueError(
-                    f"weights: {key!r} has shape {loaded[key].shape}, expected {value.shape}"
-                )
-        self._weights = loaded
+        self._weights = checked_float32_arrays(self._weights, network, "weights")
         if stats is not None and self.obs_stats is not None:
             self.obs_stats.set_state(stats.get_state())
 

@@ -31,6 +31,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlactors.core import SampleBatch, Weights
+from rlactors.policies.arrays import checked_float32_arrays
 from rlactors.policies.dqn_config import (
     REQUIRED_COLUMNS,
     DQNPolicyConfig,
@@ -162,17 +163,7 @@ class NumpyQPolicy:
         Raises:
             ValueError: A key is missing or unexpected, or a shape differs; the message names it.
         """
-        missing = sorted(set(self._weights) - set(weights))
-        unexpected = sorted(set(weights) - set(self._weights))
-        if missing or unexpected:
-            raise ValueError(f"weights: missing keys {missing}, unexpected keys {unexpected}")
-        loaded = {k: np.asarray(weights[k], dtype=np.float32) for k in self._weights}
-        for key, value in self._weights.items():
-            if loaded[key].shape != value.shape:
-                raise ValueError(
-                    f"weights: {key!r} has shape {loaded[key].shape}, expected {value.shape}"
-                )
-        self._weights = {k: v.copy() for k, v in loaded.items()}
+        self._weights = checked_float32_arrays(self._weights, weights, "weights")
 
 
 def _initial_weights(

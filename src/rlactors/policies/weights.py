@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from rlactors.policies.arrays import check_keys
+
 
 def load_module_arrays(module: torch.nn.Module, arrays: Mapping[str, Any], what: str) -> None:
     """Copies ``arrays`` into ``module``'s state dict (casting dtypes, e.g. float64 to float32).
@@ -37,10 +39,3 @@ def load_module_arrays(module: torch.nn.Module, arrays: Mapping[str, Any], what:
     with torch.no_grad():
         for key, value in current.items():
             value.copy_(loaded[key])
-
-
-def check_keys(given: set[str], expected: set[str], prefix: str) -> None:
-    """Raises ``ValueError`` naming the missing and unexpected keys, if any."""
-    missing, unexpected = sorted(expected - given), sorted(given - expected)
-    if missing or unexpected:
-        raise ValueError(f"{prefix}missing keys {missing}, unexpected keys {unexpected}")
