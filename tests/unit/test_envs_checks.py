@@ -162,3 +162,16 @@ def test_error_survives_pickling() -> None:
     err = EnvCheckError("E", "r", 1, 2, "bad", np.array([np.nan]))
     back = pickle.loads(pickle.dumps(err))
     assert str(back) == str(err) and (back.episode_step, back.total_steps) == (1, 2)
+
+
+@pytest.mark.parametrize("size", [3, 16, 17, 1000])
+def test_non_finite_values_are_found_in_small_and_large_observations(size: int) -> None:
+    # Small float arrays are checked in Python, larger ones with numpy: both must find them.
+    from rlactors.envs.checks import _non_finite_problem
+
+    state = np.zeros(size, np.float32)
+    assert _non_finite_problem("observation", state) is None
+    state[-1] = np.nan
+    assert _non_finite_problem("observation", state) == (
+        f"observation has 1 non-finite values (first at index ({size - 1},))"
+    )

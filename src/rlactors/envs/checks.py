@@ -182,9 +182,17 @@ def _action_problem(action: Any, space: gym.Space[Any]) -> str | None:
     return None
 
 
+#: Float arrays up to this size are checked element by element in Python: for a CartPole
+#: observation that is ~4x cheaper than ``np.isfinite(arr).all()``'s two numpy calls.
+_SMALL = 16
+
+
 def _non_finite_problem(what: str, arr: np.ndarray) -> str | None:
-    if arr.dtype.kind not in "fc":
+    kind = arr.dtype.kind
+    if kind not in "fc":
         return None  # integers and bools are always finite
+    if kind == "f" and arr.size <= _SMALL and all(map(math.isfinite, arr.flat)):
+        return None
     finite = np.isfinite(arr)
     if finite.all():
         return None
