@@ -24,7 +24,8 @@ Ape-X:
   actors and networks, learning and evaluations all count. The child reports its split:
   ``startup_s`` (launch to its first line: the interpreter and the benchmark modules, whose top
   level imports no torch, because every actor process imports the script it was started from),
-  ``import_s`` (torch and the algorithm's modules, or SB3),
+  ``import_s`` (the algorithm's modules, or SB3 and torch; rlactors imports torch when it
+  builds the algorithm, inside ``in_process_seconds``),
   ``in_process_seconds`` (building the algorithm to solving), and the parent ``exit_s``
   (shutting down after the result line, not counted).
 - Every learner uses one torch thread. Seeds alternate which contender goes first, so load from
@@ -243,12 +244,15 @@ def main(
     args = parser.parse_args()
     if args.child:
         report = reporter(args.launched_at, RESULT_TAG)
-        import torch
-
-        torch.set_num_threads(1)  # every learner on one thread (rlactors' default too)
         if args.child == "rlactors":
+            # Its learner is on one torch thread by its config (learner_torch_threads=1), and
+            # building it imports torch: the process backend's fork server starts first and
+            # does its imports meanwhile.
             run_rlactors(algo, args.seeds[0], args.backend, budget, report)
         else:
+            import torch
+
+            torch.set_num_threads(1)  # every learner on one thread, as rlactors'
             assert peer is not None
             peer.run(args.seeds[0], report)
         return
