@@ -149,8 +149,11 @@ def test_an_actor_unreachable_for_too_long_is_handled_as_dead() -> None:
     from rlactors.actors.backends import ray as ray_backend
 
     root = ray_backend._Root.__new__(ray_backend._Root)
-    root.unavailable_since = None
+    root.unavailable_since, root.unavailable_last = None, 0.0
     limit = ray_backend._UNAVAILABLE_LIMIT_S
-    assert root.still_unavailable(100.0)  # the first report starts the spell
-    assert root.still_unavailable(100.0 + limit / 2)
-    assert not root.still_unavailable(100.0 + limit)  # too long: dead
+    reports = [100.0 + 0.3 * i for i in range(int(limit / 0.3) + 2)]  # one spell, ~0.3 s apart
+    assert all(root.still_unavailable(t) for t in reports if t < 100.0 + limit)
+    assert not root.still_unavailable(reports[-1])  # too long: dead
+    # Blips far apart are separate spells: they never add up to the limit.
+    root.unavailable_since, root.unavailable_last = None, 0.0
+    assert all(root.still_unavailable(200.0 + 60.0 * i) for i in range(5))

@@ -179,3 +179,40 @@ def test_evaluates_beside_learning_and_keeps_the_policy_that_solved(backend_name
     assert any(k.startswith("obs_stats/") for k in kept)
     for key, value in evaluation.weights.items():  # ...and the evaluated policy is the one kept
         np.testing.assert_array_equal(kept[key], value, err_msg=key)
+
+
+def test_restore_drops_the_evaluation_in_flight(tmp_path: Path) -> None:
+    """Regression: restore() kept an evaluation started before it; collected afterwards, it
+    solved and loaded its pre-restore snapshot over the restored weights."""
+    config = tiny("ppo", backend="inline", stop_reward=5.0, eval_interval_env_steps=64)
+    with build("ppo", config) as ppo:
+        path = ppo.save(tmp_path / "start")
+        ppo.train_iter()  # an evaluation of this round's snapshot starts, beside learning
+        assert ppo._evaluation is not None
+        ppo.restore(path)
+        restored = ppo.policy.get_weights()
+        metrics = ppo.train_iter()
+        assert metrics["eval_return_mean"] is None and not metrics["solved"]
+        assert ppo._evaluation is not None  # a new one, of a policy learned after the restore
+        snapshot = ppo._evaluation.weights
+        assert any(not np.array_equal(snapshot[k], restored[k]) for k in restored)
+
+
+def test_a_greedy_evaluator_past_its_restart_limit_leaves_evaluations_to_the_learner() -> None:
+    from rlactors.actors import RestartLimitError
+
+    class Gone:
+        def tell(self, *args: Any) -> None:
+            raise RestartLimitError("greedy evaluator: restarted too often")
+
+        def stop(self, timeout: float | None = None) -> None:
+            pass
+
+    config = tiny("ppo", backend="inline", stop_reward=5.0, eval_interval_env_steps=64)
+    with build("ppo", config) as ppo:
+        ppo.train_iter()
+        ppo._evaluation = None
+        ppo._greedy_evaluator = Gone()  # type: ignore[assignment]
+        metrics = ppo.train_iter()  # the due evaluation runs here, and solves
+        assert ppo._greedy_evaluator is None
+        assert metrics["solved"] and metrics["eval_env_steps"] == metrics["env_steps"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -149,3 +151,22 @@ def test_misuse_is_refused() -> None:
         batch.interact([RIGHT])
     with pytest.raises(EnvCheckError, match="CorridorEnv, role 'agent'"):
         batch.interact([RIGHT, 7])
+
+
+def test_an_observation_of_another_shape_is_refused_even_without_checks() -> None:
+    """Regression: building each step's arrays with one reshape let an unchecked env's (2, 2)
+    observation pass as the space's (4,), silently reordered."""
+    import gymnasium as gym
+
+    from rlactors.envs import GymnasiumEnv
+
+    class Misshapen(gym.Wrapper):  # type: ignore[type-arg]
+        def step(self, action: Any) -> Any:
+            obs, *rest = self.env.step(action)
+            return (obs.reshape(2, 2), *rest)
+
+    batch = EnvBatch([GymnasiumEnv(Misshapen(gym.make("CartPole-v1"))) for _ in range(2)])
+    batch.reset(seed=0)
+    match = r"observations of shape\(s\) \[\(2, 2\)\] do not fit the observation space's shape"
+    with pytest.raises(ValueError, match=match):
+        batch.interact(np.zeros(2, dtype=np.int64))

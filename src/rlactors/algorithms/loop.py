@@ -28,6 +28,7 @@ from __future__ import annotations
 import abc
 import logging
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +67,9 @@ class TrainingLoop(Algorithm):
     Actors are spawned on ``config.backend`` when training starts (not in the constructor), so
     building an algorithm to evaluate or restore a checkpoint starts no actor. While it trains,
     its runtime is the current one (``rlactors.actors.current_runtime``) until :meth:`stop`.
-    On the process backend the runtime is made by the constructor, before the learner's policy
-    imports torch: the fork server it starts imports the actors' modules meanwhile (~0.3 s off
-    the first iteration).
+    On the process backend with a fork server, the runtime is made by the constructor, before
+    the learner's policy imports torch: the server imports the actors' modules meanwhile (~0.15 s
+    off the first iteration); :meth:`stop` (or collecting the object) shuts it down.
 
     Raises:
         UnknownEnvError: ``config.env_id`` is not registered (raised in the constructor, in the
@@ -86,8 +87,12 @@ class TrainingLoop(Algorithm):
         # spaces and runs the greedy evaluations.
         self._eval_envs: EnvBatch = make_env_batch(config.env_id, config.eval_episodes)
         self._runtime: Runtime | None = None
-        if config.backend == "process":
-            self._runtime = Runtime(config.backend, **self._runtime_options())
+        options = self._runtime_options()
+        if config.backend == "process" and options.get("preload"):
+            # Made now, so its fork server imports the preload while the subclass builds the
+            # learner (torch). Stopped by stop(), or when this object is collected.
+            self._runtime = Runtime(config.backend, **options)
+            weakref.finalize(self, self._runtime.shutdown)
         self._optimizer: Any = None
         # Counters (all restored by restore()).
         self.env_steps = 0
@@ -136,17 +141,21 @@ class TrainingLoop(Algorithm):
         return self._solved or self._budget_spent(self.env_steps)
 
     def train_iter(self) -> dict[str, Any]:
-        """One optimizer round, then a greedy evaluation if one is due.
+        """One optimizer round, then the greedy evaluation business (see :meth:`_maybe_evaluate`):
+        collect one that finished, start (or, without a greedy evaluator, run) one that is due.
 
         Returns:
             The iteration's metrics: ``iteration``, ``env_steps``, ``learner_steps``,
             ``episodes`` (totals); ``episode_return_mean`` and ``episode_length_mean`` over the
             last ``return_window_episodes`` training episodes (None before the first ends);
             ``episode_returns`` (this round's); the algorithm's own (e.g. ``loss``,
-            ``grad_norm``); ``eval_return_mean`` (None when no evaluation ran this iteration);
+            ``grad_norm``); ``eval_return_mean`` (of the evaluation collected this iteration,
+            which may be of an earlier snapshot; None when none was); ``eval_env_steps`` (the
+            env steps of the policy it evaluated);
             ``env_steps_per_s`` (this session), ``time_s`` (training wall time, all sessions);
             ``sample_wait_s``, ``learn_time_s`` and ``eval_time_s`` (where this iteration's
-            time went); ``solved`` and ``done``.
+            time went; beside learning, evaluating costs only the dispatch); ``solved`` and
+            ``done``.
 
         Raises:
             RuntimeError: Training is already done (solved or budget spent).
@@ -178,6 +187,7 @@ class TrainingLoop(Algorithm):
             "episode_returns": stats["episode_returns"],
             **self._iteration_metrics(stats),
             "eval_return_mean": eval_return,
+            "eval_env_steps": self._last_eval_env_steps if eval_return is not None else None,
             "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
             "time_s": self._time_s + elapsed,
             "sample_wait_s": stats["sample_wait_s"],
@@ -308,6 +318,7 @@ class TrainingLoop(Algorithm):
                 "time_s": self._time_s + elapsed,
                 "solved": self._solved,
                 "last_eval": self._last_eval,
+                "last_eval_env_steps": self._last_eval_env_steps,
                 **self._extra_counters(),
             },
             "recent_returns": list(self._returns),
@@ -349,6 +360,13 @@ class TrainingLoop(Algorithm):
         self._solved = bool(counters["solved"])
         last_eval = counters["last_eval"]
         self._last_eval = None if last_eval is None else float(last_eval)
+        # Checkpoints before evaluations ran beside learning do not have it: the env steps then.
+        fallback = None if last_eval is None else self.env_steps
+        evaluated = counters.get("last_eval_env_steps", fallback)
+        self._last_eval_env_steps = None if evaluated is None else int(evaluated)
+        # An evaluation in flight is of a policy the checkpoint replaced: its answer, if
+        # collected, would overwrite the restored weights when it solves.
+        self._evaluation = None
         self._returns.clear()
         self._returns.extend(float(r) for r in state["recent_returns"])
         self._lengths.clear()
@@ -435,10 +453,18 @@ class TrainingLoop(Algorithm):
             self._record_evaluation(now, self.env_steps)
             return now
         weights = self.policy.get_weights()
-        self._greedy_evaluator.tell("set_weights", weights)
-        future = self._greedy_evaluator.ask(
-            "evaluate", self.config.eval_episodes, self._next_evaluation_seed()
-        )
+        try:
+            self._greedy_evaluator.tell("set_weights", weights)
+            future = self._greedy_evaluator.ask(
+                "evaluate", self.config.eval_episodes, self._next_evaluation_seed()
+            )
+        except ActorDiedError as exc:
+            # Past its restart limit (or stopped): it is not essential, so evaluate here.
+            log.warning("the greedy evaluator is gone (%s); evaluating in this process", exc)
+            self._greedy_evaluator = None
+            now = float(self.evaluate()["eval_return_mean"])
+            self._record_evaluation(now, self.env_steps)
+            return now
         self._evaluation = _Evaluation(future, weights, self.env_steps)
         return eval_return
 
@@ -490,7 +516,9 @@ class TrainingLoop(Algorithm):
     # -- hooks with defaults --------------------------------------------------------------------
 
     def _runtime_options(self) -> dict[str, Any]:
-        """Options of this algorithm's :class:`Runtime` (none by default)."""
+        """Options of this algorithm's :class:`Runtime` (none by default). Called by the
+        constructor before a subclass's own ``__init__`` runs: read only the config and class
+        attributes."""
         return {}
 
     def _spawn_greedy_evaluator(self) -> ActorRef[Any] | None:

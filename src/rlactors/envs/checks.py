@@ -34,8 +34,8 @@ class CheckedEnv(Env):
 
     Observations are checked when they are observed (each ``observe(role)``), actions when they
     are passed to ``interact``, before the wrapped env sees them. The check costs a few
-    microseconds per call for small observations (a shape/dtype comparison and one
-    ``np.isfinite`` pass).
+    microseconds per call for small observations (a shape/dtype comparison and a finiteness
+    pass: in Python up to 16 floats, one ``np.isfinite`` above).
 
     Args:
         env: The env to check.

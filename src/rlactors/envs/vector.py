@@ -139,13 +139,14 @@ class EnvBatch:
                 each env continues the stream its seed started, so a run is reproducible.
         """
         seeds = self._env_seeds(seed)
-        states = self._empty_states()
+        rows: list[Any] = []
         infos: list[Mapping[str, Any]] = []
-        for i, (env, env_seed) in enumerate(zip(self.envs, seeds, strict=True)):
+        for env, env_seed in zip(self.envs, seeds, strict=True):
             env.reset(env_seed)
             obs = env.observe(self.role)
-            states[i] = obs.state
+            rows.append(obs.state)
             infos.append(obs.info)
+        states = self._stack(rows)
         self._returns = [0.0] * self.num_envs
         self._lengths = [0] * self.num_envs
         k = self.num_envs
@@ -248,13 +249,21 @@ class EnvBatch:
     def __repr__(self) -> str:
         return f"EnvBatch({self.num_envs} x {self.envs[0]!r})"
 
-    def _empty_states(self) -> np.ndarray:
-        return np.empty((self.num_envs, *self._obs_shape), dtype=self._obs_dtype)
-
     def _stack(self, states: list[Any]) -> np.ndarray:
-        """``[K, *obs_shape]`` of the space's dtype (as the rows were written before)."""
+        """``[K, *obs_shape]`` of the space's dtype.
+
+        Raises:
+            ValueError: An observation's shape is not the space's (possible without checks).
+        """
         stacked: np.ndarray = np.asarray(states, dtype=self._obs_dtype)
-        return stacked.reshape(self.num_envs, *self._obs_shape)
+        expected = (self.num_envs, *self._obs_shape)
+        if stacked.shape != expected:
+            shapes = sorted({np.shape(state) for state in states})
+            raise ValueError(
+                f"EnvBatch: observations of shape(s) {shapes} do not fit the observation space's "
+                f"shape {tuple(self._obs_shape)}"
+            )
+        return stacked
 
     def _env_seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
         k = self.num_envs

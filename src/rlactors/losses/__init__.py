@@ -1,4 +1,5 @@
-"""Losses as pure torch functions, with trfl's argument names and unreduced ``[B]`` outputs.
+"""Losses as pure torch functions, with trfl's argument names and unreduced ``[B]`` outputs;
+GAE also on numpy arrays (:mod:`rlactors.losses.advantages_numpy`), for torch-free evaluators.
 
 The members are imported on first use, so a torch-free process (an evaluator acting with a
 numpy policy) can import :mod:`rlactors.losses.advantages_numpy` without importing torch. (No

@@ -79,6 +79,8 @@ _STOPPED = "stopped"
 #: Seconds an actor may stay unreachable (``ActorUnavailableError``) before its supervisor
 #: gives up on it: kills what is left of it and handles it as dead (restart or escalate).
 _UNAVAILABLE_LIMIT_S = 10.0
+#: Seconds without such a report that end a spell of them (see ``_Root.still_unavailable``).
+_UNAVAILABLE_GAP_S = 2.0
 
 #: Arrays from this size on go through Ray's object store instead of inside a message's pickle.
 _IN_BAND_MAX_BYTES = 64 * 1024
@@ -571,14 +573,18 @@ class _Root:
         self.lifeline: Any = None
         self.restarts: deque[float] = deque()
         self.incarnation = 0
-        #: When Ray first said the actor was unreachable, of a spell that has not ended.
+        #: When the current spell of "unreachable" reports began, and the latest report.
         self.unavailable_since: float | None = None
+        self.unavailable_last = 0.0
 
     def still_unavailable(self, now: float) -> bool:
         """Ray says the actor is unreachable: True while that may pass (watch it again),
-        False once it has lasted :data:`_UNAVAILABLE_LIMIT_S` (treat it as dead)."""
-        if self.unavailable_since is None:
+        False once one spell of reports has lasted :data:`_UNAVAILABLE_LIMIT_S` (treat it as
+        dead). Reports come every ~0.3 s while it lasts; a gap of more than
+        :data:`_UNAVAILABLE_GAP_S` starts a new spell, so blips far apart never add up."""
+        if self.unavailable_since is None or now - self.unavailable_last > _UNAVAILABLE_GAP_S:
             self.unavailable_since = now
+        self.unavailable_last = now
         return now - self.unavailable_since < _UNAVAILABLE_LIMIT_S
 
 

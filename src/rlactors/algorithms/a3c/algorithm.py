@@ -25,7 +25,8 @@ class A3C(ActorCriticAlgorithm):
     name = "a3c"
     config: A3CConfig
     config_class = A3CConfig
-    preload = (*PRELOAD, "torch")  # its evaluators compute gradients with torch
+    # Its evaluators compute gradients with a torch policy (and its losses), imported once.
+    preload = (*PRELOAD, "rlactors.policies.actor_critic", "rlactors.losses.policy_gradient")
 
     def _build_optimizer(self) -> AsyncGradientsOptimizer:
         return AsyncGradientsOptimizer(self.evaluator_group(), self.config.iteration_env_steps)

@@ -79,7 +79,7 @@ class Apex(DQN):
         # Greedy evaluations run beside learning (see TrainingLoop._maybe_evaluate).
         return spawn_with(
             ActorOptions(
-                name="greedy-evaluator",
+                name=f"{self.name}-greedy-evaluator",
                 restart=RestartPolicy.on_failure(max_restarts=self.config.max_worker_restarts),
             ),
             DQNEvaluator,

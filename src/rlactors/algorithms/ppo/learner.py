@@ -83,7 +83,7 @@ class PPOLearner:
             name: torch.as_tensor(np.asarray(batch[name]))
             for name in ("obs", "actions", "log_probs", "values", "advantages", "returns")
         }
-        # Each step's statistics stay tensors until the end: one conversion, not one per step.
+        # Each step's statistics stay tensors until the end: converted together, once.
         steps: list[torch.Tensor] = []
         if c.minibatch_size >= size:
             # One minibatch, the whole batch, every epoch: a shuffle would only reorder the rows
@@ -132,7 +132,7 @@ class PPOLearner:
                 mean_loss.detach(),
                 out.policy_loss.detach().mean(),
                 out.value_loss.detach().mean(),
-                out.entropy.mean(),
+                out.entropy.detach().mean(),  # detached: the step's graph is freed now
                 out.approx_kl.mean(),
                 out.clip_fraction.mean(),
                 torch.as_tensor(grad_norm, dtype=mean_loss.dtype),
