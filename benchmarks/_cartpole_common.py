@@ -62,7 +62,7 @@ NUM_WORKERS = 2
 EVAL_INTERVAL_ENV_STEPS = ActorCriticRunConfig.eval_interval_env_steps
 EVAL_TRIGGER_FRACTION = ActorCriticRunConfig.eval_trigger_fraction
 RETURN_WINDOW_EPISODES = ActorCriticRunConfig.return_window_episodes
-#: ``derive_seed`` stream of the greedy evaluations (``rlactors.algorithms.loop``).
+#: ``derive_seed`` stream of the greedy evaluations (``rlactors.algorithms.greedy_evaluation``).
 GREEDY_EVAL_STREAM = 3
 
 #: ``report(imported, run)``: the child's result line (``apex_cartpole.reporter``).

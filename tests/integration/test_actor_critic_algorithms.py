@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from rlactors.algorithms import get_algorithm
-from rlactors.algorithms.loop import TrainingLoop, _Evaluation
+from rlactors.algorithms.greedy_evaluation import _Evaluation
+from rlactors.algorithms.loop import TrainingLoop
 from rlactors.checkpoint import CheckpointError
 
 ALGORITHMS = ["a2c", "a3c", "ppo", "impala"]

@@ -10,7 +10,7 @@ import pytest
 
 from rlactors.algorithms.apex.algorithm import Apex
 from rlactors.algorithms.apex.config import ApexConfig
-from rlactors.algorithms.loop import _Evaluation
+from rlactors.algorithms.greedy_evaluation import _Evaluation
 
 BACKENDS = ["inline", "process", "ray"]
 

@@ -123,7 +123,7 @@ class ActorCriticAlgorithm(TrainingLoop):
         return self.policy.act(obs, explore=False)
 
     def _spawn_greedy_evaluator(self) -> ActorRef[ActorCriticEvaluator]:
-        # Greedy evaluations run beside learning (see TrainingLoop._maybe_evaluate). Its one
+        # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate). Its one
         # rollout env is never stepped: evaluate() builds envs of its own.
         c = self.config
         config = dataclasses.replace(

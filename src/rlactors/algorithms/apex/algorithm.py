@@ -76,7 +76,7 @@ class Apex(DQN):
         return {}
 
     def _spawn_greedy_evaluator(self) -> ActorRef[DQNEvaluator]:
-        # Greedy evaluations run beside learning (see TrainingLoop._maybe_evaluate).
+        # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate).
         return spawn_with(
             ActorOptions(
                 name=f"{self.name}-greedy-evaluator",

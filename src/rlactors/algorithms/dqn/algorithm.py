@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from rlactors.policies import DQNPolicy
 
 #: ``derive_seed`` paths under the root seed, one per consumer.
-#: (``GREEDY_EVAL_STREAM``, 3, is the training loop's.)
+#: (``GREEDY_EVAL_STREAM``, 3, is the greedy evaluations' of every algorithm.)
 _EVALUATORS, _LEARNER, _REPLAY = 0, 1, 2
 
 

@@ -1,0 +1,202 @@
+"""Greedy evaluations of a training loop: in this process, or beside learning on an actor.
+
+:class:`GreedyEvaluations` is the part of :class:`~rlactors.algorithms.loop.TrainingLoop` that
+decides when a greedy evaluation is due (every ``eval_interval_env_steps``, gated by the
+training return), runs or dispatches it, collects its answer and records whether it solved.
+An algorithm that spawns a greedy evaluator actor (:meth:`~GreedyEvaluations.
+_spawn_greedy_evaluator`) has its evaluations run there, on a snapshot of the weights, while the
+learner goes on; see :meth:`~GreedyEvaluations._maybe_evaluate`.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rlactors.actors import ActorDiedError, ActorRef, Future, wait_any
+from rlactors.core import EpisodeStats, Weights
+from rlactors.envs import EnvBatch
+from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
+
+log = logging.getLogger(__name__)
+
+#: ``derive_seed`` path of the learner's greedy evaluations (the same for every algorithm).
+GREEDY_EVAL_STREAM = 3
+
+#: Seconds to wait for an evaluation still running when the budget is spent.
+_EVAL_TIMEOUT_S = 300.0
+
+
+@dataclass
+class _Evaluation:
+    """A greedy evaluation in flight: its answer and the policy it evaluates."""
+
+    future: Future[list[EpisodeStats]]
+    weights: Weights
+    env_steps: int
+
+
+class GreedyEvaluations(abc.ABC):
+    """The greedy-evaluation half of the training loop (a mixin of ``TrainingLoop``, which
+    sets every attribute below)."""
+
+    config: Any
+    policy: Any
+    env_steps: int
+    evaluations: int
+    _eval_envs: EnvBatch
+    _next_eval_env_steps: int
+    _returns: deque[float]
+    _last_eval: float | None
+    _last_eval_env_steps: int | None
+    _solved: bool
+    _greedy_evaluator: ActorRef[Any] | None
+    _evaluation: _Evaluation | None
+
+    @abc.abstractmethod
+    def _greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The learner policy's greedy actions for ``[B, *obs_shape]`` observations."""
+
+    @abc.abstractmethod
+    def _budget_spent(self, env_steps: int) -> bool:
+        """Whether another round after ``env_steps`` would exceed the budget."""
+
+    @property
+    def episode_return_mean(self) -> float | None:
+        """Mean training return of the latest ``return_window_episodes`` episodes."""
+        return float(np.mean(self._returns)) if self._returns else None
+
+    def evaluate(self, episodes: int | None = None) -> dict[str, Any]:
+        """Greedy episodes with the learner's current policy, in this process.
+
+        Args:
+            episodes: How many (default ``config.eval_episodes``); they run in lockstep.
+
+        Returns:
+            ``episodes``, ``eval_return_mean``, ``eval_return_std``, ``eval_return_min``,
+            ``eval_return_max`` and ``eval_length_mean``.
+        """
+        count = self.config.eval_episodes if episodes is None else episodes
+        if count < 1:
+            raise ValueError(f"evaluate: episodes must be >= 1, got {count}")
+        if self._eval_envs.num_envs != count:
+            self._eval_envs.close()
+            self._eval_envs = make_env_batch(self.config.env_id, count)
+        stats = run_episodes(self._eval_envs, self._greedy, self._next_evaluation_seed())
+        returns = np.array([s.episode_return for s in stats])
+        return {
+            "episodes": count,
+            "eval_return_mean": float(returns.mean()),
+            "eval_return_std": float(returns.std()),
+            "eval_return_min": float(returns.min()),
+            "eval_return_max": float(returns.max()),
+            "eval_length_mean": float(np.mean([s.length for s in stats])),
+        }
+
+    def _maybe_evaluate(self) -> float | None:
+        """Collect a finished greedy evaluation, and start the next one when it is due (see
+        ``eval_interval_env_steps``).
+
+        With a greedy evaluator actor (:meth:`_spawn_greedy_evaluator`), evaluations run there,
+        on a snapshot of the weights, while the learner goes on: 20 CartPole episodes late in
+        a run are ~10,000 env steps, ~0.3 s in which learning would stop, and on the process
+        backend the evaluator uses a core the others leave idle (the learner waits for
+        samples, or the evaluators for the learner). The answer is read at the end of the
+        first iteration after it arrived; a policy that solves is the one the learner keeps
+        (its weights are restored), so what the run returns is what was evaluated, and the
+        solve counts at the env steps of the snapshot. One evaluation runs at a time; one that
+        falls due meanwhile starts when it ends. When the budget is spent, the one in flight
+        is waited for and a due one runs here. Without such an actor, evaluations run here.
+
+        Returns:
+            The mean return of the evaluation collected now, or None.
+        """
+        evaluation, eval_return = self._evaluation, None
+        last = self._budget_spent(self.env_steps)
+        if evaluation is not None and (last or _answered(evaluation.future)):
+            self._evaluation = None
+            eval_return = self._finish_evaluation(evaluation)
+        if self._solved or self._evaluation is not None or not self._evaluation_due():
+            return eval_return
+        if last or self._greedy_evaluator is None:
+            now = float(self.evaluate()["eval_return_mean"])
+            self._record_evaluation(now, self.env_steps)
+            return now
+        weights = self.policy.get_weights()
+        try:
+            self._greedy_evaluator.tell("set_weights", weights)
+            future = self._greedy_evaluator.ask(
+                "evaluate", self.config.eval_episodes, self._next_evaluation_seed()
+            )
+        except ActorDiedError as exc:
+            # Past its restart limit (or stopped): it is not essential, so evaluate here.
+            log.warning("the greedy evaluator is gone (%s); evaluating in this process", exc)
+            self._greedy_evaluator = None
+            now = float(self.evaluate()["eval_return_mean"])
+            self._record_evaluation(now, self.env_steps)
+            return now
+        self._evaluation = _Evaluation(future, weights, self.env_steps)
+        return eval_return
+
+    def _finish_evaluation(self, evaluation: _Evaluation) -> float | None:
+        try:
+            stats = evaluation.future.result(_EVAL_TIMEOUT_S)
+        except ActorDiedError as exc:
+            log.warning("the greedy evaluator died (%s); its evaluation is dropped", exc)
+            return None
+        eval_return = float(np.mean([s.episode_return for s in stats]))
+        self._record_evaluation(eval_return, evaluation.env_steps)
+        if self._solved:
+            self.policy.set_weights(evaluation.weights)
+        return eval_return
+
+    def _evaluation_due(self) -> bool:
+        """Whether a greedy evaluation is due now (moves the schedule on when it is)."""
+        c = self.config
+        if c.stop_reward is None or self.env_steps < self._next_eval_env_steps:
+            return False
+        while self._next_eval_env_steps <= self.env_steps:
+            self._next_eval_env_steps += c.eval_interval_env_steps
+        train_mean = self.episode_return_mean
+        # The gate is a fraction of a positive target; a target <= 0 (Pendulum's -400, say)
+        # has no such fraction, so every due evaluation runs.
+        gated = c.stop_reward > 0 and c.eval_trigger_fraction > 0
+        if train_mean is None:
+            return False
+        return not gated or train_mean >= c.eval_trigger_fraction * c.stop_reward
+
+    def _next_evaluation_seed(self) -> int:
+        """Counts a greedy evaluation; returns the root seed of its episodes (fresh each time)."""
+        self.evaluations += 1
+        return derive_seed(self.config.seed, GREEDY_EVAL_STREAM, self.evaluations)
+
+    def _record_evaluation(self, eval_return: float, env_steps: int) -> None:
+        """Keep a greedy evaluation's mean return, of the policy trained for ``env_steps``."""
+        stop_reward = self.config.stop_reward
+        self._last_eval = eval_return
+        self._last_eval_env_steps = env_steps
+        self._solved = stop_reward is not None and eval_return >= stop_reward
+        log.info(
+            "greedy evaluation of the policy at %d env steps: mean return %.1f (%s)",
+            env_steps,
+            eval_return,
+            "solved" if self._solved else "not yet",
+        )
+
+    def _spawn_greedy_evaluator(self) -> ActorRef[Any] | None:
+        """An actor to run the greedy evaluations beside learning (see :meth:`_maybe_evaluate`),
+        spawned when training starts with ``stop_reward`` set. It must take
+        ``set_weights(policy.get_weights())`` and answer ``evaluate(episodes, seed)`` with a
+        list of :class:`~rlactors.core.EpisodeStats`. None (the default): evaluate here."""
+        return None
+
+
+def _answered(future: Future[Any]) -> bool:
+    """Whether ``future`` has its answer, reading it if it arrived (waits at most 0.1 ms)."""
+    done, _ = wait_any([future], timeout=1e-4)
+    return bool(done)
