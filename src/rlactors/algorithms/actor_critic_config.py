@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from rlactors.validation import check_positive_ints
+
 
 @dataclass(frozen=True)
 class ActorCriticRunConfig:
@@ -116,7 +118,8 @@ class ActorCriticRunConfig:
             ValueError: A field is out of range; the message names it.
         """
         name = type(self).__name__
-        for field in (
+        check_positive_ints(
+            self,
             "max_env_steps",
             "eval_episodes",
             "eval_interval_env_steps",
@@ -124,10 +127,7 @@ class ActorCriticRunConfig:
             "num_workers",
             "num_envs_per_worker",
             "rollout_steps",
-        ):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}.{field} must be an integer >= 1, got {value!r}")
+        )
         if self.max_worker_restarts < 0:
             raise ValueError(
                 f"{name}.max_worker_restarts must be >= 0, got {self.max_worker_restarts}"

@@ -29,6 +29,7 @@ from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.evaluators.episodes import GreedyEpisodes, derive_seed, make_env_batch
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
+from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:
     from rlactors.policies import ActorCriticPolicy
@@ -83,10 +84,7 @@ class RolloutConfig:
         """
         if not self.env_id:
             raise ValueError("RolloutConfig.env_id must name a Gymnasium env, got ''")
-        for name in ("num_envs", "rollout_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"RolloutConfig.{name} must be an integer >= 1, got {value!r}")
+        check_positive_ints(self, "num_envs", "rollout_steps")
         if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
             raise ValueError(f"RolloutConfig.gamma must lie in [0, 1], got {self.gamma}")
         if self.gae_lambda is not None and not 0.0 <= self.gae_lambda <= 1.0:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlactors.policies import DQNPolicyConfig
+from rlactors.validation import check_positive_ints
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,7 @@ class EvaluatorConfig:
         """
         if not self.env_id:
             raise ValueError("EvaluatorConfig.env_id must name a Gymnasium env, got ''")
-        for name in ("num_envs", "rollout_steps", "n_step"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"EvaluatorConfig.{name} must be an integer >= 1, got {value!r}")
+        check_positive_ints(self, "num_envs", "rollout_steps", "n_step")
         if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
             raise ValueError(f"EvaluatorConfig.gamma must lie in [0, 1], got {self.gamma}")
         if not 0.0 <= self.epsilon <= 1.0:

@@ -41,6 +41,7 @@ from rlactors.actors import (
 from rlactors.core import EpisodeStats, Optimizer, SampleBatch
 from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig, derive_seed
 from rlactors.replay.shard import ReplayShard
+from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:  # the learner's class: worker processes, which import this module, need no torch
     from rlactors.policies import DQNPolicy
@@ -118,10 +119,7 @@ class AsyncReplayConfig:
             "sample_requests_in_flight_per_shard",
             "batches_per_sample_request",
         )
-        for name in positive:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"AsyncReplayConfig.{name} must be an integer >= 1, got {value!r}")
+        check_positive_ints(self, *positive)
         if self.buffer_capacity_transitions < self.num_replay_shards:
             raise ValueError("AsyncReplayConfig: fewer transitions of capacity than shards")
         if not self.replay_ratio > 0:

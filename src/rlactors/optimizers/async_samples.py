@@ -30,6 +30,7 @@ from rlactors.optimizers.evaluator_group import (
     EvaluatorGroup,
     GroupOptimizer,
 )
+from rlactors.validation import check_positive_ints
 
 #: Learns on a list of rollout batches (each ``T * K`` time-major rows); returns statistics.
 BatchLearnFn = Callable[[list[SampleBatch]], dict[str, float]]
@@ -62,18 +63,14 @@ class AsyncSamplesConfig:
         Raises:
             ValueError: A field is below 1, or the queue cannot hold one batch.
         """
-        for name in (
+        check_positive_ints(
+            self,
             "rollouts_per_batch",
             "max_inflight_per_worker",
             "max_queued_rollouts",
             "weight_sync_period_learner_steps",
             "iteration_env_steps",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"AsyncSamplesConfig.{name} must be an integer >= 1, got {value!r}"
-                )
+        )
         if self.max_queued_rollouts < self.rollouts_per_batch:
             raise ValueError(
                 f"AsyncSamplesConfig.max_queued_rollouts ({self.max_queued_rollouts}) must be "

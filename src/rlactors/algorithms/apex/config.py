@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from rlactors.validation import check_positive_ints
+
 
 @dataclass(frozen=True)
 class ApexConfig:
@@ -143,7 +145,8 @@ class ApexConfig:
         Raises:
             ValueError: A field is out of range; the message names it.
         """
-        for name in (
+        check_positive_ints(
+            self,
             "max_env_steps",
             "eval_episodes",
             "eval_interval_env_steps",
@@ -152,10 +155,7 @@ class ApexConfig:
             "num_envs_per_worker",
             "rollout_steps",
             "n_step",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ApexConfig.{name} must be an integer >= 1, got {value!r}")
+        )
         if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
             raise ValueError(f"ApexConfig.gamma must lie in [0, 1], got {self.gamma}")
         if self.iteration_env_steps > self.max_env_steps:

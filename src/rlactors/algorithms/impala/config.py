@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
+from rlactors.validation import check_positive_ints
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,14 @@ class IMPALAConfig(ActorCriticRunConfig):
             value = getattr(self, field)
             if not value > 0.0:
                 raise ValueError(f"IMPALAConfig.{field} must be > 0, got {value}")
-        for field in (
+        check_positive_ints(
+            self,
             "rollouts_per_batch",
             "max_inflight_per_worker",
             "max_queued_rollouts",
             "weight_sync_period_learner_steps",
             "iteration_env_steps",
-        ):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"IMPALAConfig.{field} must be an integer >= 1, got {value!r}")
+        )
         super().__post_init__()
 
     @property

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
+from rlactors.validation import check_positive_ints
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,6 @@ class PPOConfig(ActorCriticRunConfig):
             ValueError: A field is out of range; the message names it.
         """
         super().__post_init__()
-        for field in ("num_epochs", "minibatch_size"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"PPOConfig.{field} must be an integer >= 1, got {value!r}")
+        check_positive_ints(self, "num_epochs", "minibatch_size")
         if not self.clip_epsilon > 0.0:
             raise ValueError(f"PPOConfig.clip_epsilon must be > 0, got {self.clip_epsilon}")
