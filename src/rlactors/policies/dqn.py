@@ -34,6 +34,7 @@ from rlactors.policies.dqn_config import (
     DQNPolicyConfig,
     check_epsilon,
     check_q_spaces,
+    epsilon_greedy,
 )
 from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.networks import QNetwork
@@ -142,14 +143,8 @@ class DQNPolicy(Policy):
         Returns:
             ``[B]`` int64 actions from the action space.
         """
-        actions: np.ndarray = self.q_values(obs).argmax(axis=1)
-        if explore and self._epsilon > 0.0:
-            batch = len(actions)
-            random_rows = self._rng.random(batch) < self._epsilon
-            random_actions = self._rng.integers(self._num_actions, size=batch)
-            actions = np.where(random_rows, random_actions, actions)
-        result: np.ndarray = actions.astype(np.int64) + self._action_start
-        return result
+        epsilon = self._epsilon if explore else 0.0
+        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start)
 
     # -- learning -------------------------------------------------------------------------------
 

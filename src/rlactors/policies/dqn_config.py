@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 #: Columns :meth:`DQNPolicy.learn` needs (see :class:`rlactors.core.SampleBatch`).
 REQUIRED_COLUMNS = ("obs", "actions", "rewards", "next_obs", "discounts")
@@ -107,3 +108,22 @@ def check_q_spaces(
             f"{owner} needs a gymnasium.spaces.Discrete action space, got {action_space!r}"
         )
     return observation_space, action_space
+
+
+def epsilon_greedy(
+    q_values: np.ndarray, epsilon: float, rng: np.random.Generator, action_start: int
+) -> np.ndarray:
+    """Epsilon-greedy actions from ``[B, A]`` Q-values: each row's argmax (ties to the lowest
+    action) or, with probability ``epsilon``, a uniformly random action (no draws at 0).
+
+    Returns:
+        ``[B]`` int64 actions of a ``Discrete(A, start=action_start)`` space.
+    """
+    actions: np.ndarray = q_values.argmax(axis=1)
+    if epsilon > 0.0:
+        batch, num_actions = q_values.shape
+        random_rows = rng.random(batch) < epsilon
+        random_actions = rng.integers(num_actions, size=batch)
+        actions = np.where(random_rows, random_actions, actions)
+    result: np.ndarray = actions.astype(np.int64) + action_start
+    return result

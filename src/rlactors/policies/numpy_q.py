@@ -37,6 +37,7 @@ from rlactors.policies.dqn_config import (
     DQNPolicyConfig,
     check_epsilon,
     check_q_spaces,
+    epsilon_greedy,
 )
 
 
@@ -122,14 +123,8 @@ class NumpyQPolicy:
             explore: With probability :attr:`epsilon` per row take a uniformly random action;
                 False: always greedy (ties go to the lowest action).
         """
-        actions: np.ndarray = self.q_values(obs).argmax(axis=1)
-        if explore and self._epsilon > 0.0:
-            batch = len(actions)
-            random_rows = self._rng.random(batch) < self._epsilon
-            random_actions = self._rng.integers(self._num_actions, size=batch)
-            actions = np.where(random_rows, random_actions, actions)
-        result: np.ndarray = actions.astype(np.int64) + self._action_start
-        return result
+        epsilon = self._epsilon if explore else 0.0
+        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start)
 
     def compute_td_error(self, batch: SampleBatch) -> np.ndarray:
         """TD errors ``target - Q(obs, actions)``, ``[B]`` float32 (initial priorities).
