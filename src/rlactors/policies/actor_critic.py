@@ -40,10 +40,11 @@ import torch
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import a2c_loss, normalize_advantages
 from rlactors.policies.actor_critic_config import (
-    OBS_STATS_PREFIX,
     ActionInfo,
     ActorCriticConfig,
     check_actor_critic_spaces,
+    clip_to_space,
+    join_weights,
     split_weights,
 )
 from rlactors.policies.actor_critic_network import ACTIVATIONS, ActorCriticNetwork
@@ -181,11 +182,7 @@ class ActorCriticPolicy(Policy):
         Returns:
             The actions to send to the environment, same shape.
         """
-        if not isinstance(self.action_space, gym.spaces.Box):
-            return np.asarray(actions)
-        space = self.action_space
-        clipped: np.ndarray = np.clip(actions, space.low, space.high).astype(space.dtype)
-        return clipped
+        return clip_to_space(actions, self.action_space)
 
     def value(self, obs: np.ndarray) -> np.ndarray:
         """Critic values, e.g. the bootstrap value ``V(s_T)`` after a rollout.
@@ -424,10 +421,8 @@ class ActorCriticPolicy(Policy):
         Returns:
             ``{state_dict key: array}`` copies; the optimizer is not included.
         """
-        weights = {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()}
-        if self.obs_stats is not None:
-            weights.update({OBS_STATS_PREFIX + k: v for k, v in self.obs_stats.get_state().items()})
-        return weights
+        network = {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()}
+        return join_weights(network, self.obs_stats)
 
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Loads parameters (and observation statistics) from :meth:`get_weights`.

@@ -163,6 +163,32 @@ def check_actor_critic_spaces(
     )
 
 
+def clip_to_space(actions: np.ndarray, action_space: gym.Space[Any]) -> np.ndarray:
+    """Box actions clipped to the space's bounds and cast to its dtype; others as they are.
+
+    Args:
+        actions: ``[B, *action_shape]`` actions, e.g. :attr:`ActionInfo.actions`.
+
+    Returns:
+        The actions to send to the environment, same shape.
+    """
+    if not isinstance(action_space, gym.spaces.Box):
+        return np.asarray(actions)
+    clipped: np.ndarray = np.clip(actions, action_space.low, action_space.high)
+    return clipped.astype(action_space.dtype)
+
+
+def join_weights(
+    network: dict[str, np.ndarray], obs_stats: RunningMeanStd | None
+) -> dict[str, np.ndarray]:
+    """An actor-critic policy's weights: ``network``'s arrays plus, when observations are
+    normalized, ``obs_stats``'s state under ``OBS_STATS_PREFIX`` (what :func:`split_weights`
+    splits)."""
+    if obs_stats is not None:
+        network.update({OBS_STATS_PREFIX + k: v for k, v in obs_stats.get_state().items()})
+    return network
+
+
 def split_weights(
     weights: Mapping[str, np.ndarray], normalizing: bool, obs_shape: tuple[int, ...]
 ) -> tuple[dict[str, np.ndarray], RunningMeanStd | None]:

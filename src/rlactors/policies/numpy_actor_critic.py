@@ -33,10 +33,11 @@ import numpy as np
 
 from rlactors.core import Weights
 from rlactors.policies.actor_critic_config import (
-    OBS_STATS_PREFIX,
     ActionInfo,
     ActorCriticConfig,
     check_actor_critic_spaces,
+    clip_to_space,
+    join_weights,
     split_weights,
 )
 from rlactors.policies.arrays import checked_float32_arrays
@@ -128,21 +129,14 @@ class NumpyActorCriticPolicy:
 
     def clip_actions(self, actions: np.ndarray) -> np.ndarray:
         """Clips Box actions to the space's bounds and casts them to its dtype (Discrete: as is)."""
-        if not isinstance(self.action_space, gym.spaces.Box):
-            return np.asarray(actions)
-        space = self.action_space
-        clipped: np.ndarray = np.clip(actions, space.low, space.high).astype(space.dtype)
-        return clipped
+        return clip_to_space(actions, self.action_space)
 
     # -- weights --------------------------------------------------------------------------------
 
     def get_weights(self) -> Weights:
         """The network's arrays (copies), plus the observation statistics when normalizing:
         the keys of ``ActorCriticPolicy.get_weights()``."""
-        weights = {k: v.copy() for k, v in self._weights.items()}
-        if self.obs_stats is not None:
-            weights.update({OBS_STATS_PREFIX + k: v for k, v in self.obs_stats.get_state().items()})
-        return weights
+        return join_weights({k: v.copy() for k, v in self._weights.items()}, self.obs_stats)
 
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Loads ``ActorCriticPolicy.get_weights()`` (or :meth:`get_weights`) arrays.
