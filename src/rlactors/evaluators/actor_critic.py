@@ -26,16 +26,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
-from rlactors.evaluators.episodes import GreedyEpisodes, derive_seed, make_env_batch
+from rlactors.evaluators.episodes import POLICY_STREAM, derive_seed, evaluator_envs
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
 from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:
     from rlactors.policies import ActorCriticPolicy
-
-#: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
-_ENV_STREAM, _POLICY_STREAM, _EVAL_STREAM = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -159,31 +156,19 @@ class ActorCriticEvaluator(Evaluator):
     def __init__(self, config: RolloutConfig, index: int = 0) -> None:
         self.config = config
         self.index = index
-        self._envs = make_env_batch(
-            config.env_id,
-            config.num_envs,
-            check=config.check_env,
-            env_kwargs=dict(config.env_kwargs),
-        )
+        self._envs, self._greedy_episodes = evaluator_envs(config, index)
         self._policy = NumpyActorCriticPolicy(
             self._envs.observation_space,
             self._envs.action_space,
             config.policy,
-            seed=derive_seed(config.seed, index, _POLICY_STREAM),
+            seed=derive_seed(config.seed, index, POLICY_STREAM),
         )
         self._gradient_policy: ActorCriticPolicy | None = None  # A3C's, built on first use
-        self._greedy_episodes = GreedyEpisodes(
-            config.env_id,
-            check=config.check_env,
-            env_kwargs=dict(config.env_kwargs),
-            seed_path=(config.seed, index, _EVAL_STREAM),
-        )
         obs_shape = tuple(self._envs.observation_space.shape or ())
         self._obs_seen = RunningMeanStd(obs_shape) if config.policy.normalize_observations else None
         # Reward scaling: each env's running discounted return, and their spread.
         self._discounted_returns = np.zeros(config.num_envs, np.float64)
         self._return_stats = RunningMeanStd(())
-        self._envs.reset(seed=derive_seed(config.seed, index, _ENV_STREAM))
         self._env_steps = 0
         self._sample_time_s = 0.0
 
@@ -264,7 +249,7 @@ class ActorCriticEvaluator(Evaluator):
                 self._envs.observation_space,
                 self._envs.action_space,
                 self.config.policy,
-                seed=derive_seed(self.config.seed, self.index, _POLICY_STREAM),
+                seed=derive_seed(self.config.seed, self.index, POLICY_STREAM),
             )
         # The rollout's policy: its log-probs and values are the ones the gradient is taken at.
         self._gradient_policy.set_weights(self._policy.get_weights())

@@ -20,12 +20,9 @@ import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.evaluators.config import EvaluatorConfig
-from rlactors.evaluators.episodes import GreedyEpisodes, derive_seed, make_env_batch
+from rlactors.evaluators.episodes import POLICY_STREAM, derive_seed, evaluator_envs
 from rlactors.policies.numpy_q import NumpyQPolicy
 from rlactors.replay import NStepAccumulator
-
-#: ``derive_seed`` paths under an evaluator's seed: one stream per purpose.
-_ENV_STREAM, _POLICY_STREAM, _EVAL_STREAM = 0, 1, 2
 
 #: The extra column :meth:`DQNEvaluator.sample` adds when ``compute_priorities`` is set.
 PRIORITIES = "priorities"
@@ -51,30 +48,18 @@ class DQNEvaluator(Evaluator):
     def __init__(self, config: EvaluatorConfig, index: int = 0) -> None:
         self.config = config
         self.index = index
-        self._envs = make_env_batch(
-            config.env_id,
-            config.num_envs,
-            check=config.check_env,
-            env_kwargs=dict(config.env_kwargs),
-        )
+        self._envs, self._greedy_episodes = evaluator_envs(config, index)
         # numpy, not torch: an evaluator only acts (see NumpyQPolicy).
         self._policy = NumpyQPolicy(
             self._envs.observation_space,
             self._envs.action_space,
             config.policy,
-            seed=derive_seed(config.seed, index, _POLICY_STREAM),
+            seed=derive_seed(config.seed, index, POLICY_STREAM),
         )
         self._policy.set_epsilon(config.epsilon)
         self._accumulators = [
             NStepAccumulator(config.n_step, config.gamma) for _ in range(config.num_envs)
         ]
-        self._envs.reset(seed=derive_seed(config.seed, index, _ENV_STREAM))
-        self._greedy_episodes = GreedyEpisodes(
-            config.env_id,
-            check=config.check_env,
-            env_kwargs=dict(config.env_kwargs),
-            seed_path=(config.seed, index, _EVAL_STREAM),
-        )
         self._env_steps = 0
         self._episodes = 0
         self._sample_time_s = 0.0

@@ -10,7 +10,7 @@ Usage, 20 greedy episodes at once, one batched policy call per step::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from rlactors.envs import EnvBatch, make_env
 
 #: Maps ``[B, *obs_shape]`` observations to ``[B]`` actions.
 ActFn = Callable[[np.ndarray], np.ndarray]
+
+#: ``derive_seed`` paths under an evaluator's seed and index: one stream per purpose.
+ENV_STREAM, POLICY_STREAM, EVAL_STREAM = 0, 1, 2
 
 
 def derive_seed(root: int, *path: int) -> int:
@@ -148,3 +151,37 @@ class GreedyEpisodes:
         if self._envs is not None:
             self._envs.close()
             self._envs = None
+
+
+class EvaluatorEnvConfig(Protocol):
+    """What :func:`evaluator_envs` reads from an evaluator's config."""
+
+    @property
+    def env_id(self) -> str: ...
+    @property
+    def num_envs(self) -> int: ...
+    @property
+    def check_env(self) -> bool: ...
+    @property
+    def env_kwargs(self) -> tuple[tuple[str, Any], ...]: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, GreedyEpisodes]:
+    """An evaluator's envs: its ``num_envs`` training envs, reset with the seed of its
+    :data:`ENV_STREAM`, and the :class:`GreedyEpisodes` of its evaluations (:data:`EVAL_STREAM`).
+
+    Raises:
+        UnknownEnvError: ``config.env_id`` is not registered.
+    """
+    kwargs = dict(config.env_kwargs)
+    envs = make_env_batch(config.env_id, config.num_envs, check=config.check_env, env_kwargs=kwargs)
+    envs.reset(seed=derive_seed(config.seed, index, ENV_STREAM))
+    greedy = GreedyEpisodes(
+        config.env_id,
+        check=config.check_env,
+        env_kwargs=kwargs,
+        seed_path=(config.seed, index, EVAL_STREAM),
+    )
+    return envs, greedy
