@@ -11,9 +11,10 @@ Ape-X:
   the mean training return of the latest 20 episodes reaches half of 475 (rlactors'
   ``eval_trigger_fraction`` and ``return_window_episodes`` defaults; SB3 gets the same gate, or
   its greedy checks would start earlier and cost it time ours skips). rlactors checks with its
-  own ``stop_reward`` mechanism; SB3 through :func:`solve_check`, a callback at the start of each
-  rollout (after the learning on the previous one), with the same batched greedy-episode runner
-  and the same evaluation seeds (``derive_seed(seed, 3, n)`` for the n-th evaluation).
+  own ``stop_reward`` mechanism; SB3 through ``dqn_cartpole.solve_check``, a callback at the
+  start of each rollout (after the learning on the previous one), with the same batched
+  greedy-episode runner and the same evaluation seeds (``derive_seed(seed, 3, n)`` for the n-th
+  evaluation).
 - rlactors runs each check on a greedy evaluator actor, on a snapshot of the weights, while it
   learns on (as Ape-X does; SB3's callback stops training meanwhile). Its ``env_steps`` are the
   count when the solving answer was read, so they include the rounds learned meanwhile
@@ -50,7 +51,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from apex_cartpole import launch, median_unsolved_as_never, ratio, reporter
-from dqn_cartpole import BAR_SEEDS, ENV_ID, EVAL_EPISODES, STOP_REWARD, summary
+from dqn_cartpole import (
+    BAR_SEEDS,
+    ENV_ID,
+    EVAL_EPISODES,
+    STOP_REWARD,
+    solve_check,
+    summary,
+)
 
 from rlactors.algorithms import get_algorithm
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
@@ -62,8 +70,6 @@ NUM_WORKERS = 2
 EVAL_INTERVAL_ENV_STEPS = ActorCriticRunConfig.eval_interval_env_steps
 EVAL_TRIGGER_FRACTION = ActorCriticRunConfig.eval_trigger_fraction
 RETURN_WINDOW_EPISODES = ActorCriticRunConfig.return_window_episodes
-#: ``derive_seed`` stream of the greedy evaluations (``rlactors.algorithms.greedy_evaluation``).
-GREEDY_EVAL_STREAM = 3
 
 #: ``report(imported, run)``: the child's result line (``apex_cartpole.reporter``).
 Report = Callable[[float, dict[str, Any]], None]
@@ -130,61 +136,16 @@ def run_rlactors(algo: str, seed: int, backend: str, budget: int, report: Report
         )
 
 
-def solve_check(seed: int) -> Any:
-    """SB3's callback: rlactors' gated greedy check, at the same moments (module docstring).
-
-    After ``model.learn``, ``solved_at`` holds the env steps of the solving check (None if
-    none solved), ``evaluations`` every check as ``(env_steps, mean return)``.
-    """
-    import numpy as np
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
-
-    class SolveCheck(BaseCallback):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self.eval_envs = make_env_batch(ENV_ID, EVAL_EPISODES)
-            self.next_eval = EVAL_INTERVAL_ENV_STEPS
-            self.evaluations: list[tuple[int, float]] = []
-            self.solved_at: int | None = None
-            self.last_eval: float | None = None
-
-        def _on_rollout_start(self) -> None:
-            # Rollouts start after train(): the policy has learned on the round just sampled.
-            if self.num_timesteps < self.next_eval or self.solved_at is not None:
-                return
-            while self.next_eval <= self.num_timesteps:
-                self.next_eval += EVAL_INTERVAL_ENV_STEPS
-            # rlactors' gate: the mean of the latest training episodes (Monitor's records).
-            recent = [ep["r"] for ep in list(self.model.ep_info_buffer)[-RETURN_WINDOW_EPISODES:]]
-            if not recent or np.mean(recent) < EVAL_TRIGGER_FRACTION * STOP_REWARD:
-                return
-            model = self.model
-
-            def act(obs: np.ndarray) -> np.ndarray:
-                actions, _ = model.predict(obs, deterministic=True)
-                return np.asarray(actions)
-
-            eval_seed = derive_seed(seed, GREEDY_EVAL_STREAM, len(self.evaluations) + 1)
-            stats = run_episodes(self.eval_envs, act, eval_seed)
-            self.last_eval = float(np.mean([s.episode_return for s in stats]))
-            self.evaluations.append((self.num_timesteps, round(self.last_eval, 1)))
-            if self.last_eval >= STOP_REWARD:
-                self.solved_at = self.num_timesteps
-
-        def _on_step(self) -> bool:
-            return self.solved_at is None
-
-    return SolveCheck()
-
-
 def run_sb3(
     seed: int, budget: int, build: Callable[[], Any], imported: float, report: Report
 ) -> None:
     """Train the SB3 model ``build()`` returns until solved or out of budget; report it."""
     start = time.perf_counter()
-    callback = solve_check(seed)
+    callback = solve_check(
+        seed,
+        EVAL_INTERVAL_ENV_STEPS,
+        gate=(RETURN_WINDOW_EPISODES, EVAL_TRIGGER_FRACTION * STOP_REWARD),
+    )
     model = build()
     model.learn(total_timesteps=budget, callback=callback)
     report(

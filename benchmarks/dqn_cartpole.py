@@ -45,6 +45,8 @@ EVAL_EPISODES = 20
 EVAL_INTERVAL_ENV_STEPS = 2048
 BUDGET_ENV_STEPS = 100_000
 BAR_SEEDS = 4  # of 5 seeds must solve (rlactors)
+#: ``derive_seed`` stream of the greedy evaluations (``rlactors.algorithms.greedy_evaluation``).
+GREEDY_EVAL_STREAM = 3
 
 SB3_ZOO = {
     "learning_rate": 2.3e-3,
@@ -85,20 +87,30 @@ def run_rlactors(seed: int, backend: str) -> dict[str, Any]:
     }
 
 
-def run_sb3(seed: int) -> dict[str, Any]:
-    from stable_baselines3 import DQN as SB3DQN
+def solve_check(seed: int, interval_env_steps: int, gate: tuple[int, float] | None = None) -> Any:
+    """An SB3 callback: a greedy check of ``EVAL_EPISODES`` episodes every
+    ``interval_env_steps``, after the learning round (at the start of the next rollout).
+
+    Args:
+        seed: The run's root seed; the n-th check's episodes derive from
+            ``derive_seed(seed, 3, n)``, rlactors' stream of greedy evaluations.
+        interval_env_steps: A check at the first round boundary at or after each multiple.
+        gate: ``(episodes, mean return)``: check only once the mean training return of the
+            latest ``episodes`` episodes (Monitor's records) reaches it, as rlactors'
+            ``eval_trigger_fraction`` gate does; None for no gate.
+
+    After ``model.learn``, ``solved_at`` holds the env steps of the solving check (None if
+    none solved), ``last_eval`` its mean return, ``evaluations`` every check as
+    ``(env_steps, mean return)``.
+    """
     from stable_baselines3.common.callbacks import BaseCallback
 
-    start = time.perf_counter()
-    eval_envs = make_env_batch(ENV_ID, EVAL_EPISODES)
-
-    class SolveCheck(BaseCallback):
-        """Greedy evaluation every EVAL_INTERVAL env steps, after the learning round."""
-
+    class SolveCheck(BaseCallback):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
-            self.next_eval = EVAL_INTERVAL_ENV_STEPS
-            self.evaluations = 0
+            self.eval_envs = make_env_batch(ENV_ID, EVAL_EPISODES)
+            self.next_eval = interval_env_steps
+            self.evaluations: list[tuple[int, float]] = []
             self.solved_at: int | None = None
             self.last_eval: float | None = None
 
@@ -107,24 +119,36 @@ def run_sb3(seed: int) -> dict[str, Any]:
             if self.num_timesteps < self.next_eval or self.solved_at is not None:
                 return
             while self.next_eval <= self.num_timesteps:
-                self.next_eval += EVAL_INTERVAL_ENV_STEPS
-            self.evaluations += 1
+                self.next_eval += interval_env_steps
+            if gate is not None:
+                window, mean_return = gate
+                recent = [episode["r"] for episode in list(self.model.ep_info_buffer)[-window:]]
+                if not recent or np.mean(recent) < mean_return:
+                    return
             model = self.model
 
             def act(obs: np.ndarray) -> np.ndarray:
                 actions, _ = model.predict(obs, deterministic=True)
                 return np.asarray(actions)
 
-            seed_i = derive_seed(seed, 3, self.evaluations)
-            stats = run_episodes(eval_envs, act, seed_i)
+            eval_seed = derive_seed(seed, GREEDY_EVAL_STREAM, len(self.evaluations) + 1)
+            stats = run_episodes(self.eval_envs, act, eval_seed)
             self.last_eval = float(np.mean([s.episode_return for s in stats]))
+            self.evaluations.append((self.num_timesteps, round(self.last_eval, 1)))
             if self.last_eval >= STOP_REWARD:
                 self.solved_at = self.num_timesteps
 
         def _on_step(self) -> bool:
             return self.solved_at is None
 
-    callback = SolveCheck()
+    return SolveCheck()
+
+
+def run_sb3(seed: int) -> dict[str, Any]:
+    from stable_baselines3 import DQN as SB3DQN
+
+    start = time.perf_counter()
+    callback = solve_check(seed, EVAL_INTERVAL_ENV_STEPS)
     model = SB3DQN("MlpPolicy", ENV_ID, seed=seed, device="cpu", verbose=0, **SB3_ZOO)
     model.learn(total_timesteps=BUDGET_ENV_STEPS, callback=callback)
     seconds = time.perf_counter() - start
