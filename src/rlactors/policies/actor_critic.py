@@ -51,7 +51,7 @@ from rlactors.policies.actor_critic_network import ACTIVATIONS, ActorCriticNetwo
 from rlactors.policies.arrays import check_keys
 from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.normalization import RunningMeanStd
-from rlactors.policies.weights import load_module_arrays
+from rlactors.policies.weights import copy_into, load_module_arrays
 
 #: Columns :meth:`ActorCriticPolicy.learn` needs.
 REQUIRED_COLUMNS = ("obs", "actions", "advantages", "returns")
@@ -266,19 +266,11 @@ class ActorCriticPolicy(Policy):
         Raises:
             ValueError: A key is missing or unexpected, or a shape differs; nothing is changed.
         """
-        params = dict(self.network.named_parameters())
-        check_keys(set(gradients), set(params), "gradients: ")
-        grads = {name: torch.as_tensor(np.asarray(gradients[name])) for name in params}
-        for name, param in params.items():
-            if grads[name].shape != param.shape:
-                raise ValueError(
-                    f"gradients: {name!r} has shape {tuple(grads[name].shape)}, "
-                    f"expected {tuple(param.shape)}"
-                )
-        with torch.no_grad():
-            for name, param in params.items():
-                assert param.grad is not None  # a view of the optimizer's gradient buffer
-                param.grad.copy_(grads[name])
+        grads = {}
+        for name, param in self.network.named_parameters():
+            assert param.grad is not None  # a view of the optimizer's gradient buffer
+            grads[name] = param.grad
+        copy_into(grads, gradients, "gradients")
         self._adam.step()
         self._learner_steps += 1
 

@@ -26,16 +26,25 @@ def load_module_arrays(module: torch.nn.Module, arrays: Mapping[str, Any], what:
     Raises:
         ValueError: A key is missing or unexpected, or a shape differs; nothing is changed.
     """
-    current = module.state_dict()
-    check_keys(set(arrays), set(current), f"{what}: ")
-    # Convert and check every entry before copying any, so a bad input leaves the module intact.
-    loaded = {key: torch.as_tensor(arrays[key]) for key in current}
-    for key, value in current.items():
+    copy_into(module.state_dict(), arrays, what)
+
+
+def copy_into(targets: Mapping[str, torch.Tensor], arrays: Mapping[str, Any], what: str) -> None:
+    """Copies ``arrays[key]`` into each tensor ``targets[key]`` in place (casting dtypes), once
+    every key and shape is checked.
+
+    Raises:
+        ValueError: A key is missing or unexpected, or a shape differs; nothing is changed.
+    """
+    check_keys(set(arrays), set(targets), f"{what}: ")
+    # Convert and check every entry before copying any, so a bad input leaves the targets intact.
+    loaded = {key: torch.as_tensor(arrays[key]) for key in targets}
+    for key, value in targets.items():
         if loaded[key].shape != value.shape:
             raise ValueError(
                 f"{what}: {key!r} has shape {tuple(loaded[key].shape)}, "
                 f"expected {tuple(value.shape)}"
             )
     with torch.no_grad():
-        for key, value in current.items():
+        for key, value in targets.items():
             value.copy_(loaded[key])
