@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rlactors.actors import ActorOptions, ActorRef, RestartPolicy, spawn_with
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig, derive_seed
@@ -122,20 +121,12 @@ class ActorCriticAlgorithm(TrainingLoop):
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         return self.policy.act(obs, explore=False)
 
-    def _spawn_greedy_evaluator(self) -> ActorRef[ActorCriticEvaluator]:
+    def _greedy_evaluator_spec(self) -> tuple[type[ActorCriticEvaluator], RolloutConfig]:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate). Its one
         # rollout env is never stepped: evaluate() builds envs of its own.
-        c = self.config
-        config = dataclasses.replace(
-            self.rollout_config(), num_envs=1, seed=derive_seed(c.seed, _GREEDY_EVALUATOR)
-        )
-        return spawn_with(
-            ActorOptions(
-                name=f"{self.name}-greedy-evaluator",
-                restart=RestartPolicy.on_failure(max_restarts=c.max_worker_restarts),
-            ),
-            ActorCriticEvaluator,
-            config,
+        seed = derive_seed(self.config.seed, _GREEDY_EVALUATOR)
+        return ActorCriticEvaluator, dataclasses.replace(
+            self.rollout_config(), num_envs=1, seed=seed
         )
 
     def _runtime_options(self) -> dict[str, Any]:

@@ -13,12 +13,21 @@ from __future__ import annotations
 import abc
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from rlactors.actors import ActorDiedError, ActorRef, Future, wait_any
+from rlactors.actors import (
+    ActorDiedError,
+    ActorOptions,
+    ActorRef,
+    Future,
+    RestartPolicy,
+    spawn_with,
+    wait_any,
+)
 from rlactors.core import EpisodeStats, Weights
 from rlactors.envs import EnvBatch
 from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
@@ -45,6 +54,7 @@ class GreedyEvaluations(abc.ABC):
     """The greedy-evaluation half of the training loop (a mixin of ``TrainingLoop``, which
     sets every attribute below)."""
 
+    name: ClassVar[str]
     config: Any
     policy: Any
     env_steps: int
@@ -189,8 +199,21 @@ class GreedyEvaluations(abc.ABC):
         )
 
     def _spawn_greedy_evaluator(self) -> ActorRef[Any] | None:
-        """An actor to run the greedy evaluations beside learning (see :meth:`_maybe_evaluate`),
-        spawned when training starts with ``stop_reward`` set. It must take
+        """The actor that runs the greedy evaluations beside learning (see
+        :meth:`_maybe_evaluate`), spawned when training starts with ``stop_reward`` set and
+        restarted if its process dies; None without a :meth:`_greedy_evaluator_spec`."""
+        spec = self._greedy_evaluator_spec()
+        if spec is None:
+            return None
+        factory, config = spec
+        options = ActorOptions(
+            name=f"{self.name}-greedy-evaluator",
+            restart=RestartPolicy.on_failure(max_restarts=self.config.max_worker_restarts),
+        )
+        return spawn_with(options, factory, config)
+
+    def _greedy_evaluator_spec(self) -> tuple[Callable[[Any], Any], Any] | None:
+        """``(evaluator class, its config)`` of a greedy evaluator actor: it must take
         ``set_weights(policy.get_weights())`` and answer ``evaluate(episodes, seed)`` with a
         list of :class:`~rlactors.core.EpisodeStats`. None (the default): evaluate here."""
         return None

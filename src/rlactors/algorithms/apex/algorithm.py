@@ -24,15 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from rlactors.actors import (
-    ActorOptions,
-    ActorRef,
-    RestartPolicy,
-    spawn_with,
-)
 from rlactors.algorithms.apex.config import ApexConfig
 from rlactors.algorithms.dqn.algorithm import DQN
-from rlactors.evaluators import DQNEvaluator
+from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
 from rlactors.optimizers import LinearSchedule
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
 
@@ -75,16 +69,9 @@ class Apex(DQN):
             return {"start_method": "forkserver", "preload": _PRELOAD}
         return {}
 
-    def _spawn_greedy_evaluator(self) -> ActorRef[DQNEvaluator]:
+    def _greedy_evaluator_spec(self) -> tuple[type[DQNEvaluator], EvaluatorConfig]:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate).
-        return spawn_with(
-            ActorOptions(
-                name=f"{self.name}-greedy-evaluator",
-                restart=RestartPolicy.on_failure(max_restarts=self.config.max_worker_restarts),
-            ),
-            DQNEvaluator,
-            self._evaluator_config(1, _GREEDY_EVALUATOR, 0.0),
-        )
+        return DQNEvaluator, self._evaluator_config(1, _GREEDY_EVALUATOR, 0.0)
 
     def _build_optimizer(self) -> AsyncReplayOptimizer:
         c = self.config
