@@ -157,3 +157,27 @@ def test_an_actor_unreachable_for_too_long_is_handled_as_dead() -> None:
     # Blips far apart are separate spells: they never add up to the limit.
     root.unavailable_since, root.unavailable_last = None, 0.0
     assert all(root.still_unavailable(200.0 + 60.0 * i) for i in range(5))
+
+
+def test_a_kill_during_a_restart_waits_for_the_new_instance(ray_session: Runtime) -> None:
+    """Regression (a fresh-clone CI run): while its owner restarted an actor, the handle had no
+    Ray actor until the new one was ready, and kill() raised "not a live Ray actor owned here"
+    instead of killing the instance a message sent then would reach."""
+    import threading
+
+    with Runtime("ray"):
+        counter = spawn(Counter)
+        counter.ping().result(TIMEOUT)
+        handle = counter._handle  # type: ignore[attr-defined]
+        new_instance = handle.ray_actor
+        handle.ready.clear()  # what _on_death does before starting the new instance...
+        handle.ray_actor = None
+
+        def ready() -> None:  # ...and what _start does once it is ready
+            handle.ray_actor = new_instance
+            handle.ready.set()
+
+        threading.Timer(0.3, ready).start()
+        kill(counter)  # waits for the "restart", then kills that instance
+        with pytest.raises(ray.exceptions.RayActorError):
+            ray.get(new_instance.ready.remote(), timeout=TIMEOUT)

@@ -814,6 +814,10 @@ class RayBackend:
     def kill(self, ref: ActorRef[Any]) -> None:
         with self.lock:
             root = self.roots.get(ref.actor_id)
+        if root is not None:
+            # Mid-restart the handle has no Ray actor until the new one is ready: wait for it,
+            # and kill that one, as a message sent now would reach it.
+            root.handle.ready.wait(self.spawn_timeout_s)
         if root is None or root.handle.ray_actor is None:
             raise ValueError(
                 f"kill({ref.name}): not a live Ray actor owned here (only the owner of an "
