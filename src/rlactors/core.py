@@ -38,14 +38,17 @@ class Observation:
     """What one role sees after a step (the seed's ``observe(env, role)``).
 
     Attributes:
-        state: The observation array for this role, shaped like ``observation_space(role)``.
+        state: This role's observation, a member of ``observation_space(role)``: an array for
+            Box, Discrete, MultiDiscrete and MultiBinary spaces; a dict or tuple of them for
+            Dict and Tuple spaces (packed into one array where observations are batched, see
+            :class:`rlactors.envs.observations.ObservationLayout`).
         reward: Reward this role received for the last interaction (0.0 after ``reset``).
         terminated: The episode ended in a terminal state (no bootstrapping past it).
         truncated: The episode was cut (time limit): bootstrapping from ``state`` is right.
         info: Extra diagnostics from the environment.
     """
 
-    state: np.ndarray
+    state: Any
     reward: float = 0.0
     terminated: bool = False
     truncated: bool = False

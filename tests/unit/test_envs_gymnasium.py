@@ -24,6 +24,7 @@ from rlactors.envs import (
     make_env,
     to_gymnasium,
 )
+from rlactors.errors import SpaceError
 
 ROLE = DEFAULT_ROLE
 
@@ -109,13 +110,23 @@ def test_unknown_env_id_without_any_match_says_so() -> None:
         make_env("Zzzqqq-v0")
 
 
-def test_dict_observation_spaces_are_refused_with_a_hint() -> None:
+def test_dict_observations_are_accepted_and_spaces_without_a_layout_refused() -> None:
     class DictObs(gym.Env[dict[str, Any], Any]):
         observation_space = gym.spaces.Dict({"a": gym.spaces.Discrete(2)})
         action_space = gym.spaces.Discrete(2)
 
-    with pytest.raises(TypeError, match="FlattenObservation"):
-        GymnasiumEnv(DictObs())
+        def reset(self, *, seed: int | None = None, options: Any = None) -> Any:
+            return {"a": 1}, {}
+
+    env = GymnasiumEnv(DictObs())
+    env.reset()
+    assert env.observe(DEFAULT_ROLE).state == {"a": 1}
+
+    class TextObs(DictObs):
+        observation_space = gym.spaces.Text(4)  # type: ignore[assignment]
+
+    with pytest.raises(SpaceError, match=r"TextObs: observation.*Text.*no fixed-size layout"):
+        GymnasiumEnv(TextObs())
 
 
 @pytest.mark.parametrize("make", [lambda: make_env("CartPole-v1"), CorridorEnv])

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from rlactors.core import Policy, SampleBatch
+from rlactors.errors import SpaceError
 from rlactors.losses import a2c_loss, ppo_loss
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
@@ -74,10 +75,14 @@ def test_config_validation(field: str, value: Any) -> None:
 
 
 def test_unsupported_spaces_are_named() -> None:
-    with pytest.raises(TypeError, match="Discrete or Box action space"):
+    with pytest.raises(SpaceError, match="needs Discrete or Box actions, got MultiBinary"):
         ActorCriticPolicy(OBS_SPACE, gym.spaces.MultiBinary(3), SMALL, seed=0)
-    with pytest.raises(TypeError, match="Box observation space"):
-        ActorCriticPolicy(gym.spaces.Discrete(3), DISCRETE, SMALL, seed=0)
+    with pytest.raises(SpaceError, match=r"Text.*no fixed-size layout"):
+        ActorCriticPolicy(gym.spaces.Text(3), DISCRETE, SMALL, seed=0)
+    dict_space = gym.spaces.Dict({"x": OBS_SPACE})
+    normalizing = dataclasses.replace(SMALL, normalize_observations=True)
+    with pytest.raises(SpaceError, match="normalize_observations needs a Box"):
+        ActorCriticPolicy(dict_space, DISCRETE, normalizing, seed=0)
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from rlactors.core import Policy, SampleBatch
+from rlactors.errors import SpaceError
 from rlactors.policies import DQNPolicy, DQNPolicyConfig
 
 OBS_SPACE = gym.spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
@@ -77,10 +78,10 @@ def test_config_is_frozen() -> None:
 
 
 def test_unsupported_spaces_are_named() -> None:
-    with pytest.raises(TypeError, match=r"Discrete.*Box"):
+    with pytest.raises(SpaceError, match=r"DQNPolicy needs Discrete actions, got Box"):
         DQNPolicy(OBS_SPACE, gym.spaces.Box(-1, 1, (2,)), SMALL, seed=0)
-    with pytest.raises(TypeError, match=r"Box.*Discrete"):
-        DQNPolicy(gym.spaces.Discrete(5), ACT_SPACE, SMALL, seed=0)
+    with pytest.raises(SpaceError, match=r"Text.*no fixed-size layout"):
+        DQNPolicy(gym.spaces.Text(5), ACT_SPACE, SMALL, seed=0)
 
 
 def test_seed_determines_the_initial_weights_without_touching_global_rng() -> None:

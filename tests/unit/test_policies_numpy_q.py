@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rlactors.core import SampleBatch
+from rlactors.errors import SpaceError
 from rlactors.policies import DQNPolicy, DQNPolicyConfig, NumpyQPolicy
 
 OBS_SPACE = gym.spaces.Box(-1.0, 1.0, shape=(2, 3), dtype=np.float32)  # flattened to 6
@@ -94,5 +95,5 @@ def test_bad_weights_observations_and_batches_are_named() -> None:
         policy.act(np.zeros((4, 6), np.float32))
     with pytest.raises(ValueError, match="discounts"):
         policy.compute_td_error(SampleBatch({k: v for k, v in batch().items() if k != "discounts"}))
-    with pytest.raises(TypeError, match="Discrete"):
+    with pytest.raises(SpaceError, match="Discrete"):
         NumpyQPolicy(OBS_SPACE, gym.spaces.Box(-1, 1, (2,)), DQNPolicyConfig(), seed=0)

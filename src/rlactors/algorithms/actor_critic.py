@@ -75,6 +75,8 @@ class ActorCriticAlgorithm(TrainingLoop):
             hidden_sizes=c.hidden_sizes,
             shared_torso=c.shared_torso,
             activation=c.activation,
+            encoder=c.encoder,
+            action_mask_key=c.action_mask_key,
             learning_rate=c.learning_rate,
             value_coef=c.value_coef,
             entropy_coef=c.entropy_coef,

@@ -93,6 +93,14 @@ class ActorCriticRunConfig:
     activation: Literal["tanh", "relu"] = "tanh"
     """Nonlinearity after each hidden layer."""
 
+    encoder: Literal["auto", "flat", "cnn"] = "auto"
+    """How the network reads observations: ``auto`` is ``cnn`` for image-shaped Box
+    observations, else ``flat`` (Box parts flattened, Discrete parts one-hot)."""
+
+    action_mask_key: str = "action_mask"
+    """Dict observation key of the legal actions (1 = legal), honoured when acting, exploring
+    and learning."""
+
     learning_rate: float = 7e-4
     """Adam step size (at the start, with a linear schedule)."""
 

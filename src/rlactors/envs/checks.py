@@ -3,7 +3,10 @@
 :class:`CheckedEnv` wraps any :class:`~rlactors.core.Env` and raises :class:`EnvCheckError` on
 
 * an observation whose shape or dtype differs from ``observation_space(role)``, that holds NaN
-  or inf, or (for discrete spaces) that is outside the space;
+  or inf, or (for discrete spaces) that is outside the space — leaf by leaf for Dict and Tuple
+  spaces, naming the leaf;
+* an action mask (the Dict key ``action_mask`` unless told another) whose length is not the
+  number of actions, or that allows no action before the episode ended;
 * a reward that is not a finite number;
 * an action outside ``action_space(role)`` (including NaN), an action for a role whose turn it is
   not, or a missing action;
@@ -25,6 +28,8 @@ import numpy as np
 
 from rlactors.core import Env, Observation
 from rlactors.envs.errors import EnvCheckError, ResetNeededError
+from rlactors.envs.observations import DEFAULT_MASK_KEY, ObservationLayout
+from rlactors.errors import SpaceError
 
 __all__ = ["CheckedEnv", "EnvCheckError"]
 
@@ -40,6 +45,10 @@ class CheckedEnv(Env):
     Args:
         env: The env to check.
         name: How errors name the env; defaults to ``env.name`` if it has one, else its class.
+        mask_key: The Dict observation key of an action mask.
+
+    Raises:
+        SpaceError: A role's action mask does not have one entry per action.
 
     Attributes:
         env: The wrapped env.
@@ -48,7 +57,9 @@ class CheckedEnv(Env):
         total_steps: Interactions applied since construction, over all episodes.
     """
 
-    def __init__(self, env: Env, *, name: str | None = None) -> None:
+    def __init__(
+        self, env: Env, *, name: str | None = None, mask_key: str = DEFAULT_MASK_KEY
+    ) -> None:
         self.env = env
         inner_name = getattr(env, "name", None)
         self.name: str = name or (inner_name if isinstance(inner_name, str) else type(env).__name__)
@@ -56,6 +67,18 @@ class CheckedEnv(Env):
         # to the checks themselves.
         self._obs_spaces = {role: env.observation_space(role) for role in env.roles}
         self._act_spaces = {role: env.action_space(role) for role in env.roles}
+        self._masks: dict[str, tuple[str | int, ...]] = {}
+        for role, space in self._obs_spaces.items():
+            part = ObservationLayout.of(space, mask_key).mask_part
+            if part is None:
+                continue
+            actions = self._act_spaces[role]
+            if isinstance(actions, gym.spaces.Discrete) and part.size != actions.n:
+                raise SpaceError(
+                    f"{self.name}, role {role!r}: the action mask {part.name!r} has "
+                    f"{part.size} entries but the action space {actions} has {actions.n}"
+                )
+            self._masks[role] = part.path
         self.episode_step = 0
         self.total_steps = 0
         self._started = False
@@ -128,6 +151,12 @@ class CheckedEnv(Env):
             self._fail(role, "reward is not a finite number", obs.reward)
         if obs.done:
             self._ended = True
+        elif role in self._masks:
+            mask: Any = obs.state
+            for key in self._masks[role]:
+                mask = mask[key]
+            if not np.any(np.asarray(mask)):
+                self._fail(role, "the action mask allows no action", mask)
         return obs
 
     def close(self) -> None:
@@ -141,10 +170,35 @@ class CheckedEnv(Env):
         raise EnvCheckError(self.name, role, self.episode_step, self.total_steps, problem, value)
 
 
-def _observation_problem(state: Any, space: gym.Space[Any]) -> str | None:
-    """What is wrong with ``state`` as an observation from ``space`` (None: nothing)."""
+def _observation_problem(state: Any, space: gym.Space[Any], where: str = "") -> str | None:
+    """What is wrong with ``state`` as an observation from ``space`` (None: nothing).
+
+    ``where`` names the leaf of a Dict or Tuple observation being checked (empty at the root).
+    """
+    if isinstance(space, gym.spaces.Dict):
+        if not isinstance(state, Mapping) or set(state) != set(space.spaces):
+            keys = sorted(state) if isinstance(state, Mapping) else type(state).__name__
+            return f"observation{where} must be a dict with keys {sorted(space.spaces)}, got {keys}"
+        for key, sub in space.spaces.items():
+            problem = _observation_problem(state[key], sub, f"{where}[{key!r}]")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(space, gym.spaces.Tuple):
+        if not isinstance(state, tuple | list) or len(state) != len(space.spaces):
+            return f"observation{where} must be a tuple of {len(space.spaces)} parts"
+        for index, sub in enumerate(space.spaces):
+            problem = _observation_problem(state[index], sub, f"{where}[{index}]")
+            if problem is not None:
+                return problem
+        return None
+    if where and not isinstance(state, np.ndarray) and not isinstance(space, gym.spaces.Box):
+        state = np.asarray(state)  # a Discrete leaf of a Tuple is often a plain int (Blackjack)
     if not isinstance(state, np.ndarray):
-        return f"observation is a {type(state).__name__}, not a numpy array"
+        return f"observation{where} is a {type(state).__name__}, not a numpy array"
+    if where:
+        problem = _observation_problem(state, space)
+        return None if problem is None else problem.replace("observation", f"observation{where}", 1)
     if isinstance(space, gym.spaces.Box):
         if state.shape != space.shape:
             return f"observation shape {state.shape} differs from {space}"

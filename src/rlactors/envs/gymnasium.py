@@ -25,15 +25,8 @@ from rlactors.envs.errors import (
     check_action_roles,
     unknown_role_error,
 )
-
-# Observation.state is an array, so an env's observations must be arrays too. Dict and Tuple
-# observations need flattening first (gymnasium.wrappers.FlattenObservation).
-_ARRAY_SPACES = (
-    gym.spaces.Box,
-    gym.spaces.Discrete,
-    gym.spaces.MultiDiscrete,
-    gym.spaces.MultiBinary,
-)
+from rlactors.envs.observations import ObservationLayout
+from rlactors.errors import SpaceError
 
 _ROLES = (DEFAULT_ROLE,)
 
@@ -50,18 +43,17 @@ class GymnasiumEnv(Env):
         name: How errors name this env; defaults to the env's registered id, else its class.
 
     Raises:
-        TypeError: The observation space is not array-valued (Box, Discrete, MultiDiscrete,
-            MultiBinary).
+        SpaceError: The observation space has no fixed-size layout (Text, Graph, Sequence:
+            see :class:`~rlactors.envs.observations.ObservationLayout`).
     """
 
     def __init__(self, env: gym.Env[Any, Any], *, name: str | None = None) -> None:
         spec_id = env.spec.id if env.spec is not None else None
         self.name: str = name or spec_id or type(env.unwrapped).__name__
-        if not isinstance(env.observation_space, _ARRAY_SPACES):
-            raise TypeError(
-                f"{self.name}: observation space {env.observation_space} is not array-valued; "
-                "wrap the env in gymnasium.wrappers.FlattenObservation first"
-            )
+        try:
+            ObservationLayout.of(env.observation_space)
+        except SpaceError as exc:
+            raise SpaceError(f"{self.name}: {exc}") from None
         self.gym_env = env
         self._last: Observation | None = None
 
@@ -83,7 +75,7 @@ class GymnasiumEnv(Env):
     def reset(self, seed: int | None = None) -> None:
         """Start an episode; the observation that follows has reward 0.0."""
         state, info = self.gym_env.reset(seed=seed)
-        self._last = Observation(np.asarray(state), 0.0, False, False, info)
+        self._last = Observation(_as_state(state), 0.0, False, False, info)
 
     def interact(self, actions: Mapping[str, Any]) -> None:
         """Step the wrapped env with ``actions[DEFAULT_ROLE]``.
@@ -101,7 +93,7 @@ class GymnasiumEnv(Env):
         check_action_roles(self.name, actions, _ROLES)
         state, reward, terminated, truncated, info = self.gym_env.step(actions[DEFAULT_ROLE])
         self._last = Observation(
-            np.asarray(state), float(reward), bool(terminated), bool(truncated), info
+            _as_state(state), float(reward), bool(terminated), bool(truncated), info
         )
 
     def observe(self, role: str) -> Observation:
@@ -124,6 +116,11 @@ class GymnasiumEnv(Env):
         if self._last is None:
             raise ResetNeededError(f"{self.name}: call reset() before {method}()")
         return self._last
+
+
+def _as_state(state: Any) -> Any:
+    """Array-valued observations as arrays; Dict (a mapping) and Tuple observations as given."""
+    return state if isinstance(state, Mapping | tuple) else np.asarray(state)
 
 
 def make_env(env_id: str, *, check: bool = True, **kwargs: Any) -> Env:

@@ -47,6 +47,7 @@ import numpy as np
 
 from rlactors.core import Env, EpisodeStats
 from rlactors.envs.errors import ResetNeededError
+from rlactors.envs.observations import ObservationLayout
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class BatchObservation:
 
     Attributes:
         states: ``[K, *obs_shape]``, the observation space's dtype: what the policy acts on
-            next. Where an episode just ended this is already the next episode's first state.
+            next. Dict and Tuple observations arrive packed, ``[K, P]`` float32 (see
+            :class:`~rlactors.envs.observations.ObservationLayout`). Where an episode just
+            ended this is already the next episode's first state.
         rewards: ``[K]`` float64: the reward of the last ``interact`` (0.0 after ``reset``).
         terminated: ``[K]`` bool: the last ``interact`` ended the episode in a terminal state.
         truncated: ``[K]`` bool: the last ``interact`` hit a time limit.
@@ -115,8 +118,11 @@ class EnvBatch:
                     "or spaces; every env must have the same role and spaces"
                 )
         self.envs: tuple[Env, ...] = tuple(envs)
-        self._obs_shape = self.observation_space.shape or ()
-        self._obs_dtype = self.observation_space.dtype or np.float32
+        #: How observations travel: Dict and Tuple ones are packed into float32 rows.
+        self.layout = ObservationLayout.of(self.observation_space)
+        self._obs_shape = self.layout.shape
+        self._obs_dtype = self.layout.dtype
+        self._pack = self.layout.pack if self.layout.packed else None
         self._last: BatchObservation | None = None
         k = len(self.envs)
         self._returns = [0.0] * k  # undiscounted, of each running episode
@@ -144,7 +150,7 @@ class EnvBatch:
         for env, env_seed in zip(self.envs, seeds, strict=True):
             env.reset(env_seed)
             obs = env.observe(self.role)
-            rows.append(obs.state)
+            rows.append(obs.state if self._pack is None else self._pack(obs.state))
             infos.append(obs.info)
         states = self._stack(rows)
         self._returns = [0.0] * self.num_envs
@@ -192,6 +198,7 @@ class EnvBatch:
         truncated: list[bool] = []
         infos: list[Mapping[str, Any]] = []
         returns, lengths = self._returns, self._lengths
+        pack = self._pack
         for i, env in enumerate(self.envs):
             if only is not None and not only[i]:
                 states.append(last.states[i])
@@ -203,7 +210,8 @@ class EnvBatch:
                 continue
             env.interact({role: actions[i]})
             obs = env.observe(role)
-            next_states.append(obs.state)
+            state = obs.state if pack is None else pack(obs.state)
+            next_states.append(state)
             rewards.append(obs.reward)
             terminated.append(obs.terminated)
             truncated.append(obs.truncated)
@@ -214,9 +222,10 @@ class EnvBatch:
                 self._finished.append(EpisodeStats(float(returns[i]), int(lengths[i])))
                 returns[i], lengths[i] = 0.0, 0
                 env.reset()
-                states.append(env.observe(role).state)
+                first = env.observe(role).state
+                states.append(first if pack is None else pack(first))
             else:
-                states.append(obs.state)
+                states.append(state)
         self._last = BatchObservation(
             self._stack(states),
             np.array(rewards, dtype=np.float64),

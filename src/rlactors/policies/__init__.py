@@ -23,16 +23,12 @@ if TYPE_CHECKING:
     from rlactors.policies.actor_critic import ActorCriticPolicy
     from rlactors.policies.actor_critic_network import ActorCriticNetwork
     from rlactors.policies.dqn import DQNPolicy
-    from rlactors.policies.networks import DuelingHead, QNetwork, mlp
 
 #: Members that need torch, and the module each comes from.
 _TORCH_MEMBERS = {
     "ActorCriticPolicy": "rlactors.policies.actor_critic",
     "ActorCriticNetwork": "rlactors.policies.actor_critic_network",
     "DQNPolicy": "rlactors.policies.dqn",
-    "DuelingHead": "rlactors.policies.networks",
-    "QNetwork": "rlactors.policies.networks",
-    "mlp": "rlactors.policies.networks",
 }
 
 
@@ -50,10 +46,7 @@ __all__ = [
     "ActorCriticPolicy",
     "DQNPolicy",
     "DQNPolicyConfig",
-    "DuelingHead",
     "NumpyActorCriticPolicy",
     "NumpyQPolicy",
-    "QNetwork",
     "RunningMeanStd",
-    "mlp",
 ]

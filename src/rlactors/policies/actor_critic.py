@@ -47,7 +47,7 @@ from rlactors.policies.actor_critic_config import (
     join_weights,
     split_weights,
 )
-from rlactors.policies.actor_critic_network import ACTIVATIONS, ActorCriticNetwork
+from rlactors.policies.actor_critic_network import ActorCriticNetwork
 from rlactors.policies.arrays import check_keys
 from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.normalization import RunningMeanStd
@@ -58,7 +58,8 @@ REQUIRED_COLUMNS = ("obs", "actions", "advantages", "returns")
 
 
 class ActorCriticPolicy(Policy):
-    """Actor-critic policy for Box observations and Discrete or Box actions.
+    """Actor-critic policy for Discrete or Box actions and observations of any space with a
+    layout (:class:`~rlactors.envs.observations.ObservationLayout`), optionally action-masked.
 
     Sampling draws from a torch generator derived from ``seed``, never from global random state.
     The optimizer is :class:`~rlactors.policies.flat_adam.FlatAdam`: ``torch.optim.Adam``'s
@@ -77,16 +78,20 @@ class ActorCriticPolicy(Policy):
         """Builds the network.
 
         Args:
-            observation_space: A ``gymnasium.spaces.Box``; observations are flattened.
+            observation_space: Any space with a layout; observations arrive as its layout
+                says (Dict and Tuple observations packed into rows).
             action_space: A ``gymnasium.spaces.Discrete`` (any ``start``) or a
                 ``gymnasium.spaces.Box`` (any shape; flattened for the Gaussian).
             config: Hyperparameters (``ActorCriticConfig()`` for the defaults).
             seed: Root seed of the initialisation and of action sampling.
 
         Raises:
-            TypeError: A space is of a kind this policy does not handle; the message names it.
+            SpaceError: A space is of a kind this policy does not handle; the message names it.
         """
-        spaces = check_actor_critic_spaces("ActorCriticPolicy", observation_space, action_space)
+        spaces = check_actor_critic_spaces(
+            "ActorCriticPolicy", observation_space, action_space, config
+        )
+        self.spec = config.network_spec(spaces)
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
@@ -95,7 +100,6 @@ class ActorCriticPolicy(Policy):
         self._action_shape = spaces.action_shape
         # Discrete(n, start=s) holds actions s..s+n-1; the network indexes them from 0.
         self._action_start = spaces.action_start
-        actor_size = spaces.actor_size
 
         init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.
@@ -106,15 +110,7 @@ class ActorCriticPolicy(Policy):
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0]))
-                self.network = ActorCriticNetwork(
-                    int(np.prod(self._obs_shape)),
-                    actor_size,
-                    hidden_sizes=config.hidden_sizes,
-                    shared_torso=config.shared_torso,
-                    activation=ACTIVATIONS[config.activation],
-                    orthogonal_init=config.orthogonal_init,
-                    initial_log_std=config.initial_log_std if self._gaussian else None,
-                )
+                self.network = ActorCriticNetwork(self.spec)
         finally:
             torch.set_num_threads(threads)
         self._generator = torch.Generator().manual_seed(
@@ -401,7 +397,7 @@ class ActorCriticPolicy(Policy):
                 f"ActorCriticPolicy: {name} must be [B, *{self._obs_shape}], "
                 f"got shape {tuple(tensor.shape)}"
             )
-        return tensor.flatten(start_dim=1)
+        return tensor
 
     # -- weights and checkpoints ----------------------------------------------------------------
 

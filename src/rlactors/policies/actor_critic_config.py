@@ -14,6 +14,9 @@ from typing import Any, Literal, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from rlactors.envs.observations import DEFAULT_MASK_KEY, ObservationLayout
+from rlactors.errors import SpaceError
+from rlactors.networks.spec import NetworkSpec, actor_critic_spec
 from rlactors.policies.normalization import RunningMeanStd
 
 #: Prefix of the observation statistics' entries in an actor-critic policy's weights.
@@ -66,7 +69,16 @@ class ActorCriticConfig:
     """Feed the networks ``(obs - mean) / std`` (clipped to +-10) with running statistics the
     policy holds (:attr:`ActorCriticPolicy.obs_stats`); callers always pass raw observations.
     The statistics travel with :meth:`ActorCriticPolicy.get_weights` and are updated only by
-    :meth:`ActorCriticPolicy.merge_obs_stats`, so acting copies use the learner's numbers."""
+    :meth:`ActorCriticPolicy.merge_obs_stats`, so acting copies use the learner's numbers.
+    Box observations only (statistics of a Dict's one-hot parts would be meaningless)."""
+
+    encoder: Literal["auto", "flat", "cnn"] = "auto"
+    """How the network reads observations: ``auto`` picks ``cnn`` for image-shaped Box
+    observations and ``flat`` (Box parts flattened, Discrete parts one-hot) otherwise."""
+
+    action_mask_key: str = DEFAULT_MASK_KEY
+    """Dict observation key holding the legal actions (1 = legal): illegal actions' logits are
+    masked, so they are never sampled and the entropy ranges over legal actions."""
 
     def __post_init__(self) -> None:
         """Checks every field.
@@ -90,6 +102,25 @@ class ActorCriticConfig:
                 raise ValueError(f"{name} must be >= 0 and finite, got {value}")
         if self.max_grad_norm is not None:
             _check_positive("max_grad_norm", self.max_grad_norm)
+        if self.encoder not in ("auto", "flat", "cnn"):
+            raise ValueError(f"encoder must be 'auto', 'flat' or 'cnn', got {self.encoder!r}")
+        if not self.action_mask_key:
+            raise ValueError("action_mask_key must name a Dict observation key, got ''")
+
+    def network_spec(self, spaces: ActorCriticSpaces) -> NetworkSpec:
+        """The actor-critic network for checked spaces (:func:`check_actor_critic_spaces`)."""
+        return actor_critic_spec(
+            spaces.observation_space,
+            spaces.actor_size,
+            gaussian=spaces.gaussian,
+            hidden_sizes=self.hidden_sizes,
+            shared_torso=self.shared_torso,
+            activation=self.activation,
+            orthogonal_init=self.orthogonal_init,
+            initial_log_std=self.initial_log_std,
+            mask_key=self.action_mask_key,
+            encoder=self.encoder,
+        )
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -118,13 +149,16 @@ class ActorCriticSpaces:
     """What an actor-critic policy reads off its spaces (:func:`check_actor_critic_spaces`).
 
     Attributes:
-        obs_shape: The observation shape (flattened for the networks).
+        observation_space: The observation space, as the env gives it.
+        obs_shape: The shape of an observation as it travels (its layout's; packed rows for
+            Dict and Tuple spaces).
         gaussian: A Box action space (diagonal Gaussian actor), else Discrete (categorical).
         action_shape: ``()`` for Discrete, the Box's shape otherwise.
         actor_size: Number of discrete actions, or of action dimensions.
         action_start: The Discrete space's ``start`` (the network indexes actions from 0).
     """
 
+    observation_space: gym.Space[Any]
     obs_shape: tuple[int, ...]
     gaussian: bool
     action_shape: tuple[int, ...]
@@ -133,34 +167,35 @@ class ActorCriticSpaces:
 
 
 def check_actor_critic_spaces(
-    owner: str, observation_space: gym.Space[Any], action_space: gym.Space[Any]
+    owner: str,
+    observation_space: gym.Space[Any],
+    action_space: gym.Space[Any],
+    config: ActorCriticConfig | None = None,
 ) -> ActorCriticSpaces:
     """Checks the spaces an actor-critic policy handles and reads their shapes.
 
     Raises:
-        TypeError: Not a Box observation space, or not a Discrete or Box action space; the
+        SpaceError: Observations without a layout (or not a Box, with
+            ``config.normalize_observations``), or actions neither Discrete nor Box; the
             message names ``owner`` and the space.
     """
-    if not isinstance(observation_space, gym.spaces.Box):
-        raise TypeError(
-            f"{owner} needs a gymnasium.spaces.Box observation space, got {observation_space!r}"
+    layout = ObservationLayout.of(
+        observation_space, config.action_mask_key if config else DEFAULT_MASK_KEY
+    )
+    if config is not None and config.normalize_observations and layout.packed:
+        raise SpaceError(
+            f"{owner}: normalize_observations needs a Box observation space, got "
+            f"{observation_space}"
         )
+    obs_shape = layout.shape
     if isinstance(action_space, gym.spaces.Box):
         shape = tuple(action_space.shape)
-        return ActorCriticSpaces(
-            tuple(observation_space.shape), True, shape, int(np.prod(shape)), 0
-        )
+        return ActorCriticSpaces(observation_space, obs_shape, True, shape, int(np.prod(shape)), 0)
     if isinstance(action_space, gym.spaces.Discrete):
         return ActorCriticSpaces(
-            tuple(observation_space.shape),
-            False,
-            (),
-            int(action_space.n),
-            int(action_space.start),
+            observation_space, obs_shape, False, (), int(action_space.n), int(action_space.start)
         )
-    raise TypeError(
-        f"{owner} needs a gymnasium.spaces.Discrete or Box action space, got {action_space!r}"
-    )
+    raise SpaceError(f"{owner} needs Discrete or Box actions, got {action_space}")
 
 
 def clip_to_space(actions: np.ndarray, action_space: gym.Space[Any]) -> np.ndarray:

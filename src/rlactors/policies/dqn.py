@@ -28,6 +28,7 @@ import torch
 
 from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.losses import LossOutput, double_q_learning, q_learning
+from rlactors.networks.torch_module import SpecNetwork
 from rlactors.policies.arrays import check_keys
 from rlactors.policies.dqn_config import (
     REQUIRED_COLUMNS,
@@ -37,12 +38,12 @@ from rlactors.policies.dqn_config import (
     epsilon_greedy,
 )
 from rlactors.policies.flat_adam import FlatAdam
-from rlactors.policies.networks import QNetwork
 from rlactors.policies.weights import load_module_arrays
 
 
 class DQNPolicy(Policy):
-    """Deep Q-network policy for Box observations and Discrete actions.
+    """Deep Q-network policy for Discrete actions and observations of any space with a layout
+    (:class:`~rlactors.envs.observations.ObservationLayout`), optionally action-masked.
 
     Holds an online Q-network, a target network and an Adam optimizer. Acting is epsilon-greedy
     with :attr:`epsilon`; learning is one gradient step per :meth:`learn` call.
@@ -58,20 +59,23 @@ class DQNPolicy(Policy):
         """Builds the networks and the optimizer.
 
         Args:
-            observation_space: A ``gymnasium.spaces.Box``; observations are flattened.
+            observation_space: Any space with a layout; observations arrive as its layout
+                says (Dict and Tuple observations packed into rows).
             action_space: A ``gymnasium.spaces.Discrete`` (any ``start``).
             config: Hyperparameters (``DQNPolicyConfig()`` for the defaults).
             seed: Root seed: network initialisation and exploration draw from streams derived
                 from it, never from global random state.
 
         Raises:
-            TypeError: A space is of a kind DQN does not handle; the message names it.
+            SpaceError: A space is of a kind DQN does not handle; the message names it.
         """
-        box, discrete = check_q_spaces("DQNPolicy", observation_space, action_space)
+        self.spec = config.network_spec(observation_space, action_space, "DQNPolicy")
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
-        self._obs_shape: tuple[int, ...] = tuple(box.shape)
+        self._layout = self.spec.encoder.layout
+        self._obs_shape: tuple[int, ...] = self._layout.shape
+        discrete = check_q_spaces("DQNPolicy", observation_space, action_space)
         self._num_actions = int(discrete.n)
         # Discrete(n, start=s) holds actions s..s+n-1; networks index them from 0.
         self._action_start = int(discrete.start)
@@ -80,12 +84,7 @@ class DQNPolicy(Policy):
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0]))
-            self._online = QNetwork(
-                int(np.prod(self._obs_shape)),
-                self._num_actions,
-                self.config.hidden_sizes,
-                dueling=self.config.dueling,
-            )
+            self._online = SpecNetwork(self.spec)
         self._target = copy.deepcopy(self._online).requires_grad_(False)
         # Built on first use: an acting-only copy (an evaluator's) never needs one.
         self._adam: FlatAdam | None = None
@@ -128,7 +127,7 @@ class DQNPolicy(Policy):
             ``[B, A]`` float32 Q-values; column ``i`` is action ``action_space.start + i``.
         """
         with torch.no_grad():
-            q: torch.Tensor = self._online(self._obs_tensor(obs, "obs"))
+            q: torch.Tensor = self._online(self._obs_tensor(obs, "obs"))["q"]
         q_values: np.ndarray = q.numpy()
         return q_values
 
@@ -137,14 +136,16 @@ class DQNPolicy(Policy):
 
         Args:
             obs: ``[B, *obs_shape]`` observations.
-            explore: With probability :attr:`epsilon` per row take a uniformly random action;
-                False: always greedy (ties go to the lowest action).
+            explore: With probability :attr:`epsilon` per row take a uniformly random action
+                (a legal one, with an action mask); False: always greedy (ties go to the
+                lowest action).
 
         Returns:
             ``[B]`` int64 actions from the action space.
         """
         epsilon = self._epsilon if explore else 0.0
-        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start)
+        legal = self._layout.mask(np.asarray(obs)) if epsilon > 0.0 else None
+        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start, legal)
 
     # -- learning -------------------------------------------------------------------------------
 
@@ -214,13 +215,15 @@ class DQNPolicy(Policy):
         return out.td_error.numpy().astype(np.float32)
 
     def _loss_output(self, t: Mapping[str, torch.Tensor]) -> LossOutput:
-        q_tm1: torch.Tensor = self._online(t["obs"])
+        q_tm1: torch.Tensor = self._online(t["obs"])["q"]
         # Only q_tm1 needs a graph: the bootstrap side is a constant target (the losses detach
         # it too; no_grad here just skips building graphs for the next_obs forward passes).
+        # With an action mask, both bootstrap networks give illegal actions MASKED values, so
+        # the max (or the double-Q argmax) ranges over the legal actions of next_obs.
         with torch.no_grad():
-            q_t_value: torch.Tensor = self._target(t["next_obs"])
+            q_t_value: torch.Tensor = self._target(t["next_obs"])["q"]
             q_t_selector: torch.Tensor | None = (
-                self._online(t["next_obs"]) if self.config.double_q else None
+                self._online(t["next_obs"])["q"] if self.config.double_q else None
             )
         args = (q_tm1, t["actions"], t["rewards"], t["discounts"], q_t_value)
         if q_t_selector is None:

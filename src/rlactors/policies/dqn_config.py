@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
+
+from rlactors.envs.observations import DEFAULT_MASK_KEY
+from rlactors.errors import SpaceError
+from rlactors.networks.spec import NetworkSpec, q_network_spec
 
 #: Columns :meth:`DQNPolicy.learn` needs (see :class:`rlactors.core.SampleBatch`).
 REQUIRED_COLUMNS = ("obs", "actions", "rewards", "next_obs", "discounts")
@@ -52,6 +56,14 @@ class DQNPolicyConfig:
     initial_epsilon: float = 0.0
     """Probability of a uniformly random action in ``act(explore=True)`` until it is set."""
 
+    encoder: Literal["auto", "flat", "cnn"] = "auto"
+    """How the network reads observations: ``auto`` picks ``cnn`` for image-shaped Box
+    observations and ``flat`` (Box parts flattened, Discrete parts one-hot) otherwise."""
+
+    action_mask_key: str = DEFAULT_MASK_KEY
+    """Dict observation key holding the legal actions (1 = legal): greedy actions, exploration
+    and bootstrap targets range over legal actions only."""
+
     def __post_init__(self) -> None:
         """Checks every field.
 
@@ -74,6 +86,29 @@ class DQNPolicyConfig:
         if not 0.0 < self.target_update_tau <= 1.0:
             raise ValueError(f"target_update_tau must be in (0, 1], got {self.target_update_tau}")
         check_epsilon("initial_epsilon", self.initial_epsilon)
+        if self.encoder not in ("auto", "flat", "cnn"):
+            raise ValueError(f"encoder must be 'auto', 'flat' or 'cnn', got {self.encoder!r}")
+        if not self.action_mask_key:
+            raise ValueError("action_mask_key must name a Dict observation key, got ''")
+
+    def network_spec(
+        self, observation_space: gym.Space[Any], action_space: gym.Space[Any], owner: str
+    ) -> NetworkSpec:
+        """The Q-network for these spaces (see :func:`rlactors.networks.q_network_spec`).
+
+        Raises:
+            SpaceError: The actions are not Discrete, the observations have no layout, or an
+                action mask does not fit the actions; the message names ``owner``.
+        """
+        discrete = check_q_spaces(owner, observation_space, action_space)
+        return q_network_spec(
+            observation_space,
+            int(discrete.n),
+            hidden_sizes=self.hidden_sizes,
+            dueling=self.dueling,
+            mask_key=self.action_mask_key,
+            encoder=self.encoder,
+        )
 
 
 def check_positive(name: str, value: float) -> None:
@@ -90,31 +125,40 @@ def check_epsilon(name: str, value: float) -> None:
 
 def check_q_spaces(
     owner: str, observation_space: gym.Space[Any], action_space: gym.Space[Any]
-) -> tuple[gym.spaces.Box, gym.spaces.Discrete]:
-    """Checks the spaces a Q-network policy handles: Box observations, Discrete actions.
+) -> gym.spaces.Discrete:
+    """Checks the action space a Q-network policy handles: Discrete (observations of any
+    space with a layout, :class:`~rlactors.envs.observations.ObservationLayout`).
 
     Returns:
-        The two spaces, typed as what they were checked to be.
+        The action space, typed as what it was checked to be.
 
     Raises:
-        TypeError: A space is of another kind; the message names ``owner`` and the space.
+        SpaceError: Actions of another kind; the message names ``owner`` and the space.
     """
-    if not isinstance(observation_space, gym.spaces.Box):
-        raise TypeError(
-            f"{owner} needs a gymnasium.spaces.Box observation space, got {observation_space!r}"
-        )
+    del observation_space  # any layout; the network spec checks it
     if not isinstance(action_space, gym.spaces.Discrete):
-        raise TypeError(
-            f"{owner} needs a gymnasium.spaces.Discrete action space, got {action_space!r}"
-        )
-    return observation_space, action_space
+        raise SpaceError(f"{owner} needs Discrete actions, got {action_space}")
+    return action_space
 
 
 def epsilon_greedy(
-    q_values: np.ndarray, epsilon: float, rng: np.random.Generator, action_start: int
+    q_values: np.ndarray,
+    epsilon: float,
+    rng: np.random.Generator,
+    action_start: int,
+    legal: np.ndarray | None = None,
 ) -> np.ndarray:
     """Epsilon-greedy actions from ``[B, A]`` Q-values: each row's argmax (ties to the lowest
     action) or, with probability ``epsilon``, a uniformly random action (no draws at 0).
+
+    Args:
+        q_values: ``[B, A]``; with a mask, illegal actions' values are already
+            :data:`~rlactors.networks.spec.MASKED`, so the argmax is legal.
+        epsilon: Probability of a random action per row.
+        rng: The exploration stream.
+        action_start: The Discrete space's ``start``.
+        legal: ``[B, A]`` bool legal actions, or None (all legal): random actions are drawn
+            uniformly among the legal ones.
 
     Returns:
         ``[B]`` int64 actions of a ``Discrete(A, start=action_start)`` space.
@@ -123,7 +167,11 @@ def epsilon_greedy(
     if epsilon > 0.0:
         batch, num_actions = q_values.shape
         random_rows = rng.random(batch) < epsilon
-        random_actions = rng.integers(num_actions, size=batch)
+        if legal is None:
+            random_actions = rng.integers(num_actions, size=batch)
+        else:
+            # The argmax of uniform noise over the legal entries is uniform among them.
+            random_actions = (rng.random((batch, num_actions)) * legal).argmax(axis=1)
         actions = np.where(random_rows, random_actions, actions)
     result: np.ndarray = actions.astype(np.int64) + action_start
     return result

@@ -7,12 +7,11 @@ backend's fork server paid before the first evaluator could start), and a forwar
 handful of rows an evaluator acts on is several times cheaper than torch's (~25 us against
 ~170 us for ``act_with_info`` on 4 rows of CartPole with (64, 64) torsos).
 
-The network is :class:`~rlactors.policies.ActorCriticNetwork`, read from the same named arrays
-``ActorCriticPolicy.get_weights()`` returns: MLP torsos (``policy_torso.{2i}.weight`` and
-``.bias``; ``value_torso.*`` unless the torso is shared), linear heads (``policy_head.*``,
-``value_head.*``) and, for a Gaussian actor, ``log_std``; with observation normalization, the
-``obs_stats/*`` statistics too. The distribution arithmetic matches the torch network's (the
-tests compare log-probs, values and modes on the same weights).
+The network is the :class:`~rlactors.networks.spec.NetworkSpec` ``ActorCriticConfig.network_spec``
+gives, run by the numpy interpreter (:mod:`rlactors.networks.numpy_forward`) on the named arrays
+``ActorCriticPolicy.get_weights()`` returns (with observation normalization, the ``obs_stats/*``
+statistics too). The distribution arithmetic matches the torch network's (the tests compare
+log-probs, values and modes on the same weights).
 
 Usage::
 
@@ -32,6 +31,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlactors.core import Weights
+from rlactors.networks.numpy_forward import forward
 from rlactors.policies.actor_critic_config import (
     ActionInfo,
     ActorCriticConfig,
@@ -50,16 +50,16 @@ class NumpyActorCriticPolicy:
     """Stochastic acting, log-probs and values with a numpy copy of an actor-critic network.
 
     Args:
-        observation_space: A ``gymnasium.spaces.Box``; observations are flattened.
+        observation_space: Any space with a layout (as ``ActorCriticPolicy``).
         action_space: A ``gymnasium.spaces.Discrete`` (any ``start``) or ``gymnasium.spaces.Box``.
         config: The network's shape (``hidden_sizes``, ``shared_torso``, ``activation``,
-            ``initial_log_std``, ``normalize_observations``); the learner fields are ignored.
-        seed: Seeds the initial weights (orthogonal, with the gains of ``ActorCriticNetwork``;
-            a learner's weights replace them, so they need not equal torch's draw) and the
-            action sampling.
+            ``initial_log_std``, ``normalize_observations``, ``encoder``,
+            ``action_mask_key``); the learner fields are ignored.
+        seed: Seeds the initial weights (the spec's initialisation; a learner's weights
+            replace them, so they need not equal torch's draw) and the action sampling.
 
     Raises:
-        TypeError: A space is of a kind the actor-critic policies do not handle.
+        SpaceError: A space is of a kind the actor-critic policies do not handle.
     """
 
     def __init__(
@@ -70,21 +70,16 @@ class NumpyActorCriticPolicy:
         seed: int,
     ) -> None:
         spaces = check_actor_critic_spaces(
-            "NumpyActorCriticPolicy", observation_space, action_space
+            "NumpyActorCriticPolicy", observation_space, action_space, config
         )
+        self.spec = config.network_spec(spaces)
         self.action_space = action_space
         self.config = config
         self._spaces = spaces
+        self._actor_output = self.spec.heads[0].output
         init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
-        self._weights = _initial_weights(
-            int(np.prod(spaces.obs_shape)),
-            spaces.actor_size,
-            config,
-            spaces.gaussian,
-            np.random.default_rng(init_seq),
-        )
+        self._weights = self.spec.initial_parameters(np.random.default_rng(init_seq))
         self._rng = np.random.default_rng(act_seq)
-        self._tanh = config.activation == "tanh"
         #: The learner's observation statistics (None unless ``config.normalize_observations``).
         self.obs_stats = RunningMeanStd(spaces.obs_shape) if config.normalize_observations else None
 
@@ -101,7 +96,7 @@ class NumpyActorCriticPolicy:
             ``[B]`` int64 actions (Discrete) or ``[B, *action_shape]`` actions of the space's
             dtype clipped to its bounds (Box).
         """
-        actor_out = self._actor(self._torso_input(obs))
+        actor_out = self._forward(obs, (self._actor_output,))[self._actor_output]
         return self.clip_actions(self._to_env_actions(self._pick(actor_out, explore)))
 
     def act_with_info(self, obs: np.ndarray, *, explore: bool = True) -> ActionInfo:
@@ -114,18 +109,19 @@ class NumpyActorCriticPolicy:
         Returns:
             :class:`~rlactors.policies.ActionInfo`; its ``actions`` are unclipped.
         """
-        x = self._torso_input(obs)
-        actor_out = self._actor(x)
+        out = self._forward(obs)
+        actor_out = out[self._actor_output]
         actions = self._pick(actor_out, explore)
         return ActionInfo(
             actions=self._to_env_actions(actions),
             log_probs=self._log_probs(actor_out, actions),
-            values=self._values(x),
+            values=out["value"].astype(np.float32),
         )
 
     def value(self, obs: np.ndarray) -> np.ndarray:
         """``[B]`` float32 critic values of ``[B, *obs_shape]`` observations."""
-        return self._values(self._torso_input(obs))
+        values: np.ndarray = self._forward(obs, ("value",))["value"].astype(np.float32)
+        return values
 
     def clip_actions(self, actions: np.ndarray) -> np.ndarray:
         """Clips Box actions to the space's bounds and casts them to its dtype (Discrete: as is)."""
@@ -152,7 +148,9 @@ class NumpyActorCriticPolicy:
 
     # -- the network ----------------------------------------------------------------------------
 
-    def _torso_input(self, obs: np.ndarray) -> np.ndarray:
+    def _forward(
+        self, obs: np.ndarray, outputs: tuple[str, ...] | None = None
+    ) -> dict[str, np.ndarray]:
         shape = self._spaces.obs_shape
         array = np.asarray(obs)
         if array.shape[1:] != shape or array.ndim != len(shape) + 1:
@@ -160,29 +158,8 @@ class NumpyActorCriticPolicy:
                 f"NumpyActorCriticPolicy: obs must be [B, *{shape}], got shape {array.shape}"
             )
         if self.obs_stats is not None:
-            array = self.obs_stats.normalize(array)
-        return array.reshape(len(array), -1).astype(np.float32, copy=False)
-
-    def _torso(self, prefix: str, x: np.ndarray) -> np.ndarray:
-        w = self._weights
-        for i in range(len(self.config.hidden_sizes)):
-            x = x @ w[f"{prefix}.{2 * i}.weight"].T + w[f"{prefix}.{2 * i}.bias"]
-            x = np.tanh(x) if self._tanh else np.maximum(x, 0.0)
-        return x
-
-    def _actor(self, x: np.ndarray) -> np.ndarray:
-        w = self._weights
-        out: np.ndarray = (
-            self._torso("policy_torso", x) @ w["policy_head.weight"].T + w["policy_head.bias"]
-        )
-        return out
-
-    def _values(self, x: np.ndarray) -> np.ndarray:
-        w = self._weights
-        prefix = "policy_torso" if self.config.shared_torso else "value_torso"
-        values = self._torso(prefix, x) @ w["value_head.weight"].T + w["value_head.bias"]
-        result: np.ndarray = values[:, 0].astype(np.float32)
-        return result
+            array = self.obs_stats.normalize(array).astype(np.float32, copy=False)
+        return forward(self.spec, self._weights, array, outputs)
 
     # -- the distribution (ActorCriticNetwork's arithmetic) ---------------------------------------
 
@@ -225,39 +202,3 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     result: np.ndarray = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return result
-
-
-def _initial_weights(
-    obs_size: int,
-    actor_size: int,
-    config: ActorCriticConfig,
-    gaussian: bool,
-    rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
-    """``ActorCriticNetwork``'s parameters, keyed as its state dict: orthogonal weights with its
-    gains (sqrt(2) torsos, 0.01 actor head, 1 critic head) and zero biases."""
-
-    def linear(prefix: str, fan_in: int, fan_out: int, gain: float) -> dict[str, np.ndarray]:
-        # A random orthogonal matrix: QR of a Gaussian one, signs fixed by R's diagonal.
-        a = rng.standard_normal((max(fan_in, fan_out), min(fan_in, fan_out)))
-        q, r = np.linalg.qr(a)
-        q *= np.sign(np.diag(r))
-        weight = q if fan_out >= fan_in else q.T
-        return {
-            f"{prefix}.weight": (gain * weight).astype(np.float32),
-            f"{prefix}.bias": np.zeros(fan_out, np.float32),
-        }
-
-    weights: dict[str, np.ndarray] = {}
-    torsos = ["policy_torso"] + ([] if config.shared_torso else ["value_torso"])
-    for torso in torsos:
-        fan_in = obs_size
-        for i, width in enumerate(config.hidden_sizes):
-            weights |= linear(f"{torso}.{2 * i}", fan_in, width, math.sqrt(2.0))
-            fan_in = width
-    features = config.hidden_sizes[-1] if config.hidden_sizes else obs_size
-    weights |= linear("policy_head", features, actor_size, 0.01)
-    weights |= linear("value_head", features, 1, 1.0)
-    if gaussian:
-        weights["log_std"] = np.full(actor_size, config.initial_log_std, np.float32)
-    return weights

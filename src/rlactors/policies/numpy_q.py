@@ -9,10 +9,9 @@ costs a third of torch's (~20 us against ~55 us for 4 rows of CartPole, (128, 12
 units; from ~100 rows on torch is as fast or faster, and both are well under a rollout's env
 steps).
 
-The network is :class:`~rlactors.policies.networks.QNetwork`, read from the same named arrays
-``DQNPolicy.get_weights()`` returns: an MLP torso of ReLU layers (``torso.{2i}.weight`` and
-``.bias``) and a linear head (``head.weight``) or a dueling one (``head.value.*`` and
-``head.advantage.*``, ``Q = V + Adv - mean(Adv)``).
+The network is the :class:`~rlactors.networks.spec.NetworkSpec` ``DQNPolicyConfig.network_spec``
+gives, run by the numpy interpreter (:mod:`rlactors.networks.numpy_forward`) on the named
+arrays ``DQNPolicy.get_weights()`` returns; the spec, not this module, knows their names.
 
 Usage::
 
@@ -31,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlactors.core import SampleBatch, Weights
+from rlactors.networks.numpy_forward import forward
 from rlactors.policies.arrays import checked_float32_arrays
 from rlactors.policies.dqn_config import (
     REQUIRED_COLUMNS,
@@ -45,14 +45,15 @@ class NumpyQPolicy:
     """Epsilon-greedy acting and TD errors with a numpy copy of a DQN's Q-network.
 
     Args:
-        observation_space: A ``gymnasium.spaces.Box``; observations are flattened.
+        observation_space: Any space with a layout (as ``DQNPolicy``).
         action_space: A ``gymnasium.spaces.Discrete`` (any ``start``).
-        config: The network's shape (``hidden_sizes``, ``dueling``) and ``initial_epsilon``.
-        seed: Seeds the initial weights (drawn as ``torch.nn.Linear`` draws them, uniform in
+        config: The network's shape (``hidden_sizes``, ``dueling``, ``encoder``,
+            ``action_mask_key``) and ``initial_epsilon``.
+        seed: Seeds the initial weights (the spec's initialisation, uniform in
             ``+-1/sqrt(fan_in)``; a learner's weights replace them) and exploration.
 
     Raises:
-        TypeError: A space is of a kind DQN does not handle; the message names it.
+        SpaceError: A space is of a kind DQN does not handle; the message names it.
     """
 
     def __init__(
@@ -62,19 +63,15 @@ class NumpyQPolicy:
         config: DQNPolicyConfig,
         seed: int,
     ) -> None:
-        box, discrete = check_q_spaces("NumpyQPolicy", observation_space, action_space)
+        self.spec = config.network_spec(observation_space, action_space, "NumpyQPolicy")
         self.config = config
-        self._obs_shape: tuple[int, ...] = tuple(box.shape)
+        self._layout = self.spec.encoder.layout
+        self._obs_shape: tuple[int, ...] = self._layout.shape
+        discrete = check_q_spaces("NumpyQPolicy", observation_space, action_space)
         self._num_actions = int(discrete.n)
         self._action_start = int(discrete.start)
         init_seq, explore_seq = np.random.SeedSequence(seed).spawn(2)
-        self._weights = _initial_weights(
-            int(np.prod(self._obs_shape)),
-            self._num_actions,
-            config.hidden_sizes,
-            config.dueling,
-            np.random.default_rng(init_seq),
-        )
+        self._weights = self.spec.initial_parameters(np.random.default_rng(init_seq))
         self._rng = np.random.default_rng(explore_seq)
         self._epsilon = config.initial_epsilon
 
@@ -96,24 +93,13 @@ class NumpyQPolicy:
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Q-values, ``[B, *obs_shape]`` observations -> ``[B, A]`` float32."""
-        array = np.asarray(obs, dtype=np.float32)
+        array = np.asarray(obs)
         if array.shape[1:] != self._obs_shape or array.ndim != len(self._obs_shape) + 1:
             raise ValueError(
                 f"NumpyQPolicy: observations must be [B, *{self._obs_shape}], "
                 f"got shape {array.shape}"
             )
-        w = self._weights
-        x = array.reshape(len(array), -1)
-        for i in range(len(self.config.hidden_sizes)):
-            x = x @ w[f"torso.{2 * i}.weight"].T + w[f"torso.{2 * i}.bias"]
-            np.maximum(x, 0.0, out=x)
-        if not self.config.dueling:
-            q: np.ndarray = x @ w["head.weight"].T + w["head.bias"]
-            return q
-        value = x @ w["head.value.weight"].T + w["head.value.bias"]
-        advantage = x @ w["head.advantage.weight"].T + w["head.advantage.bias"]
-        dueling: np.ndarray = value + advantage - advantage.mean(axis=1, keepdims=True)
-        return dueling
+        return forward(self.spec, self._weights, array, ("q",))["q"]
 
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
         """Epsilon-greedy actions, ``[B, *obs_shape]`` -> ``[B]`` int64 (as ``DQNPolicy.act``).
@@ -124,12 +110,14 @@ class NumpyQPolicy:
                 False: always greedy (ties go to the lowest action).
         """
         epsilon = self._epsilon if explore else 0.0
-        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start)
+        legal = self._layout.mask(np.asarray(obs)) if epsilon > 0.0 else None
+        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start, legal)
 
     def compute_td_error(self, batch: SampleBatch) -> np.ndarray:
         """TD errors ``target - Q(obs, actions)``, ``[B]`` float32 (initial priorities).
 
-        ``target = rewards + discounts * max_a Q(next_obs, a)``. This copy has one network,
+        ``target = rewards + discounts * max_a Q(next_obs, a)`` (over legal actions, with a
+        mask: the network gives illegal ones MASKED values). This copy has one network,
         so it is its own target network too, as a ``DQNPolicy`` is after ``set_weights``, and
         the double-Q target (online argmax, target value) is this same max.
 
@@ -159,32 +147,3 @@ class NumpyQPolicy:
             ValueError: A key is missing or unexpected, or a shape differs; the message names it.
         """
         self._weights = checked_float32_arrays(self._weights, weights, "weights")
-
-
-def _initial_weights(
-    obs_size: int,
-    num_actions: int,
-    hidden_sizes: tuple[int, ...],
-    dueling: bool,
-    rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
-    """QNetwork's parameters, keyed as its state dict, drawn as ``torch.nn.Linear`` does."""
-
-    def linear(prefix: str, fan_in: int, fan_out: int) -> dict[str, np.ndarray]:
-        bound = 1.0 / np.sqrt(fan_in)
-        return {
-            f"{prefix}.weight": rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
-            f"{prefix}.bias": rng.uniform(-bound, bound, fan_out).astype(np.float32),
-        }
-
-    weights: dict[str, np.ndarray] = {}
-    fan_in = obs_size
-    for i, width in enumerate(hidden_sizes):
-        weights |= linear(f"torso.{2 * i}", fan_in, width)
-        fan_in = width
-    if dueling:
-        weights |= linear("head.value", fan_in, 1)
-        weights |= linear("head.advantage", fan_in, num_actions)
-    else:
-        weights |= linear("head", fan_in, num_actions)
-    return weights

@@ -90,6 +90,8 @@ class DQN(TrainingLoop):
         return DQNPolicyConfig(
             hidden_sizes=c.hidden_sizes,
             dueling=c.dueling,
+            encoder=c.encoder,
+            action_mask_key=c.action_mask_key,
             double_q=c.double_q,
             learning_rate=c.learning_rate,
             huber_delta=c.huber_delta,

@@ -116,6 +116,14 @@ class DQNConfig:
     dueling: bool = True
     """Dueling head (Wang et al., 2016)."""
 
+    encoder: Literal["auto", "flat", "cnn"] = "auto"
+    """How the network reads observations: ``auto`` is ``cnn`` for image-shaped Box
+    observations, else ``flat`` (Box parts flattened, Discrete parts one-hot)."""
+
+    action_mask_key: str = "action_mask"
+    """Dict observation key of the legal actions (1 = legal), honoured when acting, exploring
+    and learning."""
+
     double_q: bool = True
     """Double-Q targets (van Hasselt et al., 2016)."""
 
