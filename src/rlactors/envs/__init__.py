@@ -6,6 +6,10 @@
   env, role and step.
 * :class:`EnvBatch` — K envs in lockstep with autoreset, for batched policy calls.
 * :mod:`rlactors.envs.toy` — tiny deterministic envs: single-role, turn-based, simultaneous.
+* :mod:`rlactors.envs.toy_structured` — Gymnasium envs with Dict observations and action
+  masks, registered here as ``rlactors/DictMatch-v0``, ``rlactors/MaskedChoice-v0`` and
+  ``rlactors/MaskedChoicePZ-v0``.
+* :class:`ObservationLayout` — how an observation of any space travels as one array.
 
 Nothing here knows about actors: an env becomes one with :func:`rlactors.actors.spawn`.
 """
@@ -14,9 +18,14 @@ from rlactors.core import DEFAULT_ROLE, Env, Observation
 from rlactors.envs.checks import CheckedEnv
 from rlactors.envs.errors import EnvCheckError, ResetNeededError, UnknownEnvError
 from rlactors.envs.gymnasium import GymnasiumEnv, make_env
+from rlactors.envs.observations import ObservationLayout
 from rlactors.envs.to_gymnasium import EnvAsGymnasium, to_gymnasium
 from rlactors.envs.toy import CorridorEnv, NimEnv, RockPaperScissorsEnv
+from rlactors.envs.toy_structured import register as _register_structured_toys
 from rlactors.envs.vector import BatchObservation, EnvBatch
+
+# Every process that makes envs imports this package, so the ids work in every actor.
+_register_structured_toys()
 
 __all__ = [
     "DEFAULT_ROLE",
@@ -30,6 +39,7 @@ __all__ = [
     "GymnasiumEnv",
     "NimEnv",
     "Observation",
+    "ObservationLayout",
     "ResetNeededError",
     "RockPaperScissorsEnv",
     "UnknownEnvError",

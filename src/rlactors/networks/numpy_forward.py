@@ -84,16 +84,21 @@ def _head(
     obs: np.ndarray,
 ) -> np.ndarray:
     out: np.ndarray
+    legal = encoder.layout.mask(np.asarray(obs)) if head.masked else None
     if head.kind == "dueling":
         value = _linear(params, head.layers[0], x)
         advantage = _linear(params, head.layers[1], x)
-        out = value + advantage - advantage.mean(axis=1, keepdims=True)
+        if legal is None:
+            out = value + advantage - advantage.mean(axis=1, keepdims=True)
+        else:
+            # Centred over the legal actions only: an illegal action's advantage is no part
+            # of any Q-value that is used (a row with none legal is centred on 0).
+            count = np.maximum(legal.sum(axis=1, keepdims=True), 1)
+            out = value + advantage - (advantage * legal).sum(axis=1, keepdims=True) / count
     else:
         out = _linear(params, head.layers[0], x)
-    if head.masked:
-        legal = encoder.layout.mask(np.asarray(obs))
-        if legal is not None:
-            out = np.where(legal, out, np.float32(MASKED))
+    if legal is not None:
+        out = np.where(legal, out, np.float32(MASKED))
     if head.squeeze:
         squeezed: np.ndarray = out[:, 0]
         return squeezed

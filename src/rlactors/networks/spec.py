@@ -20,7 +20,7 @@ The parts:
 * **Heads** (:class:`HeadSpec`): ``linear`` (Q-values, logits, Gaussian means, a value) or
   ``dueling`` (``Q = V + A - mean(A)``, Wang et al., 2016), each over one torso's output. A
   head marked ``masked`` sets the outputs of illegal actions to :data:`MASKED` when the
-  observation carries an action mask.
+  observation carries an action mask (and a dueling one centres over the legal actions).
 
 Initialisation is part of the spec, so both interpreters draw the same distributions:
 ``default`` is ``torch.nn.Linear``'s (uniform in ``+-1/sqrt(fan_in)``), ``orthogonal`` is

@@ -115,17 +115,22 @@ class SpecNetwork(nn.Module):
         return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]
 
     def _head(self, head: HeadSpec, x: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        part = self.spec.encoder.layout.mask_part if head.masked else None
+        legal = None if part is None else obs[:, part.offset : part.offset + part.size] > 0.5
         if head.kind == "dueling":
             value = self._linear(head.layers[0], x)
             advantage = self._linear(head.layers[1], x)
-            out = value + advantage - advantage.mean(dim=1, keepdim=True)
+            if legal is None:
+                out = value + advantage - advantage.mean(dim=1, keepdim=True)
+            else:
+                # Centred over the legal actions only (see the numpy interpreter).
+                weights = legal.float()
+                count = weights.sum(dim=1, keepdim=True).clamp(min=1.0)
+                out = value + advantage - (advantage * weights).sum(dim=1, keepdim=True) / count
         else:
             out = self._linear(head.layers[0], x)
-        if head.masked:
-            part = self.spec.encoder.layout.mask_part
-            if part is not None:
-                legal = obs[:, part.offset : part.offset + part.size] > 0.5
-                out = torch.where(legal, out, torch.full_like(out, MASKED))
+        if legal is not None:
+            out = torch.where(legal, out, torch.full_like(out, MASKED))
         return out.squeeze(-1) if head.squeeze else out
 
     def _linear(self, layer: Layer, x: torch.Tensor) -> torch.Tensor:
