@@ -58,7 +58,7 @@ ITERATION_ENV_STEPS = 2000
 def run(num_workers: int, replay_ratio: float, iterations: int, backend: str) -> dict[str, Any]:
     """One Ape-X run: warm up until learning runs, then measure ``iterations`` iterations."""
     config = ApexConfig(
-        env_id=ENV_ID,
+        env=ENV_ID,
         seed=0,
         backend=backend,  # type: ignore[arg-type]
         num_workers=num_workers,
@@ -155,7 +155,7 @@ def main() -> None:
     print(f"(for information, at the default replay_ratio {DEFAULT_REPLAY_RATIO:g}: {gated})")
     result = {
         "benchmark": "apex_throughput",
-        "env_id": ENV_ID,
+        "env": ENV_ID,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
