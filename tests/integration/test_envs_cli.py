@@ -104,13 +104,14 @@ def test_train_ppo_on_a_factory_from_pythonpath_then_evaluate(tmp_path: Path) ->
         )
     )
     args = ["--env", "mypkg.envs:make_corridor", "--env-kwargs", '{"length": 10}']
-    args += ["--stop-reward", "1", "--max-env-steps", "50000", "--run-dir", "run", "-q"]
+    args += ["--stop-reward", "1", "--max-env-steps", "50000", "-q"]
     result = _run([*RLACTORS, "train", "ppo", *args], tmp_path, tmp_path / "src")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("solved after"), result.stdout
-    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    (run,) = (tmp_path / "runs").glob("ppo-make_corridor-*")  # named by the spec
+    config = json.loads((run / "config.json").read_text())["config"]
     assert config["env"] == "mypkg.envs:make_corridor" and config["env_kwargs"] == {"length": 10}
-    result = _run([*RLACTORS, "evaluate", "run", "--episodes", "5"], tmp_path, tmp_path / "src")
+    result = _run([*RLACTORS, "evaluate", str(run), "--episodes", "5"], tmp_path, tmp_path / "src")
     assert result.returncode == 0, result.stderr
     assert "mean 1.0" in result.stdout
 
