@@ -155,7 +155,7 @@ def main() -> None:
     print(f"(for information, at the default replay_ratio {DEFAULT_REPLAY_RATIO:g}: {gated})")
     result = {
         "benchmark": "apex_throughput",
-        "env": ENV_ID,
+        "env_id": ENV_ID,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),

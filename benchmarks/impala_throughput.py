@@ -125,7 +125,7 @@ def main() -> None:
     )
     result = {
         "benchmark": "impala_throughput",
-        "env": ENV_ID,
+        "env_id": ENV_ID,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
