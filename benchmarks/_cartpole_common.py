@@ -93,7 +93,7 @@ class Peer:
 def rlactors_config(algo: str, seed: int, backend: str, budget: int) -> Any:
     """The config every rlactors run uses: the algorithm's defaults with the run's fields."""
     return get_algorithm(algo).config_class()(
-        env_id=ENV_ID,
+        env=ENV_ID,
         seed=seed,
         backend=backend,
         num_workers=NUM_WORKERS,

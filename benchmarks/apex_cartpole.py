@@ -66,7 +66,7 @@ def run_apex(seed: int, backend: str, report: Any) -> None:
     imported = time.time()
     start = time.perf_counter()
     config = ApexConfig(
-        env_id=ENV_ID,
+        env=ENV_ID,
         seed=seed,
         backend=backend,  # type: ignore[arg-type]
         num_workers=NUM_WORKERS,

@@ -58,7 +58,7 @@ ITERATION_ENV_STEPS = 2000
 def run(num_workers: int, replay_ratio: float, iterations: int, backend: str) -> dict[str, Any]:
     """One Ape-X run: warm up until learning runs, then measure ``iterations`` iterations."""
     config = ApexConfig(
-        env_id=ENV_ID,
+        env=ENV_ID,
         seed=0,
         backend=backend,  # type: ignore[arg-type]
         num_workers=num_workers,

@@ -68,7 +68,7 @@ def run_rlactors(seed: int, backend: str) -> dict[str, Any]:
 
     start = time.perf_counter()
     config = DQNConfig(
-        env_id=ENV_ID,
+        env=ENV_ID,
         seed=seed,
         backend=backend,  # type: ignore[arg-type]
         max_env_steps=BUDGET_ENV_STEPS,

@@ -51,7 +51,7 @@ def run(algo: str, seed: int, env_steps: int, backend: str) -> dict[str, Any]:
     """Train ``algo`` for ``env_steps`` env steps; its throughput figures (module docstring)."""
     entry = get_algorithm(algo)
     config = entry.config_class()(
-        env_id=ENV_ID,
+        env=ENV_ID,
         seed=seed,
         backend=backend,
         num_workers=NUM_WORKERS,

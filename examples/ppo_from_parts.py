@@ -15,6 +15,7 @@ import torch
 
 from rlactors.actors import Runtime
 from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
+from rlactors.envs import EnvSpec
 from rlactors.evaluators import RolloutConfig, make_env_batch, run_episodes
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
@@ -29,7 +30,7 @@ def main() -> None:
     policy = ActorCriticPolicy(
         env.observation_space, env.action_space, ActorCriticConfig(learning_rate=1e-3), seed=0
     )
-    rollouts = RolloutConfig("CartPole-v1", num_envs=4, rollout_steps=32, gamma=0.98,
+    rollouts = RolloutConfig(EnvSpec("CartPole-v1"), num_envs=4, rollout_steps=32, gamma=0.98,
                              gae_lambda=0.8, policy=policy.config)  # fmt: skip
     learner = PPOLearner(policy, PPOLearnerConfig(num_epochs=20, minibatch_size=256), seed=0)
     eval_envs = make_env_batch("CartPole-v1", 20)

@@ -78,7 +78,7 @@ def main() -> dict[str, Any]:
                     return {"actor_options": placement}
 
             config = ApexConfig(
-                env_id="CartPole-v1",
+                env="CartPole-v1",
                 seed=0,
                 backend="ray",
                 num_workers=WORKERS,

@@ -20,7 +20,7 @@ ALGORITHMS = ["a2c", "a3c", "ppo", "impala"]
 def tiny(name: str, **overrides: Any) -> Any:
     """A run of ``name`` that goes through its whole loop in a few hundred env steps."""
     fields: dict[str, Any] = {
-        "env_id": "CartPole-v1",
+        "env": "CartPole-v1",
         "seed": 0,
         "max_env_steps": 640,
         "num_workers": 2,

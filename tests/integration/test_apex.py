@@ -18,7 +18,7 @@ BACKENDS = ["inline", "process", "ray"]
 def tiny(**overrides: Any) -> ApexConfig:
     """An Ape-X run that does every part of its loop within a few thousand env steps."""
     fields: dict[str, Any] = {
-        "env_id": "CartPole-v1",
+        "env": "CartPole-v1",
         "seed": 0,
         "max_env_steps": 3000,
         "iteration_env_steps": 1000,

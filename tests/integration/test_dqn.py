@@ -16,7 +16,7 @@ BACKENDS = ["inline", "process"]
 def tiny(**overrides: Any) -> DQNConfig:
     """A DQN that does every part of its loop within a few hundred env steps."""
     fields: dict[str, Any] = {
-        "env_id": "CartPole-v1",
+        "env": "CartPole-v1",
         "seed": 0,
         "max_env_steps": 600,
         "rollout_steps": 100,

@@ -23,7 +23,7 @@ def runtime() -> Iterator[Runtime]:
 
 def evaluators(count: int, **overrides: object) -> list[ActorRef[DQNEvaluator]]:
     fields: dict[str, object] = {
-        "env_id": "CartPole-v1",
+        "env": "CartPole-v1",
         "rollout_steps": 50,
         "n_step": 2,
         "policy": POLICY,

@@ -35,3 +35,18 @@ def test_actors_demo_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "pong" in result.stdout
+
+
+@pytest.mark.timeout(180)
+def test_custom_env_trains_with_ppo_and_dqn_on_processes() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "custom_env.py")],
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    for algorithm in ("ppo", "dqn"):
+        line = next(line for line in lines if line.startswith(f"{algorithm}:"))
+        assert "solved True, greedy return 1.0" in line, result.stdout

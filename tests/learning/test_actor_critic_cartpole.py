@@ -24,7 +24,7 @@ BUDGETS = {"ppo": 200_000, "a2c": 500_000, "a3c": 500_000, "impala": 500_000}
 def test_solves_cartpole(name: str) -> None:
     entry = get_algorithm(name)
     config = entry.config_class()(
-        env_id="CartPole-v1",
+        env="CartPole-v1",
         seed=0,
         num_workers=2,
         max_env_steps=BUDGETS[name],

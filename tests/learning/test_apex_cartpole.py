@@ -36,7 +36,7 @@ def test_apex_solves_cartpole_after_a_worker_is_killed(
     if backend == "ray":
         request.getfixturevalue("ray_session")  # one Ray instance for the test session
     config = ApexConfig(
-        env_id="CartPole-v1",
+        env="CartPole-v1",
         seed=0,
         backend=backend,  # type: ignore[arg-type]
         num_workers=2,

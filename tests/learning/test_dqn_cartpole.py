@@ -22,7 +22,7 @@ BUDGET_ENV_STEPS = 100_000
 @pytest.mark.timeout(300)
 def test_dqn_solves_cartpole_within_budget() -> None:
     config = DQNConfig(
-        env_id="CartPole-v1",
+        env="CartPole-v1",
         seed=0,
         backend="inline",
         max_env_steps=BUDGET_ENV_STEPS,

@@ -19,7 +19,7 @@ BUDGET_ENV_STEPS = 300_000
 @pytest.mark.timeout(600)
 def test_ppo_learns_pendulum() -> None:
     config = PPOConfig(
-        env_id="Pendulum-v1",
+        env="Pendulum-v1",
         seed=0,
         max_env_steps=BUDGET_ENV_STEPS,
         stop_reward=STOP_REWARD,

@@ -25,7 +25,7 @@ T, K = 8, 2
 
 def rollout_config(**overrides: Any) -> RolloutConfig:
     fields: dict[str, Any] = {
-        "env_id": "CartPole-v1",
+        "env": "CartPole-v1",
         "num_envs": K,
         "rollout_steps": T,
         "seed": 1,

@@ -35,7 +35,7 @@ def test_every_config_field_is_a_typed_flag() -> None:
     )
     assert args is not None and args.algorithm == "dqn"
     assert args.overrides == {
-        "env_id": "Acrobot-v1",
+        "env": "Acrobot-v1",
         "seed": 3,
         "max_env_steps": 100_000,
         "learning_rate": 5e-4,
@@ -49,9 +49,9 @@ def test_every_config_field_is_a_typed_flag() -> None:
 
 
 def test_only_given_flags_override_and_run_options_are_separate() -> None:
-    args = parse_train_args(["dqn", "--run-dir", "out", "-q", "--env-id", "CartPole-v1"])
+    args = parse_train_args(["dqn", "--run-dir", "out", "-q", "--env", "CartPole-v1"])
     assert args is not None
-    assert args.overrides == {"env_id": "CartPole-v1"}
+    assert args.overrides == {"env": "CartPole-v1"}
     assert args.run_dir == "out" and args.quiet
 
 

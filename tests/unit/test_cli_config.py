@@ -51,7 +51,7 @@ def test_unknown_field_names_close_matches() -> None:
         ({"seed": -1}, "seed must be an integer >= 0"),
         ({"batch_size": 2.5}, "batch_size must be an integer"),
         ({"max_env_steps": 100}, "less than one round of sampling (256 env steps"),
-        ({"env_id": ""}, "env_id must name a Gymnasium env"),
+        ({"env": ""}, "env must be a Gymnasium id ('CartPole-v1')"),
     ],
 )
 def test_dqn_config_rejects_bad_values_with_the_field_name(

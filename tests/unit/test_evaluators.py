@@ -27,7 +27,7 @@ COLUMNS = {"obs", "actions", "rewards", "next_obs", "discounts"}
 
 def config(**overrides: object) -> EvaluatorConfig:
     fields: dict[str, object] = {
-        "env_id": "CartPole-v1",
+        "env": "CartPole-v1",
         "rollout_steps": 50,
         "n_step": 3,
         "epsilon": 1.0,
@@ -138,14 +138,14 @@ def test_config_is_validated() -> None:
         config(num_envs=0)
     with pytest.raises(ValueError, match="gamma"):
         config(gamma=1.5)
-    with pytest.raises(ValueError, match="env_id"):
-        config(env_id="")
+    with pytest.raises(ValueError, match=r"EvaluatorConfig\.env must be"):
+        config(env="")
     assert config(num_envs=4, rollout_steps=10).env_steps_per_sample == 40
 
 
 def test_unknown_env_id_is_reported_with_close_matches() -> None:
     with pytest.raises(UnknownEnvError, match="CartPole-v1"):
-        DQNEvaluator(config(env_id="CartPol-v1"))
+        DQNEvaluator(config(env="CartPol-v1"))
 
 
 def test_run_episodes_runs_exactly_one_episode_per_env() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rlactors.envs import EnvSpec
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
 from rlactors.policies import ActorCriticConfig
 
@@ -15,14 +16,13 @@ T, K = 6, 2
 
 def config(**overrides: Any) -> RolloutConfig:
     fields: dict[str, Any] = {
-        "env_id": "CartPole-v1",
+        # Episodes of 5 steps: every rollout holds time-limit truncations.
+        "env": EnvSpec("CartPole-v1", kwargs={"max_episode_steps": 5}),
         "num_envs": K,
         "rollout_steps": T,
         "gamma": 0.9,
         "seed": 3,
         "policy": ActorCriticConfig(hidden_sizes=(8,)),
-        # Episodes of 5 steps: every rollout holds time-limit truncations.
-        "env_kwargs": (("max_episode_steps", 5),),
         **overrides,
     }
     return RolloutConfig(**fields)
@@ -99,7 +99,7 @@ def test_compute_gradients_returns_one_array_per_weight() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("num_envs", 0), ("rollout_steps", 0), ("gamma", 1.5), ("gae_lambda", -0.1), ("env_id", "")],
+    [("num_envs", 0), ("rollout_steps", 0), ("gamma", 1.5), ("gae_lambda", -0.1), ("env", "")],
 )
 def test_bad_config_names_the_field(field: str, value: Any) -> None:
     with pytest.raises(ValueError, match=rf"RolloutConfig\.{field}"):

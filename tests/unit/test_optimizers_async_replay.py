@@ -19,7 +19,7 @@ from rlactors.policies import DQNPolicy, DQNPolicyConfig
 POLICY = DQNPolicyConfig(hidden_sizes=(16,))
 #: 2 envs x 25 steps: one rollout is 50 env steps.
 EVALUATOR = EvaluatorConfig(
-    env_id="CartPole-v1", num_envs=2, rollout_steps=25, n_step=3, seed=0, policy=POLICY
+    env="CartPole-v1", num_envs=2, rollout_steps=25, n_step=3, seed=0, policy=POLICY
 )
 CONFIG = AsyncReplayConfig(
     num_workers=2, batch_size=32, replay_ratio=8.0, learning_starts_transitions=200

@@ -48,8 +48,9 @@ class ActorCriticAlgorithm(TrainingLoop):
         config: An :class:`ActorCriticRunConfig` subclass.
 
     Raises:
-        UnknownEnvError: ``config.env_id`` is not registered.
-        TypeError: The env's spaces are not Box observations and Discrete or Box actions.
+        EnvSpecError: ``config.env`` cannot be built.
+        SpaceError: The env's actions are not Discrete or Box.
+        TypeError: The env's observations are not Box.
     """
 
     config: ActorCriticRunConfig
@@ -94,7 +95,7 @@ class ActorCriticAlgorithm(TrainingLoop):
         """
         c = self.config
         return RolloutConfig(
-            env_id=c.env_id,
+            env=self.env_spec,
             num_envs=c.num_envs_per_worker,
             rollout_steps=c.rollout_steps,
             gamma=c.gamma,

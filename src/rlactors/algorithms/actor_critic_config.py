@@ -11,6 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from rlactors.algorithms.env_fields import (
+    EnvField,
+    EnvKwargsField,
+    EnvWrappersField,
+    check_env_fields,
+)
+from rlactors.envs.spec import NO_KWARGS
 from rlactors.validation import check_positive_ints
 
 
@@ -20,8 +27,19 @@ class ActorCriticRunConfig:
 
     # -- the run ----------------------------------------------------------------------------------
 
-    env_id: str = "CartPole-v1"
-    """Gymnasium env id (Box observations; Discrete or Box actions)."""
+    env: EnvField = "CartPole-v1"
+    """The env: a Gymnasium id (``CartPole-v1``, ``module:EnvId``), an importable factory
+    ``package.module:function``, or (from Python) an rlactors ``Env`` or ``gymnasium.Env``
+    subclass or factory, or an ``EnvSpec``; see docs/envs.md. Discrete or Box actions."""
+
+    env_kwargs: EnvKwargsField = NO_KWARGS
+    """Keyword arguments of the env's factory or of ``gymnasium.make`` (CLI: a JSON object,
+    ``--env-kwargs '{"length": 10}'``)."""
+
+    env_wrappers: EnvWrappersField = ()
+    """Gymnasium wrappers, innermost first: ``gymnasium.wrappers`` names, ``module:name``, or
+    (CLI) names, comma-separated, or a JSON list of names and ``{"name": {kwargs}}``:
+    ``'["FlattenObservation", {"TimeLimit": {"max_episode_steps": 50}}]'``."""
 
     seed: int = 0
     """Root seed; every other seed (envs, action sampling, network init) derives from it."""
@@ -126,6 +144,7 @@ class ActorCriticRunConfig:
             ValueError: A field is out of range; the message names it.
         """
         name = type(self).__name__
+        check_env_fields(self)
         check_positive_ints(
             self,
             "max_env_steps",

@@ -19,7 +19,10 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union
+
+if TYPE_CHECKING:
+    from rlactors.envs.spec import EnvSpec
 
 C = TypeVar("C")
 
@@ -43,6 +46,30 @@ class UnknownConfigFieldError(ValueError):
         else:
             hint = "fields are: " + ", ".join(known)
         super().__init__(f"{config_name} has no field {name!r}; {hint}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldParser:
+    """How :func:`coerce_value` reads a field of a type it does not know, from a CLI string or
+    from JSON: the field is annotated ``Annotated[T, FieldParser(parse, "METAVAR")]``.
+
+    Attributes:
+        parse: Takes the CLI string or the JSON value, returns the field's value; raises
+            ``ValueError`` with a one-line message.
+        metavar: How ``--help`` names the value, e.g. ``"ENV"``.
+    """
+
+    parse: Callable[[Any], Any]
+    metavar: str
+
+
+def field_parser(annotation: Any) -> FieldParser | None:
+    """The :class:`FieldParser` of an ``Annotated`` field type, or None."""
+    if typing.get_origin(annotation) is Annotated:
+        for meta in annotation.__metadata__:
+            if isinstance(meta, FieldParser):
+                return meta
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +102,7 @@ def config_fields(cls: type[Any]) -> list[ConfigField]:
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)  # keep FieldParser annotations
     docs = field_docs(cls)
     result = []
     for f in dataclasses.fields(cls):
@@ -118,7 +145,9 @@ def _own_field_docs(cls: type[Any]) -> dict[str, str]:
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """The config as JSON-ready values (tuples become lists)."""
+    """The config as JSON-ready values: tuples become lists, mappings dicts, values with a
+    ``to_json()`` method (env specs) what it returns, and classes and functions their
+    ``module:qualname``."""
     return {f.name: _to_json(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
@@ -141,13 +170,16 @@ def config_from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
 def coerce_value(annotation: Any, value: Any, name: str = "value") -> Any:
     """``value`` (as JSON or a CLI string gives it) converted to ``annotation``.
 
-    Handles ``int``, ``float``, ``str``, ``bool``, ``Literal[...]``, ``tuple[T, ...]`` and
-    ``X | None``. Strings are parsed: ``"none"`` for None, ``"true"``/``"false"`` for bools,
-    ``"256,256"`` for tuples.
+    Handles ``int``, ``float``, ``str``, ``bool``, ``Literal[...]``, ``tuple[T, ...]``,
+    ``X | None`` and ``Annotated[T, FieldParser(...)]`` (the parser decides). Strings are
+    parsed: ``"none"`` for None, ``"true"``/``"false"`` for bools, ``"256,256"`` for tuples.
 
     Raises:
         ValueError: The value does not fit; the message names the field and the expected type.
     """
+    parser = field_parser(annotation)
+    if parser is not None:
+        return parser.parse(value)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (Union, types.UnionType):
@@ -209,6 +241,13 @@ def coerce_value(annotation: Any, value: Any, name: str = "value") -> Any:
 def _to_json(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_to_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _to_json(v) for k, v in value.items()}
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json) and not isinstance(value, type):
+        return to_json()
+    if callable(value):  # an env class or factory given from Python
+        return f"{value.__module__}:{value.__qualname__}"
     return value
 
 
@@ -221,6 +260,8 @@ class Algorithm(abc.ABC):
     name: ClassVar[str]
 
     config: Any
+    #: The env it trains on, as every process builds it (set by the constructor).
+    env_spec: EnvSpec
 
     def __init__(self, config: Any) -> None:
         self.config = config

@@ -29,7 +29,7 @@ from rlactors.actors import (
     wait_any,
 )
 from rlactors.core import EpisodeStats, Weights
-from rlactors.envs import EnvBatch
+from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class GreedyEvaluations(abc.ABC):
     name: ClassVar[str]
     config: Any
     policy: Any
+    env_spec: EnvSpec
     env_steps: int
     evaluations: int
     _eval_envs: EnvBatch
@@ -96,7 +97,7 @@ class GreedyEvaluations(abc.ABC):
             raise ValueError(f"evaluate: episodes must be >= 1, got {count}")
         if self._eval_envs.num_envs != count:
             self._eval_envs.close()
-            self._eval_envs = make_env_batch(self.config.env_id, count)
+            self._eval_envs = make_env_batch(self.env_spec, count)
         stats = run_episodes(self._eval_envs, self._greedy, self._next_evaluation_seed())
         returns = np.array([s.episode_return for s in stats])
         return {

@@ -14,7 +14,8 @@ An algorithm is a config plus a composition of evaluators, an optimizer and a le
 A subclass provides the policy (``self.policy``, with ``state_dict`` / ``load_state_dict``), its
 greedy action (:meth:`TrainingLoop._greedy`), the optimizer (:meth:`_build_optimizer`,
 :meth:`_optimizer_step`) and its own metrics (:meth:`_iteration_metrics`); the other hooks have
-defaults. The config must have the run fields DQN's has: ``env_id``, ``seed``, ``backend``,
+defaults. The config must have the run fields DQN's has: ``env``, ``env_kwargs``,
+``env_wrappers``, ``seed``, ``backend``,
 ``max_env_steps``, ``stop_reward``, ``eval_episodes``, ``eval_interval_env_steps``,
 ``eval_trigger_fraction``, ``return_window_episodes``, ``learner_torch_threads`` and the
 property ``env_steps_per_round``.
@@ -38,10 +39,12 @@ from typing import Any
 import numpy as np
 
 from rlactors.actors import ActorRef, Runtime
+from rlactors.algorithms import check_action_space
 from rlactors.algorithms.base import Algorithm, Callback, config_from_dict, config_to_dict
+from rlactors.algorithms.env_fields import env_spec_of
 from rlactors.algorithms.greedy_evaluation import GreedyEvaluations
 from rlactors.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from rlactors.envs import EnvBatch
+from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.evaluators import make_env_batch
 
 log = logging.getLogger(__name__)
@@ -58,20 +61,28 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     off the first iteration); :meth:`stop` (or collecting the object) shuts it down.
 
     Raises:
-        UnknownEnvError: ``config.env_id`` is not registered (raised in the constructor, in the
-            caller's process, before any actor starts).
+        EnvSpecError: ``config.env`` cannot be built (an unknown id, a module that cannot be
+            imported, a missing dependency); raised in the constructor, in the caller's
+            process, before any actor starts.
+        SpaceError: The algorithm cannot handle the env's action space (ditto).
     """
 
     #: The config dataclass a checkpoint's ``config.json`` is read into.
     config_class: type[Any]
     #: The learner's policy (built by the subclass's constructor).
     policy: Any
+    #: The env every process builds: the config's env fields, resolved here (see EnvSpec).
+    env_spec: EnvSpec
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        # Built here and kept: it checks the env id in this process, gives the learner its
-        # spaces and runs the greedy evaluations.
-        self._eval_envs: EnvBatch = make_env_batch(config.env_id, config.eval_episodes)
+        # Resolved and built here, in the caller's process: a bad env fails before any actor
+        # starts, and the resolved spec (imports done, a Gymnasium registration included) is
+        # what every evaluator builds. The envs are kept: they give the learner its spaces
+        # and run the greedy evaluations.
+        self.env_spec = env_spec_of(config).resolve()
+        self._eval_envs: EnvBatch = make_env_batch(self.env_spec, config.eval_episodes)
+        check_action_space(self.name, self.env_spec.name, self._eval_envs.action_space)
         self._runtime: Runtime | None = None
         options = self._runtime_options()
         if config.backend == "process" and options.get("preload"):

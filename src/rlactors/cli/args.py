@@ -3,8 +3,9 @@
 Every field ``name: T = default`` of the config becomes ``--name`` (underscores as dashes), its
 value converted to ``T`` (:func:`rlactors.algorithms.coerce_value`); bools become
 ``--name`` / ``--no-name``; ``Literal`` fields take only their choices; the field's docstring is
-its help. ``--env`` is an alias of ``--env-id``, ``--workers`` of ``--num-workers``. Mistakes
-end in :class:`CliError`, one line that names what exists, instead of argparse's usage dump.
+its help; a field typed ``Annotated[T, FieldParser(...)]`` (the env fields) is read by its
+parser. ``--workers`` is an alias of ``--num-workers``. Mistakes end in :class:`CliError`, one
+line that names what exists, instead of argparse's usage dump.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import json
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NoReturn, Union
 
 from rlactors.algorithms import ConfigField, coerce_value, config_fields
+from rlactors.algorithms.base import field_parser
+from rlactors.errors import UserError
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A usage mistake: the CLI prints the message on one line and exits with status 2."""
 
 
@@ -166,7 +170,7 @@ def _unknown_message(parser: Parser, argument: str) -> str:
 
 
 #: Short spellings of the flags users type most.
-_SHORT_FLAGS = {"env_id": "--env", "num_workers": "--workers"}
+_SHORT_FLAGS = {"num_workers": "--workers"}
 
 
 def _add_field(group: argparse._ArgumentGroup, field: ConfigField) -> None:
@@ -201,6 +205,9 @@ def _converter(field: ConfigField) -> Any:
 
 
 def _metavar(annotation: Any) -> str:
+    parser = field_parser(annotation)
+    if parser is not None:
+        return parser.metavar
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):
         inner = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -217,6 +224,8 @@ def _help(field: ConfigField) -> str:
     if field.required:
         return doc + " (required)"
     default = field.default
-    if isinstance(default, tuple):
-        default = ",".join(map(str, default))
+    if isinstance(default, Mapping):
+        default = json.dumps(dict(default))
+    elif isinstance(default, tuple):
+        default = ",".join(map(str, default)) or "none"
     return f"{doc} (default: {default})"

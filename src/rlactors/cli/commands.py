@@ -28,10 +28,11 @@ def train(args: TrainArgs) -> int:
     """Train, writing the run directory; returns the exit status.
 
     Raises:
-        CliError: A bad config value or env id (before anything is written).
+        CliError: A bad config value (before anything is written).
+        UserError: An env that cannot be built, or whose actions the algorithm cannot handle
+            (ditto).
     """
     from rlactors.checkpoint import atomic_write_text
-    from rlactors.envs import UnknownEnvError
     from rlactors.metrics import (
         CHECKPOINT_DIR,
         CONFIG_FILE,
@@ -49,18 +50,15 @@ def train(args: TrainArgs) -> int:
         raise CliError(f"{args.algorithm} config: {exc}") from None
     if args.address is not None and getattr(config, "backend", None) != "ray":
         raise CliError("--address joins a Ray cluster: use it with --backend ray")
-    algorithm_class = entry.algorithm_class()
-    try:
-        algorithm = algorithm_class(config)
-    except UnknownEnvError as exc:
-        raise CliError(str(exc)) from None
+    algorithm = entry.algorithm_class()(config)
+    env_name = algorithm.env_spec.name
     with _ray_cluster(args.address), algorithm:
-        run_dir = make_run_dir(entry.name, config.env_id, path=args.run_dir)
+        run_dir = make_run_dir(entry.name, env_name, path=args.run_dir)
         header = {"algorithm": entry.name, "config": config_to_dict(config)}
         atomic_write_text(run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
         records: list[dict[str, Any]] = []
         interrupted = False
-        title = f"{entry.name} {config.env_id}"
+        title = f"{entry.name} {env_name}"
         with (
             MetricsWriter(run_dir / METRICS_FILE) as writer,
             output.TrainingProgress(config.max_env_steps, title, quiet=args.quiet) as progress,

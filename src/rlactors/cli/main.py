@@ -4,7 +4,9 @@
     rlactors train dqn --help            # every DQNConfig field as a flag
     rlactors evaluate runs/dqn-CartPole-v1-20250101-120000 --episodes 20
 
-Usage mistakes print one line naming what exists and exit with status 2. Heavy imports (torch,
+Usage mistakes, and any :class:`~rlactors.errors.UserError` (an env that cannot be built, an
+algorithm that cannot handle the env's actions), print one line naming the fix and exit with
+status 2, without a traceback. Heavy imports (torch,
 gymnasium, matplotlib) wait for the command that needs them, so ``rlactors --help`` is quick.
 """
 
@@ -13,7 +15,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from rlactors.cli.args import CliError, Parser, parse_train_args, train_usage
+from rlactors.cli.args import Parser, parse_train_args, train_usage
+from rlactors.errors import UserError
 
 #: Exit status of a usage mistake (argparse's convention).
 EXIT_USAGE = 2
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.evaluate(namespace.run_dir, namespace.episodes)
         build_parser().print_help()
         return EXIT_USAGE
-    except CliError as exc:
+    except UserError as exc:
         output.error(str(exc))
         return EXIT_USAGE
 

@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from rlactors.errors import EnvSpecError
 
-class UnknownEnvError(ValueError):
-    """A Gymnasium env id that is not registered; the message lists the closest registered ids.
+
+class UnknownEnvError(EnvSpecError):
+    """A Gymnasium env id that is not registered; the message lists the closest registered ids
+    (an :class:`~rlactors.errors.EnvSpecError`, so the CLI prints it as one line).
 
     Attributes:
         env_id: The id that was asked for.
@@ -28,7 +31,13 @@ class UnknownEnvError(ValueError):
         if self.close_matches:
             hint = "did you mean " + " or ".join(repr(m) for m in self.close_matches) + "?"
         else:
-            hint = "no close match; is the package that registers it installed and imported?"
+            # An id registered under `if __name__ == "__main__":` exists in that process only.
+            hint = (
+                "no close match; is the package that registers it installed and imported "
+                "('module:EnvId' imports it first)? An id registered in a script exists only "
+                "in that script's process: pass EnvSpec(id).resolve() from there, or the env "
+                "class itself"
+            )
         super().__init__(f"unknown Gymnasium env id {env_id!r}: {hint}")
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -26,9 +26,13 @@ from rlactors.envs.errors import (
     unknown_role_error,
 )
 from rlactors.envs.observations import ObservationLayout
+from rlactors.envs.toy_structured import register as register_structured_toys
 from rlactors.errors import SpaceError
 
 _ROLES = (DEFAULT_ROLE,)
+
+# The rlactors/ toy ids, wherever envs are made (this module is imported there).
+register_structured_toys()
 
 
 class GymnasiumEnv(Env):

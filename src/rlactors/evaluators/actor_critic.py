@@ -7,7 +7,7 @@ the learner). Like :class:`~rlactors.evaluators.DQNEvaluator` it is a plain obje
 picklable config, so ``spawn(ActorCriticEvaluator, config, index=i)`` runs it on any backend
 with its envs inside it. Usage::
 
-    evaluator = spawn(ActorCriticEvaluator, RolloutConfig("CartPole-v1", num_envs=8))
+    evaluator = spawn(ActorCriticEvaluator, RolloutConfig(EnvSpec("CartPole-v1"), num_envs=8))
     rollout = evaluator.ask("rollout").result(timeout=60)   # Rollout(batch, episodes, ...)
     evaluator.tell("set_weights", learner.get_weights())
 
@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
+from rlactors.envs.spec import EnvSpec
+from rlactors.errors import EnvSpecError
 from rlactors.evaluators.episodes import POLICY_STREAM, derive_seed, evaluator_envs
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
@@ -40,8 +42,10 @@ class RolloutConfig:
     """How an :class:`ActorCriticEvaluator` builds its envs and policy copy, and what a rollout
     holds. Plain values only, so it pickles to any backend."""
 
-    env_id: str
-    """Gymnasium env id, e.g. ``"CartPole-v1"`` (Box observations; Discrete or Box actions)."""
+    env: EnvSpec
+    """The env to build (a Gymnasium id or factory is turned into an :class:`EnvSpec`); give
+    one resolved in the caller's process (:meth:`EnvSpec.resolve`), as the algorithms do, so
+    the evaluator builds exactly the caller's env."""
 
     num_envs: int = 1
     """K envs stepped in lockstep, acted on with one batched policy call per step."""
@@ -70,17 +74,16 @@ class RolloutConfig:
     check_env: bool = True
     """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
 
-    env_kwargs: tuple[tuple[str, Any], ...] = ()
-    """Extra ``gymnasium.make`` keyword arguments as ``(name, value)`` pairs."""
-
     def __post_init__(self) -> None:
         """Checks every field.
 
         Raises:
             ValueError: A field is out of range; the message names it.
         """
-        if not self.env_id:
-            raise ValueError("RolloutConfig.env_id must name a Gymnasium env, got ''")
+        try:
+            object.__setattr__(self, "env", EnvSpec.of(self.env))
+        except EnvSpecError as exc:
+            raise EnvSpecError(f"RolloutConfig.{exc}") from None
         check_positive_ints(self, "num_envs", "rollout_steps")
         if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
             raise ValueError(f"RolloutConfig.gamma must lie in [0, 1], got {self.gamma}")
@@ -149,7 +152,7 @@ class ActorCriticEvaluator(Evaluator):
             evaluator's random streams.
 
     Raises:
-        UnknownEnvError: ``config.env_id`` is not registered.
+        EnvSpecError: ``config.env`` cannot be built.
         TypeError: The env's spaces are not Box observations and Discrete or Box actions.
     """
 

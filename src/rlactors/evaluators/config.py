@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
+from rlactors.envs.spec import EnvSpec
+from rlactors.errors import EnvSpecError
 from rlactors.policies import DQNPolicyConfig
 from rlactors.validation import check_positive_ints
 
@@ -18,8 +19,10 @@ class EvaluatorConfig:
     backend; the envs themselves are created inside the evaluator, next to it.
     """
 
-    env_id: str
-    """Gymnasium env id, e.g. ``"CartPole-v1"``."""
+    env: EnvSpec
+    """The env to build (a Gymnasium id or factory is turned into an :class:`EnvSpec`); give
+    one resolved in the caller's process (:meth:`EnvSpec.resolve`), as the algorithms do, so
+    the evaluator builds exactly the caller's env."""
 
     num_envs: int = 1
     """K envs stepped in lockstep, acted on with one batched policy call per step."""
@@ -51,18 +54,16 @@ class EvaluatorConfig:
     check_env: bool = True
     """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
 
-    env_kwargs: tuple[tuple[str, Any], ...] = ()
-    """Extra ``gymnasium.make`` keyword arguments as ``(name, value)`` pairs (a tuple, so the
-    config stays hashable)."""
-
     def __post_init__(self) -> None:
         """Checks every field.
 
         Raises:
             ValueError: A field is out of range; the message names it.
         """
-        if not self.env_id:
-            raise ValueError("EvaluatorConfig.env_id must name a Gymnasium env, got ''")
+        try:
+            object.__setattr__(self, "env", EnvSpec.of(self.env))
+        except EnvSpecError as exc:
+            raise EnvSpecError(f"EvaluatorConfig.{exc}") from None
         check_positive_ints(self, "num_envs", "rollout_steps", "n_step")
         if not (math.isfinite(self.gamma) and 0.0 <= self.gamma <= 1.0):
             raise ValueError(f"EvaluatorConfig.gamma must lie in [0, 1], got {self.gamma}")

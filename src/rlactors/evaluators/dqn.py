@@ -4,7 +4,7 @@ It serves a synchronous learner (``SyncReplayOptimizer``) and Ape-X alike: it is
 built from a picklable :class:`EvaluatorConfig`, so ``spawn(DQNEvaluator, config, index=i)`` runs
 it as an actor on any backend, with its envs created inside it (colocated). Usage::
 
-    evaluator = spawn(DQNEvaluator, EvaluatorConfig("CartPole-v1", n_step=3, epsilon=1.0))
+    evaluator = spawn(DQNEvaluator, EvaluatorConfig(EnvSpec("CartPole-v1"), n_step=3, epsilon=1.0))
     batch, episodes = evaluator.ask("sample").result(timeout=60)
     evaluator.tell("set_weights", learner.get_weights())
     evaluator.tell("set_epsilon", 0.05)
@@ -41,7 +41,7 @@ class DQNEvaluator(Evaluator):
             ``config.seed`` it names the evaluator's random streams.
 
     Raises:
-        UnknownEnvError: ``config.env_id`` is not registered.
+        EnvSpecError: ``config.env`` cannot be built.
         TypeError: The env's spaces are not Box observations / Discrete actions.
     """
 

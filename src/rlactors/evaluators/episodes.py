@@ -9,13 +9,13 @@ Usage, 20 greedy episodes at once, one batched policy call per step::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
 from rlactors.core import EpisodeStats
-from rlactors.envs import EnvBatch, make_env
+from rlactors.envs import EnvBatch, EnvSpec
 
 #: Maps ``[B, *obs_shape]`` observations to ``[B]`` actions.
 ActFn = Callable[[np.ndarray], np.ndarray]
@@ -39,16 +39,17 @@ def derive_seed(root: int, *path: int) -> int:
     return int(sequence.generate_state(1)[0] >> 1)
 
 
-def make_env_batch(
-    env_id: str, num_envs: int, *, check: bool = True, env_kwargs: Mapping[str, Any] | None = None
-) -> EnvBatch:
-    """``num_envs`` fresh ``make_env(env_id)`` envs in an :class:`EnvBatch`.
+def make_env_batch(env: EnvSpec | str, num_envs: int, *, check: bool = True) -> EnvBatch:
+    """``num_envs`` fresh envs of ``env`` (a spec, or a Gymnasium id) in an :class:`EnvBatch`.
 
     Raises:
-        UnknownEnvError: ``env_id`` is not registered; the message lists close matches.
+        EnvSpecError: The env cannot be built (e.g. an unknown id: the message lists close
+            matches).
     """
-    kwargs = dict(env_kwargs or {})
-    return EnvBatch([make_env(env_id, check=check, **kwargs) for _ in range(num_envs)])
+    spec = EnvSpec.of(env)
+    if spec.registration is None and not callable(spec.env):
+        spec = spec.resolve()  # once, not once per env
+    return EnvBatch([spec.make(check=check) for _ in range(num_envs)])
 
 
 def run_episodes(
@@ -101,24 +102,21 @@ class GreedyEpisodes:
     first use, rebuilt when the episode count changes), so its training envs are untouched.
 
     Args:
-        env_id: Gymnasium env id.
+        env: The env to build.
         check: Validate every step (``CheckedEnv``).
-        env_kwargs: Extra ``gymnasium.make`` keyword arguments.
         seed_path: Names the seeds of the evaluations a caller does not seed itself: the n-th
             one's episodes derive from ``derive_seed(*seed_path, n)``.
     """
 
     def __init__(
         self,
-        env_id: str,
+        env: EnvSpec,
         *,
         check: bool,
-        env_kwargs: Mapping[str, Any],
         seed_path: tuple[int, ...],
     ) -> None:
-        self._env_id = env_id
+        self._env = env
         self._check = check
-        self._env_kwargs = dict(env_kwargs)
         self._seed_path = seed_path
         self._envs: EnvBatch | None = None
         self._calls = 0
@@ -138,9 +136,7 @@ class GreedyEpisodes:
             raise ValueError(f"evaluate: episodes must be >= 1, got {episodes}")
         if self._envs is None or self._envs.num_envs != episodes:
             self.close()
-            self._envs = make_env_batch(
-                self._env_id, episodes, check=self._check, env_kwargs=self._env_kwargs
-            )
+            self._envs = make_env_batch(self._env, episodes, check=self._check)
         self._calls += 1
         if seed is None:
             seed = derive_seed(*self._seed_path, self._calls)
@@ -157,13 +153,11 @@ class EvaluatorEnvConfig(Protocol):
     """What :func:`evaluator_envs` reads from an evaluator's config."""
 
     @property
-    def env_id(self) -> str: ...
+    def env(self) -> EnvSpec: ...
     @property
     def num_envs(self) -> int: ...
     @property
     def check_env(self) -> bool: ...
-    @property
-    def env_kwargs(self) -> tuple[tuple[str, Any], ...]: ...
     @property
     def seed(self) -> int: ...
 
@@ -173,15 +167,11 @@ def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, Gr
     :data:`ENV_STREAM`, and the :class:`GreedyEpisodes` of its evaluations (:data:`EVAL_STREAM`).
 
     Raises:
-        UnknownEnvError: ``config.env_id`` is not registered.
+        EnvSpecError: ``config.env`` cannot be built.
     """
-    kwargs = dict(config.env_kwargs)
-    envs = make_env_batch(config.env_id, config.num_envs, check=config.check_env, env_kwargs=kwargs)
+    envs = make_env_batch(config.env, config.num_envs, check=config.check_env)
     envs.reset(seed=derive_seed(config.seed, index, ENV_STREAM))
     greedy = GreedyEpisodes(
-        config.env_id,
-        check=config.check_env,
-        env_kwargs=kwargs,
-        seed_path=(config.seed, index, EVAL_STREAM),
+        config.env, check=config.check_env, seed_path=(config.seed, index, EVAL_STREAM)
     )
     return envs, greedy

@@ -13,7 +13,7 @@ The composition, in one read::
 
 Usage::
 
-    with DQN(DQNConfig(env_id="CartPole-v1", stop_reward=475)) as dqn:
+    with DQN(DQNConfig(env="CartPole-v1", stop_reward=475)) as dqn:
         result = dqn.train()              # {"solved": True, "env_steps": ..., ...}
         dqn.save("runs/cartpole/checkpoint")
 """
@@ -49,9 +49,10 @@ class DQN(TrainingLoop):
         config: Everything; see :class:`DQNConfig`.
 
     Raises:
-        UnknownEnvError: ``config.env_id`` is not registered (raised here, in the caller's
-            process, before any actor starts).
-        TypeError: The env's spaces are not Box observations and Discrete actions.
+        EnvSpecError: ``config.env`` cannot be built (raised here, in the caller's process,
+            before any actor starts).
+        SpaceError: The env's actions are not Discrete (ditto).
+        TypeError: The env's observations are not Box.
     """
 
     name = "dqn"
@@ -117,7 +118,7 @@ class DQN(TrainingLoop):
         ``stream``; a restored run continues with fresh env seeds, not the first episodes."""
         c = self.config
         return EvaluatorConfig(
-            env_id=c.env_id,
+            env=self.env_spec,
             num_envs=num_envs,
             rollout_steps=c.rollout_steps,
             n_step=c.n_step,

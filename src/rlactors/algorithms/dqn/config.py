@@ -15,6 +15,14 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from rlactors.algorithms.env_fields import (
+    EnvField,
+    EnvKwargsField,
+    EnvWrappersField,
+    check_env_fields,
+)
+from rlactors.envs.spec import NO_KWARGS
+
 
 @dataclass(frozen=True)
 class DQNConfig:
@@ -22,8 +30,19 @@ class DQNConfig:
 
     # -- the run ----------------------------------------------------------------------------------
 
-    env_id: str = "CartPole-v1"
-    """Gymnasium env id (Box observations, Discrete actions)."""
+    env: EnvField = "CartPole-v1"
+    """The env: a Gymnasium id (``CartPole-v1``, ``module:EnvId``), an importable factory
+    ``package.module:function``, or (from Python) an rlactors ``Env`` or ``gymnasium.Env``
+    subclass or factory, or an ``EnvSpec``; see docs/envs.md. DQN needs Discrete actions."""
+
+    env_kwargs: EnvKwargsField = NO_KWARGS
+    """Keyword arguments of the env's factory or of ``gymnasium.make`` (CLI: a JSON object,
+    ``--env-kwargs '{"length": 10}'``)."""
+
+    env_wrappers: EnvWrappersField = ()
+    """Gymnasium wrappers, innermost first: ``gymnasium.wrappers`` names, ``module:name``, or
+    (CLI) names, comma-separated, or a JSON list of names and ``{"name": {kwargs}}``:
+    ``'["FlattenObservation", {"TimeLimit": {"max_episode_steps": 50}}]'``."""
 
     seed: int = 0
     """Root seed; every other seed (envs, exploration, network init, replay) derives from it."""
@@ -149,8 +168,7 @@ class DQNConfig:
         Raises:
             ValueError: A field is out of range; the message names the field and the range.
         """
-        if not self.env_id:
-            raise ValueError("env_id must name a Gymnasium env, e.g. 'CartPole-v1'")
+        check_env_fields(self)
         if self.backend not in ("inline", "process"):
             raise ValueError(f"backend must be 'inline' or 'process', got {self.backend!r}")
         _check_int("seed", self.seed, 0)

@@ -10,7 +10,7 @@ The composition, in one read (Schulman et al., 2017)::
 
 Usage::
 
-    with PPO(PPOConfig(env_id="CartPole-v1", stop_reward=475)) as ppo:
+    with PPO(PPOConfig(env="CartPole-v1", stop_reward=475)) as ppo:
         result = ppo.train()
 """
 

@@ -1,0 +1,570 @@
+"""EnvSpec: which env to build, however the user named it, built the same in every process.
+
+An env may be given as
+
+* a Gymnasium id, ``"CartPole-v1"``, or ``"module:EnvId"`` (``module`` is imported first, as
+  ``gymnasium.make`` does, e.g. ``"ale_py:ALE/Pong-v5"``);
+* an importable factory ``"package.module:function"`` (or a class), called with ``kwargs``;
+* an rlactors :class:`~rlactors.core.Env` subclass or factory, or a ``gymnasium.Env`` subclass
+  or factory, passed as the object itself (from Python; no registration needed);
+
+with Gymnasium wrappers applied in order, each by name (``"FlattenObservation"``, a class of
+``gymnasium.wrappers``), by ``"package.module:name"`` or as a callable ``env -> env``, with
+keyword arguments of its own. This is Gymnasium's ``make`` / ``register`` vocabulary plus RL
+Zoo's ``env_kwargs`` and ``env_wrapper`` hyperparameters.
+
+:meth:`EnvSpec.resolve` runs once, in the caller's process: every import happens there (and
+fails there, with one line that says what to install or fix), and a Gymnasium id is looked up in
+the caller's registry and its registration travels with the spec, entry point included. An id
+registered under ``if __name__ == "__main__":`` therefore builds in actor processes too, which
+never run that block: actor specs are pickled with cloudpickle, which sends classes and
+functions of the user's script by value. Usage::
+
+    spec = EnvSpec("mypkg.envs:make_corridor", kwargs={"length": 10}).resolve()
+    env = spec.make()                                  # an rlactors Env, checked
+    spawn(DQNEvaluator, EvaluatorConfig(spec, ...))    # builds the same env in its process
+
+Nothing imports gymnasium at this module's top: the algorithm configs name these types, and the
+CLI reads them to build ``--help`` without paying gymnasium's ~0.2 s import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import importlib.util
+import inspect
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from rlactors.errors import EnvSpecError
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from rlactors.core import Env
+
+#: Modules whose absence means a package to install, and that package's pip name.
+_PIP_NAMES = {"ale_py": "ale-py", "Box2D": '"gymnasium[box2d]"', "mujoco": '"gymnasium[mujoco]"'}
+
+
+class Kwargs(Mapping[str, Any]):
+    """Keyword arguments a frozen config can hold: read-only, hashable, picklable, in name order.
+
+    Args:
+        items: A mapping or ``(name, value)`` pairs; names must be strings.
+
+    Raises:
+        EnvSpecError: A name is not a string.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+        data = dict(items)
+        for key in data:
+            if not isinstance(key, str):
+                raise EnvSpecError(f"keyword argument names must be strings, got {key!r}")
+        self._items = dict(sorted(data.items()))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        # JSON values (lists, dicts) are not hashable themselves; their frozen form is.
+        return hash(_frozen(self._items))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._items == dict(other)
+
+    def __repr__(self) -> str:
+        return f"Kwargs({self._items!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Kwargs, (self._items,))
+
+
+#: No keyword arguments (a default that frozen dataclasses may share).
+NO_KWARGS = Kwargs()
+
+
+@dataclass(frozen=True)
+class WrapperSpec:
+    """One wrapper around a ``gymnasium.Env``: ``wrapper(env, **kwargs)``."""
+
+    wrapper: str | Callable[..., Any]
+    """A class of ``gymnasium.wrappers`` by name (``"TimeLimit"``), ``"package.module:name"``, or
+    a callable taking the env (plus ``kwargs``) and returning the wrapped env."""
+
+    kwargs: Mapping[str, Any] = NO_KWARGS
+    """Keyword arguments of the wrapper, e.g. ``{"max_episode_steps": 50}``."""
+
+    def __post_init__(self) -> None:
+        """Freezes ``kwargs``.
+
+        Raises:
+            EnvSpecError: ``wrapper`` is neither a non-empty string nor callable.
+        """
+        if not (callable(self.wrapper) or (isinstance(self.wrapper, str) and self.wrapper)):
+            raise EnvSpecError(
+                "a wrapper is a gymnasium.wrappers name ('FlattenObservation'), "
+                f"'package.module:name' or a callable env -> env, got {self.wrapper!r}"
+            )
+        object.__setattr__(self, "kwargs", Kwargs(self.kwargs))
+
+    @classmethod
+    def of(cls, value: Any) -> WrapperSpec:
+        """A wrapper as the user gave it: a name, a callable, a :class:`WrapperSpec`, or RL Zoo's
+        one-entry mapping ``{name: kwargs}``.
+
+        Raises:
+            EnvSpecError: ``value`` is none of those.
+        """
+        if isinstance(value, WrapperSpec):
+            return value
+        if isinstance(value, Mapping):
+            if len(value) != 1:
+                raise EnvSpecError(
+                    'a wrapper with arguments is one {"name": {kwargs}} entry, e.g. '
+                    f'{{"TimeLimit": {{"max_episode_steps": 50}}}}; got {dict(value)!r}'
+                )
+            ((name, kwargs),) = value.items()
+            if not isinstance(kwargs, Mapping):
+                raise EnvSpecError(f"the arguments of wrapper {name!r} must be a mapping")
+            return cls(name, kwargs)
+        return cls(value)
+
+    @property
+    def name(self) -> str:
+        """The wrapper's short name, e.g. ``"TimeLimit"``."""
+        return _short_name(self.wrapper)
+
+    def resolve(self) -> WrapperSpec:
+        """The wrapper loaded (a callable), so every process applies the same one.
+
+        Raises:
+            EnvSpecError: A name that ``gymnasium.wrappers`` does not have, or a
+                ``module:name`` that cannot be imported.
+        """
+        if callable(self.wrapper):
+            return self
+        return dataclasses.replace(self, wrapper=_load_wrapper(self.wrapper))
+
+    def apply(self, env: gym.Env[Any, Any]) -> gym.Env[Any, Any]:
+        """``env`` wrapped."""
+        wrapper = self.resolve().wrapper
+        assert callable(wrapper)
+        wrapped: gym.Env[Any, Any] = _call(wrapper, f"wrapper {self.name}", self.kwargs, env)
+        return wrapped
+
+    def to_json(self) -> Any:
+        """The name, or ``{name: kwargs}`` with arguments (a callable as ``module:qualname``)."""
+        name = _json_name(self.wrapper)
+        return {name: dict(self.kwargs)} if self.kwargs else name
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What env to build: the source, its keyword arguments and its wrappers; see the module
+    docstring. Frozen, hashable and picklable, so it crosses into actors inside their configs.
+    """
+
+    env: str | Callable[..., Any]
+    """A Gymnasium id, ``"module:EnvId"``, ``"package.module:factory"``, or an rlactors ``Env``
+    / ``gymnasium.Env`` subclass or factory."""
+
+    kwargs: Mapping[str, Any] = NO_KWARGS
+    """Keyword arguments of the factory (or of ``gymnasium.make``, for an id)."""
+
+    wrappers: tuple[WrapperSpec, ...] = ()
+    """Gymnasium wrappers, innermost first."""
+
+    registration: Any = field(default=None, compare=False, repr=False)
+    """For a Gymnasium id, set by :meth:`resolve`: the caller's ``gymnasium.envs.registration.
+    EnvSpec`` of that id, which :meth:`make` builds from instead of the local registry."""
+
+    def __post_init__(self) -> None:
+        """Freezes ``kwargs`` and ``wrappers``.
+
+        Raises:
+            EnvSpecError: ``env`` is neither a non-empty string nor callable.
+        """
+        if not (callable(self.env) or (isinstance(self.env, str) and self.env.strip())):
+            raise EnvSpecError(
+                "env must be a Gymnasium id ('CartPole-v1'), 'package.module:factory', or an "
+                f"Env subclass or factory; got {self.env!r}"
+            )
+        object.__setattr__(self, "kwargs", Kwargs(self.kwargs))
+        object.__setattr__(self, "wrappers", tuple(WrapperSpec.of(w) for w in self.wrappers))
+
+    @classmethod
+    def of(
+        cls,
+        env: str | Callable[..., Any] | EnvSpec | Mapping[str, Any],
+        kwargs: Mapping[str, Any] | None = None,
+        wrappers: Iterable[Any] = (),
+    ) -> EnvSpec:
+        """The spec of what the user gave; ``kwargs`` and ``wrappers`` add to a given spec's
+        (``kwargs`` win over its own, ``wrappers`` go outside its own).
+
+        Args:
+            env: Anything :attr:`env` may be, an :class:`EnvSpec`, or the dict
+                :meth:`to_json` wrote.
+            kwargs: Keyword arguments of the env.
+            wrappers: Anything :meth:`WrapperSpec.of` takes.
+        """
+        if isinstance(env, Mapping):
+            return cls.of(
+                env["env"], {**env.get("kwargs", {}), **(kwargs or {})}, env.get("wrappers", ())
+            ).with_wrappers(wrappers)
+        if isinstance(env, EnvSpec):
+            merged = {**env.kwargs, **(kwargs or {})}
+            return dataclasses.replace(env, kwargs=Kwargs(merged)).with_wrappers(wrappers)
+        return cls(env, Kwargs(kwargs or {}), tuple(WrapperSpec.of(w) for w in wrappers))
+
+    def with_wrappers(self, wrappers: Iterable[Any]) -> EnvSpec:
+        """This spec with ``wrappers`` applied outside its own."""
+        extra = tuple(WrapperSpec.of(w) for w in wrappers)
+        return dataclasses.replace(self, wrappers=self.wrappers + extra) if extra else self
+
+    @property
+    def name(self) -> str:
+        """A short name for logs and run directories: the id without its module
+        (``"ALE/Pong-v5"``), or the factory's name (``"make_corridor"``)."""
+        return _short_name(self.env)
+
+    def resolve(self) -> EnvSpec:
+        """This spec with everything it names imported and looked up here, in the caller's
+        process; build from the result in any process.
+
+        Raises:
+            UnknownEnvError: A Gymnasium id that is not registered.
+            EnvSpecError: A module that cannot be imported (the message says what failed and,
+                for a missing package, what to install), or a ``module:name`` that is neither
+                a registered id nor an attribute of the module.
+        """
+        wrappers = tuple(w.resolve() for w in self.wrappers)
+        if callable(self.env):
+            return dataclasses.replace(self, wrappers=wrappers)
+        if self.registration is not None:
+            return dataclasses.replace(self, wrappers=wrappers)
+        module_name, sep, rest = self.env.strip().rpartition(":")
+        if sep:
+            module = _import(module_name, f"env {self.env!r}")
+            registration = _registered(rest)
+            if registration is None:
+                factory = _attribute(module, module_name, rest, f"env {self.env!r}")
+                if not callable(factory):
+                    raise EnvSpecError(
+                        f"env {self.env!r}: {module_name}.{rest} is a "
+                        f"{type(factory).__name__}, not an env factory or class"
+                    )
+                return dataclasses.replace(self, env=factory, wrappers=wrappers)
+        else:
+            registration = _registration(rest)
+        return dataclasses.replace(self, wrappers=wrappers, registration=registration)
+
+    def make(self, *, check: bool = True) -> Env:
+        """Build the env (resolving first, if :meth:`resolve` was not called).
+
+        Args:
+            check: Wrap it in :class:`~rlactors.envs.checks.CheckedEnv`, which rejects
+                non-finite or misshapen observations and out-of-space actions.
+
+        Returns:
+            An rlactors :class:`~rlactors.core.Env`; a ``gymnasium.Env`` is adapted by
+            :class:`~rlactors.envs.gymnasium.GymnasiumEnv`, after the wrappers.
+
+        Raises:
+            EnvSpecError: As :meth:`resolve`; a dependency of the env is not installed (the
+                message names the package or extra); the kwargs do not fit the factory; the
+                factory returned something that is not an env.
+        """
+        from rlactors.core import Env
+        from rlactors.envs.checks import CheckedEnv
+        from rlactors.envs.gymnasium import GymnasiumEnv
+        from rlactors.envs.to_gymnasium import to_gymnasium
+
+        spec = self if callable(self.env) or self.registration is not None else self.resolve()
+        built = spec._build()
+        if spec.wrappers:
+            if isinstance(built, Env):
+                built = to_gymnasium(built)
+            for wrapper in spec.wrappers:
+                built = wrapper.apply(built)
+        env: Env = built if isinstance(built, Env) else GymnasiumEnv(built, name=self.name)
+        return CheckedEnv(env, name=self.name) if check else env
+
+    def to_json(self) -> Any:
+        """JSON for a run's ``config.json``: the source alone when there is nothing else (a
+        callable as ``module:qualname``), else ``{"env", "kwargs", "wrappers"}``."""
+        env = _json_name(self.env)
+        if not self.kwargs and not self.wrappers:
+            return env
+        return {
+            "env": env,
+            "kwargs": dict(self.kwargs),
+            "wrappers": [w.to_json() for w in self.wrappers],
+        }
+
+    def _build(self) -> Any:
+        """The env itself: an rlactors ``Env`` or a ``gymnasium.Env``, before any wrapper."""
+        import gymnasium as gym
+
+        try:
+            return self._build_unchecked()
+        except gym.error.DependencyNotInstalled as exc:
+            raise EnvSpecError(_missing_dependency(self.name, str(exc))) from None
+
+    def _build_unchecked(self) -> Any:
+        import gymnasium as gym
+
+        from rlactors.core import Env
+
+        if callable(self.env):
+            built = _call(self.env, f"env {self.name}", self.kwargs)
+            if not isinstance(built, Env | gym.Env):
+                raise EnvSpecError(
+                    f"env {self.name} returned a {type(built).__name__}; an env factory must "
+                    "return an rlactors Env or a gymnasium.Env"
+                )
+            return built
+        module_name, sep, _ = self.env.strip().rpartition(":")
+        if sep:  # as gymnasium.make does: the module may do more than register the id
+            _import(module_name, f"env {self.env!r}")
+        return gym.make(self.registration, **self.kwargs)
+
+
+def parse_env(value: Any) -> Any:
+    """An ``env`` config value from the CLI (a string) or a run's ``config.json`` (a string,
+    or the dict :meth:`EnvSpec.to_json` wrote); other values pass unchanged.
+
+    Raises:
+        EnvSpecError: An empty string.
+    """
+    if isinstance(value, Mapping):
+        return EnvSpec.of(value)
+    if isinstance(value, str):
+        return EnvSpec(value).env  # the checks of EnvSpec, the string the user gave
+    return value
+
+
+def parse_kwargs(value: Any) -> Kwargs:
+    """``env_kwargs`` from the CLI (a JSON object) or a run's ``config.json`` (a dict).
+
+    Raises:
+        EnvSpecError: Not JSON, or not an object.
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise EnvSpecError(
+                f"env kwargs must be a JSON object such as '{{\"size\": 8}}'; {value!r} is not "
+                f"JSON ({exc})"
+            ) from None
+    if not isinstance(value, Mapping):
+        raise EnvSpecError(
+            "env kwargs must be a JSON object such as '{\"size\": 8}', got "
+            f"{type(value).__name__} {value!r}"
+        )
+    return Kwargs(value)
+
+
+def parse_wrappers(value: Any) -> tuple[WrapperSpec, ...]:
+    """``env_wrappers`` from the CLI or a run's ``config.json``: comma-separated names
+    (``FlattenObservation,ClipReward``), or a JSON list whose items are names or
+    ``{"name": {kwargs}}`` (``'[{"TimeLimit": {"max_episode_steps": 50}}]'``).
+
+    Raises:
+        EnvSpecError: Bad JSON, or an item that is not a wrapper.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("[", "{")):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise EnvSpecError(f"env wrappers: {text!r} is not JSON ({exc})") from None
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        raise EnvSpecError(f"env wrappers must be a list, got {value!r}")
+    return tuple(WrapperSpec.of(item) for item in value)
+
+
+def qualified_name(obj: Any) -> str:
+    """``module:qualname`` of a class or function, the form :meth:`EnvSpec.resolve` loads."""
+    module = getattr(obj, "__module__", None) or type(obj).__module__
+    qualname = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return f"{module}:{qualname}"
+
+
+# -- internals ------------------------------------------------------------------------------------
+
+
+def _short_name(source: str | Callable[..., Any]) -> str:
+    if isinstance(source, str):
+        return source.strip().rpartition(":")[2]
+    name = getattr(source, "__name__", None)
+    return name if isinstance(name, str) else type(source).__name__
+
+
+def _json_name(source: str | Callable[..., Any]) -> str:
+    return source if isinstance(source, str) else qualified_name(source)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple((k, _frozen(v)) for k, v in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _call(factory: Callable[..., Any], what: str, kwargs: Mapping[str, Any], *args: Any) -> Any:
+    """``factory(*args, **kwargs)``, with kwargs that do not fit its signature reported as such
+    (before the call, so a TypeError raised inside the factory is never mistaken for one)."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # some builtins and C types have none
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            takes = ", ".join(list(signature.parameters)[len(args) :]) or "no arguments"
+            raise EnvSpecError(f"{what}: {exc}; it takes: {takes}") from None
+    return factory(*args, **kwargs)
+
+
+def _import(module_name: str, what: str) -> ModuleType:
+    """Import ``module_name`` for ``what``; failures become one line saying what failed."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or module_name
+        if missing in _PIP_NAMES:
+            fix = f"pip install {_PIP_NAMES[missing]}"
+        elif module_name == missing or module_name.startswith(missing + "."):
+            fix = "is it installed, or its directory on PYTHONPATH?"
+        else:
+            fix = f"importing {module_name} needs it: install it"
+        raise EnvSpecError(
+            f"{what}: cannot import {module_name}: no module named {missing!r}; {fix}"
+        ) from None
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise EnvSpecError(
+            f"{what}: importing {module_name} failed: {type(exc).__name__}: {first_line}"
+        ) from exc
+
+
+def _attribute(module: ModuleType, module_name: str, qualname: str, what: str) -> Any:
+    obj: Any = module
+    for part in qualname.split("."):
+        if not hasattr(obj, part):
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            close = difflib.get_close_matches(part, names, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            if module_name == "__main__":
+                hint += (
+                    "; it was defined in a script (__main__), which only that script can load: "
+                    "run from it, or move it into an importable module"
+                )
+            raise EnvSpecError(
+                f"{what}: module {module_name} has no {qualname!r}, nor is {qualname!r} a "
+                f"registered Gymnasium id{hint}"
+            )
+        obj = getattr(obj, part)
+    return obj
+
+
+def _load_wrapper(name: str) -> Callable[..., Any]:
+    """A wrapper by name: a class of ``gymnasium.wrappers``, or ``package.module:name``."""
+    module_name, sep, qualname = name.strip().rpartition(":")
+    if sep:
+        loaded = _attribute(
+            _import(module_name, f"wrapper {name!r}"), module_name, qualname, f"wrapper {name!r}"
+        )
+    else:
+        import gymnasium.wrappers
+
+        loaded = getattr(gymnasium.wrappers, qualname, None)
+        if loaded is None:
+            known = list(getattr(gymnasium.wrappers, "__all__", dir(gymnasium.wrappers)))
+            close = difflib.get_close_matches(qualname, known, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(close)}?" if close else "give 'package.module:name'"
+            raise EnvSpecError(f"gymnasium.wrappers has no wrapper {qualname!r}; {hint}")
+    if not callable(loaded):
+        raise EnvSpecError(f"wrapper {name!r} is a {type(loaded).__name__}, not callable")
+    return loaded  # type: ignore[no-any-return]
+
+
+def _registered(env_id: str) -> Any:
+    """The caller's registration of ``env_id`` (with a ``__main__`` entry point loaded), or
+    None if the id is not registered."""
+    import gymnasium as gym
+
+    import rlactors.envs.gymnasium  # noqa: F401 - registers the rlactors/ toy ids
+
+    try:
+        registration = gym.spec(env_id)
+    except (gym.error.Error, ValueError):
+        return None
+    entry = registration.entry_point
+    if isinstance(entry, str) and entry.startswith("__main__:"):
+        # An actor process's __main__ is not this script: send the object itself (by value).
+        loaded = _attribute(_import("__main__", entry), "__main__", entry[9:], f"env {env_id!r}")
+        registration = dataclasses.replace(registration, entry_point=loaded)
+    return registration
+
+
+def _registration(env_id: str) -> Any:
+    """:func:`_registered`, or the error that says why ``env_id`` is not registered."""
+    import gymnasium as gym
+
+    from rlactors.envs.errors import UnknownEnvError
+
+    registration = _registered(env_id)
+    if registration is not None:
+        return registration
+    namespace = env_id.partition("/")[0] if "/" in env_id else None
+    if namespace == "ALE":
+        installed = importlib.util.find_spec("ale_py") is not None
+        fix = "" if installed else "pip install ale-py, then "
+        raise EnvSpecError(
+            f"{env_id} is an Atari env of ale-py: {fix}give it as ale_py:{env_id} "
+            "(the prefix imports ale_py, which registers the ALE/ envs)"
+        )
+    wanted = env_id.lower()
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    close += [i for i in gym.registry if i.lower() == wanted and i not in close]
+    raise UnknownEnvError(env_id, close)
+
+
+def _missing_dependency(name: str, message: str) -> str:
+    """One line naming what to install, from gymnasium's ``DependencyNotInstalled`` message
+    (``Box2D is not installed, you can install it by run `pip install swig` followed by `pip
+    install "gymnasium[box2d]"```)."""
+    extras = re.findall(r"gymnasium\[[\w-]+\]", message)
+    what = re.match(r"\s*(\S+) is not installed", message)
+    package = what.group(1) if what else "a dependency"
+    if extras:
+        swig = "swig " if "swig" in message else ""
+        return f'{name} needs {package}, which is not installed: pip install {swig}"{extras[0]}"'
+    first_line = (message.strip().splitlines() or [""])[0]
+    return f"{name} needs {package}, which is not installed: {first_line}"
