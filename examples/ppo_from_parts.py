@@ -1,8 +1,8 @@
 """PPO on CartPole-v1 assembled by hand from rlactors' parts, in one screen.
 
 ``rlactors train ppo`` does the same with a config, progress display and checkpoints; this shows
-what it is made of: evaluator actors (envs + a policy copy), a learner policy, a loss in a
-learner step, and the optimizer that coordinates them.
+what it is made of: evaluator actors (envs + a policy copy), the policy that learns and its
+learner (Adam; PPO's epochs of the clipped loss), and the optimizer that coordinates them.
 
 Run: python examples/ppo_from_parts.py
 """
@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from rlactors.actors import Runtime
-from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
 from rlactors.envs import EnvSpec
 from rlactors.evaluators import RolloutConfig, make_env_batch, run_episodes
+from rlactors.learners import ActorCriticLearner
+from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
@@ -32,10 +33,11 @@ def main() -> None:
     )
     rollouts = RolloutConfig(EnvSpec("CartPole-v1"), num_envs=4, rollout_steps=32, gamma=0.98,
                              gae_lambda=0.8, policy=policy.config)  # fmt: skip
-    learner = PPOLearner(policy, PPOLearnerConfig(num_epochs=20, minibatch_size=256), seed=0)
+    learner = ActorCriticLearner(policy)  # Adam on the policy's network
+    ppo = PPOLearner(learner, PPOLearnerConfig(num_epochs=20, minibatch_size=256), seed=0)
     eval_envs = make_env_batch("CartPole-v1", 20)
     with Runtime("process"):  # or "inline": the same program in one process
-        optimizer = SyncSamplesOptimizer(EvaluatorGroup(rollouts, policy, num_workers=2), learner)
+        optimizer = SyncSamplesOptimizer(EvaluatorGroup(rollouts, learner, num_workers=2), ppo)
         for round_ in range(1, 200):
             stats = optimizer.step()  # 2 workers x 4 envs x 32 steps, then 20 epochs
             if round_ % 16 == 0:

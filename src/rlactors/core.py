@@ -12,8 +12,8 @@ a message. The usage loop, as it runs inside an evaluator::
         env.interact({role: actions[0]})
     # ...and inside an optimizer, across evaluators and replay:
     batch = evaluator.sample()                      # SampleBatch of n-step transitions
-    stats = policy.learn(batch)
-    evaluator.set_weights(policy.get_weights())
+    stats = learner.learn(batch)                    # trains learner.policy's network
+    evaluator.set_weights(learner.get_weights())
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ class Env(abc.ABC):
 
 
 class Policy(abc.ABC):
-    """Maps batched observations to actions and learns from batches (the seed's policy)."""
+    """Maps batched observations to actions (the seed's policy, without its ``learn``: that
+    is a :class:`Learner`'s, so that whatever only acts holds no optimizer or target network)."""
 
     @abc.abstractmethod
     def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
@@ -117,16 +118,48 @@ class Policy(abc.ABC):
         """
 
     @abc.abstractmethod
-    def learn(self, batch: SampleBatch) -> dict[str, Any]:
-        """One update from ``batch``; returns statistics (scalars, or per-sample arrays)."""
-
-    @abc.abstractmethod
     def get_weights(self) -> Weights:
         """The parameters as named numpy arrays (copies)."""
 
     @abc.abstractmethod
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Load parameters produced by :meth:`get_weights`."""
+
+
+class Learner(abc.ABC):
+    """Trains one policy: its loss, optimizer, target network and schedules (the seed's
+    ``learn(pg, batch)``). It updates ``policy``'s network in place, so ``policy`` acts with
+    what was learned and :meth:`get_weights` is what evaluators receive."""
+
+    @property
+    @abc.abstractmethod
+    def policy(self) -> Policy:
+        """The policy this learner trains."""
+
+    @property
+    @abc.abstractmethod
+    def learner_steps(self) -> int:
+        """Optimizer steps taken so far."""
+
+    @abc.abstractmethod
+    def learn(self, batch: SampleBatch) -> dict[str, Any]:
+        """One update from ``batch``; returns statistics (scalars, or per-sample arrays)."""
+
+    @abc.abstractmethod
+    def get_weights(self) -> Weights:
+        """The policy's parameters as named numpy arrays (copies)."""
+
+    @abc.abstractmethod
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Load the policy's parameters (and sync whatever the learner derives from them)."""
+
+    @abc.abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """A checkpoint of everything learning needs (tensors and plain numbers)."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`."""
 
 
 class SampleBatch(Mapping[str, np.ndarray]):

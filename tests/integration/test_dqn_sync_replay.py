@@ -9,6 +9,7 @@ import pytest
 
 from rlactors.actors import ActorRef, Runtime, spawn
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig, make_env_batch
+from rlactors.learners import DQNLearner
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
 from rlactors.policies import DQNPolicy, DQNPolicyConfig
 
@@ -33,9 +34,9 @@ def evaluators(count: int, **overrides: object) -> list[ActorRef[DQNEvaluator]]:
     return [spawn(DQNEvaluator, config, index=i) for i in range(count)]
 
 
-def learner() -> DQNPolicy:
+def learner() -> DQNLearner:
     envs = make_env_batch("CartPole-v1", 1)
-    return DQNPolicy(envs.observation_space, envs.action_space, POLICY, seed=0)
+    return DQNLearner(DQNPolicy(envs.observation_space, envs.action_space, POLICY, seed=0))
 
 
 def test_rounds_add_samples_learn_and_report(runtime: Runtime) -> None:

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from rlactors.actors import Runtime
-from rlactors.algorithms.impala.learner import VTraceLearner, VTraceLearnerConfig
-from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
 from rlactors.core import SampleBatch
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
+from rlactors.learners import ActorCriticLearner
+from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
+from rlactors.learners.v_trace import VTraceLearner, VTraceLearnerConfig
 from rlactors.losses import normalize_advantages, ppo_loss
 from rlactors.optimizers.async_samples import AsyncSamplesConfig, AsyncSamplesOptimizer
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
@@ -35,7 +36,7 @@ def rollout_config(**overrides: Any) -> RolloutConfig:
     return RolloutConfig(**fields)
 
 
-def learner_and_batch(gae: bool) -> tuple[ActorCriticPolicy, SampleBatch]:
+def learner_and_batch(gae: bool) -> tuple[ActorCriticLearner, SampleBatch]:
     config = rollout_config(gae_lambda=0.95 if gae else None)
     evaluator = ActorCriticEvaluator(config)
     # A learner with the behaviour policy's weights: learning on-policy.
@@ -43,7 +44,7 @@ def learner_and_batch(gae: bool) -> tuple[ActorCriticPolicy, SampleBatch]:
         gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(2), config.policy, 0
     )
     policy.set_weights(evaluator.get_weights())
-    return policy, evaluator.rollout().batch
+    return ActorCriticLearner(policy), evaluator.rollout().batch
 
 
 def test_ppo_runs_every_epoch_over_every_minibatch() -> None:
@@ -75,7 +76,9 @@ def test_ppo_steps_are_the_clipped_objective_on_each_minibatch(minibatch_size: i
                 k: torch.as_tensor(v[order[begin : begin + minibatch_size]])
                 for k, v in batch.items()
             }
-            log_probs, entropy, values = reference.evaluate_actions(rows["obs"], rows["actions"])
+            log_probs, entropy, values = reference.policy.evaluate_actions(
+                rows["obs"], rows["actions"]
+            )
             out = ppo_loss(
                 log_probs,
                 rows["log_probs"],
@@ -110,10 +113,12 @@ def test_async_samples_never_holds_more_rollouts_than_its_bound() -> None:
         rollouts_per_batch=2, max_inflight_per_worker=2, max_queued_rollouts=3,
         iteration_env_steps=T * K * 12,
     )  # fmt: skip
-    policy = ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+    learner = ActorCriticLearner(
+        ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+    )
     held: list[int] = []
     with Runtime("process"):
-        group = EvaluatorGroup(rollout_config(gae_lambda=None), policy, num_workers=2)
+        group = EvaluatorGroup(rollout_config(gae_lambda=None), learner, num_workers=2)
         optimizer: AsyncSamplesOptimizer
 
         def learn(batches: list[SampleBatch]) -> dict[str, float]:
@@ -151,9 +156,11 @@ def test_weights_sent_to_a_dead_evaluator_wait_for_its_restart() -> None:
 
     from rlactors.actors import kill
 
-    policy = ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+    learner = ActorCriticLearner(
+        ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+    )
     with Runtime("process"):
-        group = EvaluatorGroup(rollout_config(), policy, num_workers=1)
+        group = EvaluatorGroup(rollout_config(), learner, num_workers=1)
         try:
             kill(group.refs[0])
             deadline = time.monotonic() + 30.0

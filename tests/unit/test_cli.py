@@ -77,7 +77,10 @@ def test_address_is_a_run_option_for_the_ray_backend(capsys: pytest.CaptureFixtu
         ([], "name an algorithm"),
         (["--seed", "1"], "the algorithm comes first"),
         (["dqn", "--lerning-rate", "1"], "unknown option --lerning-rate; did you mean"),
-        (["dqn", "--zzz", "1"], "unknown option --zzz; options are: --action-mask-key --address --backend"),
+        (
+            ["dqn", "--zzz", "1"],
+            "unknown option --zzz; options are: --action-mask-key --address --backend",
+        ),
         (["dqn", "--seed", "x"], "argument --seed: value must be an integer, got 'x'"),
         (["dqn", "--seed", "1.5"], "must be an integer"),
         (["dqn", "--backend", "ray"], "invalid choice: 'ray'"),

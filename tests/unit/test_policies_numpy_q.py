@@ -10,6 +10,7 @@ import pytest
 
 from rlactors.core import SampleBatch
 from rlactors.errors import SpaceError
+from rlactors.learners import DQNLearner
 from rlactors.policies import DQNPolicy, DQNPolicyConfig, NumpyQPolicy
 
 OBS_SPACE = gym.spaces.Box(-1.0, 1.0, shape=(2, 3), dtype=np.float32)  # flattened to 6
@@ -36,18 +37,19 @@ def batch(size: int = 16, seed: int = 0) -> SampleBatch:
     ],
 )
 def test_same_q_values_actions_and_td_errors_as_dqn_policy(config: DQNPolicyConfig) -> None:
-    learner = DQNPolicy(OBS_SPACE, ACT_SPACE, config, seed=0)
+    learner = DQNLearner(DQNPolicy(OBS_SPACE, ACT_SPACE, config, seed=0))
     copy = NumpyQPolicy(OBS_SPACE, ACT_SPACE, config, seed=1)
     assert {k: v.shape for k, v in copy.get_weights().items()} == {
         k: v.shape for k, v in learner.get_weights().items()
     }
     copy.set_weights(learner.get_weights())
     data = batch()
-    np.testing.assert_allclose(copy.q_values(data["obs"]), learner.q_values(data["obs"]), atol=1e-5)
+    policy = learner.policy
+    np.testing.assert_allclose(copy.q_values(data["obs"]), policy.q_values(data["obs"]), atol=1e-5)
     np.testing.assert_array_equal(
-        copy.act(data["obs"], explore=False), learner.act(data["obs"], explore=False)
+        copy.act(data["obs"], explore=False), policy.act(data["obs"], explore=False)
     )
-    # A DQNPolicy given weights has its target equal to them, as the copy's single network.
+    # A DQNLearner given weights has its target equal to them, as the copy's single network.
     np.testing.assert_allclose(
         copy.compute_td_error(data), learner.compute_td_error(data), rtol=1e-5, atol=1e-5
     )

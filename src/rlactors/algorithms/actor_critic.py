@@ -1,11 +1,12 @@
 """What A2C, A3C, PPO and IMPALA share: an actor-critic learner, its evaluators, the loop.
 
 Each of them is a config, a loss and an optimizer (the RLlib paper's claim, which the seed
-repeats). This base builds the learner :class:`~rlactors.policies.ActorCriticPolicy` and the
-:class:`~rlactors.evaluators.RolloutConfig` of its evaluators from the config; a subclass picks
-the optimizer in :meth:`ActorCriticAlgorithm._build_optimizer`::
+repeats). This base builds the policy :class:`~rlactors.policies.ActorCriticPolicy`, its
+:class:`~rlactors.learners.ActorCriticLearner` and the :class:`~rlactors.evaluators.RolloutConfig`
+of its evaluators from the config; a subclass picks the optimizer in
+:meth:`ActorCriticAlgorithm._build_optimizer`::
 
-    A2C:    SyncSamplesOptimizer(group, learn=policy.learn)             # one step per round
+    A2C:    SyncSamplesOptimizer(group, learn=learner.learn)            # one step per round
     PPO:    SyncSamplesOptimizer(group, learn=PPOLearner(...))          # epochs of minibatches
     A3C:    AsyncGradientsOptimizer(group)                              # gradients from workers
     IMPALA: AsyncSamplesOptimizer(group, learn=VTraceLearner(...))      # streamed trajectories
@@ -28,6 +29,7 @@ from rlactors.optimizers.evaluator_group import EvaluatorGroup
 from rlactors.policies import ActorCriticConfig
 
 if TYPE_CHECKING:
+    from rlactors.learners import ActorCriticLearner
     from rlactors.policies import ActorCriticPolicy
 
 #: ``derive_seed`` paths under the root seed (3 is the loop's greedy evaluation stream).
@@ -55,12 +57,14 @@ class ActorCriticAlgorithm(TrainingLoop):
 
     config: ActorCriticRunConfig
     policy: ActorCriticPolicy
+    learner: ActorCriticLearner
     #: What the process backend's fork server imports before forking evaluators.
     preload: tuple[str, ...] = PRELOAD
 
     def __init__(self, config: ActorCriticRunConfig) -> None:
         super().__init__(config)
-        from rlactors.policies import ActorCriticPolicy  # torch (see algorithms.loop)
+        from rlactors.learners import ActorCriticLearner  # torch (see algorithms.loop)
+        from rlactors.policies import ActorCriticPolicy
 
         self.policy = ActorCriticPolicy(
             self._eval_envs.observation_space,
@@ -68,6 +72,7 @@ class ActorCriticAlgorithm(TrainingLoop):
             self.policy_config(),
             seed=derive_seed(config.seed, _LEARNER),
         )
+        self.learner = ActorCriticLearner(self.policy)
 
     def policy_config(self) -> ActorCriticConfig:
         """The learner's (and the evaluators') policy configuration."""
@@ -109,7 +114,7 @@ class ActorCriticAlgorithm(TrainingLoop):
         """Spawn the evaluators (inside this session's runtime)."""
         return EvaluatorGroup(
             self.rollout_config(gae=gae),
-            self.policy,
+            self.learner,
             self.config.num_workers,
             max_restarts=self.config.max_worker_restarts,
             name=f"{self.name}-evaluator",
@@ -142,7 +147,7 @@ class ActorCriticAlgorithm(TrainingLoop):
         c = self.config
         if c.learning_rate_schedule == "linear":
             remaining = max(0.0, 1.0 - self.env_steps / c.max_env_steps)
-            self.policy.set_learning_rate(c.learning_rate * remaining)
+            self.learner.set_learning_rate(c.learning_rate * remaining)
         stats: dict[str, Any] = optimizer.step()
         return stats
 
@@ -155,7 +160,7 @@ class ActorCriticAlgorithm(TrainingLoop):
             "entropy": learned.get("entropy"),
             "grad_norm": learned.get("grad_norm"),
             **{k: v for k, v in learned.items() if k not in _LOSS_KEYS},
-            "learning_rate": self.policy.learning_rate,
+            "learning_rate": self.learner.learning_rate,
             "worker_restarts": stats["worker_restarts"],
             **({"queued_rollouts": stats["queued_rollouts"]} if "queued_rollouts" in stats else {}),
         }

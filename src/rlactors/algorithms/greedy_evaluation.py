@@ -57,6 +57,7 @@ class GreedyEvaluations(abc.ABC):
     name: ClassVar[str]
     config: Any
     policy: Any
+    learner: Any
     env_spec: EnvSpec
     env_steps: int
     evaluations: int
@@ -138,7 +139,7 @@ class GreedyEvaluations(abc.ABC):
             now = float(self.evaluate()["eval_return_mean"])
             self._record_evaluation(now, self.env_steps)
             return now
-        weights = self.policy.get_weights()
+        weights = self.learner.get_weights()
         try:
             self._greedy_evaluator.tell("set_weights", weights)
             future = self._greedy_evaluator.ask(
@@ -163,7 +164,7 @@ class GreedyEvaluations(abc.ABC):
         eval_return = float(np.mean([s.episode_return for s in stats]))
         self._record_evaluation(eval_return, evaluation.env_steps)
         if self._solved:
-            self.policy.set_weights(evaluation.weights)
+            self.learner.set_weights(evaluation.weights)
         return eval_return
 
     def _evaluation_due(self) -> bool:

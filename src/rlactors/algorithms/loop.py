@@ -11,7 +11,8 @@ An algorithm is a config plus a composition of evaluators, an optimizer and a le
                                                   # greedy_evaluation.py: here, or beside
                                                   # learning on a greedy evaluator actor
 
-A subclass provides the policy (``self.policy``, with ``state_dict`` / ``load_state_dict``), its
+A subclass provides the policy (``self.policy``) and its learner (``self.learner``, with
+``state_dict`` / ``load_state_dict``), its
 greedy action (:meth:`TrainingLoop._greedy`), the optimizer (:meth:`_build_optimizer`,
 :meth:`_optimizer_step`) and its own metrics (:meth:`_iteration_metrics`); the other hooks have
 defaults. The config must have the run fields DQN's has: ``env``, ``env_kwargs``,
@@ -69,8 +70,10 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
 
     #: The config dataclass a checkpoint's ``config.json`` is read into.
     config_class: type[Any]
-    #: The learner's policy (built by the subclass's constructor).
+    #: The policy that learns (built by the subclass's constructor; it acts greedily here).
     policy: Any
+    #: What trains it (:class:`rlactors.core.Learner`; built with the policy).
+    learner: Any
     #: The env every process builds: the config's env fields, resolved here (see EnvSpec).
     env_spec: EnvSpec
 
@@ -268,7 +271,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             time.perf_counter() - self._session_start if self._session_start is not None else 0.0
         )
         state = {
-            "policy": self.policy.state_dict(),
+            "policy": self.learner.state_dict(),
             "counters": {
                 "env_steps": self.env_steps,
                 "learner_steps": self.learner_steps,
@@ -309,7 +312,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{path} is a {checkpoint.algorithm!r} checkpoint, not {self.name!r}"
             )
         state = checkpoint.state
-        self.policy.load_state_dict(state["policy"])
+        self.learner.load_state_dict(state["policy"])
         counters = state["counters"]
         self.env_steps = int(counters["env_steps"])
         self.learner_steps = int(counters["learner_steps"])

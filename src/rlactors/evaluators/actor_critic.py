@@ -34,7 +34,7 @@ from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, Running
 from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:
-    from rlactors.policies import ActorCriticPolicy
+    from rlactors.learners import ActorCriticLearner
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ class ActorCriticEvaluator(Evaluator):
 
     It acts with a :class:`~rlactors.policies.NumpyActorCriticPolicy`, so an evaluator that only
     samples (A2C, PPO, IMPALA) never imports torch. :meth:`compute_gradients` (A3C) builds a
-    torch ``ActorCriticPolicy`` on its first call and keeps it in step with the acting weights.
+    torch ``ActorCriticPolicy`` (and its learner) on its first call and keeps it in step with
+    the acting weights.
 
     Args:
         config: Env id, K, T, gamma, GAE lambda, seed and network.
@@ -166,7 +167,7 @@ class ActorCriticEvaluator(Evaluator):
             config.policy,
             seed=derive_seed(config.seed, index, POLICY_STREAM),
         )
-        self._gradient_policy: ActorCriticPolicy | None = None  # A3C's, built on first use
+        self._gradient_learner: ActorCriticLearner | None = None  # A3C's, built on first use
         obs_shape = tuple(self._envs.observation_space.shape or ())
         self._obs_seen = RunningMeanStd(obs_shape) if config.policy.normalize_observations else None
         # Reward scaling: each env's running discounted return, and their spread.
@@ -245,18 +246,22 @@ class ActorCriticEvaluator(Evaluator):
         if self.config.gae_lambda is None:
             raise ValueError("compute_gradients needs RolloutConfig.gae_lambda (advantages)")
         out = self.rollout()
-        if self._gradient_policy is None:
-            from rlactors.policies import ActorCriticPolicy  # torch, only in A3C's workers
+        if self._gradient_learner is None:
+            # torch, only in A3C's workers
+            from rlactors.learners import ActorCriticLearner
+            from rlactors.policies import ActorCriticPolicy
 
-            self._gradient_policy = ActorCriticPolicy(
-                self._envs.observation_space,
-                self._envs.action_space,
-                self.config.policy,
-                seed=derive_seed(self.config.seed, self.index, POLICY_STREAM),
+            self._gradient_learner = ActorCriticLearner(
+                ActorCriticPolicy(
+                    self._envs.observation_space,
+                    self._envs.action_space,
+                    self.config.policy,
+                    seed=derive_seed(self.config.seed, self.index, POLICY_STREAM),
+                )
             )
         # The rollout's policy: its log-probs and values are the ones the gradient is taken at.
-        self._gradient_policy.set_weights(self._policy.get_weights())
-        gradients, stats = self._gradient_policy.compute_gradients(out.batch)
+        self._gradient_learner.set_weights(self._policy.get_weights())
+        gradients, stats = self._gradient_learner.compute_gradients(out.batch)
         return GradientResult(gradients, stats, out.episodes, out.obs_stats, out.env_steps)
 
     def evaluate(self, episodes: int, seed: int | None = None) -> list[EpisodeStats]:

@@ -44,7 +44,7 @@ from rlactors.replay.shard import ReplayShard
 from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:  # the learner's class: worker processes, which import this module, need no torch
-    from rlactors.policies import DQNPolicy
+    from rlactors.learners import DQNLearner
 
 log = logging.getLogger("rlactors.optimizers")
 
@@ -180,7 +180,7 @@ class AsyncReplayOptimizer(Optimizer):
         config: Coordination settings.
         evaluator_config: The workers' env, rollout, n-step and network settings (their
             ``epsilon`` is replaced by :func:`apex_epsilons`).
-        learner: The learning policy (lives in this process).
+        learner: The learner (lives in this process).
         iteration_env_steps: Env steps one :meth:`step` call waits for.
     """
 
@@ -188,7 +188,7 @@ class AsyncReplayOptimizer(Optimizer):
         self,
         config: AsyncReplayConfig,
         evaluator_config: EvaluatorConfig,
-        learner: DQNPolicy,
+        learner: DQNLearner,
         iteration_env_steps: int = 2_000,
     ) -> None:
         self.config = config

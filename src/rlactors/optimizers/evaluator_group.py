@@ -27,7 +27,7 @@ from rlactors.core import EpisodeStats, Optimizer
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
 
 if TYPE_CHECKING:
-    from rlactors.policies import ActorCriticPolicy  # torch: the learner's process has it
+    from rlactors.learners import ActorCriticLearner  # torch: the learner's process has it
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class EvaluatorGroup:
 
     Args:
         config: Every evaluator's config (each derives its own streams from its index).
-        learner: The policy whose weights the evaluators act with.
+        learner: The learner whose policy's weights the evaluators act with.
         num_workers: N >= 1.
         max_restarts: Restarts per evaluator within a minute before its failure escalates.
         name: Actor names are ``f"{name}-{i}"``.
@@ -51,7 +51,7 @@ class EvaluatorGroup:
     def __init__(
         self,
         config: RolloutConfig,
-        learner: ActorCriticPolicy,
+        learner: ActorCriticLearner,
         num_workers: int,
         max_restarts: int = 3,
         name: str = "evaluator",

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from rlactors.actors import ActorRef, Future, gather
-from rlactors.core import EpisodeStats, Evaluator, Optimizer, Policy, SampleBatch
+from rlactors.core import EpisodeStats, Evaluator, Learner, Optimizer, SampleBatch
 from rlactors.evaluators import PRIORITIES
 from rlactors.replay import PrioritizedSampler, ReplayBuffer, UniformSampler
 
@@ -96,7 +96,8 @@ class SyncReplayOptimizer(Optimizer):
 
     Args:
         evaluators: One or more evaluator actors.
-        learner: The policy that learns; its weights are broadcast after each round.
+        learner: What learns (:class:`~rlactors.core.Learner`); its weights are broadcast
+            after each round.
         config: Replay and learning settings.
         seed: Seed of the replay sampling stream.
         epsilon_schedule: Env steps -> exploration epsilon, sent to every evaluator before each
@@ -112,7 +113,7 @@ class SyncReplayOptimizer(Optimizer):
     def __init__(
         self,
         evaluators: Sequence[ActorRef[Any]],
-        learner: Policy,
+        learner: Learner,
         config: SyncReplayConfig,
         *,
         seed: int,

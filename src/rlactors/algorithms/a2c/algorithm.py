@@ -3,7 +3,7 @@
 The composition, in one read (Mnih et al., 2016, made synchronous)::
 
     group = EvaluatorGroup(RolloutConfig(..., gae_lambda), learner, num_workers)
-    optimizer = SyncSamplesOptimizer(group, learn=policy.learn)   # one A2C-loss Adam step
+    optimizer = SyncSamplesOptimizer(group, learn=learner.learn)   # one A2C-loss Adam step
     while budget left and not solved:
         optimizer.step()          # gather rollouts -> one gradient step -> broadcast
 """
@@ -27,4 +27,4 @@ class A2C(ActorCriticAlgorithm):
     config_class = A2CConfig
 
     def _build_optimizer(self) -> SyncSamplesOptimizer:
-        return SyncSamplesOptimizer(self.evaluator_group(), self.policy.learn)
+        return SyncSamplesOptimizer(self.evaluator_group(), self.learner.learn)

@@ -26,7 +26,7 @@ class A3C(ActorCriticAlgorithm):
     config: A3CConfig
     config_class = A3CConfig
     # Its evaluators compute gradients with a torch policy (and its losses), imported once.
-    preload = (*PRELOAD, "rlactors.policies.actor_critic", "rlactors.losses.policy_gradient")
+    preload = (*PRELOAD, "rlactors.learners.actor_critic", "rlactors.losses.policy_gradient")
 
     def _build_optimizer(self) -> AsyncGradientsOptimizer:
         return AsyncGradientsOptimizer(self.evaluator_group(), self.config.iteration_env_steps)

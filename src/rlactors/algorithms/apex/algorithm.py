@@ -91,7 +91,7 @@ class Apex(DQN):
                 max_worker_restarts=c.max_worker_restarts,
             ),
             evaluator_config,
-            self.policy,
+            self.learner,
             iteration_env_steps=c.iteration_env_steps,
         )
 

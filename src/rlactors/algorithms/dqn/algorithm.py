@@ -32,6 +32,7 @@ from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOpti
 from rlactors.policies import DQNPolicyConfig
 
 if TYPE_CHECKING:
+    from rlactors.learners import DQNLearner
     from rlactors.policies import DQNPolicy
 
 #: ``derive_seed`` paths under the root seed, one per consumer.
@@ -58,12 +59,14 @@ class DQN(TrainingLoop):
     name = "dqn"
     config: DQNConfig
     policy: DQNPolicy
+    learner: DQNLearner
     #: The config dataclass a checkpoint's ``config.json`` is read into.
     config_class: type[Any] = DQNConfig
 
     def __init__(self, config: DQNConfig) -> None:
         super().__init__(config)
-        from rlactors.policies import DQNPolicy  # torch (see algorithms.loop)
+        from rlactors.learners import DQNLearner  # torch (see algorithms.loop)
+        from rlactors.policies import DQNPolicy
 
         self.policy = DQNPolicy(
             self._eval_envs.observation_space,
@@ -71,6 +74,7 @@ class DQN(TrainingLoop):
             self.policy_config(),
             seed=derive_seed(config.seed, _LEARNER),
         )
+        self.learner = DQNLearner(self.policy)
         self.epsilon_schedule, self.beta_schedule = self._schedules()
         #: Replay arrays held while no optimizer runs (from a checkpoint, or kept at stop()).
         self._pending_replay: dict[str, np.ndarray] | None = None
@@ -142,7 +146,7 @@ class DQN(TrainingLoop):
         ]
         return SyncReplayOptimizer(
             evaluators,
-            self.policy,
+            self.learner,
             SyncReplayConfig(
                 buffer_capacity_transitions=c.buffer_capacity_transitions,
                 batch_size=c.batch_size,

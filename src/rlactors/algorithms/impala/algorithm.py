@@ -29,11 +29,11 @@ class IMPALA(ActorCriticAlgorithm):
 
     def _build_optimizer(self) -> AsyncSamplesOptimizer:
         # torch, imported when training starts (see algorithms.loop)
-        from rlactors.algorithms.impala.learner import VTraceLearner, VTraceLearnerConfig
+        from rlactors.learners.v_trace import VTraceLearner, VTraceLearnerConfig
 
         c = self.config
         learner = VTraceLearner(
-            self.policy,
+            self.learner,
             VTraceLearnerConfig(
                 rollout_steps=c.rollout_steps,
                 gamma=c.gamma,

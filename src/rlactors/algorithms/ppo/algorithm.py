@@ -23,7 +23,7 @@ from rlactors.algorithms.ppo.config import PPOConfig
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
 
 if TYPE_CHECKING:
-    from rlactors.algorithms.ppo.learner import PPOLearner
+    from rlactors.learners.ppo import PPOLearner
 
 
 class PPO(ActorCriticAlgorithm):
@@ -39,15 +39,15 @@ class PPO(ActorCriticAlgorithm):
 
     def __init__(self, config: PPOConfig) -> None:
         super().__init__(config)
-        self._learner: PPOLearner | None = None
+        self._ppo: PPOLearner | None = None
 
     def _build_optimizer(self) -> SyncSamplesOptimizer:
         # torch, imported when training starts (see algorithms.loop)
-        from rlactors.algorithms.ppo.learner import PPOLearner, PPOLearnerConfig
+        from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
 
         c = self.config
-        self._learner = PPOLearner(
-            self.policy,
+        self._ppo = PPOLearner(
+            self.learner,
             PPOLearnerConfig(
                 num_epochs=c.num_epochs,
                 minibatch_size=c.minibatch_size,
@@ -59,13 +59,13 @@ class PPO(ActorCriticAlgorithm):
             ),
             seed=self.minibatch_seed(),
         )
-        return SyncSamplesOptimizer(self.evaluator_group(), self._learner)
+        return SyncSamplesOptimizer(self.evaluator_group(), self._ppo)
 
     def _optimizer_step(self) -> dict[str, Any]:
         self._start()
         c = self.config
-        if self._learner is not None and c.clip_schedule == "linear":
+        if self._ppo is not None and c.clip_schedule == "linear":
             remaining = max(0.0, 1.0 - self.env_steps / c.max_env_steps)
             # A clip range of exactly 0 would freeze the ratio; keep a sliver at the very end.
-            self._learner.clip_epsilon = max(c.clip_epsilon * remaining, 1e-8)
+            self._ppo.clip_epsilon = max(c.clip_epsilon * remaining, 1e-8)
         return super()._optimizer_step()

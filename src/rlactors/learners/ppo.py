@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from rlactors.core import SampleBatch
+from rlactors.learners.actor_critic import ActorCriticLearner
 from rlactors.losses import normalize_advantages, ppo_loss
-from rlactors.policies import ActorCriticPolicy
 
 #: Columns a PPO batch needs (an ``ActorCriticEvaluator`` rollout with GAE).
 PPO_COLUMNS = ("obs", "actions", "log_probs", "values", "advantages", "returns")
@@ -47,16 +47,18 @@ class PPOLearnerConfig:
 
 
 class PPOLearner:
-    """Callable on a batch: runs :class:`PPOLearnerConfig`'s epochs on ``policy``.
+    """Callable on a batch: runs :class:`PPOLearnerConfig`'s epochs with ``learner``'s Adam.
 
     Args:
-        policy: The learner policy (its Adam steps; its ``max_grad_norm`` clips).
+        learner: The actor-critic learner whose policy PPO trains (its Adam steps; its
+            ``max_grad_norm`` clips).
         config: Epochs, minibatches, clipping.
         seed: Seed of the minibatch shuffling.
     """
 
-    def __init__(self, policy: ActorCriticPolicy, config: PPOLearnerConfig, seed: int) -> None:
-        self.policy = policy
+    def __init__(self, learner: ActorCriticLearner, config: PPOLearnerConfig, seed: int) -> None:
+        self.learner = learner
+        self.policy = learner.policy
         self.config = config
         self.clip_epsilon = config.clip_epsilon
         self._rng = np.random.default_rng(seed)
@@ -126,7 +128,7 @@ class PPOLearner:
             entropy_coef=c.entropy_coef,
         )
         mean_loss = out.loss.mean()
-        grad_norm = self.policy.gradient_step(mean_loss)
+        grad_norm = self.learner.gradient_step(mean_loss)
         return torch.stack(
             [
                 mean_loss.detach(),

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from rlactors.core import SampleBatch
+from rlactors.learners.actor_critic import ActorCriticLearner
 from rlactors.losses import vtrace
-from rlactors.policies import ActorCriticPolicy
 
 #: Columns of a trajectory rollout (``ActorCriticEvaluator`` with ``gae_lambda=None``).
 TRAJECTORY_COLUMNS = (
@@ -57,12 +57,13 @@ class VTraceLearner:
     """Callable on a list of rollout batches: one Adam step of the V-trace actor-critic loss.
 
     Args:
-        policy: The learner policy.
+        learner: The actor-critic learner whose policy IMPALA trains.
         config: Thresholds and weights.
     """
 
-    def __init__(self, policy: ActorCriticPolicy, config: VTraceLearnerConfig) -> None:
-        self.policy = policy
+    def __init__(self, learner: ActorCriticLearner, config: VTraceLearnerConfig) -> None:
+        self.learner = learner
+        self.policy = learner.policy
         self.config = config
 
     def __call__(self, batches: list[SampleBatch]) -> dict[str, float]:
@@ -106,7 +107,7 @@ class VTraceLearner:
         value_loss = 0.5 * (target.vs.reshape(flat) - values).square().mean()
         entropy_mean = entropy.mean()
         loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy_mean
-        grad_norm = self.policy.gradient_step(loss)
+        grad_norm = self.learner.gradient_step(loss)
         with torch.no_grad():
             rho = (log_probs.reshape(steps, width) - torch.as_tensor(columns["log_probs"])).exp()
         return {
