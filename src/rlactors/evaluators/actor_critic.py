@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
-from rlactors.evaluators.episodes import POLICY_STREAM, derive_seed, evaluator_envs
+from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
+from rlactors.seeding import POLICY_STREAM, derive_seed
 from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:

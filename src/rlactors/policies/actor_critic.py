@@ -52,6 +52,7 @@ from rlactors.policies.arrays import check_keys
 from rlactors.policies.flat_adam import FlatAdam
 from rlactors.policies.normalization import RunningMeanStd
 from rlactors.policies.weights import copy_into, load_module_arrays
+from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 #: Columns :meth:`ActorCriticPolicy.learn` needs.
 REQUIRED_COLUMNS = ("obs", "actions", "advantages", "returns")
@@ -97,7 +98,8 @@ class ActorCriticPolicy(Policy):
         self._action_start = spaces.action_start
         actor_size = spaces.actor_size
 
-        init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
+        init_seq = seed_sequence(seed, POLICY_INIT_STREAM)
+        act_seq = seed_sequence(seed, POLICY_ACT_STREAM)
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.
         # One thread: the orthogonal initialisation's QR decomposition differs in its last bits
         # with torch's thread count, and a seed must give the same network everywhere.

@@ -42,6 +42,7 @@ from rlactors.policies.actor_critic_config import (
 )
 from rlactors.policies.arrays import checked_float32_arrays
 from rlactors.policies.normalization import RunningMeanStd
+from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -75,7 +76,8 @@ class NumpyActorCriticPolicy:
         self.action_space = action_space
         self.config = config
         self._spaces = spaces
-        init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
+        init_seq = seed_sequence(seed, POLICY_INIT_STREAM)
+        act_seq = seed_sequence(seed, POLICY_ACT_STREAM)
         self._weights = _initial_weights(
             int(np.prod(spaces.obs_shape)),
             spaces.actor_size,

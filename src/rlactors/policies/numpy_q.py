@@ -39,6 +39,7 @@ from rlactors.policies.dqn_config import (
     check_q_spaces,
     epsilon_greedy,
 )
+from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 
 class NumpyQPolicy:
@@ -67,7 +68,8 @@ class NumpyQPolicy:
         self._obs_shape: tuple[int, ...] = tuple(box.shape)
         self._num_actions = int(discrete.n)
         self._action_start = int(discrete.start)
-        init_seq, explore_seq = np.random.SeedSequence(seed).spawn(2)
+        init_seq = seed_sequence(seed, POLICY_INIT_STREAM)
+        explore_seq = seed_sequence(seed, POLICY_ACT_STREAM)
         self._weights = _initial_weights(
             int(np.prod(self._obs_shape)),
             self._num_actions,
