@@ -25,6 +25,9 @@ from rlactors.actors.serialization import dumps_spec
 
 log = logging.getLogger("rlactors.actors")
 
+#: Seconds kill() waits for Ray to confirm that the actor it killed is dead.
+_KILL_CONFIRM_S = 10.0
+
 
 def _new_id() -> str:
     # Unique across processes and nodes: a root actor's id also names its Ray actors.
@@ -161,7 +164,17 @@ class RayBackend(RaySupervision):
                 f"kill({ref.name}): not a live Ray actor owned here (only the owner of an "
                 "actor with a Ray actor of its own can kill it)"
             )
+        lifeline = root.lifeline
         ray.kill(root.handle.ray_actor, no_restart=True)
+        # ray.kill only asks Ray to kill: until the actor is dead it still answers, so a message
+        # sent just after kill() could reach the dying instance (the restart-limit flake, 2 of
+        # 10 standalone runs: a ping it answered passed for the restarted actor's, and the
+        # second kill hit the dead instance again, never the new one). Return once Ray has it
+        # dead, as SIGKILL leaves the process backend's: its lifeline fails 5-15 ms after.
+        if lifeline is not None and not ray.wait([lifeline], timeout=_KILL_CONFIRM_S)[0]:
+            log.warning(
+                "kill(%s): Ray did not confirm the death within %s s", ref.name, _KILL_CONFIRM_S
+            )
 
     def forget(self, handle: RayHandle) -> None:
         """``handle`` was stopped on purpose: no supervision, and free its Ray actor."""
