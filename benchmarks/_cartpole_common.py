@@ -13,8 +13,8 @@ Ape-X:
   its greedy checks would start earlier and cost it time ours skips). rlactors checks with its
   own ``stop_reward`` mechanism; SB3 through ``dqn_cartpole.solve_check``, a callback at the
   start of each rollout (after the learning on the previous one), with the same batched
-  greedy-episode runner and the same evaluation seeds (``derive_seed(seed, 3, n)`` for the n-th
-  evaluation).
+  greedy-episode runner and the same evaluation seeds (``derive_seed(seed, GREEDY_EVAL_STREAM,
+  n)`` for the n-th evaluation, from ``rlactors.seeding``).
 - rlactors runs each check on a greedy evaluator actor, on a snapshot of the weights, while it
   learns on (as Ape-X does; SB3's callback stops training meanwhile). Its ``env_steps`` are the
   count when the solving answer was read, so they include the rounds learned meanwhile

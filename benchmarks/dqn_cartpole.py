@@ -37,7 +37,8 @@ import numpy as np
 
 # No torch at the top: the actor-critic benchmarks import this module, and every actor
 # process imports the script it was started from (see _cartpole_common.py).
-from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
+from rlactors.evaluators import make_env_batch, run_episodes
+from rlactors.seeding import GREEDY_EVAL_STREAM, derive_seed
 
 ENV_ID = "CartPole-v1"
 STOP_REWARD = 475.0
@@ -45,8 +46,6 @@ EVAL_EPISODES = 20
 EVAL_INTERVAL_ENV_STEPS = 2048
 BUDGET_ENV_STEPS = 100_000
 BAR_SEEDS = 4  # of 5 seeds must solve (rlactors)
-#: ``derive_seed`` stream of the greedy evaluations (``rlactors.algorithms.greedy_evaluation``).
-GREEDY_EVAL_STREAM = 3
 
 SB3_ZOO = {
     "learning_rate": 2.3e-3,
@@ -93,7 +92,7 @@ def solve_check(seed: int, interval_env_steps: int, gate: tuple[int, float] | No
 
     Args:
         seed: The run's root seed; the n-th check's episodes derive from
-            ``derive_seed(seed, 3, n)``, rlactors' stream of greedy evaluations.
+            ``derive_seed(seed, GREEDY_EVAL_STREAM, n)``, rlactors' greedy evaluations.
         interval_env_steps: A check at the first round boundary at or after each multiple.
         gate: ``(episodes, mean return)``: check only once the mean training return of the
             latest ``episodes`` episodes (Monitor's records) reaches it, as rlactors'

@@ -217,6 +217,18 @@ def test_exceeding_the_restart_limit_escalates(runtime: Runtime) -> None:
             time.sleep(0.05)
 
 
+def test_no_message_sent_after_a_kill_reaches_the_killed_instance(runtime: Runtime) -> None:
+    """Regression (the Ray restart-limit flake): ray.kill only asks Ray to kill, so a ping sent
+    just after kill() was answered by the dying instance; the test above took that for the
+    restarted one, and its second kill hit the dead instance again, never the new one."""
+    for _ in range(5):  # Ray lost the race in about one kill of three
+        counter = spawn(Counter, 100)
+        assert counter.ask("add").result(TIMEOUT) == 101
+        kill(counter)
+        with pytest.raises(ActorDiedError):
+            counter.ask("add").result(TIMEOUT)
+
+
 def test_unknown_method_is_refused_with_the_list(runtime: Runtime) -> None:
     counter = spawn(Counter)
     with pytest.raises(UnknownMethodError, match=r"no public method 'nope'.*add.*echo"):

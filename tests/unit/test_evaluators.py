@@ -15,7 +15,6 @@ from rlactors.evaluators import (
     PRIORITIES,
     DQNEvaluator,
     EvaluatorConfig,
-    derive_seed,
     make_env_batch,
     run_episodes,
 )
@@ -185,16 +184,6 @@ def test_run_episodes_gives_up_after_max_steps() -> None:
     envs = make_env_batch("CartPole-v1", 2)
     with pytest.raises(RuntimeError, match="still running after 3 steps"):
         run_episodes(envs, lambda obs: np.zeros(len(obs), dtype=np.int64), seed=0, max_steps=3)
-
-
-def test_derive_seed_is_deterministic_31_bit_and_distinct_per_path() -> None:
-    seeds = {derive_seed(0, i, j) for i in range(10) for j in range(3)}
-    assert len(seeds) == 30
-    assert derive_seed(5, 1) == derive_seed(5, 1)
-    assert derive_seed(5, 1) != derive_seed(6, 1)
-    assert all(0 <= s < 2**31 for s in seeds)
-    expected = int(np.random.SeedSequence(7).spawn(3)[2].generate_state(1)[0] >> 1)
-    assert derive_seed(7, 2) == expected
 
 
 def test_evaluator_runs_as_an_inline_actor() -> None:

@@ -24,16 +24,20 @@ import numpy as np
 
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.loop import TrainingLoop
-from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig, derive_seed
+from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
 from rlactors.policies import ActorCriticConfig
+from rlactors.seeding import (
+    EVALUATORS_STREAM,
+    GREEDY_EVALUATOR_STREAM,
+    LEARNER_STREAM,
+    MINIBATCH_STREAM,
+    derive_seed,
+)
 
 if TYPE_CHECKING:
     from rlactors.learners import ActorCriticLearner
     from rlactors.policies import ActorCriticPolicy
-
-#: ``derive_seed`` paths under the root seed (3 is the loop's greedy evaluation stream).
-_EVALUATORS, _LEARNER, _MINIBATCHES, _GREEDY_EVALUATOR = 0, 1, 2, 4
 
 #: Modules the process backend's fork server imports once, so evaluator processes start in
 #: milliseconds. The evaluators act in numpy (no torch), so the server is ready in ~0.3 s
@@ -70,7 +74,7 @@ class ActorCriticAlgorithm(TrainingLoop):
             self._eval_envs.observation_space,
             self._eval_envs.action_space,
             self.policy_config(),
-            seed=derive_seed(config.seed, _LEARNER),
+            seed=derive_seed(config.seed, LEARNER_STREAM),
         )
         self.learner = ActorCriticLearner(self.policy)
 
@@ -106,7 +110,7 @@ class ActorCriticAlgorithm(TrainingLoop):
             gamma=c.gamma,
             gae_lambda=c.gae_lambda if gae else None,
             scale_rewards=c.scale_rewards,
-            seed=derive_seed(c.seed, _EVALUATORS, self.env_steps),
+            seed=derive_seed(c.seed, EVALUATORS_STREAM, self.env_steps),
             policy=self.policy_config(),
         )
 
@@ -122,7 +126,7 @@ class ActorCriticAlgorithm(TrainingLoop):
 
     def minibatch_seed(self) -> int:
         """Seed of minibatch shuffling (PPO), continuing across restores like the env seeds."""
-        return derive_seed(self.config.seed, _MINIBATCHES, self.env_steps)
+        return derive_seed(self.config.seed, MINIBATCH_STREAM, self.env_steps)
 
     # -- the loop's hooks -----------------------------------------------------------------------
 
@@ -132,7 +136,7 @@ class ActorCriticAlgorithm(TrainingLoop):
     def _greedy_evaluator_spec(self) -> tuple[type[ActorCriticEvaluator], RolloutConfig]:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate). Its one
         # rollout env is never stepped: evaluate() builds envs of its own.
-        seed = derive_seed(self.config.seed, _GREEDY_EVALUATOR)
+        seed = derive_seed(self.config.seed, GREEDY_EVALUATOR_STREAM)
         return ActorCriticEvaluator, dataclasses.replace(
             self.rollout_config(), num_envs=1, seed=seed
         )

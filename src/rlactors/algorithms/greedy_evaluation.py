@@ -30,12 +30,11 @@ from rlactors.actors import (
 )
 from rlactors.core import EpisodeStats, Weights
 from rlactors.envs import EnvBatch, EnvSpec
-from rlactors.evaluators import derive_seed, make_env_batch, run_episodes
+from rlactors.evaluators import make_env_batch, run_episodes
+from rlactors.seeding import GREEDY_EVAL_STREAM, derive_seed
 
 log = logging.getLogger(__name__)
 
-#: ``derive_seed`` path of the learner's greedy evaluations (the same for every algorithm).
-GREEDY_EVAL_STREAM = 3
 
 #: Seconds to wait for an evaluation still running when the budget is spent.
 _EVAL_TIMEOUT_S = 300.0

@@ -9,7 +9,6 @@
   V-trace), ``compute_gradients()`` turns one into a gradient (A3C). Config:
   :class:`RolloutConfig`.
 * :func:`run_episodes` — whole episodes with a fixed (e.g. greedy) policy, for evaluation.
-* :func:`derive_seed` — independent seeds for named streams under one root seed.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from rlactors.evaluators.actor_critic import (
 )
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.dqn import PRIORITIES, DQNEvaluator
-from rlactors.evaluators.episodes import ActFn, derive_seed, make_env_batch, run_episodes
+from rlactors.evaluators.episodes import ActFn, make_env_batch, run_episodes
 
 __all__ = [
     "PRIORITIES",
@@ -33,7 +32,6 @@ __all__ = [
     "RolloutConfig",
     "DQNEvaluator",
     "EvaluatorConfig",
-    "derive_seed",
     "make_env_batch",
     "run_episodes",
 ]

@@ -28,9 +28,10 @@ import numpy as np
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
-from rlactors.evaluators.episodes import POLICY_STREAM, derive_seed, evaluator_envs
+from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
+from rlactors.seeding import POLICY_STREAM, derive_seed
 from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:

@@ -20,9 +20,10 @@ import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.evaluators.config import EvaluatorConfig
-from rlactors.evaluators.episodes import POLICY_STREAM, derive_seed, evaluator_envs
+from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.policies.numpy_q import NumpyQPolicy
 from rlactors.replay import NStepAccumulator
+from rlactors.seeding import POLICY_STREAM, derive_seed
 
 #: The extra column :meth:`DQNEvaluator.sample` adds when ``compute_priorities`` is set.
 PRIORITIES = "priorities"

@@ -1,4 +1,4 @@
-"""Whole episodes with a fixed policy (greedy evaluation), and seeds derived from one root seed.
+"""Whole episodes with a fixed policy (greedy evaluation), and an evaluator's envs.
 
 Usage, 20 greedy episodes at once, one batched policy call per step::
 
@@ -16,27 +16,10 @@ import numpy as np
 
 from rlactors.core import EpisodeStats
 from rlactors.envs import EnvBatch, EnvSpec
+from rlactors.seeding import ENV_STREAM, EVAL_STREAM, derive_seed
 
 #: Maps ``[B, *obs_shape]`` observations to ``[B]`` actions.
 ActFn = Callable[[np.ndarray], np.ndarray]
-
-#: ``derive_seed`` paths under an evaluator's seed and index: one stream per purpose.
-ENV_STREAM, POLICY_STREAM, EVAL_STREAM = 0, 1, 2
-
-
-def derive_seed(root: int, *path: int) -> int:
-    """A 31-bit seed for the stream named ``path`` under ``root``, independent of its siblings.
-
-    ``derive_seed(s, i)`` equals the state of ``SeedSequence(s).spawn(i + 1)[i]``, so streams
-    of different paths never overlap the way ``seed + i`` does across runs with nearby seeds.
-
-    Args:
-        root: The run's root seed (>= 0).
-        *path: Non-negative integers naming the stream, e.g. ``(EVALUATORS, worker_index)``.
-    """
-    sequence = np.random.SeedSequence(root, spawn_key=tuple(path))
-    # 31 bits: some envs reject seeds >= 2**31.
-    return int(sequence.generate_state(1)[0] >> 1)
 
 
 def make_env_batch(env: EnvSpec | str, num_envs: int, *, check: bool = True) -> EnvBatch:
@@ -164,7 +147,8 @@ class EvaluatorEnvConfig(Protocol):
 
 def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, GreedyEpisodes]:
     """An evaluator's envs: its ``num_envs`` training envs, reset with the seed of its
-    :data:`ENV_STREAM`, and the :class:`GreedyEpisodes` of its evaluations (:data:`EVAL_STREAM`).
+    :data:`~rlactors.seeding.ENV_STREAM`, and the :class:`GreedyEpisodes` of its evaluations
+    (:data:`~rlactors.seeding.EVAL_STREAM`).
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built.

@@ -39,17 +39,15 @@ from rlactors.actors import (
     wait_any,
 )
 from rlactors.core import EpisodeStats, Optimizer, SampleBatch
-from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig, derive_seed
+from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig
 from rlactors.replay.shard import ReplayShard
+from rlactors.seeding import SHARD_STREAM, derive_seed
 from rlactors.validation import check_positive_ints
 
 if TYPE_CHECKING:  # the learner's class: worker processes, which import this module, need no torch
     from rlactors.learners import DQNLearner
 
 log = logging.getLogger("rlactors.optimizers")
-
-#: ``derive_seed`` stream for the replay shards (evaluators use their own index paths).
-_SHARD_STREAM = 1000
 
 
 def apex_epsilons(num_workers: int, base: float = 0.4, alpha: float = 7.0) -> list[float]:
@@ -202,7 +200,7 @@ class AsyncReplayOptimizer(Optimizer):
                 ReplayShard,
                 per_shard,
                 alpha=config.priority_alpha,
-                seed=derive_seed(seed, _SHARD_STREAM, j),
+                seed=derive_seed(seed, SHARD_STREAM, j),
             )
             for j in range(config.num_replay_shards)
         ]

@@ -46,6 +46,7 @@ from rlactors.policies.actor_critic_config import (
 from rlactors.policies.actor_critic_network import ActorCriticNetwork
 from rlactors.policies.normalization import RunningMeanStd
 from rlactors.policies.weights import load_module_arrays
+from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 
 class ActorCriticPolicy(Policy):
@@ -88,7 +89,8 @@ class ActorCriticPolicy(Policy):
         # Discrete(n, start=s) holds actions s..s+n-1; the network indexes them from 0.
         self._action_start = spaces.action_start
 
-        init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
+        init_seq = seed_sequence(seed, POLICY_INIT_STREAM)
+        act_seq = seed_sequence(seed, POLICY_ACT_STREAM)
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.
         # One thread: the orthogonal initialisation's QR decomposition differs in its last bits
         # with torch's thread count, and a seed must give the same network everywhere.

@@ -29,6 +29,7 @@ from rlactors.policies.dqn_config import (
     epsilon_greedy,
 )
 from rlactors.policies.weights import load_module_arrays
+from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 
 class DQNPolicy(Policy):
@@ -70,7 +71,8 @@ class DQNPolicy(Policy):
         # Discrete(n, start=s) holds actions s..s+n-1; networks index them from 0.
         self._action_start = int(discrete.start)
 
-        init_seq, explore_seq = np.random.SeedSequence(seed).spawn(2)
+        init_seq = seed_sequence(seed, POLICY_INIT_STREAM)
+        explore_seq = seed_sequence(seed, POLICY_ACT_STREAM)
         # fork_rng: seed the initialisation without touching the caller's global torch RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0]))

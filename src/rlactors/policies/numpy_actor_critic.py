@@ -42,6 +42,7 @@ from rlactors.policies.actor_critic_config import (
 )
 from rlactors.policies.arrays import checked_float32_arrays
 from rlactors.policies.normalization import RunningMeanStd
+from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -77,7 +78,8 @@ class NumpyActorCriticPolicy:
         self.config = config
         self._spaces = spaces
         self._actor_output = self.spec.heads[0].output
-        init_seq, act_seq = np.random.SeedSequence(seed).spawn(2)
+        init_seq = seed_sequence(seed, POLICY_INIT_STREAM)
+        act_seq = seed_sequence(seed, POLICY_ACT_STREAM)
         self._weights = self.spec.initial_parameters(np.random.default_rng(init_seq))
         self._rng = np.random.default_rng(act_seq)
         #: The learner's observation statistics (None unless ``config.normalize_observations``).

@@ -39,6 +39,7 @@ from rlactors.policies.dqn_config import (
     check_q_spaces,
     epsilon_greedy,
 )
+from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 
 class NumpyQPolicy:
@@ -70,7 +71,8 @@ class NumpyQPolicy:
         discrete = check_q_spaces("NumpyQPolicy", observation_space, action_space)
         self._num_actions = int(discrete.n)
         self._action_start = int(discrete.start)
-        init_seq, explore_seq = np.random.SeedSequence(seed).spawn(2)
+        init_seq = seed_sequence(seed, POLICY_INIT_STREAM)
+        explore_seq = seed_sequence(seed, POLICY_ACT_STREAM)
         self._weights = self.spec.initial_parameters(np.random.default_rng(init_seq))
         self._rng = np.random.default_rng(explore_seq)
         self._epsilon = config.initial_epsilon

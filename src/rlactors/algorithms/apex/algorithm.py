@@ -29,10 +29,7 @@ from rlactors.algorithms.dqn.algorithm import DQN
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
 from rlactors.optimizers import LinearSchedule
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
-
-#: ``derive_seed`` paths of the workers and of the greedy evaluator actor (DQN's other paths
-#: are reused as they are).
-_WORKERS, _GREEDY_EVALUATOR = 10, 11
+from rlactors.seeding import APEX_GREEDY_EVALUATOR_STREAM, APEX_WORKERS_STREAM
 
 #: Modules the process backend's fork server imports once, so actor processes start in
 #: milliseconds. The actors need no torch (their policy copies are NumpyQPolicy), so the fork
@@ -71,12 +68,12 @@ class Apex(DQN):
 
     def _greedy_evaluator_spec(self) -> tuple[type[DQNEvaluator], EvaluatorConfig]:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate).
-        return DQNEvaluator, self._evaluator_config(1, _GREEDY_EVALUATOR, 0.0)
+        return DQNEvaluator, self._evaluator_config(1, APEX_GREEDY_EVALUATOR_STREAM, 0.0)
 
     def _build_optimizer(self) -> AsyncReplayOptimizer:
         c = self.config
         # Each worker's epsilon comes from apex_epsilons, not from this config.
-        evaluator_config = self._evaluator_config(c.num_envs_per_worker, _WORKERS, 0.0)
+        evaluator_config = self._evaluator_config(c.num_envs_per_worker, APEX_WORKERS_STREAM, 0.0)
         return AsyncReplayOptimizer(
             AsyncReplayConfig(
                 num_workers=c.num_workers,

@@ -27,17 +27,14 @@ import numpy as np
 from rlactors.actors import ActorOptions, ActorRef, spawn_with
 from rlactors.algorithms.dqn.config import DQNConfig
 from rlactors.algorithms.loop import TrainingLoop
-from rlactors.evaluators import DQNEvaluator, EvaluatorConfig, derive_seed
+from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
 from rlactors.policies import DQNPolicyConfig
+from rlactors.seeding import EVALUATORS_STREAM, LEARNER_STREAM, REPLAY_STREAM, derive_seed
 
 if TYPE_CHECKING:
     from rlactors.learners import DQNLearner
     from rlactors.policies import DQNPolicy
-
-#: ``derive_seed`` paths under the root seed, one per consumer.
-#: (``GREEDY_EVAL_STREAM``, 3, is the greedy evaluations' of every algorithm.)
-_EVALUATORS, _LEARNER, _REPLAY = 0, 1, 2
 
 
 class DQN(TrainingLoop):
@@ -72,7 +69,7 @@ class DQN(TrainingLoop):
             self._eval_envs.observation_space,
             self._eval_envs.action_space,
             self.policy_config(),
-            seed=derive_seed(config.seed, _LEARNER),
+            seed=derive_seed(config.seed, LEARNER_STREAM),
         )
         self.learner = DQNLearner(self.policy)
         self.epsilon_schedule, self.beta_schedule = self._schedules()
@@ -136,7 +133,7 @@ class DQN(TrainingLoop):
         """Spawn the evaluators and build the optimizer (inside this session's runtime)."""
         c = self.config
         evaluator_config = self._evaluator_config(
-            c.num_envs_per_evaluator, _EVALUATORS, self.epsilon_schedule(self.env_steps)
+            c.num_envs_per_evaluator, EVALUATORS_STREAM, self.epsilon_schedule(self.env_steps)
         )
         evaluators: list[ActorRef[DQNEvaluator]] = [
             spawn_with(
@@ -155,7 +152,7 @@ class DQN(TrainingLoop):
                 prioritized_replay=c.prioritized_replay,
                 prioritized_replay_alpha=c.prioritized_replay_alpha,
             ),
-            seed=derive_seed(c.seed, _REPLAY, self.env_steps),
+            seed=derive_seed(c.seed, REPLAY_STREAM, self.env_steps),
             epsilon_schedule=self.epsilon_schedule,
             beta_schedule=self.beta_schedule,
         )
