@@ -193,3 +193,46 @@ def test_evaluator_runs_as_an_inline_actor() -> None:
         batch, episodes = ref.ask(DQNEvaluator.sample).result(timeout=30)
         assert len(batch) >= 48 and isinstance(episodes, list)
         assert ref.ask("get_metrics").result(timeout=10)["epsilon"] == 0.5
+
+
+class AlwaysRight:
+    """A scripted acting policy: action 1, whatever it sees (what a frozen opponent or a
+    policy server's client would be to an evaluator)."""
+
+    def __init__(self) -> None:
+        self.epsilon = 0.0
+        self.weights: dict[str, np.ndarray] = {}
+        self.calls = 0
+
+    def set_epsilon(self, epsilon: float) -> None:
+        self.epsilon = epsilon
+
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        self.calls += 1
+        return np.ones(len(obs), dtype=np.int64)
+
+    def compute_td_error(self, batch: Any) -> np.ndarray:
+        return np.full(len(batch), 0.5, np.float32)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return self.weights
+
+    def set_weights(self, weights: Any) -> None:
+        self.weights = dict(weights)
+
+
+@pytest.mark.parametrize("backend", ["inline", "process"])
+def test_an_injected_policy_is_what_the_evaluator_acts_through(backend: str) -> None:
+    from rlactors.evaluators import QActing
+
+    assert isinstance(AlwaysRight(), QActing)
+    with Runtime(backend):
+        ref = spawn(DQNEvaluator, config(compute_priorities=True), index=0, policy=AlwaysRight())
+        ref.tell("set_weights", {"w": np.arange(3.0)})
+        batch, _ = ref.ask(DQNEvaluator.sample).result(timeout=60)
+        weights = ref.ask("get_weights").result(timeout=10)
+        metrics = ref.ask("get_metrics").result(timeout=10)
+    assert len(batch) >= 48 and set(np.unique(batch["actions"])) == {1}
+    np.testing.assert_array_equal(batch[PRIORITIES], 0.5)  # its TD errors, not a Q-network's
+    np.testing.assert_array_equal(weights["w"], np.arange(3.0))
+    assert metrics["epsilon"] == 1.0  # config.epsilon, set on the injected policy

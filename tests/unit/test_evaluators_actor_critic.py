@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
 from rlactors.envs import EnvSpec
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
-from rlactors.policies import ActorCriticConfig
+from rlactors.policies import ActionInfo, ActorCriticConfig
 
 T, K = 6, 2
 
@@ -104,3 +105,24 @@ def test_compute_gradients_returns_one_array_per_weight() -> None:
 def test_bad_config_names_the_field(field: str, value: Any) -> None:
     with pytest.raises(ValueError, match=rf"RolloutConfig\.{field}"):
         config(**{field: value})
+
+
+def test_an_injected_policy_is_what_the_evaluator_acts_through() -> None:
+    from rlactors.evaluators import ActorCriticActing
+    from rlactors.policies import NumpyActorCriticPolicy
+
+    class Recording(NumpyActorCriticPolicy):
+        """A numpy copy that counts its calls: the evaluator must use it, not its own."""
+
+        calls = 0
+
+        def act_with_info(self, obs: np.ndarray, *, explore: bool = True) -> ActionInfo:
+            Recording.calls += 1
+            return super().act_with_info(obs, explore=explore)
+
+    cfg = config()
+    env = gym.make("CartPole-v1")
+    policy = Recording(env.observation_space, env.action_space, cfg.policy, seed=5)
+    assert isinstance(policy, ActorCriticActing)
+    rollout = ActorCriticEvaluator(cfg, policy=policy).rollout()
+    assert Recording.calls == T and len(rollout.batch) == T * K

@@ -115,9 +115,9 @@ def evaluate(run_dir: str, episodes: int) -> int:
     with algorithm:
         stats = algorithm.evaluate(episodes)
     output.say(
-        f"greedy return over {stats['episodes']} episodes: mean {stats['eval_return_mean']:.1f} "
-        f"(std {stats['eval_return_std']:.1f}, min {stats['eval_return_min']:.1f}, "
-        f"max {stats['eval_return_max']:.1f})"
+        f"greedy return over {stats['episodes']} episodes: mean "
+        f"{_return(stats['eval_return_mean'])} (std {_return(stats['eval_return_std'])}, "
+        f"min {_return(stats['eval_return_min'])}, max {_return(stats['eval_return_max'])})"
     )
     return 0
 
@@ -140,6 +140,12 @@ def _ray_cluster(address: str | None) -> Iterator[None]:
         yield
     finally:
         runtime.shutdown()
+
+
+def _return(value: float) -> str:
+    """A return as the CLI shows it: three decimals where returns are small (Blackjack's mean
+    of -0.05 against -0.10 is the whole story), one where they are not (CartPole's 475.0)."""
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 
 
 def _result_of(algorithm: Algorithm) -> dict[str, Any]:

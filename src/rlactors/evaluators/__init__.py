@@ -9,10 +9,13 @@
   V-trace), ``compute_gradients()`` turns one into a gradient (A3C). Config:
   :class:`RolloutConfig`.
 * :func:`run_episodes` — whole episodes with a fixed (e.g. greedy) policy, for evaluation.
+* :class:`QActing`, :class:`ActorCriticActing` — what an evaluator acts through: a local
+  numpy copy by default, or any object given as ``policy=`` (a policy server's client).
 """
 
 from __future__ import annotations
 
+from rlactors.evaluators.acting import ActorCriticActing, QActing
 from rlactors.evaluators.actor_critic import (
     ActorCriticEvaluator,
     GradientResult,
@@ -26,12 +29,14 @@ from rlactors.evaluators.episodes import ActFn, make_env_batch, run_episodes
 __all__ = [
     "PRIORITIES",
     "ActFn",
+    "ActorCriticActing",
     "ActorCriticEvaluator",
     "GradientResult",
     "Rollout",
     "RolloutConfig",
     "DQNEvaluator",
     "EvaluatorConfig",
+    "QActing",
     "make_env_batch",
     "run_episodes",
 ]

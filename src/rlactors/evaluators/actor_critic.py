@@ -28,6 +28,7 @@ import numpy as np
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
+from rlactors.evaluators.acting import ActorCriticActing
 from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
@@ -143,26 +144,31 @@ class ActorCriticEvaluator(Evaluator):
     Envs are never reset between rollouts: an episode continues across ``rollout`` calls, and
     the last observation of one rollout is the first of the next.
 
-    It acts with a :class:`~rlactors.policies.NumpyActorCriticPolicy`, so an evaluator that only
-    samples (A2C, PPO, IMPALA) never imports torch. :meth:`compute_gradients` (A3C) builds a
-    torch ``ActorCriticPolicy`` (and its learner) on its first call and keeps it in step with
-    the acting weights.
+    By default it acts with a :class:`~rlactors.policies.NumpyActorCriticPolicy`, so an
+    evaluator that only samples (A2C, PPO, IMPALA) never imports torch.
+    :meth:`compute_gradients` (A3C) builds a torch ``ActorCriticPolicy`` (and its learner) on
+    its first call and keeps it in step with the acting weights.
 
     Args:
         config: Env id, K, T, gamma, GAE lambda, seed and network.
         index: This evaluator's number among its siblings; with ``config.seed`` it names the
             evaluator's random streams.
+        policy: What to act through (see :mod:`rlactors.evaluators.acting`); None builds a
+            local ``NumpyActorCriticPolicy`` from ``config.policy``.
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
-        TypeError: The env's spaces are not Box observations and Discrete or Box actions.
+        SpaceError: The env's actions are not Discrete or Box, or its observations have no
+            layout.
     """
 
-    def __init__(self, config: RolloutConfig, index: int = 0) -> None:
+    def __init__(
+        self, config: RolloutConfig, index: int = 0, policy: ActorCriticActing | None = None
+    ) -> None:
         self.config = config
         self.index = index
         self._envs, self._greedy_episodes = evaluator_envs(config, index)
-        self._policy = NumpyActorCriticPolicy(
+        self._policy: ActorCriticActing = policy or NumpyActorCriticPolicy(
             self._envs.observation_space,
             self._envs.action_space,
             config.policy,

@@ -1,4 +1,4 @@
-"""DQNEvaluator: K envs plus an epsilon-greedy DQN policy copy, producing n-step transitions.
+"""DQNEvaluator: K envs plus an epsilon-greedy DQN policy, producing n-step transitions.
 
 It serves a synchronous learner (``SyncReplayOptimizer``) and Ape-X alike: it is a plain object
 built from a picklable :class:`EvaluatorConfig`, so ``spawn(DQNEvaluator, config, index=i)`` runs
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
+from rlactors.evaluators.acting import QActing
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.policies.numpy_q import NumpyQPolicy
@@ -30,7 +31,7 @@ PRIORITIES = "priorities"
 
 
 class DQNEvaluator(Evaluator):
-    """Steps K envs with an epsilon-greedy :class:`DQNPolicy` and returns n-step transitions.
+    """Steps K envs with an epsilon-greedy Q policy and returns n-step transitions.
 
     Each env stream feeds its own :class:`NStepAccumulator`, so a transition never spans two
     envs or two episodes; steps still short of ``n`` at the end of a ``sample()`` call are
@@ -40,18 +41,23 @@ class DQNEvaluator(Evaluator):
         config: Env id, K, rollout length, n, gamma, epsilon, seed and network.
         index: This evaluator's number among its siblings (0, 1, ...); together with
             ``config.seed`` it names the evaluator's random streams.
+        policy: What to act through (see :mod:`rlactors.evaluators.acting`); None builds a
+            local :class:`~rlactors.policies.NumpyQPolicy` from ``config.policy``. Either way
+            its epsilon starts at ``config.epsilon``.
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
         TypeError: The env's spaces are not Box observations / Discrete actions.
     """
 
-    def __init__(self, config: EvaluatorConfig, index: int = 0) -> None:
+    def __init__(
+        self, config: EvaluatorConfig, index: int = 0, policy: QActing | None = None
+    ) -> None:
         self.config = config
         self.index = index
         self._envs, self._greedy_episodes = evaluator_envs(config, index)
-        # numpy, not torch: an evaluator only acts (see NumpyQPolicy).
-        self._policy = NumpyQPolicy(
+        # numpy, not torch, by default: an evaluator only acts (see NumpyQPolicy).
+        self._policy: QActing = policy or NumpyQPolicy(
             self._envs.observation_space,
             self._envs.action_space,
             config.policy,
