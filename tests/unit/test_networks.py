@@ -69,6 +69,9 @@ def test_bad_observations_and_spaces_say_which_part() -> None:
         ObservationLayout.of(gym.spaces.Dict({"name": gym.spaces.Text(3)}))
     with pytest.raises(SpaceError, match="action mask 'action_mask' must be MultiBinary"):
         ObservationLayout.of(gym.spaces.Dict({"action_mask": gym.spaces.Discrete(3)}))
+    floats = gym.spaces.Box(0.0, 1.0, (3,), np.float32)  # values in [0, 1], not a 0/1 mask
+    with pytest.raises(SpaceError, match=r"must be MultiBinary.*or an integer Box"):
+        ObservationLayout.of(gym.spaces.Dict({"action_mask": floats}))
 
 
 def test_the_action_mask_is_no_network_input_and_is_read_per_row() -> None:
@@ -85,8 +88,11 @@ def test_the_action_mask_is_no_network_input_and_is_read_per_row() -> None:
     assert legal is not None
     np.testing.assert_array_equal(legal, [[True, False, True], [False, True, False]])
     assert encoder_spec(MASKED_DICT, mask_key="action_mask").features == 4
-    # Another key name: the same leaf is then an ordinary input.
+    # Another key name: the same leaf is then an ordinary input...
     assert ObservationLayout.of(MASKED_DICT, mask_key="legal").mask_part is None
+    # ...but a network told to mask by a key that is not there says so.
+    with pytest.raises(SpaceError, match="action_mask_key 'legal' names no leaf"):
+        encoder_spec(MASKED_DICT, mask_key="legal")
 
 
 def test_the_flat_encoder_one_hots_discrete_parts() -> None:
@@ -106,9 +112,9 @@ def test_image_boxes_get_a_cnn_with_the_channel_axis_found() -> None:
     nature = encoder_spec(IMAGE_FIRST, mask_key="action_mask")
     assert nature.kind == "cnn" and not nature.channels_last
     assert [c.fan_out for c in nature.convs] == [32, 64, 64] and nature.features == 64 * 7 * 7
-    assert encoder_spec(IMAGE_LAST, mask_key="m", encoder="flat").features == 400
+    assert encoder_spec(IMAGE_LAST, mask_key="action_mask", encoder="flat").features == 400
     with pytest.raises(SpaceError, match="encoder 'cnn' needs an image-shaped Box"):
-        encoder_spec(BOX, mask_key="m", encoder="cnn")
+        encoder_spec(BOX, mask_key="action_mask", encoder="cnn")
 
 
 SPECS: dict[str, Any] = {

@@ -208,15 +208,19 @@ def _leaf(
 ) -> ObservationPart:
     where = "/".join(str(p) for p in path) or "the observation"
     if mask:
+        # An integer Box(0, 1) is PettingZoo's mask; a float Box in [0, 1] is more likely
+        # values that a misnamed key points at, so it is refused rather than read as 0/1.
         binary = isinstance(space, gym.spaces.MultiBinary) or (
             isinstance(space, gym.spaces.Box)
+            and np.dtype(space.dtype).kind in "biu"
             and bool(np.all(space.low >= 0))
             and bool(np.all(space.high <= 1))
         )
         shape = tuple(space.shape or ())
         if not binary or len(shape) != 1:
             raise SpaceError(
-                f"action mask {where!r} must be MultiBinary(n) or Box(0, 1, (n,)), got {space}"
+                f"action mask {where!r} must be MultiBinary(n) or an integer Box(0, 1, (n,)), "
+                f"got {space}"
             )
         return ObservationPart(path, "mask", offset, shape[0], shape)
     if isinstance(space, gym.spaces.Box):

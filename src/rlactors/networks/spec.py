@@ -36,7 +36,7 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from rlactors.envs.observations import ObservationLayout
+from rlactors.envs.observations import DEFAULT_MASK_KEY, ObservationLayout
 from rlactors.errors import SpaceError
 
 #: What a masked head outputs for an illegal action: finite (so 0 * MASKED is 0 in a target
@@ -239,6 +239,12 @@ def encoder_spec(
             image-shaped Box; the message names ``owner``.
     """
     layout = ObservationLayout.of(observation_space, mask_key)
+    if mask_key != DEFAULT_MASK_KEY and layout.mask_part is None:
+        # A key the user named that is not there: masking nothing would be a silent failure.
+        raise SpaceError(
+            f"{owner}: action_mask_key {mask_key!r} names no leaf of the observation space "
+            f"{observation_space}"
+        )
     image = (
         not layout.packed
         and isinstance(observation_space, gym.spaces.Box)
