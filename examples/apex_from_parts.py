@@ -5,7 +5,9 @@ what it is made of: worker actors (envs + a numpy policy copy, each with its own
 push prioritized n-step transitions to replay shard actors, the policy that learns and its
 learner (double-Q, target network) in this process, and the optimizer that coordinates them
 and broadcasts the learner's weights. Horgan et al., "Distributed Prioritized Experience
-Replay", ICLR 2018.
+Replay", ICLR 2018. Greedy evaluations run here, between iterations (learning pauses for them;
+``rlactors train apex`` runs them on an actor of their own, beside learning). How the parts fit
+together: docs/architecture.md.
 
 Run: python examples/apex_from_parts.py
 """
