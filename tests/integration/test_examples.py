@@ -25,6 +25,20 @@ def test_ppo_from_parts_reaches_its_greedy_return() -> None:
     assert float(last.rsplit(" ", 1)[-1]) >= 475, out
 
 
+@pytest.mark.timeout(180)
+def test_apex_from_parts_reaches_its_greedy_return() -> None:
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "apex_from_parts.py")],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=True,
+    ).stdout
+    last = out.strip().splitlines()[-1]
+    assert "greedy return" in last
+    assert float(last.rsplit(" ", 1)[-1]) >= 475, out
+
+
 @pytest.mark.timeout(120)
 def test_actors_demo_runs() -> None:
     result = subprocess.run(
