@@ -17,7 +17,7 @@ from rlactors.envs.observations import DEFAULT_MASK_KEY
 from rlactors.errors import SpaceError
 from rlactors.networks.spec import NetworkSpec, q_network_spec
 
-#: Columns :meth:`DQNPolicy.learn` needs (see :class:`rlactors.core.SampleBatch`).
+#: Columns :meth:`DQNLearner.learn` needs (see :class:`rlactors.core.SampleBatch`).
 REQUIRED_COLUMNS = ("obs", "actions", "rewards", "next_obs", "discounts")
 
 
@@ -47,7 +47,7 @@ class DQNPolicyConfig:
     """Clip the global L2 norm of the gradient to this; None to skip clipping."""
 
     target_update_period_learner_steps: int = 500
-    """Update the target network every this many calls to :meth:`DQNPolicy.learn`."""
+    """Update the target network every this many calls to :meth:`DQNLearner.learn`."""
 
     target_update_tau: float = 1.0
     """Weight of the online net in each target update: 1.0 is a hard copy (Mnih et al., 2015),
