@@ -40,3 +40,4 @@ bench: install
 	$(BIN)/python benchmarks/a3c_cartpole.py
 	$(BIN)/python benchmarks/impala_cartpole.py
 	$(BIN)/python benchmarks/impala_throughput.py
+	$(BIN)/python benchmarks/structured_obs.py

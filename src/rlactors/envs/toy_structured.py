@@ -125,6 +125,12 @@ class MaskedChoiceEnv(gym.Env[dict[str, Any], np.int64]):
         self._t += 1
         return self._draw(), reward, False, self._t >= self.episode_steps, {"illegal": False}
 
+    def action_masks(self) -> np.ndarray:
+        """``[num_actions]`` bool: the actions legal now (what sb3-contrib's ``MaskablePPO``
+        asks an env for; rlactors reads the mask from the observation)."""
+        legal: np.ndarray = self._mask.astype(bool)
+        return legal
+
     def _draw(self) -> dict[str, Any]:
         self._values = self.np_random.uniform(0.0, 1.0, self.num_actions).astype(np.float32)
         mask = (self.np_random.random(self.num_actions) < 0.5).astype(np.int8)
