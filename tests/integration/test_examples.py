@@ -12,23 +12,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.mark.timeout(180)
-def test_ppo_from_parts_reaches_its_greedy_return() -> None:
+@pytest.mark.parametrize("example", ["ppo_from_parts.py", "apex_from_parts.py"])
+def test_from_parts_example_reaches_its_greedy_return(example: str) -> None:
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "ppo_from_parts.py")],
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=True,
-    ).stdout
-    last = out.strip().splitlines()[-1]
-    assert "greedy return" in last
-    assert float(last.rsplit(" ", 1)[-1]) >= 475, out
-
-
-@pytest.mark.timeout(180)
-def test_apex_from_parts_reaches_its_greedy_return() -> None:
-    out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "apex_from_parts.py")],
+        [sys.executable, str(EXAMPLES / example)],
         capture_output=True,
         text=True,
         timeout=170,

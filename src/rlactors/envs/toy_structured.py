@@ -20,7 +20,24 @@ import gymnasium as gym
 import numpy as np
 
 
-class DictMatchEnv(gym.Env[dict[str, Any], np.int64]):
+class _StepDrawingEnv(gym.Env[dict[str, Any], np.int64]):
+    """What both envs share: every step draws the next observation; ``reset`` draws the first."""
+
+    _t = 0  # steps into the episode
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Start an episode (``seed`` reseeds the draws)."""
+        super().reset(seed=seed)
+        self._t = 0
+        return self._draw(), {}
+
+    def _draw(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class DictMatchEnv(_StepDrawingEnv):
     """Each step shows a colour (``Discrete(3)``) and a position (``Box(-1, 1, (1,))``); the
     right action is ``(colour + [position > 0]) % 2``, worth +1, the wrong one -1.
 
@@ -44,14 +61,6 @@ class DictMatchEnv(gym.Env[dict[str, Any], np.int64]):
         self._t = 0
         self._obs: dict[str, Any] = {}
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Start an episode (``seed`` reseeds the draws)."""
-        super().reset(seed=seed)
-        self._t = 0
-        return self._draw(), {}
-
     def step(self, action: np.int64) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """+1 for the right action, -1 for the wrong one; a new colour and position."""
         right = (int(self._obs["colour"]) + int(self._obs["position"][0] > 0)) % 2
@@ -67,7 +76,7 @@ class DictMatchEnv(gym.Env[dict[str, Any], np.int64]):
         return self._obs
 
 
-class MaskedChoiceEnv(gym.Env[dict[str, Any], np.int64]):
+class MaskedChoiceEnv(_StepDrawingEnv):
     """Pick one of ``num_actions`` offers; only some are legal, and an illegal pick costs.
 
     Each step shows a value in [0, 1] per action and a mask of the legal ones (each legal with
@@ -107,14 +116,6 @@ class MaskedChoiceEnv(gym.Env[dict[str, Any], np.int64]):
         self._t = 0
         self._values = np.zeros(num_actions, np.float32)
         self._mask = np.ones(num_actions, np.int8)
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Start an episode (``seed`` reseeds the draws)."""
-        super().reset(seed=seed)
-        self._t = 0
-        return self._draw(), {}
 
     def step(self, action: np.int64) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """The picked offer's value, or the penalty (ending the episode) if it was illegal."""
