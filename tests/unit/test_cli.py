@@ -176,3 +176,16 @@ def test_the_summary_names_the_policy_that_solved_when_it_is_an_earlier_one() ->
     )
     same = {**result, "eval_env_steps": 38144}
     assert _summary(same).startswith("solved after 38144 env steps and 5.4 s")
+
+
+def test_small_returns_keep_three_decimals_and_large_ones_one() -> None:
+    """Regression: Blackjack's greedy mean printed as -0.1 whether it was -0.05 or -0.14, and
+    FrozenLake's training success rate as 0.0."""
+    from rlactors.cli.output import format_return, progress_line
+
+    assert format_return(-0.0537) == "-0.054"
+    assert format_return(475.0) == "475.0" and format_return(-200.25) == "-200.2"
+    assert format_return(None) == "-"
+    metrics = {"env_steps": 10, "episode_return_mean": 0.05, "eval_return_mean": 1.0}
+    line = progress_line(metrics, 100)
+    assert "return 0.050" in line and "greedy eval 1.000" in line

@@ -114,10 +114,12 @@ def evaluate(run_dir: str, episodes: int) -> int:
         raise CliError(f"evaluate: {exc}") from None
     with algorithm:
         stats = algorithm.evaluate(episodes)
+    mean, std, low, high = (
+        output.format_return(stats[f"eval_return_{key}"]) for key in ("mean", "std", "min", "max")
+    )
     output.say(
-        f"greedy return over {stats['episodes']} episodes: mean "
-        f"{_return(stats['eval_return_mean'])} (std {_return(stats['eval_return_std'])}, "
-        f"min {_return(stats['eval_return_min'])}, max {_return(stats['eval_return_max'])})"
+        f"greedy return over {stats['episodes']} episodes: mean {mean} "
+        f"(std {std}, min {low}, max {high})"
     )
     return 0
 
@@ -142,12 +144,6 @@ def _ray_cluster(address: str | None) -> Iterator[None]:
         runtime.shutdown()
 
 
-def _return(value: float) -> str:
-    """A return as the CLI shows it: three decimals where returns are small (Blackjack's mean
-    of -0.05 against -0.10 is the whole story), one where they are not (CartPole's 475.0)."""
-    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-
-
 def _result_of(algorithm: Algorithm) -> dict[str, Any]:
     result = getattr(algorithm, "result", None)
     return dict(result()) if callable(result) else {}
@@ -169,7 +165,7 @@ def _summary(result: dict[str, Any]) -> str:
     return (
         f"{solved} after {number('env_steps', 'd')} env steps{policy_at} and "
         f"{number('time_s', '.1f')} s: "
-        f"training return {number('episode_return_mean', '.1f')}, "
-        f"greedy return {number('eval_return_mean', '.1f')}, "
+        f"training return {output.format_return(result.get('episode_return_mean'))}, "
+        f"greedy return {output.format_return(result.get('eval_return_mean'))}, "
         f"{number('env_steps_per_s', '.0f')} env steps/s"
     )

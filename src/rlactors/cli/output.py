@@ -45,6 +45,15 @@ def _fmt(value: Any, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def format_return(value: float | None) -> str:
+    """A return as the CLI shows it: three decimals where returns are small (Blackjack's mean
+    of -0.05 against -0.10, FrozenLake's success rate), one where they are not (CartPole's
+    475.0); ``-`` for none yet."""
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+
+
 def progress_line(metrics: Mapping[str, Any], total_env_steps: int) -> str:
     """One plain line of progress, e.g. for logs: steps, return, eval, speed, time."""
     steps = int(metrics["env_steps"])
@@ -52,10 +61,10 @@ def progress_line(metrics: Mapping[str, Any], total_env_steps: int) -> str:
     left = (total_env_steps - steps) / rate if rate > 0 else None
     parts = [
         f"env steps {steps}/{total_env_steps} ({100 * steps / total_env_steps:.0f}%)",
-        f"return {_fmt(metrics.get('episode_return_mean'))}",
+        f"return {format_return(metrics.get('episode_return_mean'))}",
     ]
     if metrics.get("eval_return_mean") is not None:
-        parts.append(f"greedy eval {_fmt(metrics['eval_return_mean'])}")
+        parts.append(f"greedy eval {format_return(metrics['eval_return_mean'])}")
     parts.append(f"{rate:.0f} env steps/s")
     parts.append(f"{float(metrics.get('time_s') or 0.0):.0f} s elapsed")
     if left is not None:
@@ -121,8 +130,8 @@ class TrainingProgress:
             self._progress.update(
                 self._task,
                 completed=int(metrics["env_steps"]),
-                ret=_fmt(metrics.get("episode_return_mean")),
-                eval=_fmt(self._last_eval),
+                ret=format_return(metrics.get("episode_return_mean")),
+                eval=format_return(self._last_eval),
                 rate=_fmt(metrics.get("env_steps_per_s"), ".0f"),
             )
             return

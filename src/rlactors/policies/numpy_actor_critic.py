@@ -30,7 +30,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlactors.core import Weights
+from rlactors.core import Policy, Weights
 from rlactors.networks.numpy_forward import forward
 from rlactors.policies.actor_critic_config import (
     ActionInfo,
@@ -47,7 +47,7 @@ from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequenc
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-class NumpyActorCriticPolicy:
+class NumpyActorCriticPolicy(Policy):
     """Stochastic acting, log-probs and values with a numpy copy of an actor-critic network.
 
     Args:

@@ -29,7 +29,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlactors.core import SampleBatch, Weights
+from rlactors.core import Policy, SampleBatch, Weights
 from rlactors.networks.numpy_forward import forward
 from rlactors.policies.arrays import checked_float32_arrays
 from rlactors.policies.dqn_config import (
@@ -42,7 +42,7 @@ from rlactors.policies.dqn_config import (
 from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 
-class NumpyQPolicy:
+class NumpyQPolicy(Policy):
     """Epsilon-greedy acting and TD errors with a numpy copy of a DQN's Q-network.
 
     Args:
