@@ -31,26 +31,26 @@ CLI reads them to build ``--help`` without paying gymnasium's ~0.2 s import.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import importlib
-import importlib.util
-import inspect
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from rlactors.envs.lookup import (
+    attribute_of,
+    call_factory,
+    find_registration,
+    import_for,
+    load_wrapper,
+    missing_dependency,
+    require_registration,
+)
 from rlactors.errors import EnvSpecError
 
 if TYPE_CHECKING:
     import gymnasium as gym
 
     from rlactors.core import Env
-
-#: Modules whose absence means a package to install, and that package's pip name.
-_PIP_NAMES = {"ale_py": "ale-py", "Box2D": '"gymnasium[box2d]"', "mujoco": '"gymnasium[mujoco]"'}
 
 
 class Kwargs(Mapping[str, Any]):
@@ -159,13 +159,13 @@ class WrapperSpec:
         """
         if callable(self.wrapper):
             return self
-        return dataclasses.replace(self, wrapper=_load_wrapper(self.wrapper))
+        return dataclasses.replace(self, wrapper=load_wrapper(self.wrapper))
 
     def apply(self, env: gym.Env[Any, Any]) -> gym.Env[Any, Any]:
         """``env`` wrapped."""
         wrapper = self.resolve().wrapper
         assert callable(wrapper)
-        wrapped: gym.Env[Any, Any] = _call(wrapper, f"wrapper {self.name}", self.kwargs, env)
+        wrapped: gym.Env[Any, Any] = call_factory(wrapper, f"wrapper {self.name}", self.kwargs, env)
         return wrapped
 
     def to_json(self) -> Any:
@@ -261,10 +261,10 @@ class EnvSpec:
             return dataclasses.replace(self, wrappers=wrappers)
         module_name, sep, rest = self.env.strip().rpartition(":")
         if sep:
-            module = _import(module_name, f"env {self.env!r}")
-            registration = _registered(rest)
+            module = import_for(module_name, f"env {self.env!r}")
+            registration = find_registration(rest)
             if registration is None:
-                factory = _attribute(module, module_name, rest, f"env {self.env!r}")
+                factory = attribute_of(module, module_name, rest, f"env {self.env!r}")
                 if not callable(factory):
                     raise EnvSpecError(
                         f"env {self.env!r}: {module_name}.{rest} is a "
@@ -272,7 +272,7 @@ class EnvSpec:
                     )
                 return dataclasses.replace(self, env=factory, wrappers=wrappers)
         else:
-            registration = _registration(rest)
+            registration = require_registration(rest)
         return dataclasses.replace(self, wrappers=wrappers, registration=registration)
 
     def make(self, *, check: bool = True) -> Env:
@@ -325,7 +325,7 @@ class EnvSpec:
         try:
             return self._build_unchecked()
         except gym.error.DependencyNotInstalled as exc:
-            raise EnvSpecError(_missing_dependency(self.name, str(exc))) from None
+            raise EnvSpecError(missing_dependency(self.name, str(exc))) from None
 
     def _build_unchecked(self) -> Any:
         import gymnasium as gym
@@ -333,7 +333,7 @@ class EnvSpec:
         from rlactors.core import Env
 
         if callable(self.env):
-            built = _call(self.env, f"env {self.name}", self.kwargs)
+            built = call_factory(self.env, f"env {self.name}", self.kwargs)
             if not isinstance(built, Env | gym.Env):
                 raise EnvSpecError(
                     f"env {self.name} returned a {type(built).__name__}; an env factory must "
@@ -342,7 +342,7 @@ class EnvSpec:
             return built
         module_name, sep, _ = self.env.strip().rpartition(":")
         if sep:  # as gymnasium.make does: the module may do more than register the id
-            _import(module_name, f"env {self.env!r}")
+            import_for(module_name, f"env {self.env!r}")
         return gym.make(self.registration, **self.kwargs)
 
 
@@ -433,138 +433,3 @@ def _frozen(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
     return value
-
-
-def _call(factory: Callable[..., Any], what: str, kwargs: Mapping[str, Any], *args: Any) -> Any:
-    """``factory(*args, **kwargs)``, with kwargs that do not fit its signature reported as such
-    (before the call, so a TypeError raised inside the factory is never mistaken for one)."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):  # some builtins and C types have none
-        signature = None
-    if signature is not None:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            takes = ", ".join(list(signature.parameters)[len(args) :]) or "no arguments"
-            raise EnvSpecError(f"{what}: {exc}; it takes: {takes}") from None
-    return factory(*args, **kwargs)
-
-
-def _import(module_name: str, what: str) -> ModuleType:
-    """Import ``module_name`` for ``what``; failures become one line saying what failed."""
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or module_name
-        if missing in _PIP_NAMES:
-            fix = f"pip install {_PIP_NAMES[missing]}"
-        elif module_name == missing or module_name.startswith(missing + "."):
-            fix = "is it installed, or its directory on PYTHONPATH?"
-        else:
-            fix = f"importing {module_name} needs it: install it"
-        raise EnvSpecError(
-            f"{what}: cannot import {module_name}: no module named {missing!r}; {fix}"
-        ) from None
-    except Exception as exc:
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        raise EnvSpecError(
-            f"{what}: importing {module_name} failed: {type(exc).__name__}: {first_line}"
-        ) from exc
-
-
-def _attribute(module: ModuleType, module_name: str, qualname: str, what: str) -> Any:
-    obj: Any = module
-    for part in qualname.split("."):
-        if not hasattr(obj, part):
-            names = [n for n in dir(obj) if not n.startswith("_")]
-            close = difflib.get_close_matches(part, names, n=3, cutoff=0.6)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            if module_name == "__main__":
-                hint += (
-                    "; it was defined in a script (__main__), which only that script can load: "
-                    "run from it, or move it into an importable module"
-                )
-            raise EnvSpecError(
-                f"{what}: module {module_name} has no {qualname!r}, nor is {qualname!r} a "
-                f"registered Gymnasium id{hint}"
-            )
-        obj = getattr(obj, part)
-    return obj
-
-
-def _load_wrapper(name: str) -> Callable[..., Any]:
-    """A wrapper by name: a class of ``gymnasium.wrappers``, or ``package.module:name``."""
-    module_name, sep, qualname = name.strip().rpartition(":")
-    if sep:
-        loaded = _attribute(
-            _import(module_name, f"wrapper {name!r}"), module_name, qualname, f"wrapper {name!r}"
-        )
-    else:
-        import gymnasium.wrappers
-
-        loaded = getattr(gymnasium.wrappers, qualname, None)
-        if loaded is None:
-            known = list(getattr(gymnasium.wrappers, "__all__", dir(gymnasium.wrappers)))
-            close = difflib.get_close_matches(qualname, known, n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(close)}?" if close else "give 'package.module:name'"
-            raise EnvSpecError(f"gymnasium.wrappers has no wrapper {qualname!r}; {hint}")
-    if not callable(loaded):
-        raise EnvSpecError(f"wrapper {name!r} is a {type(loaded).__name__}, not callable")
-    return loaded  # type: ignore[no-any-return]
-
-
-def _registered(env_id: str) -> Any:
-    """The caller's registration of ``env_id`` (with a ``__main__`` entry point loaded), or
-    None if the id is not registered."""
-    import gymnasium as gym
-
-    import rlactors.envs.gymnasium  # noqa: F401 - registers the rlactors/ toy ids
-
-    try:
-        registration = gym.spec(env_id)
-    except (gym.error.Error, ValueError):
-        return None
-    entry = registration.entry_point
-    if isinstance(entry, str) and entry.startswith("__main__:"):
-        # An actor process's __main__ is not this script: send the object itself (by value).
-        loaded = _attribute(_import("__main__", entry), "__main__", entry[9:], f"env {env_id!r}")
-        registration = dataclasses.replace(registration, entry_point=loaded)
-    return registration
-
-
-def _registration(env_id: str) -> Any:
-    """:func:`_registered`, or the error that says why ``env_id`` is not registered."""
-    import gymnasium as gym
-
-    from rlactors.envs.errors import UnknownEnvError
-
-    registration = _registered(env_id)
-    if registration is not None:
-        return registration
-    namespace = env_id.partition("/")[0] if "/" in env_id else None
-    if namespace == "ALE":
-        installed = importlib.util.find_spec("ale_py") is not None
-        fix = "" if installed else "pip install ale-py, then "
-        raise EnvSpecError(
-            f"{env_id} is an Atari env of ale-py: {fix}give it as ale_py:{env_id} "
-            "(the prefix imports ale_py, which registers the ALE/ envs)"
-        )
-    wanted = env_id.lower()
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-    close += [i for i in gym.registry if i.lower() == wanted and i not in close]
-    raise UnknownEnvError(env_id, close)
-
-
-def _missing_dependency(name: str, message: str) -> str:
-    """One line naming what to install, from gymnasium's ``DependencyNotInstalled`` message
-    (``Box2D is not installed, you can install it by run `pip install swig` followed by `pip
-    install "gymnasium[box2d]"```)."""
-    extras = re.findall(r"gymnasium\[[\w-]+\]", message)
-    what = re.match(r"\s*(\S+) is not installed", message)
-    package = what.group(1) if what else "a dependency"
-    if extras:
-        swig = "swig " if "swig" in message else ""
-        return f'{name} needs {package}, which is not installed: pip install {swig}"{extras[0]}"'
-    first_line = (message.strip().splitlines() or [""])[0]
-    return f"{name} needs {package}, which is not installed: {first_line}"
