@@ -241,3 +241,42 @@ def test_load_state_dict_names_missing_keys() -> None:
     del state["optimizer"]
     with pytest.raises(ValueError, match="optimizer"):
         learner.load_state_dict(state)
+
+
+def test_a_next_state_with_no_legal_action_bootstraps_nothing() -> None:
+    """Regression: a truncated (or n-step) transition into a state whose action mask is empty
+    kept its discount, so the all-MASKED bootstrap put about -1e9 into the target and into
+    Ape-X's priorities."""
+    import gymnasium as gym
+
+    from rlactors.envs.observations import ObservationLayout
+    from rlactors.policies import DQNPolicy, NumpyQPolicy
+
+    box = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    space = gym.spaces.Dict({"x": box, "action_mask": gym.spaces.MultiBinary(3)})
+    layout = ObservationLayout.of(space)
+
+    def pack(*masks: list[int]) -> np.ndarray:
+        x = np.zeros(2, np.float32)
+        return layout.pack_many([{"x": x, "action_mask": np.array(m)} for m in masks])
+
+    rows = pack([1, 1, 1], [1, 1, 1], [1, 1, 1])
+    next_rows = pack([1, 1, 0], [0, 0, 0], [0, 1, 1])  # row 1: no legal next action
+    batch = SampleBatch(
+        obs=rows,
+        actions=np.array([0, 1, 2]),
+        rewards=np.array([1.0, 2.0, 3.0], np.float32),
+        next_obs=next_rows,
+        discounts=np.full(3, 0.99, np.float32),
+    )
+    for double_q in (True, False):
+        config = DQNPolicyConfig(hidden_sizes=(8,), double_q=double_q)
+        learner = DQNLearner(DQNPolicy(space, gym.spaces.Discrete(3), config, seed=0))
+        td = learner.compute_td_error(batch)
+        q_taken = learner.policy.q_values(rows)[np.arange(3), [0, 1, 2]]
+        assert np.all(np.abs(td) < 100), td
+        assert td[1] == pytest.approx(2.0 - q_taken[1], abs=1e-5)  # the reward alone
+        copy = NumpyQPolicy(space, gym.spaces.Discrete(3), config, seed=1)
+        copy.set_weights(learner.get_weights())
+        np.testing.assert_allclose(copy.compute_td_error(batch), td, rtol=1e-4, atol=1e-4)
+        assert np.isfinite(learner.learn(batch)["loss"])

@@ -143,7 +143,14 @@ class DQNLearner(Learner):
             q_t_selector: torch.Tensor | None = (
                 self._online(t["next_obs"])["q"] if self.config.double_q else None
             )
-        args = (q_tm1, t["actions"], t["rewards"], t["discounts"], q_t_value)
+        discounts = t["discounts"]
+        legal_t = self._policy.legal_actions(t["next_obs"])
+        if legal_t is not None:
+            # A next state with no legal action (a game over, reached by truncation or at the
+            # end of an n-step window) has nothing to bootstrap from: its all-MASKED row would
+            # put -1e9 into the target (and into Ape-X's priorities) wherever discount > 0.
+            discounts = discounts * legal_t.any(dim=1)
+        args = (q_tm1, t["actions"], t["rewards"], discounts, q_t_value)
         if q_t_selector is None:
             return q_learning(*args, huber_delta=self.config.huber_delta)
         return double_q_learning(*args, q_t_selector, huber_delta=self.config.huber_delta)

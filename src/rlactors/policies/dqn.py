@@ -130,6 +130,14 @@ class DQNPolicy(Policy):
         legal = self._layout.mask(np.asarray(obs)) if epsilon > 0.0 else None
         return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start, legal)
 
+    def legal_actions(self, obs: torch.Tensor) -> torch.Tensor | None:
+        """``[B, A]`` bool legal actions of ``[B, *obs_shape]`` observations (packed rows), or
+        None when the observations carry no action mask."""
+        part = self._layout.mask_part
+        if part is None:
+            return None
+        return obs[:, part.offset : part.offset + part.size] > 0.5
+
     @property
     def action_start(self) -> int:
         """The Discrete action space's ``start`` (the network indexes actions from 0)."""

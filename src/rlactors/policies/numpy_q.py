@@ -119,7 +119,8 @@ class NumpyQPolicy(Policy):
         """TD errors ``target - Q(obs, actions)``, ``[B]`` float32 (initial priorities).
 
         ``target = rewards + discounts * max_a Q(next_obs, a)`` (over legal actions, with a
-        mask: the network gives illegal ones MASKED values). This copy has one network,
+        mask: the network gives illegal ones MASKED values; 0 where none is legal). This copy
+        has one network,
         so it is its own target network too, as a ``DQNPolicy`` is after ``set_weights``, and
         the double-Q target (online argmax, target value) is this same max.
 
@@ -132,6 +133,10 @@ class NumpyQPolicy(Policy):
         q = self.q_values(batch["obs"])
         taken = q[np.arange(len(q)), np.asarray(batch["actions"]) - self._action_start]
         bootstrap = self.q_values(batch["next_obs"]).max(axis=1)
+        legal_t = self._layout.mask(np.asarray(batch["next_obs"]))
+        if legal_t is not None:
+            # No legal next action: nothing to bootstrap from (see DQNLearner._loss_output).
+            bootstrap = np.where(legal_t.any(axis=1), bootstrap, 0.0)
         target = batch["rewards"] + batch["discounts"] * bootstrap
         td_error: np.ndarray = (target - taken).astype(np.float32)
         return td_error
