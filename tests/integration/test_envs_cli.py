@@ -49,6 +49,15 @@ def _has(module: str) -> bool:
             "env 'rlactors.envs.toy:make_corridor': module rlactors.envs.toy has no "
             "'make_corridor', nor is 'make_corridor' a registered Gymnasium id",
         ),
+        (  # regression: a kwarg a Gymnasium id's env does not take printed a traceback
+            ["dqn", "--env", "CartPole-v1", "--env-kwargs", '{"bogus": 1}'],
+            "env CartPole-v1: got an unexpected keyword argument 'bogus' (check env_kwargs)",
+        ),
+        (  # a network spec that does not fit the space
+            ["dqn", "--env", "CartPole-v1", "--encoder", "cnn"],
+            "Q-network: encoder 'cnn' needs an image-shaped Box observation ([H, W, C] or "
+            "[C, H, W], each side at least 8), got a Box of shape (4,)",
+        ),
         (
             ["ppo", "--env", "CartPole-v1", "--env-kwargs", '{"size": 8'],
             "train ppo: argument --env-kwargs: env kwargs must be a JSON object such as "

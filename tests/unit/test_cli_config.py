@@ -145,3 +145,12 @@ def test_field_docs_come_from_base_classes_and_a_subclass_can_redocument() -> No
     fields = {f.name: f for f in config_fields(Child)}
     assert fields["lr"].doc == "Step size."
     assert fields["epochs"].doc == "Ten passes, as PPO uses." and fields["epochs"].default == 10
+
+
+def test_run_directories_from_before_the_env_field_still_load() -> None:
+    """config.json files written before ``env`` replaced ``env_id`` name the env ``env_id``."""
+    from rlactors.algorithms import config_from_dict
+    from rlactors.algorithms.dqn.config import DQNConfig
+
+    config = config_from_dict(DQNConfig, {"env_id": "Acrobot-v1", "seed": 3})
+    assert config.env == "Acrobot-v1" and config.seed == 3

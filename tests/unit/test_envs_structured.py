@@ -127,3 +127,41 @@ def test_masked_choice_penalises_illegal_picks_and_ends_the_episode() -> None:
     illegal = int(np.flatnonzero(obs["action_mask"] == 0)[0])
     _, reward, terminated, _, info = env.step(np.int64(illegal))
     assert reward == -100.0 and terminated and info["illegal"]
+
+
+def test_a_tuple_observing_rlactors_env_takes_wrappers() -> None:
+    """Regression: wrapping an rlactors Env (to_gymnasium) copied its state with .copy(), which
+    a Tuple observation does not have."""
+    from rlactors.envs import EnvSpec
+
+    spec = EnvSpec(
+        lambda: GymnasiumEnv(gym.make("Blackjack-v1")),
+        wrappers=({"TimeLimit": {"max_episode_steps": 5}},),
+    )
+    env = spec.make()
+    env.reset(0)
+    state = env.observe(ROLE).state
+    assert isinstance(state, tuple) and len(state) == 3
+
+
+def test_the_configured_mask_key_is_the_one_checked() -> None:
+    """Regression: envs and their checks read the default key 'action_mask', whatever key the
+    policy was told: a non-binary 'action_mask' leaf refused the env, and the real mask went
+    unchecked."""
+    space = gym.spaces.Dict(
+        {"action_mask": gym.spaces.Discrete(3), "legal": gym.spaces.MultiBinary(3)}
+    )
+    observations = [
+        {"action_mask": 1, "legal": np.array([1, 0, 0], np.int8)},
+        {"action_mask": 2, "legal": np.array([0, 0, 0], np.int8)},
+        {"action_mask": 2, "legal": np.array([0, 0, 0], np.int8)},
+    ]
+    env = CheckedEnv(GymnasiumEnv(_Scripted(space, observations), name="S"), mask_key="legal")
+    env.reset()
+    env.observe(ROLE)
+    env.interact({ROLE: 0})
+    with pytest.raises(EnvCheckError, match="allows no action"):
+        env.observe(ROLE)
+    batch = EnvBatch([GymnasiumEnv(_Scripted(space, observations))])
+    batch.reset()
+    assert batch.observe().states.shape == (1, 4)

@@ -255,3 +255,15 @@ def test_the_dueling_head_is_value_plus_centred_advantage() -> None:
     value = hidden @ params["head.value.weight"].T + params["head.value.bias"]
     # mean_a Q = V exactly, because the advantages are centred (Wang et al., 2016, eq. 9).
     np.testing.assert_allclose(q.mean(axis=1, keepdims=True), value, rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_range_discrete_observations_are_refused_not_wrapped() -> None:
+    enc = encoder_spec(gym.spaces.Discrete(4), mask_key="action_mask")
+    with pytest.raises(ValueError, match=r"outside \[0, n\)"):
+        encode(enc, {}, np.array([0, -1]))
+    with pytest.raises(ValueError, match=r"outside \[0, n\)"):
+        encode(enc, {}, np.array([4]))
+
+
+def test_a_three_dimensional_box_too_narrow_for_a_cnn_is_read_flat() -> None:
+    assert encoder_spec(gym.spaces.Box(0, 1, (100, 2, 8)), mask_key="action_mask").kind == "flat"

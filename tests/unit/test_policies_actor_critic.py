@@ -79,7 +79,7 @@ def test_unsupported_spaces_are_named() -> None:
         ActorCriticPolicy(gym.spaces.Text(3), DISCRETE, SMALL, seed=0)
     dict_space = gym.spaces.Dict({"x": OBS_SPACE})
     normalizing = dataclasses.replace(SMALL, normalize_observations=True)
-    with pytest.raises(SpaceError, match="normalize_observations needs a Box"):
+    with pytest.raises(SpaceError, match="normalize_observations needs a flat Box"):
         ActorCriticPolicy(dict_space, DISCRETE, normalizing, seed=0)
 
 
@@ -247,3 +247,18 @@ def test_initial_weights_do_not_depend_on_torch_threads() -> None:
         torch.set_num_threads(threads)
     assert_weights_equal(weights[0], weights[1])
     assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize(
+    "space",
+    [gym.spaces.Discrete(5), gym.spaces.Box(0, 255, (10, 10, 4), np.uint8)],
+    ids=["discrete", "image"],
+)
+def test_observation_normalization_is_refused_where_it_would_corrupt_the_input(
+    space: gym.Space[Any],
+) -> None:
+    """Regression: normalized Discrete indices were one-hot encoded as garbage (negative ones
+    wrapped), and normalized pixels were scaled by 1/255 once more."""
+    config = dataclasses.replace(SMALL, normalize_observations=True)
+    with pytest.raises(SpaceError, match="normalize_observations needs a flat Box"):
+        ActorCriticPolicy(space, DISCRETE, config, seed=0)

@@ -56,7 +56,7 @@ class ActorCriticAlgorithm(TrainingLoop):
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
         SpaceError: The env's actions are not Discrete or Box.
-        TypeError: The env's observations are not Box.
+        SpaceError: The env's observations have no layout (see ObservationLayout).
     """
 
     config: ActorCriticRunConfig

@@ -160,6 +160,9 @@ def config_from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
     """
     fields = {f.name: f for f in config_fields(cls)}
     kwargs: dict[str, Any] = {}
+    if "env_id" in data and "env" in fields and "env" not in data:
+        # Run directories written before the env field took every kind of env named it env_id.
+        data = {("env" if k == "env_id" else k): v for k, v in data.items()}
     for name, value in data.items():
         if name not in fields:
             raise UnknownConfigFieldError(cls.__name__, name, list(fields))

@@ -97,7 +97,9 @@ class GreedyEvaluations(abc.ABC):
             raise ValueError(f"evaluate: episodes must be >= 1, got {count}")
         if self._eval_envs.num_envs != count:
             self._eval_envs.close()
-            self._eval_envs = make_env_batch(self.env_spec, count)
+            self._eval_envs = make_env_batch(
+                self.env_spec, count, mask_key=self.config.action_mask_key
+            )
         stats = run_episodes(self._eval_envs, self._greedy, self._next_evaluation_seed())
         returns = np.array([s.episode_return for s in stats])
         return {

@@ -84,7 +84,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         # what every evaluator builds. The envs are kept: they give the learner its spaces
         # and run the greedy evaluations.
         self.env_spec = env_spec_of(config).resolve()
-        self._eval_envs: EnvBatch = make_env_batch(self.env_spec, config.eval_episodes)
+        self._eval_envs: EnvBatch = make_env_batch(
+            self.env_spec, config.eval_episodes, mask_key=config.action_mask_key
+        )
         check_action_space(self.name, self.env_spec.name, self._eval_envs.action_space)
         self._runtime: Runtime | None = None
         options = self._runtime_options()

@@ -55,7 +55,7 @@ class GymnasiumEnv(Env):
         spec_id = env.spec.id if env.spec is not None else None
         self.name: str = name or spec_id or type(env.unwrapped).__name__
         try:
-            ObservationLayout.of(env.observation_space)
+            ObservationLayout.of(env.observation_space, mask_key=None)
         except SpaceError as exc:
             raise SpaceError(f"{self.name}: {exc}") from None
         self.gym_env = env

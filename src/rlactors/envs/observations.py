@@ -98,7 +98,7 @@ class ObservationLayout:
             for array-valued spaces, whose observations travel unchanged.
         shape: The per-row shape of what travels: ``(P,)`` when packed, else the space's shape.
         dtype: The dtype of what travels: float32 when packed, else the space's dtype.
-        mask_key: The Dict key read as the action mask.
+        mask_key: The Dict key read as the action mask (None: none is).
     """
 
     space: gym.Space[Any]
@@ -106,15 +106,19 @@ class ObservationLayout:
     packed: bool
     shape: tuple[int, ...]
     dtype: np.dtype[Any]
-    mask_key: str
+    mask_key: str | None
 
     @classmethod
-    def of(cls, space: gym.Space[Any], mask_key: str = DEFAULT_MASK_KEY) -> ObservationLayout:
+    def of(
+        cls, space: gym.Space[Any], mask_key: str | None = DEFAULT_MASK_KEY
+    ) -> ObservationLayout:
         """The layout of ``space``.
 
         Args:
             space: Any composition of Box, Discrete, MultiDiscrete, MultiBinary, Dict, Tuple.
-            mask_key: The Dict key of the action mask (at any depth; the first one found).
+            mask_key: The Dict key of the action mask (at any depth; the first one found);
+                None for a layout that reads no leaf as a mask (the packing is the same: a
+                mask is packed like any leaf, only networks and checks read it).
 
         Raises:
             SpaceError: A space kind with no fixed-size layout (Text, Graph, Sequence, ...), or
@@ -189,7 +193,7 @@ def _collect(
     space: gym.Space[Any],
     path: tuple[str | int, ...],
     parts: list[ObservationPart],
-    mask_key: str,
+    mask_key: str | None,
 ) -> None:
     offset = parts[-1].offset + parts[-1].size if parts else 0
     if isinstance(space, gym.spaces.Dict):
@@ -199,7 +203,7 @@ def _collect(
         for index, sub in enumerate(space.spaces):
             _collect(sub, (*path, index), parts, mask_key)
     else:
-        is_mask = bool(path) and path[-1] == mask_key
+        is_mask = mask_key is not None and bool(path) and path[-1] == mask_key
         parts.append(_leaf(path, space, offset, mask=is_mask))
 
 

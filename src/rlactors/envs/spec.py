@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -275,12 +276,14 @@ class EnvSpec:
             registration = require_registration(rest)
         return dataclasses.replace(self, wrappers=wrappers, registration=registration)
 
-    def make(self, *, check: bool = True) -> Env:
+    def make(self, *, check: bool = True, mask_key: str | None = None) -> Env:
         """Build the env (resolving first, if :meth:`resolve` was not called).
 
         Args:
             check: Wrap it in :class:`~rlactors.envs.checks.CheckedEnv`, which rejects
                 non-finite or misshapen observations and out-of-space actions.
+            mask_key: The Dict observation key the checks read as the action mask (None:
+                ``action_mask``, the default of every policy config).
 
         Returns:
             An rlactors :class:`~rlactors.core.Env`; a ``gymnasium.Env`` is adapted by
@@ -294,6 +297,7 @@ class EnvSpec:
         from rlactors.core import Env
         from rlactors.envs.checks import CheckedEnv
         from rlactors.envs.gymnasium import GymnasiumEnv
+        from rlactors.envs.observations import DEFAULT_MASK_KEY
         from rlactors.envs.to_gymnasium import to_gymnasium
 
         spec = self if callable(self.env) or self.registration is not None else self.resolve()
@@ -304,7 +308,9 @@ class EnvSpec:
             for wrapper in spec.wrappers:
                 built = wrapper.apply(built)
         env: Env = built if isinstance(built, Env) else GymnasiumEnv(built, name=self.name)
-        return CheckedEnv(env, name=self.name) if check else env
+        if not check:
+            return env
+        return CheckedEnv(env, name=self.name, mask_key=mask_key or DEFAULT_MASK_KEY)
 
     def to_json(self) -> Any:
         """JSON for a run's ``config.json``: the source alone when there is nothing else (a
@@ -343,7 +349,16 @@ class EnvSpec:
         module_name, sep, _ = self.env.strip().rpartition(":")
         if sep:  # as gymnasium.make does: the module may do more than register the id
             import_for(module_name, f"env {self.env!r}")
-        return gym.make(self.registration, **self.kwargs)
+        try:
+            return gym.make(self.registration, **self.kwargs)
+        except TypeError as exc:
+            # A kwarg the env does not take (gymnasium.make passes them on unchecked); other
+            # TypeErrors are the env's own and keep their traceback.
+            if "unexpected keyword argument" not in str(exc):
+                raise
+            found = re.search(r"unexpected keyword argument '[^']*'", str(exc))
+            what = found.group(0) if found else str(exc).strip().splitlines()[0]
+            raise EnvSpecError(f"env {self.name}: got an {what} (check env_kwargs)") from None
 
 
 def parse_env(value: Any) -> Any:

@@ -10,6 +10,7 @@ This is the way back out: any rlactors env can be handed to code that speaks Gym
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -49,20 +50,20 @@ class EnvAsGymnasium(gym.Env[np.ndarray, Any]):
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    ) -> tuple[Any, dict[str, Any]]:
         """Reset the env (``seed`` reseeds it; ``options`` is accepted and unused)."""
         # Seeds this object's own np_random too: gymnasium's contract (and check_env) expect a
         # seeded generator on every env, even one that draws nothing from it.
         super().reset(seed=seed)
         self.env.reset(seed)
         obs = self.env.observe(self.role)
-        return obs.state.copy(), dict(obs.info)
+        return _copy_state(obs.state), dict(obs.info)
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Apply ``action`` for the role and return Gymnasium's five-tuple."""
         self.env.interact({self.role: action})
         obs = self.env.observe(self.role)
-        return obs.state.copy(), obs.reward, obs.terminated, obs.truncated, dict(obs.info)
+        return _copy_state(obs.state), obs.reward, obs.terminated, obs.truncated, dict(obs.info)
 
     def close(self) -> None:
         """Close the wrapped env."""
@@ -81,3 +82,13 @@ def to_gymnasium(env: Env, role: str | None = None) -> gym.Env[np.ndarray, Any]:
         A Gymnasium env whose ``step`` is ``interact`` followed by ``observe``.
     """
     return EnvAsGymnasium(env, role)
+
+
+def _copy_state(state: Any) -> Any:
+    """A copy of an observation, down to the arrays of a Dict or Tuple one (the wrapped env may
+    reuse its arrays; a tuple has no ``copy``)."""
+    if isinstance(state, Mapping):
+        return {key: _copy_state(value) for key, value in state.items()}
+    if isinstance(state, tuple):
+        return tuple(_copy_state(value) for value in state)
+    return state.copy() if isinstance(state, np.ndarray) else state

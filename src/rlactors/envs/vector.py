@@ -119,7 +119,8 @@ class EnvBatch:
                 )
         self.envs: tuple[Env, ...] = tuple(envs)
         #: How observations travel: Dict and Tuple ones are packed into float32 rows.
-        self.layout = ObservationLayout.of(self.observation_space)
+        # Which leaf is a mask is the policy's business (its action_mask_key), not the batch's.
+        self.layout = ObservationLayout.of(self.observation_space, mask_key=None)
         self._obs_shape = self.layout.shape
         self._obs_dtype = self.layout.dtype
         self._pack = self.layout.pack if self.layout.packed else None

@@ -168,11 +168,15 @@ class ActorCriticEvaluator(Evaluator):
         self.config = config
         self.index = index
         self._envs, self._greedy_episodes = evaluator_envs(config, index)
-        self._policy: ActorCriticActing = policy or NumpyActorCriticPolicy(
-            self._envs.observation_space,
-            self._envs.action_space,
-            config.policy,
-            seed=derive_seed(config.seed, index, POLICY_STREAM),
+        self._policy: ActorCriticActing = (
+            policy
+            if policy is not None
+            else NumpyActorCriticPolicy(
+                self._envs.observation_space,
+                self._envs.action_space,
+                config.policy,
+                seed=derive_seed(config.seed, index, POLICY_STREAM),
+            )
         )
         self._gradient_learner: ActorCriticLearner | None = None  # A3C's, built on first use
         obs_shape = tuple(self._envs.observation_space.shape or ())

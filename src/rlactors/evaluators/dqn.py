@@ -47,7 +47,7 @@ class DQNEvaluator(Evaluator):
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
-        TypeError: The env's spaces are not Box observations / Discrete actions.
+        SpaceError: The env's actions are not Discrete, or its observations have no layout.
     """
 
     def __init__(
@@ -57,11 +57,15 @@ class DQNEvaluator(Evaluator):
         self.index = index
         self._envs, self._greedy_episodes = evaluator_envs(config, index)
         # numpy, not torch, by default: an evaluator only acts (see NumpyQPolicy).
-        self._policy: QActing = policy or NumpyQPolicy(
-            self._envs.observation_space,
-            self._envs.action_space,
-            config.policy,
-            seed=derive_seed(config.seed, index, POLICY_STREAM),
+        self._policy: QActing = (
+            policy
+            if policy is not None
+            else NumpyQPolicy(
+                self._envs.observation_space,
+                self._envs.action_space,
+                config.policy,
+                seed=derive_seed(config.seed, index, POLICY_STREAM),
+            )
         )
         self._policy.set_epsilon(config.epsilon)
         self._accumulators = [

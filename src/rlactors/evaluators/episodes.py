@@ -16,13 +16,16 @@ import numpy as np
 
 from rlactors.core import EpisodeStats
 from rlactors.envs import EnvBatch, EnvSpec
+from rlactors.envs.observations import DEFAULT_MASK_KEY
 from rlactors.seeding import ENV_STREAM, EVAL_STREAM, derive_seed
 
 #: Maps ``[B, *obs_shape]`` observations to ``[B]`` actions.
 ActFn = Callable[[np.ndarray], np.ndarray]
 
 
-def make_env_batch(env: EnvSpec | str, num_envs: int, *, check: bool = True) -> EnvBatch:
+def make_env_batch(
+    env: EnvSpec | str, num_envs: int, *, check: bool = True, mask_key: str = DEFAULT_MASK_KEY
+) -> EnvBatch:
     """``num_envs`` fresh envs of ``env`` (a spec, or a Gymnasium id) in an :class:`EnvBatch`.
 
     Raises:
@@ -32,7 +35,7 @@ def make_env_batch(env: EnvSpec | str, num_envs: int, *, check: bool = True) -> 
     spec = EnvSpec.of(env)
     if spec.registration is None and not callable(spec.env):
         spec = spec.resolve()  # once, not once per env
-    return EnvBatch([spec.make(check=check) for _ in range(num_envs)])
+    return EnvBatch([spec.make(check=check, mask_key=mask_key) for _ in range(num_envs)])
 
 
 def run_episodes(
@@ -97,9 +100,11 @@ class GreedyEpisodes:
         *,
         check: bool,
         seed_path: tuple[int, ...],
+        mask_key: str = DEFAULT_MASK_KEY,
     ) -> None:
         self._env = env
         self._check = check
+        self._mask_key = mask_key
         self._seed_path = seed_path
         self._envs: EnvBatch | None = None
         self._calls = 0
@@ -119,7 +124,9 @@ class GreedyEpisodes:
             raise ValueError(f"evaluate: episodes must be >= 1, got {episodes}")
         if self._envs is None or self._envs.num_envs != episodes:
             self.close()
-            self._envs = make_env_batch(self._env, episodes, check=self._check)
+            self._envs = make_env_batch(
+                self._env, episodes, check=self._check, mask_key=self._mask_key
+            )
         self._calls += 1
         if seed is None:
             seed = derive_seed(*self._seed_path, self._calls)
@@ -143,6 +150,13 @@ class EvaluatorEnvConfig(Protocol):
     def check_env(self) -> bool: ...
     @property
     def seed(self) -> int: ...
+    @property
+    def policy(self) -> _MaskKeyed: ...
+
+
+class _MaskKeyed(Protocol):
+    @property
+    def action_mask_key(self) -> str: ...
 
 
 def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, GreedyEpisodes]:
@@ -153,9 +167,13 @@ def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, Gr
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
     """
-    envs = make_env_batch(config.env, config.num_envs, check=config.check_env)
+    mask_key = config.policy.action_mask_key
+    envs = make_env_batch(config.env, config.num_envs, check=config.check_env, mask_key=mask_key)
     envs.reset(seed=derive_seed(config.seed, index, ENV_STREAM))
     greedy = GreedyEpisodes(
-        config.env, check=config.check_env, seed_path=(config.seed, index, EVAL_STREAM)
+        config.env,
+        check=config.check_env,
+        seed_path=(config.seed, index, EVAL_STREAM),
+        mask_key=mask_key,
     )
     return envs, greedy

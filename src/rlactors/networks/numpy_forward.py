@@ -126,6 +126,14 @@ def _one_hot(indices: np.ndarray, nvec: tuple[int, ...]) -> np.ndarray:
     batch = len(indices)
     out = np.zeros((batch, sum(nvec)), dtype=np.float32)
     offsets = np.cumsum((0, *nvec[:-1]))
-    columns = np.asarray(indices).astype(np.int64) + offsets
+    index = np.asarray(indices).astype(np.int64)
+    outside = (index < 0) | (index >= np.asarray(nvec))
+    if outside.any():
+        # numpy would wrap a negative index, and a large one would set the next slot's bit
+        # (torch's one_hot raises on both): say so rather than act on a wrong encoding.
+        raise ValueError(
+            f"one-hot: indices {index[outside][:5].tolist()} are outside [0, n) for n = {nvec}"
+        )
+    columns = index + offsets
     out[np.arange(batch)[:, None], columns] = 1.0
     return out

@@ -246,24 +246,24 @@ def encoder_spec(
             f"{observation_space}"
         )
     image = (
-        not layout.packed
-        and isinstance(observation_space, gym.spaces.Box)
-        and len(layout.shape) == 3
-        and sorted(layout.shape)[1] >= 8
+        _image_axes(layout.shape)
+        if not layout.packed and isinstance(observation_space, gym.spaces.Box)
+        else None
     )
-    if encoder == "cnn" and not image:
+    if encoder == "cnn" and image is None:
+        got = (
+            f"a Box of shape {tuple(observation_space.shape)}"
+            if isinstance(observation_space, gym.spaces.Box)
+            else str(observation_space)
+        )
         raise SpaceError(
             f"{owner}: encoder 'cnn' needs an image-shaped Box observation ([H, W, C] or "
-            f"[C, H, W]), got {observation_space}"
+            f"[C, H, W], each side at least 8), got {got}"
         )
-    if encoder == "flat" or not image:
+    if encoder == "flat" or image is None:
         features = sum(part.features for part in layout.input_parts)
         return EncoderSpec(layout, "flat", (), False, 1.0, features)
-    shape = layout.shape
-    # A trailing dimension no larger than the leading one holds the channels (MinAtar's
-    # 10x10xC, Atari 84x84x4); Gymnasium's frame stacks lead with them (4x84x84).
-    channels_last = shape[-1] <= shape[0]
-    channels, height, width = (shape[2], shape[0], shape[1]) if channels_last else shape
+    channels_last, channels, height, width = image
     # Nature DQN's convolutions (Mnih et al., 2015) for Atari-sized frames; one small layer
     # (MinAtar's reference network, Young and Tian, 2019) for small ones.
     design = [(32, 8, 4), (64, 4, 2), (64, 3, 1)] if min(height, width) >= 36 else [(16, 3, 1)]
@@ -276,6 +276,20 @@ def encoder_spec(
         width = (width - kernel) // stride + 1
     scale = 1.0 / 255.0 if np.dtype(layout.dtype) == np.uint8 else 1.0
     return EncoderSpec(layout, "cnn", tuple(convs), channels_last, scale, fan_in * height * width)
+
+
+def _image_axes(shape: tuple[int, ...]) -> tuple[bool, int, int, int] | None:
+    """``(channels_last, C, H, W)`` of an image-shaped observation, or None if ``shape`` is not
+    one (3 dimensions, both spatial sides at least 8)."""
+    if len(shape) != 3:
+        return None
+    # A trailing dimension no larger than the leading one holds the channels (MinAtar's
+    # 10x10xC, Atari 84x84x4); Gymnasium's frame stacks lead with them (4x84x84).
+    channels_last = shape[-1] <= shape[0]
+    channels, height, width = (shape[2], shape[0], shape[1]) if channels_last else shape
+    if min(height, width) < 8:
+        return None
+    return channels_last, channels, height, width
 
 
 def mlp_torso(

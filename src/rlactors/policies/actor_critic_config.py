@@ -16,7 +16,7 @@ import numpy as np
 
 from rlactors.envs.observations import DEFAULT_MASK_KEY, ObservationLayout
 from rlactors.errors import SpaceError
-from rlactors.networks.spec import NetworkSpec, actor_critic_spec
+from rlactors.networks.spec import NetworkSpec, actor_critic_spec, encoder_spec
 from rlactors.policies.normalization import RunningMeanStd
 
 #: Prefix of the observation statistics' entries in an actor-critic policy's weights.
@@ -70,7 +70,8 @@ class ActorCriticConfig:
     policy holds (:attr:`ActorCriticPolicy.obs_stats`); callers always pass raw observations.
     The statistics travel with :meth:`ActorCriticPolicy.get_weights` and are updated only by
     :meth:`ActorCriticPolicy.merge_obs_stats`, so acting copies use the learner's numbers.
-    Box observations only (statistics of a Dict's one-hot parts would be meaningless)."""
+    Flat Box observations only: statistics of Discrete indices would be meaningless, and
+    images are scaled inside the network."""
 
     encoder: Literal["auto", "flat", "cnn"] = "auto"
     """How the network reads observations: ``auto`` picks ``cnn`` for image-shaped Box
@@ -106,6 +107,13 @@ class ActorCriticConfig:
             raise ValueError(f"encoder must be 'auto', 'flat' or 'cnn', got {self.encoder!r}")
         if not self.action_mask_key:
             raise ValueError("action_mask_key must name a Dict observation key, got ''")
+
+    def network_spec_encoder(self, observation_space: gym.Space[Any]) -> str:
+        """The encoder kind (``flat`` or ``cnn``) the network would read ``observation_space``
+        with."""
+        return encoder_spec(
+            observation_space, mask_key=self.action_mask_key, encoder=self.encoder
+        ).kind
 
     def network_spec(self, spaces: ActorCriticSpaces) -> NetworkSpec:
         """The actor-critic network for checked spaces (:func:`check_actor_critic_spaces`)."""
@@ -175,18 +183,26 @@ def check_actor_critic_spaces(
     """Checks the spaces an actor-critic policy handles and reads their shapes.
 
     Raises:
-        SpaceError: Observations without a layout (or not a Box, with
+        SpaceError: Observations without a layout (or not a flat Box, with
             ``config.normalize_observations``), or actions neither Discrete nor Box; the
             message names ``owner`` and the space.
     """
     layout = ObservationLayout.of(
         observation_space, config.action_mask_key if config else DEFAULT_MASK_KEY
     )
-    if config is not None and config.normalize_observations and layout.packed:
-        raise SpaceError(
-            f"{owner}: normalize_observations needs a Box observation space, got "
-            f"{observation_space}"
+    if config is not None and config.normalize_observations:
+        # Statistics of one-hot indices would feed garbage to the encoder, and pixels are
+        # already scaled inside the network (normalizing them too shrank them 255x).
+        flat_box = (
+            not layout.packed
+            and layout.parts[0].kind == "box"
+            and config.network_spec_encoder(observation_space) == "flat"
         )
+        if not flat_box:
+            raise SpaceError(
+                f"{owner}: normalize_observations needs a flat Box observation space (not an "
+                f"image for the CNN encoder), got {observation_space}"
+            )
     obs_shape = layout.shape
     if isinstance(action_space, gym.spaces.Box):
         shape = tuple(action_space.shape)

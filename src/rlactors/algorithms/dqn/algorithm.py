@@ -50,7 +50,7 @@ class DQN(TrainingLoop):
         EnvSpecError: ``config.env`` cannot be built (raised here, in the caller's process,
             before any actor starts).
         SpaceError: The env's actions are not Discrete (ditto).
-        TypeError: The env's observations are not Box.
+        SpaceError: The env's observations have no layout (see ObservationLayout).
     """
 
     name = "dqn"
