@@ -40,7 +40,6 @@ line it prints is one JSON object with every figure.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -60,7 +59,7 @@ from dqn_cartpole import (
     summary,
 )
 
-from rlactors.algorithms import get_algorithm
+from rlactors.algorithms import config_to_dict, get_algorithm
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 
 #: Prefix of a child's result line on its stdout.
@@ -243,7 +242,9 @@ def main(
         }
 
     ours = figures("rlactors")
-    config = dataclasses.asdict(rlactors_config(algo, 0, args.backend, budget))
+    # config_to_dict, not dataclasses.asdict: the env fields hold specs and kwargs mappings
+    # that only it writes as JSON (asdict's output made the final json.dumps fail).
+    config = config_to_dict(rlactors_config(algo, 0, args.backend, budget))
     del config["seed"]
     result: dict[str, Any] = {
         "benchmark": f"{algo}_cartpole",
