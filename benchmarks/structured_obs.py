@@ -19,8 +19,8 @@ Stable-Baselines3's DQN and PPO (``MultiInputPolicy`` for Dict observations; SB3
 observations, so no Blackjack) on the same budgets, and sb3-contrib's ``MaskablePPO`` on the
 masked env. Their greedy returns are measured with the same episode counts.
 
-Usage: ``python benchmarks/structured_obs.py [--seeds 0 1 2 3 4] [--tasks ...]``. The last line
-printed is one JSON object with every figure.
+Usage: ``python benchmarks/structured_obs.py [--seeds 0 1 2 3 4] [--tasks ...] [--peer-seeds N]``.
+The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -181,6 +181,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--algorithms", nargs="+", default=["dqn", "apex", "ppo"])
+    parser.add_argument(
+        "--peer-seeds",
+        type=int,
+        default=None,
+        help="run the peers on the first N seeds only (SB3 on these budgets takes ~1 min a run)",
+    )
     args = parser.parse_args()
     torch_threads_one()
     peers = sb3_peers()
@@ -193,6 +199,8 @@ def main() -> None:
                 row = run_rlactors(name, task, algorithm, seed)
                 per_system.setdefault(algorithm, []).append(row)
                 print(f"{name:12s} {algorithm:16s} seed {seed}: {row}", flush=True)
+            if args.peer_seeds is not None and args.seeds.index(seed) >= args.peer_seeds:
+                continue
             for peer, cls in peers.items():
                 peer_row = run_sb3(name, task, peer, cls, seed)
                 if peer_row is not None:
