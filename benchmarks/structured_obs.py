@@ -162,7 +162,8 @@ def run_sb3(name: str, task: Task, peer: str, cls: Any, seed: int) -> dict[str, 
         while not done:
             masks = {"action_masks": obs["action_mask"]} if peer == "sb3_maskable_ppo" else {}
             action, _ = model.predict(obs, deterministic=True, **masks)
-            obs, reward, terminated, truncated, _ = env.step(action)
+            # predict gives a 0-d array; FrozenLake indexes a dict with the action.
+            obs, reward, terminated, truncated, _ = env.step(int(action))
             total += float(reward)
             done = terminated or truncated
         returns.append(total)

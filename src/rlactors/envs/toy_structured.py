@@ -90,7 +90,7 @@ class MaskedChoiceEnv(_StepDrawingEnv):
         illegal_penalty: Reward of an illegal action (large and negative: any episode that
             holds one has a negative return).
         pettingzoo_style: Observe ``{"observation": Box, "action_mask": Box(0, 1, int8)}`` as
-            PettingZoo's classic games do, instead of ``{"values": Box, "action_mask":
+            PettingZoo's classic games do, instead of ``{"offers": Box, "action_mask":
             MultiBinary}``.
     """
 
@@ -102,7 +102,9 @@ class MaskedChoiceEnv(_StepDrawingEnv):
         pettingzoo_style: bool = False,
     ) -> None:
         values = gym.spaces.Box(0.0, 1.0, (num_actions,), np.float32)
-        self._value_key = "observation" if pettingzoo_style else "values"
+        # Not "values": SB3's MultiInputPolicy keeps one module per key in an nn.ModuleDict,
+        # where that name is taken (ModuleDict.values).
+        self._value_key = "observation" if pettingzoo_style else "offers"
         mask: gym.Space[Any] = (
             gym.spaces.Box(0, 1, (num_actions,), np.int8)
             if pettingzoo_style
