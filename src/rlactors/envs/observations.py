@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import gymnasium as gym
 import numpy as np
@@ -43,6 +43,9 @@ from rlactors.errors import SpaceError
 
 #: The Dict key of the action mask unless a config names another (PettingZoo's classic games).
 DEFAULT_MASK_KEY = "action_mask"
+
+#: A batch of packed rows: a numpy array, or a torch tensor (which this module never imports).
+Rows = TypeVar("Rows")
 
 PartKind = Literal["box", "discrete", "multidiscrete", "multibinary", "mask"]
 
@@ -180,13 +183,14 @@ class ObservationLayout:
             return np.asarray(observations, dtype=self.dtype)
         return np.stack([self.pack(obs) for obs in observations])
 
-    def mask(self, rows: np.ndarray) -> np.ndarray | None:
-        """``[B, n]`` bool legal actions of ``[B, P]`` packed rows; None without a mask."""
+    def mask(self, rows: Rows) -> Rows | None:
+        """``[B, n]`` bool legal actions of ``[B, P]`` packed rows (a numpy array or a torch
+        tensor: the same slice and comparison serve both interpreters); None without a mask."""
         part = self.mask_part
         if part is None:
             return None
-        legal: np.ndarray = rows[:, part.offset : part.offset + part.size] > 0.5
-        return legal
+        array: Any = rows
+        return cast(Rows, array[:, part.offset : part.offset + part.size] > 0.5)
 
 
 def _collect(

@@ -115,8 +115,7 @@ class SpecNetwork(nn.Module):
         return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]
 
     def _head(self, head: HeadSpec, x: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        part = self.spec.encoder.layout.mask_part if head.masked else None
-        legal = None if part is None else obs[:, part.offset : part.offset + part.size] > 0.5
+        legal = self.spec.encoder.layout.mask(obs) if head.masked else None
         if head.kind == "dueling":
             value = self._linear(head.layers[0], x)
             advantage = self._linear(head.layers[1], x)

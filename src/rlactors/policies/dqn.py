@@ -133,10 +133,7 @@ class DQNPolicy(Policy):
     def legal_actions(self, obs: torch.Tensor) -> torch.Tensor | None:
         """``[B, A]`` bool legal actions of ``[B, *obs_shape]`` observations (packed rows), or
         None when the observations carry no action mask."""
-        part = self._layout.mask_part
-        if part is None:
-            return None
-        return obs[:, part.offset : part.offset + part.size] > 0.5
+        return self._layout.mask(obs)
 
     @property
     def action_start(self) -> int:
