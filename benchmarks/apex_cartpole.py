@@ -24,8 +24,9 @@ Every learner uses one torch thread. Systems run one at a time, interleaved seed
 DQN, SB3 on seed 0, then seed 1, ...), so load from other processes on a shared machine falls on
 all alike. Medians are over the seeds that solved (as in ``dqn_cartpole.py``).
 
-Bars: Ape-X solves on >= 4 of 5 seeds; its median seconds to solve are <= 0.5x SB3's and <=
-rlactors DQN's.
+Bars: Ape-X solves on >= 80% of the seeds (4 of 5, 16 of 20); its median seconds to solve are
+<= 0.5x SB3's and <= rlactors DQN's. Seeds 0-19 by default: CartPole's time to solve spreads 4x
+from seed to seed, and the same Ape-X code gave 0.26x on 5 seeds and 0.57x on another 5.
 
 Usage: ``python benchmarks/apex_cartpole.py [--seeds 0 1 2 3 4] [--backend {process,inline,ray}]``
 (``--backend`` goes to ``ApexConfig.backend``; DQN and SB3 run as always). The last line
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -205,7 +207,7 @@ def median_unsolved_as_never(runs: list[dict[str, Any]]) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument(
         "--backend",
         default="process",
@@ -243,7 +245,7 @@ def main() -> None:
     apex_s = apex["median_seconds_to_solve"]
     dqn_s = dqn["median_seconds_to_solve"]
     sb3_s = sb3["median_seconds_to_solve"]
-    need = min(BAR_SEEDS, len(args.seeds))
+    need = math.ceil(BAR_SEEDS / 5 * len(args.seeds))  # 4 of 5, as a fraction of the seeds
     bars = {
         f"apex_solves_{need}_of_{len(args.seeds)}_seeds": apex["solved_seeds"] >= need,
         f"apex_median_seconds_le_{BAR_SPEEDUP_OVER_SB3:g}x_sb3": apex_s is not None

@@ -13,7 +13,7 @@ a message. The usage loop, as it runs inside an evaluator::
     # ...and inside an optimizer, across evaluators and replay:
     batch = evaluator.sample()                      # SampleBatch of n-step transitions
     stats = learner.learn(batch)                    # trains learner.policy's network
-    evaluator.set_weights(learner.get_weights())
+    evaluator.set_weights({DEFAULT_POLICY_ID: learner.get_weights()})   # keyed by policy id
 """
 
 from __future__ import annotations
@@ -29,8 +29,15 @@ import numpy as np
 #: The role of the one agent in a single-agent environment.
 DEFAULT_ROLE = "agent"
 
+#: The id of the one policy of a single-agent run. A run holds its policies by id (a
+#: multi-agent run maps roles to several); weights, checkpoints and metrics are keyed by it.
+DEFAULT_POLICY_ID = "default"
+
 #: Weights travel as plain named arrays, never as pickled objects.
 Weights = dict[str, np.ndarray]
+
+#: What evaluators are sent: ``{policy id: weights}`` (RLlib's ``set_weights`` takes the same).
+PolicyWeights = Mapping[str, Mapping[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -233,16 +240,65 @@ class Evaluator(abc.ABC):
         """Step the environment(s) and return transitions plus the episodes finished meanwhile."""
 
     @abc.abstractmethod
-    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
-        """Load fresh policy weights."""
+    def set_weights(self, weights: PolicyWeights) -> None:
+        """Load fresh weights of the policies this evaluator acts with, by policy id (ids it
+        does not hold are an error; ids it holds may be missing: those keep their weights)."""
 
 
 class Optimizer(abc.ABC):
-    """Coordinates evaluators, replay and learning: one :meth:`step` is one round of it."""
+    """Coordinates evaluators, replay and learners; one :meth:`step` is one round of it.
+
+    This is everything the training loop (:class:`rlactors.algorithms.TrainingLoop`) calls,
+    so any optimizer with these methods trains under it: the loop counts, evaluates,
+    checkpoints and resumes through them, and knows nothing of workers, shards or schedules.
+    An optimizer is built inside a runtime (it spawns its actors) and lives for one session:
+    :meth:`stop` ends it, a later session builds a new one and hands it the counters
+    (:meth:`load_state_dict`) and replay (:meth:`load_replay_state`) of the last.
+    """
 
     @abc.abstractmethod
-    def step(self) -> dict[str, Any]:
-        """Run one round; return its statistics."""
+    def step(self, *, last: bool = False) -> dict[str, Any]:
+        """Run one round.
 
-    def stop(self) -> None:  # noqa: B027 - optional hook
-        """Release the actors this optimizer started."""
+        Args:
+            last: No round follows in this session (an optimizer that starts the next round's
+                sampling early does not).
+
+        Returns:
+            ``env_steps`` and ``learner_steps`` (totals, int), ``env_steps_this_step`` (int),
+            ``episode_returns`` and ``episode_lengths`` (the episodes that ended in the round),
+            ``sample_wait_s`` and ``learn_time_s`` (seconds blocked on samples, and learning),
+            ``learners`` (``{policy id: that learner's statistics over the round}``: scalars,
+            None before learning starts) and ``metrics`` (the optimizer's own entries of the
+            iteration's metrics row: epsilon, replay size, worker restarts, ...).
+        """
+
+    @abc.abstractmethod
+    def broadcast_weights(self) -> None:
+        """Send every learner's current weights to the actors that act with them."""
+
+    @abc.abstractmethod
+    def state_dict(self) -> dict[str, int]:
+        """The counters a later session continues from (``env_steps``, ``learner_steps`` and
+        the optimizer's own, e.g. Ape-X's inserted and learned samples)."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        """Continue from :meth:`state_dict` counters. A counter missing from ``state`` (a
+        checkpoint older than it) starts at 0."""
+
+    def replay_state(self) -> dict[str, np.ndarray] | None:
+        """Replay's contents as plain named arrays (for a checkpoint); None: no replay."""
+        return None
+
+    def load_replay_state(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Refill replay from :meth:`replay_state`.
+
+        Raises:
+            ValueError: This optimizer has no replay.
+        """
+        raise ValueError(f"{type(self).__name__} has no replay to load")
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop the actors this optimizer started (abandoning what is in flight)."""

@@ -99,7 +99,7 @@ def main() -> dict[str, Any]:
                 def on_iteration(metrics: dict[str, Any]) -> None:
                     iterations.append(metrics)
                     if len(iterations) == 1:
-                        workers = apex._optimizer.workers
+                        workers = apex._optimizer.workers.refs
                         report["nodes_before"] = [node_of(w) == other for w in workers]
                         report["replay_on_head"] = node_of(apex._optimizer.shards[0]) == head
                         report["public_listeners"] = [
@@ -109,8 +109,8 @@ def main() -> dict[str, Any]:
                         report["at_kill"] = {k: metrics[k] for k in ("env_steps", "learner_steps")}
 
                 result = apex.train(callback=on_iteration)
-                report["nodes_after"] = [node_of(w) == other for w in apex._optimizer.workers]
-                report["restarts"] = apex._optimizer.worker_restarts
+                report["nodes_after"] = [node_of(w) == other for w in apex._optimizer.workers.refs]
+                report["restarts"] = apex._optimizer.workers.restarts
             report["end"] = {k: result[k] for k in ("env_steps", "learner_steps")}
             report["iterations"] = len(iterations)
     finally:

@@ -13,6 +13,7 @@ from rlactors.algorithms import get_algorithm
 from rlactors.algorithms.greedy_evaluation import _Evaluation
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.checkpoint import CheckpointError
+from rlactors.core import DEFAULT_POLICY_ID
 
 ALGORITHMS = ["a2c", "a3c", "ppo", "impala"]
 
@@ -178,7 +179,7 @@ def test_evaluates_beside_learning_and_keeps_the_policy_that_solved(backend_name
     assert evaluation.env_steps == result["eval_env_steps"] == config.eval_interval_env_steps
     assert evaluation.env_steps < result["env_steps"]  # learning went on meanwhile...
     assert any(k.startswith("obs_stats/") for k in kept)
-    for key, value in evaluation.weights.items():  # ...and the evaluated policy is the one kept
+    for key, value in evaluation.weights[DEFAULT_POLICY_ID].items():  # ...and it is the one kept
         np.testing.assert_array_equal(kept[key], value, err_msg=key)
 
 
@@ -195,7 +196,7 @@ def test_restore_drops_the_evaluation_in_flight(tmp_path: Path) -> None:
         metrics = ppo.train_iter()
         assert metrics["eval_return_mean"] is None and not metrics["solved"]
         assert ppo._evaluation is not None  # a new one, of a policy learned after the restore
-        snapshot = ppo._evaluation.weights
+        snapshot = ppo._evaluation.weights[DEFAULT_POLICY_ID]
         assert any(not np.array_equal(snapshot[k], restored[k]) for k in restored)
 
 

@@ -84,7 +84,7 @@ def test_restored_run_continues_counters_and_replay(tmp_path: Path) -> None:
         assert metrics["learner_steps"] == 2 * 8 + 8
         # Replay came back: 300 restored transitions (minus n-step tails) plus this round's.
         assert metrics["replay_size"] > 350
-        assert metrics["epsilon"] == longer.epsilon_schedule(300)
+        assert metrics["epsilon"] == longer.builder.epsilon_schedule()(300)
 
 
 @pytest.mark.timeout(60)

@@ -7,10 +7,13 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from rlactors.actors import ActorRef, Runtime, spawn
+from rlactors.actors import Runtime
+from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig, make_env_batch
 from rlactors.learners import DQNLearner
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
+from rlactors.optimizers.sync_replay import dqn_evaluator_group
+from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.policies import DQNPolicy, DQNPolicyConfig
 
 POLICY = DQNPolicyConfig(hidden_sizes=(16,))
@@ -22,7 +25,7 @@ def runtime() -> Iterator[Runtime]:
         yield rt
 
 
-def evaluators(count: int, **overrides: object) -> list[ActorRef[DQNEvaluator]]:
+def evaluators(count: int, learner: DQNLearner, **overrides: object) -> WorkerGroup[DQNEvaluator]:
     fields: dict[str, object] = {
         "env": "CartPole-v1",
         "rollout_steps": 50,
@@ -31,7 +34,7 @@ def evaluators(count: int, **overrides: object) -> list[ActorRef[DQNEvaluator]]:
         **overrides,
     }
     config = EvaluatorConfig(**fields)  # type: ignore[arg-type]
-    return [spawn(DQNEvaluator, config, index=i) for i in range(count)]
+    return dqn_evaluator_group(config, learner, count)
 
 
 def learner() -> DQNLearner:
@@ -40,44 +43,48 @@ def learner() -> DQNLearner:
 
 
 def test_rounds_add_samples_learn_and_report(runtime: Runtime) -> None:
+    policy = learner()
     optimizer = SyncReplayOptimizer(
-        evaluators(2),
-        learner(),
+        evaluators(2, policy),
+        policy,
         SyncReplayConfig(batch_size=8, train_steps_per_sample=3, learning_starts_env_steps=150),
         seed=0,
         epsilon_schedule=LinearSchedule(1.0, 0.0, 200),
     )
     assert optimizer.env_steps_per_round == 100
     first = optimizer.step()
-    assert first["env_steps"] == 100 and first["learner_steps"] == 0 and first["loss"] is None
-    assert first["epsilon"] == 1.0 and first["replay_size"] >= 96
+    learned = first["learners"][DEFAULT_POLICY_ID]
+    assert first["env_steps"] == 100 and first["learner_steps"] == 0 and learned["loss"] is None
+    assert first["metrics"]["epsilon"] == 1.0 and first["metrics"]["replay_size"] >= 96
     second = optimizer.step()
-    assert second["env_steps"] == 200 and second["learner_steps_this_step"] == 3
-    assert second["loss"] is not None and np.isfinite(second["loss"])
+    learned = second["learners"][DEFAULT_POLICY_ID]
+    assert second["env_steps"] == 200 and learned["learner_steps_this_step"] == 3
+    assert learned["loss"] is not None and np.isfinite(learned["loss"])
     # The second round's samples were asked for after the first round: epsilon at 100 steps.
-    assert second["epsilon"] == 0.5
+    assert second["metrics"]["epsilon"] == 0.5
     assert all(r > 0 for r in first["episode_returns"] + second["episode_returns"])
     optimizer.stop()
     optimizer.stop()  # idempotent
 
 
 def test_evaluators_get_the_learners_weights(runtime: Runtime) -> None:
-    refs = evaluators(1)
     policy = learner()
+    group = evaluators(1, policy)
     optimizer = SyncReplayOptimizer(
-        refs, policy, SyncReplayConfig(batch_size=8, learning_starts_env_steps=0), seed=0
+        group, policy, SyncReplayConfig(batch_size=8, learning_starts_env_steps=0), seed=0
     )
-    optimizer.step(prefetch=False)
-    weights = refs[0].ask("get_weights").result(timeout=10)
+    optimizer.step(last=True)
+    weights = group.refs[0].ask("get_weights").result(timeout=10)
     for key, value in policy.get_weights().items():
         np.testing.assert_array_equal(weights[key], value)
     optimizer.stop()
 
 
 def test_prioritized_replay_takes_the_evaluators_priorities(runtime: Runtime) -> None:
+    policy = learner()
     optimizer = SyncReplayOptimizer(
-        evaluators(1, compute_priorities=True),
-        learner(),
+        evaluators(1, policy, compute_priorities=True),
+        policy,
         SyncReplayConfig(
             batch_size=8,
             train_steps_per_sample=0,
@@ -86,11 +93,11 @@ def test_prioritized_replay_takes_the_evaluators_priorities(runtime: Runtime) ->
         ),
         seed=0,
     )
-    stats = optimizer.step(prefetch=False)
-    size = stats["replay_size"]
+    stats = optimizer.step(last=True)
+    size = stats["metrics"]["replay_size"]
     leaves = optimizer.replay.sampler.state_dict(size)["leaves"]  # (priority + eps) ** alpha
     assert np.all(leaves > 0) and len(np.unique(leaves)) > 1  # not all the default max
-    assert "beta" in stats
+    assert "beta" in stats["metrics"]
     optimizer.stop()
 
 
@@ -101,9 +108,9 @@ def test_config_is_validated() -> None:
         SyncReplayConfig(learning_starts_env_steps=-1)
 
 
-def test_needs_an_evaluator() -> None:
-    with pytest.raises(ValueError, match="at least one evaluator"):
-        SyncReplayOptimizer([], learner(), SyncReplayConfig(), seed=0)
+def test_needs_an_evaluator(runtime: Runtime) -> None:
+    with pytest.raises(ValueError, match="num_workers must be >= 1"):
+        evaluators(0, learner())
 
 
 def test_linear_schedule() -> None:
@@ -123,10 +130,31 @@ class BrokenEvaluator(DQNEvaluator):
 
 def test_an_evaluator_error_reaches_the_caller_and_stop_still_works(runtime: Runtime) -> None:
     config = EvaluatorConfig("CartPole-v1", rollout_steps=10, policy=POLICY)
-    optimizer = SyncReplayOptimizer(
-        [spawn(BrokenEvaluator, config)], learner(), SyncReplayConfig(), seed=0
+    policy = learner()
+    group = WorkerGroup(
+        BrokenEvaluator,
+        lambda _i: (config,),
+        1,
+        weights=lambda: {DEFAULT_POLICY_ID: policy.get_weights()},
     )
+    optimizer = SyncReplayOptimizer(group, policy, SyncReplayConfig(), seed=0)
     for _ in range(2):  # the failed round is not waited on again: a new one is asked for
         with pytest.raises(RuntimeError, match="env exploded"):
             optimizer.step()
     optimizer.stop()
+
+
+def test_weights_travel_keyed_by_policy_id(runtime: Runtime) -> None:
+    """An evaluator takes ``{policy id: weights}``; a broadcast for another policy, or plain
+    weights not keyed by id, is an error that names both."""
+    policy = learner()
+    config = EvaluatorConfig("CartPole-v1", rollout_steps=10, policy=POLICY, policy_id="red")
+    evaluator = DQNEvaluator(config)
+    evaluator.set_weights({"red": policy.get_weights()})
+    for key, value in policy.get_weights().items():
+        np.testing.assert_array_equal(evaluator.get_weights()[key], value)
+    evaluator.set_weights({})  # nothing for it: keeps its weights
+    with pytest.raises(ValueError, match=r"acts with policy 'red' and was sent weights for"):
+        evaluator.set_weights({"blue": policy.get_weights()})
+    with pytest.raises(ValueError, match="keyed by policy id"):
+        evaluator.set_weights(policy.get_weights())  # type: ignore[arg-type]

@@ -53,15 +53,17 @@ def test_apex_solves_cartpole_after_a_worker_is_killed(
             iterations.append(metrics)
             if len(iterations) == 1:
                 assert not metrics["done"]
-                kill(apex._optimizer.workers[0])  # SIGKILL, mid-run: its rollouts in flight fail
+                kill(
+                    apex._optimizer.workers.refs[0]
+                )  # SIGKILL, mid-run: its rollouts in flight fail
 
         result = apex.train(callback=on_iteration)
         # The supervisor restarts the worker from its monitor thread; a run that solves right
         # after the kill may end before the restart is counted, so wait for it (bounded).
         deadline = time.monotonic() + 30.0
-        while apex._optimizer.worker_restarts < 1 and time.monotonic() < deadline:
+        while apex._optimizer.workers.restarts < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        restarts = apex._optimizer.worker_restarts
+        restarts = apex._optimizer.workers.restarts
     wall_s = time.perf_counter() - start
     print(f"\nApe-X CartPole-v1 seed 0 on {backend}: {result} (wall {wall_s:.1f} s)")
     assert restarts >= 1

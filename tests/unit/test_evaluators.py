@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rlactors.actors import Runtime, spawn
-from rlactors.core import EpisodeStats
+from rlactors.core import DEFAULT_POLICY_ID, EpisodeStats
 from rlactors.envs import CorridorEnv, EnvBatch, UnknownEnvError
 from rlactors.evaluators import (
     PRIORITIES,
@@ -84,8 +84,8 @@ def test_priorities_are_abs_td_errors_of_the_evaluators_policy() -> None:
 def test_same_config_gives_the_same_samples_and_indices_differ() -> None:
     a, b = DQNEvaluator(config()), DQNEvaluator(config())
     other = DQNEvaluator(config(), index=1)
-    b.set_weights(a.get_weights())
-    other.set_weights(a.get_weights())
+    b.set_weights({DEFAULT_POLICY_ID: a.get_weights()})
+    other.set_weights({DEFAULT_POLICY_ID: a.get_weights()})
     batch_a, _ = a.sample()
     batch_b, _ = b.sample()
     batch_other, _ = other.sample()
@@ -106,7 +106,7 @@ def test_epsilon_zero_acts_greedily_and_bad_epsilon_is_rejected() -> None:
 
 def test_set_weights_loads_the_learners_weights() -> None:
     a, b = DQNEvaluator(config()), DQNEvaluator(config(), index=1)
-    b.set_weights(a.get_weights())
+    b.set_weights({DEFAULT_POLICY_ID: a.get_weights()})
     for key, value in a.get_weights().items():
         np.testing.assert_array_equal(b.get_weights()[key], value)
 
@@ -228,7 +228,7 @@ def test_an_injected_policy_is_what_the_evaluator_acts_through(backend: str) -> 
     assert isinstance(AlwaysRight(), QActing)
     with Runtime(backend):
         ref = spawn(DQNEvaluator, config(compute_priorities=True), index=0, policy=AlwaysRight())
-        ref.tell("set_weights", {"w": np.arange(3.0)})
+        ref.tell("set_weights", {DEFAULT_POLICY_ID: {"w": np.arange(3.0)}})
         batch, _ = ref.ask(DQNEvaluator.sample).result(timeout=60)
         weights = ref.ask("get_weights").result(timeout=10)
         metrics = ref.ask("get_metrics").result(timeout=10)

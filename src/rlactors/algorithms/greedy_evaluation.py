@@ -28,6 +28,7 @@ from rlactors.actors import (
     spawn_with,
     wait_any,
 )
+from rlactors.algorithms.builder import PolicyEntry, policy_weights
 from rlactors.core import EpisodeStats, Weights
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.evaluators import make_env_batch, run_episodes
@@ -45,7 +46,7 @@ class _Evaluation:
     """A greedy evaluation in flight: its answer and the policy it evaluates."""
 
     future: Future[list[EpisodeStats]]
-    weights: Weights
+    weights: dict[str, Weights]  # by policy id
     env_steps: int
 
 
@@ -55,8 +56,7 @@ class GreedyEvaluations(abc.ABC):
 
     name: ClassVar[str]
     config: Any
-    policy: Any
-    learner: Any
+    policies: dict[str, PolicyEntry]
     env_spec: EnvSpec
     env_steps: int
     evaluations: int
@@ -140,7 +140,7 @@ class GreedyEvaluations(abc.ABC):
             now = float(self.evaluate()["eval_return_mean"])
             self._record_evaluation(now, self.env_steps)
             return now
-        weights = self.learner.get_weights()
+        weights = policy_weights(self.policies)
         try:
             self._greedy_evaluator.tell("set_weights", weights)
             future = self._greedy_evaluator.ask(
@@ -165,7 +165,8 @@ class GreedyEvaluations(abc.ABC):
         eval_return = float(np.mean([s.episode_return for s in stats]))
         self._record_evaluation(eval_return, evaluation.env_steps)
         if self._solved:
-            self.learner.set_weights(evaluation.weights)
+            for pid, weights in evaluation.weights.items():
+                self.policies[pid].learner.set_weights(weights)
         return eval_return
 
     def _evaluation_due(self) -> bool:
@@ -217,7 +218,7 @@ class GreedyEvaluations(abc.ABC):
 
     def _greedy_evaluator_spec(self) -> tuple[Callable[[Any], Any], Any] | None:
         """``(evaluator class, its config)`` of a greedy evaluator actor: it must take
-        ``set_weights(policy.get_weights())`` and answer ``evaluate(episodes, seed)`` with a
+        ``set_weights({policy id: weights})`` and answer ``evaluate(episodes, seed)`` with a
         list of :class:`~rlactors.core.EpisodeStats`. None (the default): evaluate here."""
         return None
 

@@ -1,25 +1,27 @@
 """The training loop every algorithm shares: iterations, greedy evaluation, stop, checkpoints.
 
-An algorithm is a config plus a composition of evaluators, an optimizer and a learner policy
-(DQN, Ape-X, A2C, A3C, PPO, IMPALA). What stays the same across them lives here, once:
+An algorithm is a config plus a builder (:mod:`rlactors.algorithms.builder`) that makes its
+parts: the policies by id, each with its learner; a per-session optimizer with its actors;
+perhaps a greedy evaluator actor; its schedules. This loop holds the parts and runs them, the
+same for DQN, Ape-X, A2C, A3C, PPO and IMPALA::
 
+    policies = builder.policies()                 # {policy id: (policy, learner)}, once
     while not done:                               # solved, or the budget would be exceeded
-        stats = optimizer.step()                  # subclass: _build_optimizer / _optimizer_step
+        optimizer = optimizer or builder.optimizer(policies, env_steps)   # once per session
+        builder.update_schedules(policies, env_steps)
+        stats = optimizer.step()                  # the rlactors.core.Optimizer interface
         counters += stats                         # env steps, learner steps, episodes
         every eval_interval_env_steps (with stop_reward set):
             solved = greedy mean return over eval_episodes >= stop_reward
                                                   # greedy_evaluation.py: here, or beside
                                                   # learning on a greedy evaluator actor
 
-A subclass provides the policy (``self.policy``) and its learner (``self.learner``, with
-``state_dict`` / ``load_state_dict``), its
-greedy action (:meth:`TrainingLoop._greedy`), the optimizer (:meth:`_build_optimizer`,
-:meth:`_optimizer_step`) and its own metrics (:meth:`_iteration_metrics`); the other hooks have
-defaults. The config must have the run fields DQN's has: ``env``, ``env_kwargs``,
-``env_wrappers``, ``seed``, ``backend``,
-``max_env_steps``, ``stop_reward``, ``eval_episodes``, ``eval_interval_env_steps``,
-``eval_trigger_fraction``, ``return_window_episodes``, ``learner_torch_threads`` and the
-property ``env_steps_per_round``.
+Checkpoints hold every policy's learner state by id, the loop's counters, the optimizer's own
+counters (:meth:`~rlactors.core.Optimizer.state_dict`) and, on request, its replay. The config
+must have the run fields every algorithm's has (``env``, ``env_kwargs``, ``env_wrappers``,
+``seed``, ``backend``, ``max_env_steps``, ``stop_reward``, ``eval_episodes``,
+``eval_interval_env_steps``, ``eval_trigger_fraction``, ``return_window_episodes``,
+``learner_torch_threads``, ``action_mask_key``) and the property ``env_steps_per_round``.
 
 Importing an algorithm's module imports no torch; building the algorithm does. A user's script
 that imports an algorithm at its top is imported by every actor process it starts (the process
@@ -29,7 +31,6 @@ which act in numpy, start in a fraction of a second instead of after a ~1.2 s to
 
 from __future__ import annotations
 
-import abc
 import logging
 import time
 import weakref
@@ -42,9 +43,11 @@ import numpy as np
 from rlactors.actors import ActorRef, Runtime
 from rlactors.algorithms import check_action_space
 from rlactors.algorithms.base import Algorithm, Callback, config_from_dict, config_to_dict
+from rlactors.algorithms.builder import Builder, EnvInfo, PolicyEntry
 from rlactors.algorithms.env_fields import env_spec_of
 from rlactors.algorithms.greedy_evaluation import GreedyEvaluations
 from rlactors.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rlactors.core import DEFAULT_POLICY_ID, Learner, Optimizer, Policy
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.evaluators import make_env_batch
 
@@ -52,28 +55,27 @@ log = logging.getLogger(__name__)
 
 
 class TrainingLoop(GreedyEvaluations, Algorithm):
-    """The shared loop; see the module docstring.
+    """The shared loop; see the module docstring. An algorithm is a subclass that names its
+    ``config_class`` and ``builder_class``, nothing more.
 
     Actors are spawned on ``config.backend`` when training starts (not in the constructor), so
     building an algorithm to evaluate or restore a checkpoint starts no actor. While it trains,
     its runtime is the current one (``rlactors.actors.current_runtime``) until :meth:`stop`.
     On the process backend with a fork server, the runtime is made by the constructor, before
-    the learner's policy imports torch: the server imports the actors' modules meanwhile (~0.15 s
-    off the first iteration); :meth:`stop` (or collecting the object) shuts it down.
+    the builder makes the policies (torch): the server imports the actors' modules meanwhile
+    (~0.15 s off the first iteration); :meth:`stop` (or collecting the object) shuts it down.
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built (an unknown id, a module that cannot be
             imported, a missing dependency); raised in the constructor, in the caller's
             process, before any actor starts.
-        SpaceError: The algorithm cannot handle the env's action space (ditto).
+        SpaceError: The algorithm cannot handle the env's spaces (ditto).
     """
 
     #: The config dataclass a checkpoint's ``config.json`` is read into.
     config_class: type[Any]
-    #: The policy that learns (built by the subclass's constructor; it acts greedily here).
-    policy: Any
-    #: What trains it (:class:`rlactors.core.Learner`; built with the policy).
-    learner: Any
+    #: What makes the parts (see :mod:`rlactors.algorithms.builder`).
+    builder_class: type[Builder]
     #: The env every process builds: the config's env fields, resolved here (see EnvSpec).
     env_spec: EnvSpec
 
@@ -81,21 +83,31 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         super().__init__(config)
         # Resolved and built here, in the caller's process: a bad env fails before any actor
         # starts, and the resolved spec (imports done, a Gymnasium registration included) is
-        # what every evaluator builds. The envs are kept: they give the learner its spaces
+        # what every evaluator builds. The envs are kept: they give the builder its spaces
         # and run the greedy evaluations.
         self.env_spec = env_spec_of(config).resolve()
         self._eval_envs: EnvBatch = make_env_batch(
             self.env_spec, config.eval_episodes, mask_key=config.action_mask_key
         )
         check_action_space(self.name, self.env_spec.name, self._eval_envs.action_space)
+        self.builder = self.builder_class(
+            self.name,
+            config,
+            EnvInfo(self.env_spec, self._eval_envs.observation_space, self._eval_envs.action_space),
+        )
         self._runtime: Runtime | None = None
-        options = self._runtime_options()
-        if config.backend == "process" and options.get("preload"):
-            # Made now, so its fork server imports the preload while the subclass builds the
-            # learner (torch). Stopped by stop(), or when this object is collected.
-            self._runtime = Runtime(config.backend, **options)
+        if config.backend == "process" and self.builder.preload:
+            # Made now, so its fork server imports the preload while the builder makes the
+            # policies (torch). Stopped by stop(), or when this object is collected.
+            self._runtime = Runtime(config.backend, **self._runtime_options())
             weakref.finalize(self, self._runtime.shutdown)
-        self._optimizer: Any = None
+        #: The run's policies by id (one, ``DEFAULT_POLICY_ID``, for a single-agent run).
+        self.policies: dict[str, PolicyEntry] = self.builder.policies()
+        self._optimizer: Optimizer | None = None
+        # The optimizer's own counters, kept between sessions (and from a checkpoint).
+        self._optimizer_state: dict[str, int] = {}
+        # Replay arrays held while no optimizer runs (from a checkpoint, or kept at stop()).
+        self._pending_replay: dict[str, np.ndarray] | None = None
         # Counters (all restored by restore()).
         self.env_steps = 0
         self.learner_steps = 0
@@ -115,21 +127,29 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._session_start: float | None = None
         self._session_env_steps = 0
 
-    # -- what a subclass provides ---------------------------------------------------------------
+    # -- the policies ---------------------------------------------------------------------------
 
-    @abc.abstractmethod
-    def _build_optimizer(self) -> Any:
-        """Spawn the actors and build the optimizer (inside this session's runtime)."""
+    @property
+    def policy(self) -> Policy:
+        """The policy of a single-policy run (``policies[DEFAULT_POLICY_ID].policy``).
 
-    @abc.abstractmethod
-    def _optimizer_step(self) -> dict[str, Any]:
-        """One optimizer round (call :meth:`_start` first for the optimizer). Its statistics
-        must include ``env_steps``, ``env_steps_this_step``, ``learner_steps``,
-        ``episode_returns``, ``episode_lengths``, ``sample_wait_s`` and ``learn_time_s``."""
+        Raises:
+            ValueError: The run holds several policies (use :attr:`policies`).
+        """
+        return self._single_policy().policy
 
-    @abc.abstractmethod
-    def _iteration_metrics(self, stats: dict[str, Any]) -> dict[str, Any]:
-        """The algorithm's own entries of an iteration's metrics (losses, epsilon, ...)."""
+    @property
+    def learner(self) -> Learner:
+        """The learner of a single-policy run (see :attr:`policy`)."""
+        return self._single_policy().learner
+
+    def _single_policy(self) -> PolicyEntry:
+        if len(self.policies) != 1:
+            raise ValueError(
+                f"{self.name} holds the policies {sorted(self.policies)}; "
+                "pick one with algorithm.policies[policy_id]"
+            )
+        return next(iter(self.policies.values()))
 
     # -- training -------------------------------------------------------------------------------
 
@@ -146,8 +166,10 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             The iteration's metrics: ``iteration``, ``env_steps``, ``learner_steps``,
             ``episodes`` (totals); ``episode_return_mean`` and ``episode_length_mean`` over the
             last ``return_window_episodes`` training episodes (None before the first ends);
-            ``episode_returns`` (this round's); the algorithm's own (e.g. ``loss``,
-            ``grad_norm``); ``eval_return_mean`` (of the evaluation collected this iteration,
+            ``episode_returns`` (this round's); ``policies`` (each learner's statistics,
+            ``{policy id: {"loss": ..., "grad_norm": ...}}``; a single-policy run also has
+            them at the top level); the optimizer's own (e.g. ``epsilon``, ``replay_size``,
+            ``worker_restarts``); ``eval_return_mean`` (of the evaluation collected this iteration,
             which may be of an earlier snapshot; None when none was); ``eval_env_steps`` (the
             env steps of the policy it evaluated);
             ``env_steps_per_s`` (this session), ``time_s`` (training wall time, all sessions);
@@ -163,7 +185,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{self.name} training is done ({'solved' if self._solved else 'budget spent'} at "
                 f"{self.env_steps} env steps); raise max_env_steps to continue"
             )
-        stats = self._optimizer_step()
+        optimizer = self._start()
+        self.builder.update_schedules(self.policies, self.env_steps)
+        stats = optimizer.step(last=self._budget_spent(self.env_steps + self._round))
         self.iteration += 1
         self.env_steps = stats["env_steps"]
         self.learner_steps = stats["learner_steps"]
@@ -183,7 +207,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             "episode_return_mean": self.episode_return_mean,
             "episode_length_mean": float(np.mean(self._lengths)) if self._lengths else None,
             "episode_returns": stats["episode_returns"],
-            **self._iteration_metrics(stats),
+            **self._learner_metrics(stats["learners"]),
+            **stats["metrics"],
             "eval_return_mean": eval_return,
             "eval_env_steps": self._last_eval_env_steps if eval_return is not None else None,
             "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
@@ -244,7 +269,10 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 log.exception("stopping the greedy evaluator failed")
             self._greedy_evaluator = None
         if self._optimizer is not None:
-            self._before_stop()
+            # Kept for the next session, and for a checkpoint saved after stop().
+            self._optimizer_state = self._optimizer.state_dict()
+            if self.builder.has_replay:
+                self._pending_replay = self._optimizer.replay_state()
             self._optimizer.stop()
             self._optimizer = None
         if self._runtime is not None:  # entered by _start, or only made by the constructor
@@ -259,9 +287,10 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     def save(self, path: str | Path, *, include_replay: bool = False) -> Path:
         """Write a checkpoint directory atomically (see :mod:`rlactors.checkpoint`).
 
-        It holds the learner's state (networks, optimizer state), the counters (env and learner
-        steps, which also place every schedule), the recent training returns and the config as
-        JSON; with ``include_replay`` also the replay buffer, for algorithms that have one.
+        It holds every policy's learner state by policy id (networks, optimizer state), the
+        counters (env and learner steps, which also place every schedule) and the optimizer's
+        own, the recent training returns and the config as JSON; with ``include_replay`` also
+        the replay buffer, for algorithms that have one.
 
         Returns:
             The checkpoint directory.
@@ -272,8 +301,13 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         elapsed = (
             time.perf_counter() - self._session_start if self._session_start is not None else 0.0
         )
+        if include_replay and not self.builder.has_replay:
+            raise ValueError(f"{self.name} has no replay buffer to save (include_replay)")
+        if self._optimizer is not None:
+            self._optimizer_state = self._optimizer.state_dict()
         state = {
-            "policy": self.learner.state_dict(),
+            "policies": {pid: e.learner.state_dict() for pid, e in self.policies.items()},
+            "optimizer": dict(self._optimizer_state),
             "counters": {
                 "env_steps": self.env_steps,
                 "learner_steps": self.learner_steps,
@@ -285,11 +319,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 "solved": self._solved,
                 "last_eval": self._last_eval,
                 "last_eval_env_steps": self._last_eval_env_steps,
-                **self._extra_counters(),
             },
             "recent_returns": list(self._returns),
             "recent_lengths": list(self._lengths),
-            **self._extra_state(),
         }
         return save_checkpoint(
             path,
@@ -305,7 +337,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         Evaluators restart their episodes; a replay buffer in the checkpoint refills replay.
 
         Raises:
-            CheckpointError: Not a checkpoint of this algorithm, or it does not load safely.
+            CheckpointError: Not a checkpoint of this algorithm, it does not load safely, or
+                its policy ids are not this run's.
             ValueError: The networks' shapes differ from this config's.
         """
         checkpoint = load_checkpoint(path)
@@ -314,7 +347,15 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{path} is a {checkpoint.algorithm!r} checkpoint, not {self.name!r}"
             )
         state = checkpoint.state
-        self.learner.load_state_dict(state["policy"])
+        # Checkpoints from before policies were kept by id hold one, under "policy".
+        saved = state["policies"] if "policies" in state else {DEFAULT_POLICY_ID: state["policy"]}
+        if set(saved) != set(self.policies):
+            raise CheckpointError(
+                f"{path} holds the policies {sorted(saved)}, this {self.name} run "
+                f"{sorted(self.policies)}"
+            )
+        for pid, learner_state in saved.items():
+            self.policies[pid].learner.load_state_dict(learner_state)
         counters = state["counters"]
         self.env_steps = int(counters["env_steps"])
         self.learner_steps = int(counters["learner_steps"])
@@ -337,12 +378,12 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._returns.extend(float(r) for r in state["recent_returns"])
         self._lengths.clear()
         self._lengths.extend(int(n) for n in state["recent_lengths"])
-        self._restore_extra_counters(counters)
-        self._restore_extra_state(state)
-        self._restore_replay(checkpoint.arrays)
+        # Ape-X's checkpoints from before the Optimizer interface kept its counters here.
+        legacy = {k: int(counters[k]) for k in ("inserted", "learned_samples") if k in counters}
+        self._optimizer_state = {k: int(v) for k, v in state.get("optimizer", legacy).items()}
+        self._pending_replay = checkpoint.arrays
         if self._optimizer is not None:
-            self._sync_optimizer(self._optimizer)
-            self._on_started(self._optimizer)
+            self._resume(self._optimizer)
             self._optimizer.broadcast_weights()
 
     @classmethod
@@ -362,7 +403,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     def _budget_spent(self, env_steps: int) -> bool:
         return bool(env_steps + self._round > self.config.max_env_steps)
 
-    def _start(self) -> Any:
+    def _start(self) -> Optimizer:
         """Start this session's runtime, actors and optimizer on its first iteration."""
         if self._optimizer is not None:
             return self._optimizer
@@ -375,61 +416,53 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             self._runtime = Runtime(c.backend, **self._runtime_options())
         self._runtime.__enter__()
         try:
-            optimizer = self._build_optimizer()
+            optimizer = self.builder.optimizer(self.policies, self.env_steps)
             if c.stop_reward is not None:
                 self._greedy_evaluator = self._spawn_greedy_evaluator()
         except BaseException:
             self._runtime.__exit__(None, None, None)  # stops whatever was spawned
             self._runtime = None
             raise
-        self._sync_optimizer(optimizer)
-        self._on_started(optimizer)
+        self._resume(optimizer)
         self._optimizer = optimizer
         self._session_start = time.perf_counter()
         self._session_env_steps = 0
         return optimizer
 
-    # -- hooks with defaults --------------------------------------------------------------------
-
     def _runtime_options(self) -> dict[str, Any]:
-        """Options of this algorithm's :class:`Runtime` (none by default). Called by the
-        constructor before a subclass's own ``__init__`` runs: read only the config and class
-        attributes."""
+        """Options of this algorithm's :class:`Runtime`: a fork server that preloads the
+        builder's modules, on the process backend."""
+        if self.config.backend == "process" and self.builder.preload:
+            return {"start_method": "forkserver", "preload": self.builder.preload}
         return {}
 
-    def _sync_optimizer(self, optimizer: Any) -> None:
-        """Hand the restored counters to a (new) optimizer."""
+    def _resume(self, optimizer: Optimizer) -> None:
+        """Hand a (new) optimizer the counters and replay of earlier sessions or a checkpoint."""
         optimizer.load_state_dict(
-            {"env_steps": self.env_steps, "learner_steps": self.learner_steps}
+            {
+                **self._optimizer_state,
+                "env_steps": self.env_steps,
+                "learner_steps": self.learner_steps,
+            }
         )
-
-    def _on_started(self, optimizer: Any) -> None:
-        """Called once an optimizer exists (started, or restored into): e.g. refill replay."""
-
-    def _before_stop(self) -> None:
-        """Called before the optimizer stops: e.g. keep its replay for a later checkpoint."""
-
-    def _extra_counters(self) -> dict[str, Any]:
-        """Counters of the subclass a checkpoint keeps (none by default)."""
-        return {}
-
-    def _restore_extra_counters(self, counters: dict[str, Any]) -> None:
-        """Restore :meth:`_extra_counters` (nothing by default)."""
-
-    def _extra_state(self) -> dict[str, Any]:
-        """Entries of the subclass in a checkpoint's state (none by default)."""
-        return {}
-
-    def _restore_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`_extra_state` (nothing by default)."""
+        if self._pending_replay is not None:
+            optimizer.load_replay_state(self._pending_replay)
+            self._pending_replay = None
 
     def _replay_arrays(self) -> dict[str, np.ndarray] | None:
-        """The replay buffer as plain arrays for a checkpoint (None: nothing to save).
+        """The replay buffer as plain arrays for a checkpoint (None: nothing to save)."""
+        if self._optimizer is not None:
+            return self._optimizer.replay_state()
+        return self._pending_replay
 
-        Raises:
-            ValueError: This algorithm has no replay buffer.
-        """
-        raise ValueError(f"{self.name} has no replay buffer to save (include_replay)")
+    def _learner_metrics(self, learners: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The learners' entries of an iteration's metrics: ``policies`` (by id), and for a
+        single-policy run the same at the top level (``loss``, ``grad_norm``, ...)."""
+        flat = next(iter(learners.values())) if len(learners) == 1 else {}
+        return {**flat, "policies": learners}
 
-    def _restore_replay(self, arrays: dict[str, np.ndarray] | None) -> None:
-        """Take a checkpoint's replay arrays (None when it has none)."""
+    def _greedy(self, obs: np.ndarray) -> np.ndarray:
+        return self.policy.act(obs, explore=False)
+
+    def _greedy_evaluator_spec(self) -> tuple[Any, Any] | None:
+        return self.builder.greedy_evaluator(self.env_steps)

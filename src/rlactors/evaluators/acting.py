@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from rlactors.core import SampleBatch, Weights
+from rlactors.core import PolicyWeights, SampleBatch, Weights
 from rlactors.policies.actor_critic_config import ActionInfo
 
 
@@ -84,3 +84,29 @@ class ActorCriticActing(Protocol):
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Loads the learner's weights."""
         ...
+
+
+def weights_of(
+    weights: PolicyWeights, policy_id: str, holder: str
+) -> Mapping[str, np.ndarray] | None:
+    """An evaluator's share of a ``{policy id: weights}`` broadcast.
+
+    Args:
+        weights: The broadcast.
+        policy_id: The id of the policy ``holder`` acts with.
+        holder: Who asks, for the message (e.g. ``"DQNEvaluator 3"``).
+
+    Returns:
+        ``weights[policy_id]``, or None when the broadcast has none for it (it keeps its own).
+
+    Raises:
+        ValueError: The broadcast names a policy ``holder`` does not act with (weights for
+            the wrong run, or a plain weights dict not keyed by policy id).
+    """
+    unknown = [key for key in weights if key != policy_id]
+    if unknown:
+        raise ValueError(
+            f"{holder} acts with policy {policy_id!r} and was sent weights for {unknown[:3]!r}; "
+            f"weights travel keyed by policy id: {{{policy_id!r}: policy.get_weights()}}"
+        )
+    return weights.get(policy_id)

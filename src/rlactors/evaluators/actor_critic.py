@@ -19,16 +19,22 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
+from rlactors.core import (
+    DEFAULT_POLICY_ID,
+    EpisodeStats,
+    Evaluator,
+    PolicyWeights,
+    SampleBatch,
+    Weights,
+)
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
-from rlactors.evaluators.acting import ActorCriticActing
+from rlactors.evaluators.acting import ActorCriticActing, weights_of
 from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
@@ -72,6 +78,9 @@ class RolloutConfig:
 
     policy: ActorCriticConfig = field(default_factory=ActorCriticConfig)
     """The network; must match the learner's so weights fit."""
+
+    policy_id: str = DEFAULT_POLICY_ID
+    """The id of the policy it acts with: ``set_weights`` takes ``{policy_id: weights}``."""
 
     check_env: bool = True
     """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
@@ -291,10 +300,16 @@ class ActorCriticEvaluator(Evaluator):
             lambda obs: self._policy.act(obs, explore=False), episodes, seed
         )
 
-    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
-        """Load the learner's weights (``ActorCriticPolicy.get_weights``, with the observation
-        statistics when normalizing)."""
-        self._policy.set_weights(weights)
+    def set_weights(self, weights: PolicyWeights) -> None:
+        """Load the learner's weights, ``{config.policy_id: ActorCriticPolicy.get_weights()}``
+        (with the observation statistics when normalizing).
+
+        Raises:
+            ValueError: ``weights`` holds another policy id.
+        """
+        mine = weights_of(weights, self.config.policy_id, f"ActorCriticEvaluator {self.index}")
+        if mine is not None:
+            self._policy.set_weights(mine)
 
     def get_weights(self) -> Weights:
         """The policy copy's weights."""

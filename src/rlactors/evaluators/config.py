@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
 from rlactors.policies import DQNPolicyConfig
@@ -46,6 +47,9 @@ class EvaluatorConfig:
 
     policy: DQNPolicyConfig = field(default_factory=DQNPolicyConfig)
     """The network architecture; must match the learner's so weights fit."""
+
+    policy_id: str = DEFAULT_POLICY_ID
+    """The id of the policy it acts with: ``set_weights`` takes ``{policy_id: weights}``."""
 
     compute_priorities: bool = False
     """Add a ``priorities`` column, ``|TD error|`` from the evaluator's own policy copy

@@ -13,13 +13,12 @@ it as an actor on any backend, with its envs created inside it (colocated). Usag
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from rlactors.core import EpisodeStats, Evaluator, SampleBatch, Weights
-from rlactors.evaluators.acting import QActing
+from rlactors.core import EpisodeStats, Evaluator, PolicyWeights, SampleBatch, Weights
+from rlactors.evaluators.acting import QActing, weights_of
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.policies.numpy_q import NumpyQPolicy
@@ -120,9 +119,16 @@ class DQNEvaluator(Evaluator):
         self._sample_time_s += time.perf_counter() - start
         return batch, episodes
 
-    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
-        """Load the learner's online-network weights (from ``DQNPolicy.get_weights``)."""
-        self._policy.set_weights(weights)
+    def set_weights(self, weights: PolicyWeights) -> None:
+        """Load the learner's online-network weights, ``{config.policy_id:
+        DQNPolicy.get_weights()}``.
+
+        Raises:
+            ValueError: ``weights`` holds another policy id.
+        """
+        mine = weights_of(weights, self.config.policy_id, f"DQNEvaluator {self.index}")
+        if mine is not None:
+            self._policy.set_weights(mine)
 
     def get_weights(self) -> Weights:
         """The policy copy's weights (named arrays)."""

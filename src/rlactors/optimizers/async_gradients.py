@@ -18,13 +18,14 @@ between): that staleness is A3C's, and why its learning rate is modest.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlactors.evaluators import GradientResult
-from rlactors.optimizers.evaluator_group import (
-    EvaluatorGroup,
-    GroupOptimizer,
-)
+from rlactors.optimizers.group_optimizer import GroupOptimizer
+from rlactors.optimizers.worker_group import WorkerGroup
+
+if TYPE_CHECKING:
+    from rlactors.learners import ActorCriticLearner  # torch: the learner's process has it
 
 
 class AsyncGradientsOptimizer(GroupOptimizer):
@@ -32,24 +33,30 @@ class AsyncGradientsOptimizer(GroupOptimizer):
 
     Args:
         group: The evaluators (their config must compute GAE advantages).
+        learner: The learner that applies the gradients.
         iteration_env_steps: Env steps per :meth:`step`.
         timeout_s: Longest wait for any evaluator before the step fails.
     """
 
     def __init__(
-        self, group: EvaluatorGroup, iteration_env_steps: int, timeout_s: float = 120.0
+        self,
+        group: WorkerGroup[Any],
+        learner: ActorCriticLearner,
+        iteration_env_steps: int,
+        timeout_s: float = 120.0,
     ) -> None:
         if iteration_env_steps < 1:
             raise ValueError(f"iteration_env_steps must be >= 1, got {iteration_env_steps}")
-        super().__init__(group, timeout_s)
+        super().__init__(group, learner, timeout_s)
         self.iteration_env_steps = iteration_env_steps
 
-    def step(self) -> dict[str, Any]:
-        """Apply gradients until ``iteration_env_steps`` more env steps are in.
+    def step(self, *, last: bool = False) -> dict[str, Any]:
+        """Apply gradients until ``iteration_env_steps`` more env steps are in (``last``
+        changes nothing: the requests in flight are abandoned at :meth:`stop`).
 
         Returns:
-            :func:`~rlactors.optimizers.evaluator_group.step_stats`, with the mean loss
-            statistics of the applied gradients under ``"learn"``.
+            See :meth:`rlactors.core.Optimizer.step`; the learner's statistics are the mean
+            loss statistics of the applied gradients.
 
         Raises:
             TimeoutError: No evaluator answered within ``timeout_s``.
@@ -58,7 +65,7 @@ class AsyncGradientsOptimizer(GroupOptimizer):
 
     def _take(self, index: int, answer: GradientResult) -> tuple[list[dict[str, float]], float]:
         start = time.perf_counter()
-        self.group.learner.apply_gradients(answer.gradients)
+        self.learner.apply_gradients(answer.gradients)
         seconds = time.perf_counter() - start
         self.group.send_weights(index)  # to that evaluator only, before its next request
         return [answer.stats], seconds

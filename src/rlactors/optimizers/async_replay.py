@@ -24,28 +24,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from rlactors.actors import (
-    ActorDiedError,
-    ActorOptions,
-    ActorRef,
-    Future,
-    RestartPolicy,
-    spawn_with,
-    wait_any,
-)
-from rlactors.core import EpisodeStats, Optimizer, SampleBatch
+from rlactors.actors import ActorDiedError, ActorOptions, ActorRef, Future, spawn_with, wait_any
+from rlactors.core import EpisodeStats, Learner, Optimizer, PolicyWeights, SampleBatch, Weights
 from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig
+from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.replay.shard import ReplayShard
 from rlactors.seeding import SHARD_STREAM, derive_seed
 from rlactors.validation import check_positive_ints
-
-if TYPE_CHECKING:  # the learner's class: worker processes, which import this module, need no torch
-    from rlactors.learners import DQNLearner
 
 log = logging.getLogger("rlactors.optimizers")
 
@@ -136,12 +127,12 @@ class ApexWorker:
 
     Args:
         config: The evaluator's config (``compute_priorities`` is forced on).
-        index: This worker's number; names its random streams.
         shards: The replay shards; the worker writes to them in turn, starting at ``index``.
+        index: This worker's number; names its random streams.
     """
 
     def __init__(
-        self, config: EvaluatorConfig, index: int, shards: list[ActorRef[ReplayShard]]
+        self, config: EvaluatorConfig, shards: list[ActorRef[ReplayShard]], index: int = 0
     ) -> None:
         config = dataclasses.replace(config, compute_priorities=True)
         self.evaluator = DQNEvaluator(config, index)  # env and policy copy live here
@@ -162,8 +153,8 @@ class ApexWorker:
             "episodes": [(e.episode_return, e.length) for e in episodes],
         }
 
-    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Load the learner's weights."""
+    def set_weights(self, weights: PolicyWeights) -> None:
+        """Load the learner's weights, ``{policy id: weights}`` (see ``DQNEvaluator``)."""
         self.evaluator.set_weights(weights)
 
     def get_metrics(self) -> dict[str, Any]:
@@ -186,7 +177,7 @@ class AsyncReplayOptimizer(Optimizer):
         self,
         config: AsyncReplayConfig,
         evaluator_config: EvaluatorConfig,
-        learner: DQNLearner,
+        learner: Learner,
         iteration_env_steps: int = 2_000,
     ) -> None:
         self.config = config
@@ -205,26 +196,28 @@ class AsyncReplayOptimizer(Optimizer):
             for j in range(config.num_replay_shards)
         ]
         self.epsilons = apex_epsilons(config.num_workers)
-        self._weights = learner.get_weights()
-        restart = RestartPolicy.on_failure(max_restarts=config.max_worker_restarts, within_s=60.0)
-        self.workers = [
-            spawn_with(
-                ActorOptions(name=f"worker-{i}", restart=restart, on_restart=self._on_restart),
-                ApexWorker,
-                dataclasses.replace(evaluator_config, epsilon=eps),
-                i,
+        policy_id = evaluator_config.policy_id
+
+        def weights() -> dict[str, Weights]:
+            return {policy_id: learner.get_weights()}
+
+        self.workers = WorkerGroup(
+            ApexWorker,
+            lambda i: (
+                dataclasses.replace(evaluator_config, epsilon=self.epsilons[i]),
                 self.shards,
-            )
-            for i, eps in enumerate(self.epsilons)
-        ]
-        for worker in self.workers:
-            worker.tell("set_weights", self._weights)
+            ),
+            config.num_workers,
+            weights=weights,
+            max_restarts=config.max_worker_restarts,
+            name="worker",
+        )
+        self.policy_id = policy_id
         # Counters (saved with checkpoints, so a restored run keeps its replay ratio).
         self.env_steps = 0
         self.inserted = 0
         self.learned_samples = 0
         self.learner_steps = 0
-        self.worker_restarts = 0
         self._requested_samples = 0  # learned, being learned, or asked for
         # How far learning may fall behind the replay ratio (in samples) before new rollouts
         # wait: one rollout per worker. Each rollout owes the learner replay_ratio * rollout
@@ -249,17 +242,18 @@ class AsyncReplayOptimizer(Optimizer):
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def step(self) -> dict[str, Any]:
-        """Run until ``iteration_env_steps`` more env steps are in; return their statistics.
+    def step(self, *, last: bool = False) -> dict[str, Any]:
+        """Run until ``iteration_env_steps`` more env steps are in; return their statistics
+        (``last`` changes nothing: rollouts in flight are abandoned at :meth:`stop`).
 
         Returns:
-            ``env_steps``, ``learner_steps``, ``inserted_transitions`` (totals);
-            ``env_steps_this_step``; ``loss``, ``q_mean``, ``grad_norm`` (means over this
-            step's learner steps, None before learning starts); ``replay_ratio`` (learner
-            samples per inserted transition, so far); ``episode_returns`` and
-            ``episode_lengths`` (episodes that ended); ``env_steps_per_s`` and
-            ``learner_updates_per_s`` (this step); ``sample_wait_s`` (blocked waiting) and
-            ``learn_time_s``; ``worker_restarts`` (so far).
+            See :meth:`rlactors.core.Optimizer.step`. The learner's statistics are ``loss``,
+            ``q_mean``, ``grad_norm`` (means over this step's learner steps, None before
+            learning starts) and ``learner_updates_per_s``; ``metrics`` are
+            ``inserted_transitions`` (so far), ``replay_ratio`` (learner samples per inserted
+            transition, so far), ``replay_size``, ``worker_restarts`` (so far), and each
+            worker's ``worker_epsilons`` and ``worker_env_steps_per_s``; ``epsilon`` is None
+            (there is one per worker).
         """
         target = self.env_steps + self.iteration_env_steps
         env_steps0 = self.env_steps
@@ -299,22 +293,32 @@ class AsyncReplayOptimizer(Optimizer):
         def mean(key: str) -> float | None:
             return float(np.mean([s[key] for s in learned])) if learned else None
 
+        workers = self.worker_metrics()
         return {
             "env_steps": self.env_steps,
             "env_steps_this_step": self.env_steps - env_steps0,
             "learner_steps": self.learner_steps,
-            "inserted_transitions": self.inserted,
-            "replay_ratio": self.learned_samples / max(1, self.inserted),
             "episode_returns": [e.episode_return for e in episodes],
             "episode_lengths": [e.length for e in episodes],
-            "loss": mean("loss"),
-            "q_mean": mean("q_mean"),
-            "grad_norm": mean("grad_norm"),
-            "env_steps_per_s": (self.env_steps - env_steps0) / elapsed if elapsed > 0 else 0.0,
-            "learner_updates_per_s": (self.learner_steps - learner_steps0) / elapsed,
             "sample_wait_s": wait_s,
             "learn_time_s": self._learn_time_s - learn_time0,
-            "worker_restarts": self.worker_restarts,
+            "learners": {
+                self.policy_id: {
+                    "loss": mean("loss"),
+                    "q_mean": mean("q_mean"),
+                    "grad_norm": mean("grad_norm"),
+                    "learner_updates_per_s": (self.learner_steps - learner_steps0) / elapsed,
+                }
+            },
+            "metrics": {
+                "epsilon": None,
+                "replay_size": self.replay_size(),
+                "inserted_transitions": self.inserted,
+                "replay_ratio": self.learned_samples / max(1, self.inserted),
+                "worker_restarts": self.workers.restarts,
+                "worker_epsilons": [w["epsilon"] for w in workers],
+                "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
+            },
         }
 
     def _top_up(self) -> None:
@@ -352,7 +356,7 @@ class AsyncReplayOptimizer(Optimizer):
         # the learner catches up instead of the buffer filling with unlearned transitions.
         lagging = learning and owed > self._max_lag_samples
         limit = 0 if lagging and requests else cfg.rollouts_in_flight_per_worker
-        for i, worker in enumerate(self.workers):
+        for i, worker in enumerate(self.workers.refs):
             for _ in range(limit - runs[i]):
                 self._inflight[worker.ask("run")] = ("run", i)
 
@@ -396,18 +400,7 @@ class AsyncReplayOptimizer(Optimizer):
 
     def broadcast_weights(self) -> None:
         """Send the learner's current weights to every worker."""
-        self._weights = self.learner.get_weights()
-        for worker in self.workers:
-            try:
-                worker.tell("set_weights", self._weights)
-            except ActorDiedError:
-                # Dead, not restarted yet: the restart hook hands the new one these weights.
-                log.debug("%s is down; it gets the weights when it is restarted", worker.name)
-
-    def _on_restart(self, ref: ActorRef[Any]) -> None:
-        # Runs in the owner when a worker came back: hand it the current weights.
-        self.worker_restarts += 1
-        ref.tell("set_weights", self._weights)
+        self.workers.broadcast()
 
     # -- introspection, checkpoints, shutdown --------------------------------------------------
 
@@ -415,7 +408,7 @@ class AsyncReplayOptimizer(Optimizer):
         """Each worker's env steps, env steps/s and epsilon; a worker that died and is being
         restarted reports ``None`` for its env steps and env steps/s (and its fixed epsilon).
         """
-        futures = [w.ask("get_metrics") for w in self.workers]
+        futures = [w.ask("get_metrics") for w in self.workers.refs]
         metrics = []
         for epsilon, future in zip(self.epsilons, futures, strict=True):
             try:
@@ -430,7 +423,7 @@ class AsyncReplayOptimizer(Optimizer):
         """Transitions held across the shards."""
         return sum(s.ask("size").result(timeout) for s in self.shards)
 
-    def counters(self) -> dict[str, int]:
+    def state_dict(self) -> dict[str, int]:
         """The counters a checkpoint keeps (replay ratio and schedules resume from them)."""
         return {
             "env_steps": self.env_steps,
@@ -439,32 +432,49 @@ class AsyncReplayOptimizer(Optimizer):
             "learner_steps": self.learner_steps,
         }
 
-    def load_counters(self, counters: dict[str, int]) -> None:
-        """Restore :meth:`counters` (after the learner's state was loaded)."""
-        self.env_steps = int(counters["env_steps"])
-        self.inserted = int(counters["inserted"])
-        self.learned_samples = int(counters["learned_samples"])
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        """Restore :meth:`state_dict` (after the learner's state was loaded)."""
+        self.env_steps = int(state.get("env_steps", 0))
+        self.inserted = int(state.get("inserted", 0))
+        self.learned_samples = int(state.get("learned_samples", 0))
         self._requested_samples = self.learned_samples  # nothing is in flight after a restore
-        self.learner_steps = int(counters["learner_steps"])
+        self.learner_steps = int(state.get("learner_steps", 0))
         self.broadcast_weights()
 
-    def replay_states(self, timeout: float = 120.0) -> list[dict[str, Any]]:
-        """Every shard's contents (plain arrays), for a checkpoint."""
+    def replay_state(self, timeout: float = 120.0) -> dict[str, np.ndarray]:
+        """Every shard's contents as plain arrays, keyed ``shard{j}/{name}``."""
         self._send_priorities()
-        return [s.ask("state_dict").result(timeout) for s in self.shards]
+        states = [s.ask("state_dict").result(timeout) for s in self.shards]
+        return {
+            f"shard{j}/{key}": np.asarray(value)
+            for j, state in enumerate(states)
+            for key, value in state.items()
+        }
 
-    def load_replay_states(self, states: list[dict[str, Any]], timeout: float = 120.0) -> None:
-        """Refill the shards from :meth:`replay_states`."""
-        if len(states) != len(self.shards):
-            raise ValueError(f"{len(states)} replay states for {len(self.shards)} shards")
-        for shard, state in zip(self.shards, states, strict=True):
-            shard.ask("load_state_dict", state).result(timeout)
+    def load_replay_state(self, arrays: Mapping[str, np.ndarray], timeout: float = 120.0) -> None:
+        """Refill the shards from :meth:`replay_state`.
+
+        Raises:
+            ValueError: The arrays are of another number of shards.
+        """
+        states: list[dict[str, np.ndarray]] = [{} for _ in self.shards]
+        for key, value in arrays.items():
+            shard, _, name = key.partition("/")
+            j = int(shard.removeprefix("shard"))
+            if not 0 <= j < len(states):
+                raise ValueError(
+                    f"replay of shard {j} does not fit {len(self.shards)} replay shards "
+                    "(num_replay_shards must be the checkpoint's)"
+                )
+            states[j][name] = value
+        for shard_ref, state in zip(self.shards, states, strict=True):
+            shard_ref.ask("load_state_dict", state).result(timeout)
 
     def stop(self) -> None:
         """Stop the workers and the shards (abandoning what is in flight)."""
         self._inflight.clear()
-        refs: list[ActorRef[Any]] = [*self.workers, *self.shards]
-        for ref in refs:
+        self.workers.stop()
+        for ref in self.shards:
             try:
                 ref.stop(timeout=10.0)
             except Exception:  # best effort at shutdown: report it and go on

@@ -22,15 +22,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlactors.core import SampleBatch
 from rlactors.evaluators import Rollout
-from rlactors.optimizers.evaluator_group import (
-    EvaluatorGroup,
-    GroupOptimizer,
-)
+from rlactors.optimizers.group_optimizer import GroupOptimizer
+from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.validation import check_positive_ints
+
+if TYPE_CHECKING:
+    from rlactors.learners import ActorCriticLearner  # torch: the learner's process has it
 
 #: Learns on a list of rollout batches (each ``T * K`` time-major rows); returns statistics.
 BatchLearnFn = Callable[[list[SampleBatch]], dict[str, float]]
@@ -83,6 +84,7 @@ class AsyncSamplesOptimizer(GroupOptimizer):
 
     Args:
         group: The evaluators (their config must return raw trajectories: ``gae_lambda=None``).
+        learner: The learner whose weights the evaluators act with.
         learn: What a batch of rollouts is learned with (V-trace, for IMPALA).
         config: Streaming and batching.
         timeout_s: Longest wait for any evaluator before the step fails.
@@ -90,30 +92,31 @@ class AsyncSamplesOptimizer(GroupOptimizer):
 
     def __init__(
         self,
-        group: EvaluatorGroup,
+        group: WorkerGroup[Any],
+        learner: ActorCriticLearner,
         learn: BatchLearnFn,
         config: AsyncSamplesConfig,
         timeout_s: float = 120.0,
     ) -> None:
-        super().__init__(group, timeout_s)
+        super().__init__(group, learner, timeout_s)
         self.learn = learn
         self.config = config
         self.queued: deque[Rollout] = deque()
         self._steps_since_sync = 0
 
-    def step(self) -> dict[str, Any]:
-        """Stream and learn until ``iteration_env_steps`` more env steps are in.
+    def step(self, *, last: bool = False) -> dict[str, Any]:
+        """Stream and learn until ``iteration_env_steps`` more env steps are in (``last``
+        changes nothing: the rollouts in flight are abandoned at :meth:`stop`).
 
         Returns:
-            :func:`~rlactors.optimizers.evaluator_group.step_stats`, with the mean learner
-            statistics under ``"learn"``, plus ``queued_rollouts`` (waiting for the learner at
-            the end of the step).
+            See :meth:`rlactors.core.Optimizer.step`; ``metrics`` adds ``queued_rollouts``
+            (waiting for the learner at the end of the step).
 
         Raises:
             TimeoutError: No evaluator answered within ``timeout_s``.
         """
         stats = self._stream(self.config.iteration_env_steps, "rollout")
-        stats["queued_rollouts"] = len(self.queued)
+        stats["metrics"]["queued_rollouts"] = len(self.queued)
         return stats
 
     def _take(self, index: int, answer: Rollout) -> tuple[list[dict[str, float]], float]:

@@ -10,12 +10,16 @@ sampling spread over actors)::
         batch, ids, weights = replay.sample(batch_size)
         stats = learner.learn(batch + weights)        # the policy syncs its target network
         replay.update_priorities(ids, |stats["td_error"]|)   # prioritized replay only
-    evaluator.tell("set_weights", learner.get_weights())    # for each evaluator
+    evaluator.tell("set_weights", {policy_id: learner.get_weights()})   # for each evaluator
 
 Asking for the next sample before learning lets sampling and learning overlap on the process
 backend; the price is that a sample is collected with weights one round old, which off-policy
 Q-learning does not mind. Messages from one sender arrive in order, so every evaluator sees the
 same sequence (epsilon, sample, weights, ...) on every backend and a run is reproducible.
+
+The evaluators are a supervised :class:`~rlactors.optimizers.worker_group.WorkerGroup`: one whose
+process dies is restarted with the current weights, and the round goes on with the others'
+samples (its own are lost; the env steps count only what arrived).
 """
 
 from __future__ import annotations
@@ -23,15 +27,24 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rlactors.actors import ActorRef, Future, gather
-from rlactors.core import EpisodeStats, Evaluator, Learner, Optimizer, SampleBatch
-from rlactors.evaluators import PRIORITIES
+from rlactors.actors import ActorDiedError, Future, gather
+from rlactors.core import (
+    DEFAULT_POLICY_ID,
+    EpisodeStats,
+    Evaluator,
+    Learner,
+    Optimizer,
+    SampleBatch,
+    Weights,
+)
+from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig
+from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.replay import PrioritizedSampler, ReplayBuffer, UniformSampler
 
 log = logging.getLogger(__name__)
@@ -89,13 +102,14 @@ class SyncReplayOptimizer(Optimizer):
     """The single-learner replay loop over evaluator actors (see the module docstring).
 
     The evaluators are actors answering ``sample()`` (returning ``(SampleBatch, episodes)``),
-    ``set_weights(weights)``, ``env_steps_per_sample()`` and, when an epsilon schedule is given,
-    ``set_epsilon(epsilon)`` -- :class:`~rlactors.evaluators.DQNEvaluator` does. The optimizer
-    owns them from now on: :meth:`stop` stops them. The learner is a policy living in the
+    ``set_weights({policy id: weights})``, ``env_steps_per_sample()`` and, when an epsilon
+    schedule is given, ``set_epsilon(epsilon)`` -- :class:`~rlactors.evaluators.DQNEvaluator`
+    does. The optimizer owns them from now on: :meth:`stop` stops them. The learner lives in the
     caller's process; ``learn(batch)`` must return ``td_error`` (``[B]``) for prioritized replay.
 
     Args:
-        evaluators: One or more evaluator actors.
+        evaluators: The evaluator actors (see :func:`dqn_evaluator_group`); their weights come
+            from ``learner``.
         learner: What learns (:class:`~rlactors.core.Learner`); its weights are broadcast
             after each round.
         config: Replay and learning settings.
@@ -105,25 +119,23 @@ class SyncReplayOptimizer(Optimizer):
             per-evaluator epsilons).
         beta_schedule: Env steps -> importance-sampling exponent beta for prioritized replay
             (default: 0.4 throughout, as in Ape-X).
-
-    Raises:
-        ValueError: No evaluators.
+        policy_id: The id the learner's statistics are reported under.
     """
 
     def __init__(
         self,
-        evaluators: Sequence[ActorRef[Any]],
+        evaluators: WorkerGroup[Any],
         learner: Learner,
         config: SyncReplayConfig,
         *,
         seed: int,
         epsilon_schedule: Schedule | None = None,
         beta_schedule: Schedule | None = None,
+        policy_id: str = DEFAULT_POLICY_ID,
     ) -> None:
-        if not evaluators:
-            raise ValueError("SyncReplayOptimizer needs at least one evaluator")
-        self.evaluators: tuple[ActorRef[Any], ...] = tuple(evaluators)
+        self.group = evaluators
         self.learner = learner
+        self.policy_id = policy_id
         self.config = config
         self._epsilon_schedule = epsilon_schedule
         self._beta_schedule = beta_schedule or (lambda _step: 0.4)
@@ -137,13 +149,12 @@ class SyncReplayOptimizer(Optimizer):
         self.env_steps = 0
         self.learner_steps = 0
         steps = gather(
-            [ev.ask("env_steps_per_sample") for ev in self.evaluators], config.sample_timeout_s
+            [ev.ask("env_steps_per_sample") for ev in self.group.refs], config.sample_timeout_s
         )
         self._steps_per_sample: list[int] = [int(s) for s in steps]
         self._pending: list[Future[tuple[SampleBatch, list[EpisodeStats]]]] | None = None
         self._pending_epsilon: float | None = None
         self._stat_keys: set[str] = {"loss", "q_mean", "grad_norm"}
-        self.broadcast_weights()
 
     @property
     def env_steps_per_round(self) -> int:
@@ -152,25 +163,22 @@ class SyncReplayOptimizer(Optimizer):
 
     def broadcast_weights(self) -> None:
         """Send the learner's weights to every evaluator (fire-and-forget)."""
-        weights = self.learner.get_weights()
-        for ev in self.evaluators:
-            ev.tell(Evaluator.set_weights, weights)
+        self.group.broadcast()
 
-    def step(self, *, prefetch: bool = True) -> dict[str, Any]:
+    def step(self, *, last: bool = False) -> dict[str, Any]:
         """One round: collect samples, add them to replay, learn, broadcast weights.
 
         Args:
-            prefetch: Ask for the next round's samples before learning (the overlap). Pass
-                False for the last round of a run, so no evaluator works for nothing.
+            last: No round follows: the next round's samples are not asked for before
+                learning (the overlap), so no evaluator works for nothing.
 
         Returns:
-            ``env_steps`` and ``learner_steps`` (totals, int); ``env_steps_this_step``,
-            ``learner_steps_this_step`` (int); ``loss``, ``q_mean``, ``grad_norm`` (means over
-            this round's learner steps; None before learning starts); ``replay_size`` (int);
-            ``epsilon`` the samples were collected with (None without a schedule); ``beta``
-            (prioritized replay only); ``episode_returns`` and ``episode_lengths`` (lists of the
-            episodes that ended in this round's samples); ``sample_wait_s`` and
-            ``learn_time_s`` (seconds spent blocked on samples and learning).
+            See :meth:`rlactors.core.Optimizer.step`. The learner's statistics are ``loss``,
+            ``q_mean``, ``grad_norm`` and whatever else scalar it returns (means over this
+            round's learner steps; None before learning starts) and
+            ``learner_steps_this_step``; ``metrics`` are ``replay_size``, ``epsilon`` the
+            samples were collected with (None without a schedule), ``beta`` (prioritized
+            replay only) and ``worker_restarts`` (so far).
         """
         wait_start = time.perf_counter()
         if self._pending is None:
@@ -178,62 +186,78 @@ class SyncReplayOptimizer(Optimizer):
         assert self._pending is not None
         pending, self._pending = self._pending, None  # a failed round is not waited on again
         epsilon, self._pending_epsilon = self._pending_epsilon, None
-        results = gather(pending, self.config.sample_timeout_s)
-        sample_wait_s = time.perf_counter() - wait_start
         episodes: list[EpisodeStats] = []
-        for batch, finished in results:
+        added = 0
+        for i, future in enumerate(pending):
+            try:
+                batch, finished = future.result(self.config.sample_timeout_s)
+            except ActorDiedError as exc:
+                # Its supervisor restarts it (with the current weights); the round goes on
+                # with the others' samples.
+                log.warning(
+                    "%s lost a sample (%s); it is being restarted", self.group.refs[i].name, exc
+                )
+                continue
             self._add(batch)
             episodes.extend(finished)
-        added = self.env_steps_per_round
+            added += self._steps_per_sample[i]
+        sample_wait_s = time.perf_counter() - wait_start
         self.env_steps += added
-        if prefetch:
+        if not last:
             self._request_samples()
         learn_start = time.perf_counter()
         learned, beta = self._learn()
         learn_time_s = time.perf_counter() - learn_start
         if learned["learner_steps_this_step"]:
             self.broadcast_weights()
-        stats: dict[str, Any] = {
+        metrics: dict[str, Any] = {
+            "epsilon": epsilon,
+            "replay_size": len(self.replay),
+            "worker_restarts": self.group.restarts,
+        }
+        if self.config.prioritized_replay:
+            metrics["beta"] = beta
+        return {
             "env_steps": self.env_steps,
             "env_steps_this_step": added,
             "learner_steps": self.learner_steps,
-            **learned,
-            "replay_size": len(self.replay),
-            "epsilon": epsilon,
             "episode_returns": [e.episode_return for e in episodes],
             "episode_lengths": [e.length for e in episodes],
             "sample_wait_s": sample_wait_s,
             "learn_time_s": learn_time_s,
+            "learners": {self.policy_id: learned},
+            "metrics": metrics,
         }
-        if self.config.prioritized_replay:
-            stats["beta"] = beta
-        return stats
 
     def stop(self) -> None:
         """Stop the evaluators (after any sample they are still working on). Idempotent."""
         self._pending = None
-        for ev in self.evaluators:
-            try:
-                ev.stop()
-            except Exception:  # already dead or stopped: nothing left to release
-                log.debug("stopping %s failed", ev.name, exc_info=True)
+        self.group.stop()
 
     def state_dict(self) -> dict[str, int]:
         """The counters a restored run continues from (replay is saved separately)."""
         return {"env_steps": self.env_steps, "learner_steps": self.learner_steps}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
         """Restore the counters of :meth:`state_dict`."""
-        self.env_steps = int(state["env_steps"])
-        self.learner_steps = int(state["learner_steps"])
+        self.env_steps = int(state.get("env_steps", 0))
+        self.learner_steps = int(state.get("learner_steps", 0))
+
+    def replay_state(self) -> dict[str, np.ndarray]:
+        """The replay buffer as plain arrays (for a checkpoint)."""
+        return {k: np.asarray(v) for k, v in self.replay.state_dict().items()}
+
+    def load_replay_state(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Refill the replay buffer from :meth:`replay_state`."""
+        self.replay.load_state_dict(dict(arrays))
 
     def _request_samples(self) -> None:
         if self._epsilon_schedule is not None:
             epsilon = float(self._epsilon_schedule(self.env_steps))
-            for ev in self.evaluators:
+            for ev in self.group.refs:
                 ev.tell("set_epsilon", epsilon)
             self._pending_epsilon = epsilon
-        self._pending = [ev.ask(Evaluator.sample) for ev in self.evaluators]
+        self._pending = [ev.ask(Evaluator.sample) for ev in self.group.refs]
 
     def _add(self, batch: SampleBatch) -> None:
         if not len(batch):
@@ -272,3 +296,27 @@ class SyncReplayOptimizer(Optimizer):
 
 def _is_scalar(value: object) -> bool:
     return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def dqn_evaluator_group(
+    config: EvaluatorConfig,
+    learner: Learner,
+    num_evaluators: int,
+    *,
+    max_restarts: int = 3,
+    name: str = "evaluator",
+) -> WorkerGroup[DQNEvaluator]:
+    """Spawn N supervised :class:`~rlactors.evaluators.DQNEvaluator` actors acting with
+    ``learner``'s weights (as policy ``config.policy_id``); see :class:`WorkerGroup`."""
+
+    def weights() -> dict[str, Weights]:
+        return {config.policy_id: learner.get_weights()}
+
+    return WorkerGroup(
+        DQNEvaluator,
+        lambda _i: (config,),
+        num_evaluators,
+        weights=weights,
+        max_restarts=max_restarts,
+        name=name,
+    )

@@ -16,12 +16,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlactors.actors import ActorDiedError
 from rlactors.core import SampleBatch
 from rlactors.evaluators import Rollout
-from rlactors.optimizers.evaluator_group import EvaluatorGroup, GroupOptimizer, step_stats
+from rlactors.optimizers.group_optimizer import GroupOptimizer
+from rlactors.optimizers.worker_group import WorkerGroup
+
+if TYPE_CHECKING:
+    from rlactors.learners import ActorCriticLearner  # torch: the learner's process has it
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +38,28 @@ class SyncSamplesOptimizer(GroupOptimizer):
 
     Args:
         group: The evaluators (their rollouts carry GAE ``advantages`` and ``returns``).
-        learn: What one round's batch is learned with.
+        learner: The learner whose weights the evaluators act with.
+        learn: What one round's batch is learned with (``learner.learn``, or PPO's epochs
+            of minibatches over it).
         timeout_s: Longest wait for a rollout before the step fails.
     """
 
-    def __init__(self, group: EvaluatorGroup, learn: LearnFn, timeout_s: float = 120.0) -> None:
-        super().__init__(group, timeout_s)
+    def __init__(
+        self,
+        group: WorkerGroup[Any],
+        learner: ActorCriticLearner,
+        learn: LearnFn,
+        timeout_s: float = 120.0,
+    ) -> None:
+        super().__init__(group, learner, timeout_s)
         self.learn = learn
 
-    def step(self) -> dict[str, Any]:
-        """One round.
+    def step(self, *, last: bool = False) -> dict[str, Any]:
+        """One round (``last`` changes nothing: nothing is asked ahead).
 
         Returns:
-            :func:`~rlactors.optimizers.evaluator_group.step_stats`, with ``learn``'s
-            statistics under ``"learn"``.
+            See :meth:`rlactors.core.Optimizer.step`; ``learn``'s statistics are the
+            learner's.
         """
         start = time.perf_counter()
         futures = [ref.ask("rollout") for ref in self.group.refs]
@@ -66,9 +78,9 @@ class SyncSamplesOptimizer(GroupOptimizer):
             learned = self.learn(SampleBatch.concat([r.batch for r in rollouts]))
         learn_s = time.perf_counter() - learn_start
         for rollout in rollouts:
-            self.group.merge_obs_stats(rollout.obs_stats)
+            self.merge_obs_stats(rollout.obs_stats)
         self.group.broadcast()
         episodes = [e for r in rollouts for e in r.episodes]
         steps = sum(r.env_steps for r in rollouts)
         self.env_steps += steps
-        return step_stats(self.group, self.env_steps, steps, episodes, wait_s, learn_s, learned)
+        return self._stats(steps, episodes, wait_s, learn_s, learned)

@@ -2,20 +2,39 @@
 
 The composition, in one read (Mnih et al., 2016)::
 
-    group = EvaluatorGroup(RolloutConfig(..., gae_lambda), learner, num_workers)
-    optimizer = AsyncGradientsOptimizer(group, iteration_env_steps)
+    group = evaluator_group(RolloutConfig(..., gae_lambda), learner, num_workers)
+    optimizer = AsyncGradientsOptimizer(group, learner, iteration_env_steps)
     while budget left and not solved:
         optimizer.step()   # wait_any(gradient) -> apply -> fresh weights to that worker only
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from rlactors.algorithms.a3c.config import A3CConfig
-from rlactors.algorithms.actor_critic import PRELOAD, ActorCriticAlgorithm
+from rlactors.algorithms.actor_critic import PRELOAD, ActorCriticBuilder, learner_of
+from rlactors.algorithms.builder import PolicyMap
+from rlactors.algorithms.loop import TrainingLoop
 from rlactors.optimizers.async_gradients import AsyncGradientsOptimizer
 
 
-class A3C(ActorCriticAlgorithm):
+class A3CBuilder(ActorCriticBuilder):
+    """A3C's parts: the actor-critic ones, with gradients computed by the evaluators."""
+
+    config: A3CConfig
+    # Its evaluators compute gradients with a torch policy (and its losses), imported once.
+    preload = (*PRELOAD, "rlactors.learners.actor_critic", "rlactors.losses.policy_gradient")
+
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> AsyncGradientsOptimizer:
+        return AsyncGradientsOptimizer(
+            self.evaluator_group(policies, env_steps),
+            learner_of(policies),
+            self.config.iteration_env_steps,
+        )
+
+
+class A3C(TrainingLoop):
     """Asynchronous advantage actor-critic; see the module docstring.
 
     Args:
@@ -24,9 +43,5 @@ class A3C(ActorCriticAlgorithm):
 
     name = "a3c"
     config: A3CConfig
-    config_class = A3CConfig
-    # Its evaluators compute gradients with a torch policy (and its losses), imported once.
-    preload = (*PRELOAD, "rlactors.learners.actor_critic", "rlactors.losses.policy_gradient")
-
-    def _build_optimizer(self) -> AsyncGradientsOptimizer:
-        return AsyncGradientsOptimizer(self.evaluator_group(), self.config.iteration_env_steps)
+    config_class: type[Any] = A3CConfig
+    builder_class = A3CBuilder

@@ -5,7 +5,7 @@ The composition, in one read (Horgan et al., 2018)::
     shards  = [spawn(ReplayShard, capacity, alpha=0.6) for j in range(M)]
     workers = [spawn(ApexWorker, EvaluatorConfig(..., epsilon=0.4 ** (1 + 7 i / (N - 1))),
                      i, shards) for i in range(N)]          # restarted if their process dies
-    learner = DQNPolicy(...)                                 # in this process
+    policies = DQNBuilder(...).policies()                    # the learner, in this process
     while budget left and not solved:
         AsyncReplayOptimizer.step()   # workers push prioritized n-step transitions to shards;
                                       # the learner samples, learns, updates priorities and
@@ -14,20 +14,21 @@ The composition, in one read (Horgan et al., 2018)::
         starts on an evaluator actor of its own; training goes on, and once its mean return
         reaches stop_reward the run is solved (and the learner keeps those weights)
 
-Everything else (stop criterion, checkpoints, metrics) is DQN's: Ape-X is DQN with a different
-optimizer and evaluations that run beside learning, which is the point of the design.
+Everything else is DQN's: :class:`ApexBuilder` is :class:`DQNBuilder` with another optimizer
+and a greedy evaluator actor for evaluations beside learning, which is the point of the design;
+the stop criterion, checkpoints and metrics are the training loop's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from rlactors.algorithms.apex.config import ApexConfig
-from rlactors.algorithms.dqn.algorithm import DQN
+from rlactors.algorithms.builder import PolicyMap
+from rlactors.algorithms.dqn.algorithm import DQNBuilder
+from rlactors.algorithms.loop import TrainingLoop
+from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
-from rlactors.optimizers import LinearSchedule
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
 from rlactors.seeding import APEX_GREEDY_EVALUATOR_STREAM, APEX_WORKERS_STREAM
 
@@ -40,40 +41,20 @@ from rlactors.seeding import APEX_GREEDY_EVALUATOR_STREAM, APEX_WORKERS_STREAM
 _PRELOAD = ("__main__", "rlactors.optimizers.async_replay")
 
 
-class Apex(DQN):
-    """Ape-X DQN; see the module docstring. Same API as :class:`DQN`.
+class ApexBuilder(DQNBuilder):
+    """Ape-X's parts: DQN's policy and learner, workers and replay shards, and a greedy
+    evaluator actor. Each worker's epsilon is fixed (``apex_epsilons``) and beta is
+    ``importance_beta`` throughout, so DQN's schedules are not used."""
 
-    Args:
-        config: Everything; see :class:`ApexConfig`.
-    """
+    config: ApexConfig  # type: ignore[assignment]  # ApexConfig is DQN's fields plus its own
+    preload = _PRELOAD
 
-    name = "apex"
-    config: ApexConfig  # type: ignore[assignment]
-    config_class = ApexConfig
-
-    def __init__(self, config: ApexConfig) -> None:
-        super().__init__(config)  # type: ignore[arg-type]
-        #: Replay-ratio counters a checkpoint restored, until an optimizer takes them over.
-        self._apex_counters: dict[str, int] = {}
-
-    def _schedules(self) -> tuple[LinearSchedule, LinearSchedule]:
-        # Ape-X fixes each worker's epsilon (see apex_epsilons) and beta (0.4).
-        beta = self.config.importance_beta
-        return LinearSchedule(0.0, 0.0, 1), LinearSchedule(beta, beta, 1)
-
-    def _runtime_options(self) -> dict[str, Any]:
-        if self.config.backend == "process":
-            return {"start_method": "forkserver", "preload": _PRELOAD}
-        return {}
-
-    def _greedy_evaluator_spec(self) -> tuple[type[DQNEvaluator], EvaluatorConfig]:
-        # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate).
-        return DQNEvaluator, self._evaluator_config(1, APEX_GREEDY_EVALUATOR_STREAM, 0.0)
-
-    def _build_optimizer(self) -> AsyncReplayOptimizer:
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> AsyncReplayOptimizer:
         c = self.config
         # Each worker's epsilon comes from apex_epsilons, not from this config.
-        evaluator_config = self._evaluator_config(c.num_envs_per_worker, APEX_WORKERS_STREAM, 0.0)
+        evaluator_config = self.evaluator_config(
+            c.num_envs_per_worker, APEX_WORKERS_STREAM, 0.0, env_steps
+        )
         return AsyncReplayOptimizer(
             AsyncReplayConfig(
                 num_workers=c.num_workers,
@@ -88,59 +69,23 @@ class Apex(DQN):
                 max_worker_restarts=c.max_worker_restarts,
             ),
             evaluator_config,
-            self.learner,
+            policies[DEFAULT_POLICY_ID].learner,
             iteration_env_steps=c.iteration_env_steps,
         )
 
-    def _optimizer_step(self) -> dict[str, Any]:
-        optimizer: AsyncReplayOptimizer = self._start()
-        stats = optimizer.step()
-        workers = optimizer.worker_metrics()
-        stats["epsilon"] = None  # one per worker, below
-        stats["replay_size"] = optimizer.replay_size()
-        stats["extra"] = {
-            "learner_updates_per_s": stats["learner_updates_per_s"],
-            "replay_ratio": stats["replay_ratio"],
-            "inserted_transitions": stats["inserted_transitions"],
-            "worker_restarts": stats["worker_restarts"],
-            "worker_epsilons": [w["epsilon"] for w in workers],
-            "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
-        }
-        return stats
+    def greedy_evaluator(self, env_steps: int) -> tuple[type[DQNEvaluator], EvaluatorConfig]:
+        # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate).
+        return DQNEvaluator, self.evaluator_config(1, APEX_GREEDY_EVALUATOR_STREAM, 0.0, env_steps)
 
-    # -- checkpoints: Ape-X's own counters and sharded replay -----------------------------------
 
-    def _extra_counters(self) -> dict[str, Any]:
-        if self._optimizer is not None:
-            counters = self._optimizer.counters()
-            self._apex_counters = {k: counters[k] for k in ("inserted", "learned_samples")}
-        return dict(self._apex_counters)
+class Apex(TrainingLoop):
+    """Ape-X DQN; see the module docstring. Same API as :class:`~rlactors.algorithms.DQN`.
 
-    def _restore_extra_counters(self, counters: dict[str, Any]) -> None:
-        self._apex_counters = {
-            k: int(counters[k]) for k in ("inserted", "learned_samples") if k in counters
-        }
+    Args:
+        config: Everything; see :class:`ApexConfig`.
+    """
 
-    def _sync_optimizer(self, optimizer: Any) -> None:
-        saved = self._apex_counters
-        optimizer.load_counters(
-            {
-                "env_steps": self.env_steps,
-                "learner_steps": self.learner_steps,
-                "inserted": saved.get("inserted", 0),
-                "learned_samples": saved.get("learned_samples", 0),
-            }
-        )
-
-    def _snapshot_replay(self) -> dict[str, np.ndarray]:
-        arrays: dict[str, np.ndarray] = {}
-        for j, state in enumerate(self._optimizer.replay_states()):
-            arrays.update({f"shard{j}/{k}": np.asarray(v) for k, v in state.items()})
-        return arrays
-
-    def _load_replay(self, optimizer: Any, arrays: dict[str, np.ndarray]) -> None:
-        states: list[dict[str, np.ndarray]] = [{} for _ in optimizer.shards]
-        for key, value in arrays.items():
-            shard, _, name = key.partition("/")
-            states[int(shard.removeprefix("shard"))][name] = value
-        optimizer.load_replay_states(states)
+    name = "apex"
+    config: ApexConfig
+    config_class: type[Any] = ApexConfig
+    builder_class = ApexBuilder

@@ -2,38 +2,37 @@
 
 The composition, in one read (Espeholt et al., 2018)::
 
-    group = EvaluatorGroup(RolloutConfig(..., gae_lambda=None), learner, num_workers)
-    learner = VTraceLearner(policy, VTraceLearnerConfig(rho_bar, c_bar, ...))
-    optimizer = AsyncSamplesOptimizer(group, learn=learner, AsyncSamplesConfig(...))
+    group = evaluator_group(RolloutConfig(..., gae_lambda=None), learner, num_workers)
+    v_trace = VTraceLearner(learner, VTraceLearnerConfig(rho_bar, c_bar, ...))
+    optimizer = AsyncSamplesOptimizer(group, learner, v_trace, AsyncSamplesConfig(...))
     while budget left and not solved:
         optimizer.step()   # rollouts stream in; every rollouts_per_batch: V-trace step
 """
 
 from __future__ import annotations
 
-from rlactors.algorithms.actor_critic import ActorCriticAlgorithm
+from typing import Any
+
+from rlactors.algorithms.actor_critic import ActorCriticBuilder, learner_of
+from rlactors.algorithms.builder import PolicyMap
 from rlactors.algorithms.impala.config import IMPALAConfig
+from rlactors.algorithms.loop import TrainingLoop
 from rlactors.optimizers.async_samples import AsyncSamplesConfig, AsyncSamplesOptimizer
 
 
-class IMPALA(ActorCriticAlgorithm):
-    """Importance Weighted Actor-Learner Architecture; see the module docstring.
+class IMPALABuilder(ActorCriticBuilder):
+    """IMPALA's parts: the actor-critic ones, streaming raw trajectories to V-trace."""
 
-    Args:
-        config: Everything; see :class:`IMPALAConfig`.
-    """
-
-    name = "impala"
     config: IMPALAConfig
-    config_class = IMPALAConfig
 
-    def _build_optimizer(self) -> AsyncSamplesOptimizer:
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> AsyncSamplesOptimizer:
         # torch, imported when training starts (see algorithms.loop)
         from rlactors.learners.v_trace import VTraceLearner, VTraceLearnerConfig
 
         c = self.config
-        learner = VTraceLearner(
-            self.learner,
+        learner = learner_of(policies)
+        v_trace = VTraceLearner(
+            learner,
             VTraceLearnerConfig(
                 rollout_steps=c.rollout_steps,
                 gamma=c.gamma,
@@ -44,8 +43,9 @@ class IMPALA(ActorCriticAlgorithm):
             ),
         )
         return AsyncSamplesOptimizer(
-            self.evaluator_group(gae=False),
+            self.evaluator_group(policies, env_steps, gae=False),
             learner,
+            v_trace,
             AsyncSamplesConfig(
                 rollouts_per_batch=c.rollouts_per_batch,
                 max_inflight_per_worker=c.max_inflight_per_worker,
@@ -54,3 +54,16 @@ class IMPALA(ActorCriticAlgorithm):
                 iteration_env_steps=c.iteration_env_steps,
             ),
         )
+
+
+class IMPALA(TrainingLoop):
+    """Importance Weighted Actor-Learner Architecture; see the module docstring.
+
+    Args:
+        config: Everything; see :class:`IMPALAConfig`.
+    """
+
+    name = "impala"
+    config: IMPALAConfig
+    config_class: type[Any] = IMPALAConfig
+    builder_class = IMPALABuilder

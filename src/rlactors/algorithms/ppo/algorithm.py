@@ -2,9 +2,9 @@
 
 The composition, in one read (Schulman et al., 2017)::
 
-    group = EvaluatorGroup(RolloutConfig(..., gae_lambda), learner, num_workers)
-    learner = PPOLearner(policy, PPOLearnerConfig(num_epochs, minibatch_size, clip_epsilon))
-    optimizer = SyncSamplesOptimizer(group, learn=learner)
+    group = evaluator_group(RolloutConfig(..., gae_lambda), learner, num_workers)
+    ppo = PPOLearner(learner, PPOLearnerConfig(num_epochs, minibatch_size, clip_epsilon))
+    optimizer = SyncSamplesOptimizer(group, learner, learn=ppo)
     while budget left and not solved:
         optimizer.step()          # gather rollouts -> epochs of minibatches -> broadcast
 
@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rlactors.algorithms.actor_critic import ActorCriticAlgorithm
+from rlactors.algorithms.actor_critic import ActorCriticBuilder, learner_of
+from rlactors.algorithms.builder import EnvInfo, PolicyMap
+from rlactors.algorithms.loop import TrainingLoop
 from rlactors.algorithms.ppo.config import PPOConfig
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
 
@@ -26,28 +28,23 @@ if TYPE_CHECKING:
     from rlactors.learners.ppo import PPOLearner
 
 
-class PPO(ActorCriticAlgorithm):
-    """Proximal Policy Optimization; see the module docstring.
+class PPOBuilder(ActorCriticBuilder):
+    """PPO's parts: the actor-critic ones, learning epochs of clipped minibatch steps."""
 
-    Args:
-        config: Everything; see :class:`PPOConfig`.
-    """
-
-    name = "ppo"
     config: PPOConfig
-    config_class = PPOConfig
 
-    def __init__(self, config: PPOConfig) -> None:
-        super().__init__(config)
-        self._ppo: PPOLearner | None = None
+    def __init__(self, name: str, config: PPOConfig, env: EnvInfo) -> None:
+        super().__init__(name, config, env)
+        self._ppo: PPOLearner | None = None  # this session's; its clip range is scheduled
 
-    def _build_optimizer(self) -> SyncSamplesOptimizer:
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> SyncSamplesOptimizer:
         # torch, imported when training starts (see algorithms.loop)
         from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
 
         c = self.config
+        learner = learner_of(policies)
         self._ppo = PPOLearner(
-            self.learner,
+            learner,
             PPOLearnerConfig(
                 num_epochs=c.num_epochs,
                 minibatch_size=c.minibatch_size,
@@ -57,15 +54,27 @@ class PPO(ActorCriticAlgorithm):
                 entropy_coef=c.entropy_coef,
                 normalize_advantages=c.normalize_advantages,
             ),
-            seed=self.minibatch_seed(),
+            seed=self.minibatch_seed(env_steps),
         )
-        return SyncSamplesOptimizer(self.evaluator_group(), self._ppo)
+        return SyncSamplesOptimizer(self.evaluator_group(policies, env_steps), learner, self._ppo)
 
-    def _optimizer_step(self) -> dict[str, Any]:
-        self._start()
+    def update_schedules(self, policies: PolicyMap, env_steps: int) -> None:
+        super().update_schedules(policies, env_steps)
         c = self.config
         if self._ppo is not None and c.clip_schedule == "linear":
-            remaining = max(0.0, 1.0 - self.env_steps / c.max_env_steps)
+            remaining = max(0.0, 1.0 - env_steps / c.max_env_steps)
             # A clip range of exactly 0 would freeze the ratio; keep a sliver at the very end.
             self._ppo.clip_epsilon = max(c.clip_epsilon * remaining, 1e-8)
-        return super()._optimizer_step()
+
+
+class PPO(TrainingLoop):
+    """Proximal Policy Optimization; see the module docstring.
+
+    Args:
+        config: Everything; see :class:`PPOConfig`.
+    """
+
+    name = "ppo"
+    config: PPOConfig
+    config_class: type[Any] = PPOConfig
+    builder_class = PPOBuilder

@@ -1,0 +1,106 @@
+"""The worker actors an optimizer owns: spawned supervised, fed the learners' weights.
+
+Every optimizer keeps N sampling actors (DQN's and the actor-critics' evaluators, Ape-X's
+workers), restarts one whose process dies (Erlang/OTP style, at most ``max_restarts`` a
+minute) and hands the restarted one the weights it missed. This class is that part, once::
+
+    group = WorkerGroup(DQNEvaluator, lambda i: (config,), 2, weights=learner_weights)
+    group.refs[0].ask("sample")        # the actors, by index
+    group.broadcast()                  # the learners' current weights to every worker
+    group.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from rlactors.actors import ActorDiedError, ActorOptions, ActorRef, RestartPolicy, spawn_with
+from rlactors.core import PolicyWeights
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A")
+
+
+class WorkerGroup(Generic[A]):
+    """N supervised worker actors of one class, holding the learners' weights.
+
+    Args:
+        factory: The workers' class (or factory); each must answer ``set_weights`` with
+            ``{policy id: weights}``.
+        args: Worker ``i``'s positional arguments (``index=i`` is added as a keyword, so each
+            derives its own random streams).
+        num_workers: N >= 1.
+        weights: The learners' current weights, ``{policy id: weights}``; called on every
+            broadcast (the last result is what a restarted worker receives).
+        max_restarts: Restarts per worker within a minute before its failure escalates.
+        name: Actor names are ``f"{name}-{i}"``.
+
+    Raises:
+        ValueError: ``num_workers`` < 1 or ``max_restarts`` < 0.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[..., A],
+        args: Callable[[int], tuple[Any, ...]],
+        num_workers: int,
+        *,
+        weights: Callable[[], PolicyWeights],
+        max_restarts: int = 3,
+        name: str = "worker",
+    ) -> None:
+        if num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+        if max_restarts < 0:
+            raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
+        self.restarts = 0
+        self._get_weights = weights
+        self._weights = weights()
+        restart = RestartPolicy.on_failure(max_restarts=max_restarts, within_s=60.0)
+        self.refs: list[ActorRef[A]] = [
+            spawn_with(
+                ActorOptions(name=f"{name}-{i}", restart=restart, on_restart=self._on_restart),
+                factory,
+                *args(i),
+                index=i,
+            )
+            for i in range(num_workers)
+        ]
+        self.broadcast()
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def broadcast(self) -> None:
+        """Send the learners' current weights to every worker (fire-and-forget)."""
+        self._weights = self._get_weights()
+        for ref in self.refs:
+            self._tell_weights(ref)
+
+    def send_weights(self, index: int) -> None:
+        """Send the learners' current weights to worker ``index`` only (A3C)."""
+        self._weights = self._get_weights()
+        self._tell_weights(self.refs[index])
+
+    def _tell_weights(self, ref: ActorRef[Any]) -> None:
+        try:
+            ref.tell("set_weights", self._weights)
+        except ActorDiedError:
+            # Dead and not restarted yet: the restart hook hands the new instance the weights.
+            log.debug("%s is down; it gets the weights when it is restarted", ref.name)
+
+    def stop(self) -> None:
+        """Stop every worker (best effort: a failure is logged, the others still stop)."""
+        for ref in self.refs:
+            try:
+                ref.stop(timeout=10.0)
+            except Exception:  # shutting down: report and go on
+                log.exception("stopping %s failed", ref.name)
+
+    def _on_restart(self, ref: ActorRef[Any]) -> None:
+        # Runs in the owner when a worker came back: hand it the weights it missed.
+        self.restarts += 1
+        ref.tell("set_weights", self._weights)
