@@ -129,3 +129,24 @@ def test_training_past_the_budget_is_refused() -> None:
         dqn.train_iter()
         with pytest.raises(RuntimeError, match="budget spent"):
             dqn.train_iter()
+
+
+@pytest.mark.timeout(120)
+def test_an_evaluator_killed_mid_run_is_restarted_and_the_run_goes_on() -> None:
+    """DQN's evaluators are a supervised WorkerGroup, as every optimizer's are: before, one
+    killed process ended the run with ActorDiedError."""
+    import time
+
+    from rlactors.actors import kill
+
+    with DQN(tiny(backend="process", num_evaluators=2, max_env_steps=100_000)) as dqn:
+        dqn.train_iter()
+        group = dqn._optimizer.group  # type: ignore[union-attr]
+        kill(group.refs[0])
+        deadline = time.monotonic() + 60.0
+        rows = []
+        while group.restarts < 1 or len(rows) < 3:
+            assert time.monotonic() < deadline, "the killed evaluator was not restarted"
+            rows.append(dqn.train_iter())
+    assert group.restarts == 1 and rows[-1]["worker_restarts"] == 1
+    assert rows[-1]["env_steps"] > rows[0]["env_steps"]
