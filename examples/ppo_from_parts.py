@@ -15,11 +15,11 @@ import torch
 
 from rlactors.actors import Runtime
 from rlactors.envs import EnvSpec
-from rlactors.evaluators import RolloutConfig, make_env_batch, run_episodes
+from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig, make_env_batch, run_episodes
 from rlactors.learners import ActorCriticLearner
 from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
-from rlactors.optimizers.group_optimizer import evaluator_group
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
+from rlactors.optimizers.worker_group import evaluator_group
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
 
@@ -37,7 +37,8 @@ def main() -> None:
     ppo = PPOLearner(learner, PPOLearnerConfig(num_epochs=20, minibatch_size=256), seed=0)
     eval_envs = make_env_batch("CartPole-v1", 20)
     with Runtime("process"):  # or "inline": the same program in one process
-        optimizer = SyncSamplesOptimizer(evaluator_group(rollouts, learner, 2), learner, ppo)
+        evaluators = evaluator_group(ActorCriticEvaluator, rollouts, learner, num_workers=2)
+        optimizer = SyncSamplesOptimizer(evaluators, learner, ppo)
         for round_ in range(1, 200):
             stats = optimizer.step()  # 2 workers x 4 envs x 32 steps, then 20 epochs
             if round_ % 16 == 0:

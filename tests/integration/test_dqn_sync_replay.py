@@ -12,8 +12,7 @@ from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig, make_env_batch
 from rlactors.learners import DQNLearner
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
-from rlactors.optimizers.sync_replay import dqn_evaluator_group
-from rlactors.optimizers.worker_group import WorkerGroup
+from rlactors.optimizers.worker_group import WorkerGroup, evaluator_group
 from rlactors.policies import DQNPolicy, DQNPolicyConfig
 
 POLICY = DQNPolicyConfig(hidden_sizes=(16,))
@@ -34,7 +33,7 @@ def evaluators(count: int, learner: DQNLearner, **overrides: object) -> WorkerGr
         **overrides,
     }
     config = EvaluatorConfig(**fields)  # type: ignore[arg-type]
-    return dqn_evaluator_group(config, learner, count)
+    return evaluator_group(DQNEvaluator, config, learner, count)
 
 
 def learner() -> DQNLearner:

@@ -18,7 +18,7 @@ from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
 from rlactors.learners.v_trace import VTraceLearner, VTraceLearnerConfig
 from rlactors.losses import normalize_advantages, ppo_loss
 from rlactors.optimizers.async_samples import AsyncSamplesConfig, AsyncSamplesOptimizer
-from rlactors.optimizers.group_optimizer import evaluator_group
+from rlactors.optimizers.worker_group import evaluator_group
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
 T, K = 8, 2
@@ -118,7 +118,7 @@ def test_async_samples_never_holds_more_rollouts_than_its_bound() -> None:
     )
     held: list[int] = []
     with Runtime("process"):
-        group = evaluator_group(rollout_config(gae_lambda=None), learner, 2)
+        group = evaluator_group(ActorCriticEvaluator, rollout_config(gae_lambda=None), learner, 2)
         optimizer: AsyncSamplesOptimizer
 
         def learn(batches: list[SampleBatch]) -> dict[str, float]:
@@ -160,7 +160,7 @@ def test_weights_sent_to_a_dead_evaluator_wait_for_its_restart() -> None:
         ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
     )
     with Runtime("process"):
-        group = evaluator_group(rollout_config(), learner, 1)
+        group = evaluator_group(ActorCriticEvaluator, rollout_config(), learner, 1)
         try:
             kill(group.refs[0])
             deadline = time.monotonic() + 30.0

@@ -24,8 +24,7 @@ from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.builder import Builder, PolicyEntry, PolicyMap
 from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
-from rlactors.optimizers.group_optimizer import evaluator_group
-from rlactors.optimizers.worker_group import WorkerGroup
+from rlactors.optimizers.worker_group import WorkerGroup, evaluator_group
 from rlactors.policies import ActorCriticConfig
 from rlactors.seeding import (
     EVALUATORS_STREAM,
@@ -107,6 +106,7 @@ class ActorCriticBuilder(Builder):
     ) -> WorkerGroup[ActorCriticEvaluator]:
         """Spawn the evaluators (inside this session's runtime); see :meth:`rollout_config`."""
         return evaluator_group(
+            ActorCriticEvaluator,
             self.rollout_config(env_steps, gae=gae),
             learner_of(policies),
             self.config.num_workers,

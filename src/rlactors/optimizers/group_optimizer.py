@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from rlactors.actors import ActorDiedError, Future, wait_any
-from rlactors.core import DEFAULT_POLICY_ID, EpisodeStats, Optimizer, Weights
-from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
+from rlactors.core import DEFAULT_POLICY_ID, EpisodeStats, Optimizer
 from rlactors.optimizers.worker_group import WorkerGroup
 
 if TYPE_CHECKING:
@@ -29,33 +28,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def evaluator_group(
-    config: RolloutConfig,
-    learner: ActorCriticLearner,
-    num_workers: int,
-    *,
-    max_restarts: int = 3,
-    name: str = "evaluator",
-) -> WorkerGroup[ActorCriticEvaluator]:
-    """Spawn N supervised actor-critic evaluators acting with ``learner``'s weights (as policy
-    ``config.policy_id``); see :class:`WorkerGroup` for the arguments and errors."""
-
-    def weights() -> dict[str, Weights]:
-        return {config.policy_id: learner.get_weights()}
-
-    return WorkerGroup(
-        ActorCriticEvaluator,
-        lambda _i: (config,),
-        num_workers,
-        weights=weights,
-        max_restarts=max_restarts,
-        name=name,
-    )
-
-
 class GroupOptimizer(Optimizer):
     """What the actor-critic optimizers share: a group of evaluators, the learner whose weights
-    they act with (:func:`evaluator_group`), and an env-step count.
+    they act with (:func:`~rlactors.optimizers.worker_group.evaluator_group`), and an env-step
+    count.
 
     Subclasses implement ``step``; requests they keep in flight go in ``self._inflight``
     (``{future: evaluator index}``), abandoned by :meth:`stop`.

@@ -41,9 +41,8 @@ from rlactors.core import (
     Learner,
     Optimizer,
     SampleBatch,
-    Weights,
 )
-from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig
+from rlactors.evaluators import PRIORITIES
 from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.replay import PrioritizedSampler, ReplayBuffer, UniformSampler
 
@@ -108,8 +107,9 @@ class SyncReplayOptimizer(Optimizer):
     caller's process; ``learn(batch)`` must return ``td_error`` (``[B]``) for prioritized replay.
 
     Args:
-        evaluators: The evaluator actors (see :func:`dqn_evaluator_group`); their weights come
-            from ``learner``.
+        evaluators: The evaluator actors, a supervised group (see
+            :func:`~rlactors.optimizers.worker_group.evaluator_group`) fed ``learner``'s
+            weights.
         learner: What learns (:class:`~rlactors.core.Learner`); its weights are broadcast
             after each round.
         config: Replay and learning settings.
@@ -296,27 +296,3 @@ class SyncReplayOptimizer(Optimizer):
 
 def _is_scalar(value: object) -> bool:
     return isinstance(value, int | float | np.number) and not isinstance(value, bool)
-
-
-def dqn_evaluator_group(
-    config: EvaluatorConfig,
-    learner: Learner,
-    num_evaluators: int,
-    *,
-    max_restarts: int = 3,
-    name: str = "evaluator",
-) -> WorkerGroup[DQNEvaluator]:
-    """Spawn N supervised :class:`~rlactors.evaluators.DQNEvaluator` actors acting with
-    ``learner``'s weights (as policy ``config.policy_id``); see :class:`WorkerGroup`."""
-
-    def weights() -> dict[str, Weights]:
-        return {config.policy_id: learner.get_weights()}
-
-    return WorkerGroup(
-        DQNEvaluator,
-        lambda _i: (config,),
-        num_evaluators,
-        weights=weights,
-        max_restarts=max_restarts,
-        name=name,
-    )

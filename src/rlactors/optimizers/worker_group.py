@@ -4,7 +4,7 @@ Every optimizer keeps N sampling actors (DQN's and the actor-critics' evaluators
 workers), restarts one whose process dies (Erlang/OTP style, at most ``max_restarts`` a
 minute) and hands the restarted one the weights it missed. This class is that part, once::
 
-    group = WorkerGroup(DQNEvaluator, lambda i: (config,), 2, weights=learner_weights)
+    group = evaluator_group(DQNEvaluator, config, learner, 2)   # or WorkerGroup(...) itself
     group.refs[0].ask("sample")        # the actors, by index
     group.broadcast()                  # the learners' current weights to every worker
     group.stop()
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from rlactors.actors import ActorDiedError, ActorOptions, ActorRef, RestartPolicy, spawn_with
-from rlactors.core import PolicyWeights
+from rlactors.core import Learner, PolicyWeights, Weights
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +104,37 @@ class WorkerGroup(Generic[A]):
         # Runs in the owner when a worker came back: hand it the weights it missed.
         self.restarts += 1
         ref.tell("set_weights", self._weights)
+
+
+class _EvaluatorConfig(Protocol):
+    @property
+    def policy_id(self) -> str: ...
+
+
+C = TypeVar("C", bound=_EvaluatorConfig)
+
+
+def evaluator_group(
+    factory: Callable[[C], A] | Callable[..., A],
+    config: C,
+    learner: Learner,
+    num_workers: int,
+    *,
+    max_restarts: int = 3,
+    name: str = "evaluator",
+) -> WorkerGroup[A]:
+    """N supervised evaluators ``factory(config, index=i)`` acting with ``learner``'s weights,
+    as policy ``config.policy_id`` (a ``DQNEvaluator`` or ``ActorCriticEvaluator`` and its
+    config); see :class:`WorkerGroup` for the arguments and errors."""
+
+    def weights() -> dict[str, Weights]:
+        return {config.policy_id: learner.get_weights()}
+
+    return WorkerGroup(
+        factory,
+        lambda _i: (config,),
+        num_workers,
+        weights=weights,
+        max_restarts=max_restarts,
+        name=name,
+    )

@@ -2,7 +2,7 @@
 
 The composition, in one read (Mnih et al., 2016, made synchronous)::
 
-    group = evaluator_group(RolloutConfig(..., gae_lambda), learner, num_workers)
+    group = evaluator_group(ActorCriticEvaluator, RolloutConfig(..., gae_lambda), learner, N)
     optimizer = SyncSamplesOptimizer(group, learner, learner.learn)  # one A2C-loss Adam step
     while budget left and not solved:
         optimizer.step()          # gather rollouts -> one gradient step -> broadcast

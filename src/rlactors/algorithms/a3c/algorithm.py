@@ -2,7 +2,7 @@
 
 The composition, in one read (Mnih et al., 2016)::
 
-    group = evaluator_group(RolloutConfig(..., gae_lambda), learner, num_workers)
+    group = evaluator_group(ActorCriticEvaluator, RolloutConfig(..., gae_lambda), learner, N)
     optimizer = AsyncGradientsOptimizer(group, learner, iteration_env_steps)
     while budget left and not solved:
         optimizer.step()   # wait_any(gradient) -> apply -> fresh weights to that worker only

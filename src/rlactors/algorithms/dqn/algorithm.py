@@ -3,7 +3,7 @@
 The composition, in one read (:class:`DQNBuilder` makes the parts)::
 
     policies = {"default": PolicyEntry(DQNPolicy(...), DQNLearner(policy))}
-    evaluators = dqn_evaluator_group(EvaluatorConfig(...), learner, num_evaluators)
+    evaluators = evaluator_group(DQNEvaluator, EvaluatorConfig(...), learner, num_evaluators)
     optimizer = SyncReplayOptimizer(evaluators, learner, SyncReplayConfig(...),
                                     epsilon_schedule=LinearSchedule(1.0, 0.04, ...))
     while budget left and not solved:             # TrainingLoop
@@ -26,9 +26,9 @@ from rlactors.algorithms.builder import Builder, PolicyEntry, PolicyMap
 from rlactors.algorithms.dqn.config import DQNConfig
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.core import DEFAULT_POLICY_ID, Optimizer
-from rlactors.evaluators import EvaluatorConfig
+from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
-from rlactors.optimizers.sync_replay import dqn_evaluator_group
+from rlactors.optimizers.worker_group import evaluator_group
 from rlactors.policies import DQNPolicyConfig
 from rlactors.seeding import EVALUATORS_STREAM, LEARNER_STREAM, REPLAY_STREAM, derive_seed
 
@@ -101,7 +101,8 @@ class DQNBuilder(Builder):
         c = self.config
         learner = policies[DEFAULT_POLICY_ID].learner
         epsilon = self.epsilon_schedule()
-        evaluators = dqn_evaluator_group(
+        evaluators = evaluator_group(
+            DQNEvaluator,
             self.evaluator_config(
                 c.num_envs_per_evaluator, EVALUATORS_STREAM, epsilon(env_steps), env_steps
             ),

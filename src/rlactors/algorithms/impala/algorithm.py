@@ -2,7 +2,7 @@
 
 The composition, in one read (Espeholt et al., 2018)::
 
-    group = evaluator_group(RolloutConfig(..., gae_lambda=None), learner, num_workers)
+    group = evaluator_group(ActorCriticEvaluator, RolloutConfig(..., gae_lambda=None), learner, N)
     v_trace = VTraceLearner(learner, VTraceLearnerConfig(rho_bar, c_bar, ...))
     optimizer = AsyncSamplesOptimizer(group, learner, v_trace, AsyncSamplesConfig(...))
     while budget left and not solved:

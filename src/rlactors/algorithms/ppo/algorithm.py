@@ -2,7 +2,7 @@
 
 The composition, in one read (Schulman et al., 2017)::
 
-    group = evaluator_group(RolloutConfig(..., gae_lambda), learner, num_workers)
+    group = evaluator_group(ActorCriticEvaluator, RolloutConfig(..., gae_lambda), learner, N)
     ppo = PPOLearner(learner, PPOLearnerConfig(num_epochs, minibatch_size, clip_epsilon))
     optimizer = SyncSamplesOptimizer(group, learner, learn=ppo)
     while budget left and not solved:
