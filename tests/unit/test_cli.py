@@ -99,7 +99,10 @@ def test_mistakes_raise_one_line_errors(argv: list[str], message: str) -> None:
     ("argv", "message"),
     [
         (["train", "dqnn"], "unknown algorithm 'dqnn'"),
-        (["train", "dqn", "--gamma", "2"], "dqn config: gamma must lie in [0, 1], got 2.0"),
+        (
+            ["train", "dqn", "--gamma", "2"],
+            "dqn config: DQNConfig.gamma must lie in [0, 1], got 2.0",
+        ),
         (["train", "dqn", "--env", "CartPol-v1"], "did you mean 'CartPole-v1'"),
         (["train", "dqn", "--max-env-steps", "10"], "less than one round of sampling"),
         (["evaluate", "/nonexistent/run"], "is not a directory"),

@@ -1,8 +1,9 @@
-"""The fields A2C, A3C, PPO and IMPALA share: the run, the evaluators, the network, Adam.
+"""The fields A2C, A3C, PPO and IMPALA share: the evaluators, the network, Adam.
 
-Each algorithm's config subclasses :class:`ActorCriticRunConfig`, adds its own fields and
-re-declares (with a docstring saying why) the defaults it changes. No torch here: the CLI reads
-these classes to build ``rlactors train ppo --help``.
+The run's fields are :class:`~rlactors.algorithms.run_config.RunConfig`'s. Each algorithm's
+config subclasses :class:`ActorCriticRunConfig`, adds its own fields and re-declares (with a
+docstring saying why) the defaults it changes. No torch here: the CLI reads these classes to
+build ``rlactors train ppo --help``.
 """
 
 from __future__ import annotations
@@ -11,65 +12,29 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from rlactors.algorithms.env_fields import (
-    EnvField,
-    EnvKwargsField,
-    EnvWrappersField,
-    check_env_fields,
-)
-from rlactors.envs.spec import NO_KWARGS
-from rlactors.validation import check_positive_ints
+from rlactors.algorithms.run_config import RunConfig
+from rlactors.validation import check_non_negative_ints, check_positive_ints
 
 
 @dataclass(frozen=True)
-class ActorCriticRunConfig:
+class ActorCriticRunConfig(RunConfig):
     """Fields of every actor-critic algorithm's config."""
 
-    # -- the run ----------------------------------------------------------------------------------
-
-    env: EnvField = "CartPole-v1"
-    """The env: a Gymnasium id (``CartPole-v1``, ``module:EnvId``), an importable factory
-    ``package.module:function``, or (from Python) an rlactors ``Env`` or ``gymnasium.Env``
-    subclass or factory, or an ``EnvSpec``; see docs/envs.md. Discrete or Box actions."""
-
-    env_kwargs: EnvKwargsField = NO_KWARGS
-    """Keyword arguments of the env's factory or of ``gymnasium.make`` (CLI: a JSON object,
-    ``--env-kwargs '{"length": 10}'``)."""
-
-    env_wrappers: EnvWrappersField = ()
-    """Gymnasium wrappers, innermost first: ``gymnasium.wrappers`` names, ``module:name``, or
-    (CLI) names, comma-separated, or a JSON list of names and ``{"name": {kwargs}}``:
-    ``'["FlattenObservation", {"TimeLimit": {"max_episode_steps": 50}}]'``."""
-
-    seed: int = 0
-    """Root seed; every other seed (envs, action sampling, network init) derives from it."""
-
-    backend: Literal["inline", "process", "ray"] = "process"
-    """Where the evaluator actors run: ``inline`` (this process), ``process`` (one OS process
-    each) or ``ray`` (a Ray cluster)."""
+    # -- the run: the actor-critics' own defaults -------------------------------------------------
 
     max_env_steps: int = 500_000
-    """Budget: training stops before it would take more env steps than this."""
-
-    stop_reward: float | None = None
-    """Stop once a greedy evaluation's mean return reaches this (None: use the whole budget)."""
-
-    eval_episodes: int = 20
-    """Greedy episodes per evaluation (the stop criterion averages over them)."""
+    """Budget: training stops before it would take more env steps than this. Larger than the
+    Q-learners': an actor-critic learns from each fresh rollout once (or for a few epochs),
+    not again and again from replay."""
 
     eval_interval_env_steps: int = 4096
-    """With ``stop_reward`` set, consider a greedy evaluation every this many env steps."""
+    """With ``stop_reward`` set, consider a greedy evaluation every this many env steps (twice
+    the Q-learners' interval, for budgets 2-5x theirs)."""
 
     eval_trigger_fraction: float = 0.5
     """...and run it only once the training return mean reaches this fraction of a positive
     ``stop_reward`` (a target <= 0 is not gated): a stochastic policy's training return
     tracks its greedy return closely, so evaluations before that are wasted time."""
-
-    return_window_episodes: int = 20
-    """``episode_return_mean`` averages the training returns of this many latest episodes."""
-
-    learner_torch_threads: int | None = 1
-    """torch threads of the learner (this process); None leaves torch's default."""
 
     # -- sampling ---------------------------------------------------------------------------------
 
@@ -138,35 +103,19 @@ class ActorCriticRunConfig:
     """Normalize advantages to mean 0, std 1 per batch (or minibatch)."""
 
     def __post_init__(self) -> None:
-        """Checks the run-level fields (the parts check their own).
+        """Checks these fields, then the run's.
 
         Raises:
             ValueError: A field is out of range; the message names it.
         """
         name = type(self).__name__
-        check_env_fields(self)
-        check_positive_ints(
-            self,
-            "max_env_steps",
-            "eval_episodes",
-            "eval_interval_env_steps",
-            "return_window_episodes",
-            "num_workers",
-            "num_envs_per_worker",
-            "rollout_steps",
-        )
-        if self.max_worker_restarts < 0:
-            raise ValueError(
-                f"{name}.max_worker_restarts must be >= 0, got {self.max_worker_restarts}"
-            )
+        check_positive_ints(self, "num_workers", "num_envs_per_worker", "rollout_steps")
+        check_non_negative_ints(self, "max_worker_restarts")
         for field in ("gamma", "gae_lambda"):
             value = getattr(self, field)
             if not (math.isfinite(value) and 0.0 <= value <= 1.0):
                 raise ValueError(f"{name}.{field} must lie in [0, 1], got {value}")
-        if not 0.0 <= self.eval_trigger_fraction <= 1.0:
-            raise ValueError(
-                f"{name}.eval_trigger_fraction must lie in [0, 1], got {self.eval_trigger_fraction}"
-            )
+        super().__post_init__()
         if self.env_steps_per_round > self.max_env_steps:
             raise ValueError(
                 f"{name}: max_env_steps ({self.max_env_steps}) is less than one training "

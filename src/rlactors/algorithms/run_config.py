@@ -1,0 +1,114 @@
+"""RunConfig: the fields of a run that every algorithm's config has, stated once.
+
+The env, the root seed, the backend, the budget, the stop criterion and its greedy evaluations,
+the training-return window and the learner's torch threads: what
+:class:`~rlactors.algorithms.loop.TrainingLoop` reads. Each algorithm's config extends it
+(:class:`~rlactors.algorithms.q_learning_config.QLearningConfig` for DQN and Ape-X,
+:class:`~rlactors.algorithms.actor_critic_config.ActorCriticRunConfig` for the actor-critics)
+and re-declares, with a docstring saying why, only a field whose default, type or meaning is
+its own. No torch here: the CLI reads these classes to build ``rlactors train ... --help``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from rlactors.algorithms.env_fields import (
+    EnvField,
+    EnvKwargsField,
+    EnvWrappersField,
+    check_env_fields,
+)
+from rlactors.envs.spec import NO_KWARGS
+from rlactors.validation import check_fractions, check_non_negative_ints, check_positive_ints
+
+#: The backends an algorithm may run its actors on (see :class:`rlactors.actors.Runtime`; not
+#: imported from there, so that ``--help`` does not import the actor runtime).
+Backend = Literal["inline", "process", "ray"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Fields of every algorithm's config: the env, the backend, the budget, evaluations."""
+
+    env: EnvField = "CartPole-v1"
+    """The env: a Gymnasium id (``CartPole-v1``, ``module:EnvId``), an importable factory
+    ``package.module:function``, or (from Python) an rlactors ``Env`` or ``gymnasium.Env``
+    subclass or factory, or an ``EnvSpec``; see docs/envs.md. DQN and Ape-X need Discrete
+    actions; the actor-critics take Discrete or Box actions."""
+
+    env_kwargs: EnvKwargsField = NO_KWARGS
+    """Keyword arguments of the env's factory or of ``gymnasium.make`` (CLI: a JSON object,
+    ``--env-kwargs '{"length": 10}'``)."""
+
+    env_wrappers: EnvWrappersField = ()
+    """Gymnasium wrappers, innermost first: ``gymnasium.wrappers`` names, ``module:name``, or
+    (CLI) names, comma-separated, or a JSON list of names and ``{"name": {kwargs}}``:
+    ``'["FlattenObservation", {"TimeLimit": {"max_episode_steps": 50}}]'``."""
+
+    seed: int = 0
+    """Root seed; every other seed (envs, exploration or action sampling, network init,
+    replay) derives from it."""
+
+    backend: Backend = "process"
+    """Where the actors (evaluators, workers, replay shards) run: ``process`` (one OS process
+    each, sampling while the learner learns), ``ray`` (Ray actors: a local instance, or a
+    cluster with the CLI's ``--address``) or ``inline`` (this process, deterministic: for
+    tests and debugging)."""
+
+    max_env_steps: int = 100_000
+    """Budget: training stops before it would take more env steps than this."""
+
+    stop_reward: float | None = None
+    """Stop once a greedy evaluation's mean return reaches this (None: use the whole budget)."""
+
+    eval_episodes: int = 20
+    """Greedy episodes per evaluation (the stop criterion averages over them)."""
+
+    eval_interval_env_steps: int = 2048
+    """With ``stop_reward`` set, consider a greedy evaluation every this many env steps."""
+
+    eval_trigger_fraction: float = 0.0
+    """...and run it only once the training return mean reaches this fraction of a positive
+    ``stop_reward`` (0: always; a target <= 0 is not gated). 0 by default: an exploring
+    policy's training mean understates its greedy return (on CartPole DQN's was 10-55% of the
+    target when the greedy policy first reached it, and Ape-X's includes its most exploring
+    workers), so a gate near 1 delayed solving twofold, while an evaluation of a poor policy
+    costs little (its episodes are short)."""
+
+    return_window_episodes: int = 20
+    """``episode_return_mean`` averages the training returns of this many latest episodes."""
+
+    learner_torch_threads: int | None = 1
+    """``torch.set_num_threads`` for this process when training starts (None: leave it).
+    Small batches gain nothing from more threads, and the evaluators need the cores."""
+
+    def __post_init__(self) -> None:
+        """Checks the run fields (each subclass checks its own, then calls this).
+
+        Raises:
+            EnvSpecError: ``env`` is empty or not an env, or a wrapper is not one.
+            ValueError: A field is out of range; the message names it as ``Class.field``.
+        """
+        name = type(self).__name__
+        check_env_fields(self)
+        if self.backend not in get_args(Backend):
+            raise ValueError(
+                f"{name}.backend must be one of {', '.join(get_args(Backend))}, "
+                f"got {self.backend!r}"
+            )
+        check_non_negative_ints(self, "seed")
+        check_positive_ints(
+            self,
+            "max_env_steps",
+            "eval_episodes",
+            "eval_interval_env_steps",
+            "return_window_episodes",
+        )
+        if self.stop_reward is not None and not math.isfinite(self.stop_reward):
+            raise ValueError(f"{name}.stop_reward must be finite or None, got {self.stop_reward}")
+        check_fractions(self, "eval_trigger_fraction")
+        if self.learner_torch_threads is not None:
+            check_positive_ints(self, "learner_torch_threads")
