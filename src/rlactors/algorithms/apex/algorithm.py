@@ -5,7 +5,7 @@ The composition, in one read (Horgan et al., 2018)::
     shards  = [spawn(ReplayShard, capacity, alpha=0.6) for j in range(M)]
     workers = [spawn(ApexWorker, EvaluatorConfig(..., epsilon=0.4 ** (1 + 7 i / (N - 1))),
                      i, shards) for i in range(N)]          # restarted if their process dies
-    policies = DQNBuilder(...).policies()                    # the learner, in this process
+    policies = ApexBuilder(...).policies()                   # the learner, in this process
     while budget left and not solved:
         AsyncReplayOptimizer.step()   # workers push prioritized n-step transitions to shards;
                                       # the learner samples, learns, updates priorities and
@@ -14,9 +14,10 @@ The composition, in one read (Horgan et al., 2018)::
         starts on an evaluator actor of its own; training goes on, and once its mean return
         reaches stop_reward the run is solved (and the learner keeps those weights)
 
-Everything else is DQN's: :class:`ApexBuilder` is :class:`DQNBuilder` with another optimizer
-and a greedy evaluator actor for evaluations beside learning, which is the point of the design;
-the stop criterion, checkpoints and metrics are the training loop's.
+Everything else is DQN's: :class:`ApexBuilder` and DQN's builder share the Q-learning parts
+(:class:`~rlactors.algorithms.q_learning.QLearningBuilder`: policy, learner, evaluator config);
+Ape-X adds its optimizer and a greedy evaluator actor for evaluations beside learning, which is
+the point of the design. The stop criterion, checkpoints and metrics are the training loop's.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 
 from rlactors.algorithms.apex.config import ApexConfig
 from rlactors.algorithms.builder import PolicyMap
-from rlactors.algorithms.dqn.algorithm import DQNBuilder
 from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.q_learning import QLearningBuilder
 from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
@@ -41,12 +42,12 @@ from rlactors.seeding import APEX_GREEDY_EVALUATOR_STREAM, APEX_WORKERS_STREAM
 _PRELOAD = ("__main__", "rlactors.optimizers.async_replay")
 
 
-class ApexBuilder(DQNBuilder):
-    """Ape-X's parts: DQN's policy and learner, workers and replay shards, and a greedy
-    evaluator actor. Each worker's epsilon is fixed (``apex_epsilons``) and beta is
-    ``importance_beta`` throughout, so DQN's schedules are not used."""
+class ApexBuilder(QLearningBuilder):
+    """Ape-X's parts: DQN's policy and learner (the Q-learning ones), workers and replay shards,
+    and a greedy evaluator actor. Each worker's epsilon is fixed (``apex_epsilons``) and beta
+    is ``importance_beta`` throughout: no schedules."""
 
-    config: ApexConfig  # type: ignore[assignment]  # ApexConfig is DQN's fields plus its own
+    config: ApexConfig
     preload = _PRELOAD
 
     def optimizer(self, policies: PolicyMap, env_steps: int) -> AsyncReplayOptimizer:

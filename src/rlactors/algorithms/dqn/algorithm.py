@@ -22,71 +22,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlactors.algorithms.builder import Builder, PolicyEntry, PolicyMap
+from rlactors.algorithms.builder import PolicyMap
 from rlactors.algorithms.dqn.config import DQNConfig
 from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.q_learning import QLearningBuilder
 from rlactors.core import DEFAULT_POLICY_ID, Optimizer
-from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
+from rlactors.evaluators import DQNEvaluator
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
 from rlactors.optimizers.worker_group import evaluator_group
-from rlactors.policies import DQNPolicyConfig
-from rlactors.seeding import EVALUATORS_STREAM, LEARNER_STREAM, REPLAY_STREAM, derive_seed
+from rlactors.seeding import EVALUATORS_STREAM, REPLAY_STREAM, derive_seed
 
 
-class DQNBuilder(Builder):
-    """DQN's parts: one Q-policy and its learner, evaluators, a replay optimizer.
-
-    Ape-X's builder extends this one (same policy, another optimizer), so what both need is
-    here: :meth:`policy_config` and :meth:`evaluator_config`.
-    """
+class DQNBuilder(QLearningBuilder):
+    """DQN's parts: the Q-learning ones, evaluators stepped in rounds and a replay buffer in
+    this process (:class:`SyncReplayOptimizer`), with an epsilon schedule."""
 
     config: DQNConfig
-    has_replay = True
-
-    def policy_config(self) -> DQNPolicyConfig:
-        """The learner's (and the evaluators') policy configuration."""
-        c = self.config
-        return DQNPolicyConfig(
-            hidden_sizes=c.hidden_sizes,
-            dueling=c.dueling,
-            encoder=c.encoder,
-            action_mask_key=c.action_mask_key,
-            double_q=c.double_q,
-            learning_rate=c.learning_rate,
-            huber_delta=c.huber_delta,
-            max_grad_norm=c.max_grad_norm,
-            target_update_period_learner_steps=c.target_update_period_learner_steps,
-        )
-
-    def policies(self) -> dict[str, PolicyEntry]:
-        from rlactors.learners import DQNLearner  # torch (see algorithms.loop)
-        from rlactors.policies import DQNPolicy
-
-        policy = DQNPolicy(
-            self.env.observation_space,
-            self.env.action_space,
-            self.policy_config(),
-            seed=derive_seed(self.config.seed, LEARNER_STREAM),
-        )
-        return {DEFAULT_POLICY_ID: PolicyEntry(policy, DQNLearner(policy))}
-
-    def evaluator_config(
-        self, num_envs: int, stream: int, epsilon: float, env_steps: int
-    ) -> EvaluatorConfig:
-        """The evaluators' config: ``num_envs`` each, seeds from ``derive_seed`` path
-        ``stream``; a restored run (``env_steps`` > 0) continues with fresh env seeds, not
-        the first episodes."""
-        c = self.config
-        return EvaluatorConfig(
-            env=self.env.spec,
-            num_envs=num_envs,
-            rollout_steps=c.rollout_steps,
-            n_step=c.n_step,
-            gamma=c.gamma,
-            epsilon=epsilon,
-            seed=derive_seed(c.seed, stream, env_steps),
-            policy=self.policy_config(),
-        )
 
     def epsilon_schedule(self) -> LinearSchedule:
         """Exploration epsilon as a function of env steps."""
