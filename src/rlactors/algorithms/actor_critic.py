@@ -25,6 +25,7 @@ import numpy as np
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
+from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.optimizers.evaluator_group import EvaluatorGroup
 from rlactors.policies import ActorCriticConfig
 from rlactors.seeding import (
@@ -76,10 +77,10 @@ class ActorCriticAlgorithm(TrainingLoop):
             self.policy_config(),
             seed=derive_seed(config.seed, LEARNER_STREAM),
         )
-        self.learner = ActorCriticLearner(self.policy)
+        self.learner = ActorCriticLearner(self.policy, self.learner_config())
 
     def policy_config(self) -> ActorCriticConfig:
-        """The learner's (and the evaluators') policy configuration."""
+        """The learner's (and the evaluators') policy configuration: the networks."""
         c = self.config
         return ActorCriticConfig(
             hidden_sizes=c.hidden_sizes,
@@ -87,12 +88,18 @@ class ActorCriticAlgorithm(TrainingLoop):
             activation=c.activation,
             encoder=c.encoder,
             action_mask_key=c.action_mask_key,
+            normalize_observations=c.normalize_observations,
+        )
+
+    def learner_config(self) -> ActorCriticLearnerConfig:
+        """The learner step's configuration (and A3C's workers', which take its gradients)."""
+        c = self.config
+        return ActorCriticLearnerConfig(
             learning_rate=c.learning_rate,
             value_coef=c.value_coef,
             entropy_coef=c.entropy_coef,
             max_grad_norm=c.max_grad_norm,
             normalize_advantages=c.normalize_advantages,
-            normalize_observations=c.normalize_observations,
         )
 
     def rollout_config(self, *, gae: bool = True) -> RolloutConfig:
@@ -112,6 +119,7 @@ class ActorCriticAlgorithm(TrainingLoop):
             scale_rewards=c.scale_rewards,
             seed=derive_seed(c.seed, EVALUATORS_STREAM, self.env_steps),
             policy=self.policy_config(),
+            learner=self.learner_config(),
         )
 
     def evaluator_group(self, *, gae: bool = True) -> EvaluatorGroup:

@@ -30,6 +30,7 @@ from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
 from rlactors.evaluators.acting import ActorCriticActing
 from rlactors.evaluators.episodes import evaluator_envs
+from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
 from rlactors.seeding import POLICY_STREAM, derive_seed
@@ -72,6 +73,10 @@ class RolloutConfig:
 
     policy: ActorCriticConfig = field(default_factory=ActorCriticConfig)
     """The network; must match the learner's so weights fit."""
+
+    learner: ActorCriticLearnerConfig = field(default_factory=ActorCriticLearnerConfig)
+    """The A2C loss weights and clipping of :meth:`ActorCriticEvaluator.compute_gradients`
+    (A3C's workers): the learner's, so a worker's gradient is the one the learner would take."""
 
     check_env: bool = True
     """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
@@ -268,7 +273,8 @@ class ActorCriticEvaluator(Evaluator):
                     self._envs.action_space,
                     self.config.policy,
                     seed=derive_seed(self.config.seed, self.index, POLICY_STREAM),
-                )
+                ),
+                self.config.learner,
             )
         # The rollout's policy: its log-probs and values are the ones the gradient is taken at.
         self._gradient_learner.set_weights(self._policy.get_weights())

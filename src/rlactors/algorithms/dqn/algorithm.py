@@ -28,6 +28,7 @@ from rlactors.actors import ActorOptions, ActorRef, spawn_with
 from rlactors.algorithms.dqn.config import DQNConfig
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
+from rlactors.learners.dqn_config import DQNLearnerConfig
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
 from rlactors.policies import DQNPolicyConfig
 from rlactors.seeding import EVALUATORS_STREAM, LEARNER_STREAM, REPLAY_STREAM, derive_seed
@@ -71,7 +72,7 @@ class DQN(TrainingLoop):
             self.policy_config(),
             seed=derive_seed(config.seed, LEARNER_STREAM),
         )
-        self.learner = DQNLearner(self.policy)
+        self.learner = DQNLearner(self.policy, self.learner_config())
         self.epsilon_schedule, self.beta_schedule = self._schedules()
         #: Replay arrays held while no optimizer runs (from a checkpoint, or kept at stop()).
         self._pending_replay: dict[str, np.ndarray] | None = None
@@ -87,13 +88,19 @@ class DQN(TrainingLoop):
         return epsilon, LinearSchedule(c.prioritized_replay_beta, 1.0, c.max_env_steps)
 
     def policy_config(self) -> DQNPolicyConfig:
-        """The learner's (and the evaluators') policy configuration."""
+        """The learner's (and the evaluators') policy configuration: the network."""
         c = self.config
         return DQNPolicyConfig(
             hidden_sizes=c.hidden_sizes,
             dueling=c.dueling,
             encoder=c.encoder,
             action_mask_key=c.action_mask_key,
+        )
+
+    def learner_config(self) -> DQNLearnerConfig:
+        """The learner step's configuration (Adam's epsilon and tau keep their defaults)."""
+        c = self.config
+        return DQNLearnerConfig(
             double_q=c.double_q,
             learning_rate=c.learning_rate,
             huber_delta=c.huber_delta,
