@@ -20,7 +20,7 @@ import torch
 from rlactors.actors import Runtime
 from rlactors.envs import EnvSpec
 from rlactors.evaluators import EvaluatorConfig, make_env_batch, run_episodes
-from rlactors.learners import DQNLearner
+from rlactors.learners import DQNLearner, DQNLearnerConfig
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
 from rlactors.policies import DQNPolicy, DQNPolicyConfig
 
@@ -31,15 +31,13 @@ def main() -> None:
     torch.set_num_threads(1)
     env = EnvSpec("CartPole-v1").resolve()  # looked up here, built the same in every actor
     eval_envs = make_env_batch(env, 20)
-    network = DQNPolicyConfig(
-        hidden_sizes=(128, 128),
-        dueling=True,
-        double_q=True,
-        learning_rate=2e-3,
-        target_update_period_learner_steps=200,
-    )
+    network = DQNPolicyConfig(hidden_sizes=(128, 128), dueling=True)
     policy = DQNPolicy(eval_envs.observation_space, eval_envs.action_space, network, seed=0)
-    learner = DQNLearner(policy)  # Adam, Huber loss and a target network on the policy's network
+    # Adam, Huber loss and a target network on the policy's network.
+    learning = DQNLearnerConfig(
+        double_q=True, learning_rate=2e-3, target_update_period_learner_steps=200
+    )
+    learner = DQNLearner(policy, learning)
     workers = EvaluatorConfig(env, num_envs=4, rollout_steps=25, n_step=3, gamma=0.99,
                               seed=1, policy=network)  # fmt: skip
     apex = AsyncReplayConfig(

@@ -16,7 +16,7 @@ import torch
 from rlactors.actors import Runtime
 from rlactors.envs import EnvSpec
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig, make_env_batch, run_episodes
-from rlactors.learners import ActorCriticLearner
+from rlactors.learners import ActorCriticLearner, ActorCriticLearnerConfig
 from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
 from rlactors.optimizers.worker_group import evaluator_group
@@ -28,12 +28,11 @@ def main() -> None:
     # threads contend with the evaluator processes for the same cores.
     torch.set_num_threads(1)
     env = gym.make("CartPole-v1")
-    policy = ActorCriticPolicy(
-        env.observation_space, env.action_space, ActorCriticConfig(learning_rate=1e-3), seed=0
-    )
+    policy = ActorCriticPolicy(env.observation_space, env.action_space, ActorCriticConfig(), seed=0)
     rollouts = RolloutConfig(EnvSpec("CartPole-v1"), num_envs=4, rollout_steps=32, gamma=0.98,
                              gae_lambda=0.8, policy=policy.config)  # fmt: skip
-    learner = ActorCriticLearner(policy)  # Adam on the policy's network
+    # Adam on the policy's network (PPO's loss weights are PPOLearnerConfig's).
+    learner = ActorCriticLearner(policy, ActorCriticLearnerConfig(learning_rate=1e-3))
     ppo = PPOLearner(learner, PPOLearnerConfig(num_epochs=20, minibatch_size=256), seed=0)
     eval_envs = make_env_batch("CartPole-v1", 20)
     with Runtime("process"):  # or "inline": the same program in one process

@@ -70,6 +70,20 @@ def check_non_negative_numbers(config: object, *fields: str) -> None:
             raise ValueError(f"{owner}.{name} must be >= 0 and finite, got {value}")
 
 
+def check_layer_widths(config: object, *fields: str) -> None:
+    """Raises unless each of ``config``'s ``fields`` is a tuple of integers >= 1 (hidden
+    layer widths; empty is a linear network).
+
+    Raises:
+        ValueError: The first field that is not; the message names it as ``Class.field``.
+    """
+    owner = type(config).__name__
+    for name in fields:
+        value = getattr(config, name)
+        if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in value):
+            raise ValueError(f"{owner}.{name} must be positive integers, got {value!r}")
+
+
 def _check_ints(config: object, fields: tuple[str, ...], minimum: int) -> None:
     owner = type(config).__name__
     for name in fields:

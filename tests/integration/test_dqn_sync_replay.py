@@ -10,7 +10,7 @@ import pytest
 from rlactors.actors import Runtime
 from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import DQNEvaluator, EvaluatorConfig, make_env_batch
-from rlactors.learners import DQNLearner
+from rlactors.learners import DQNLearner, DQNLearnerConfig
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
 from rlactors.optimizers.worker_group import WorkerGroup, evaluator_group
 from rlactors.policies import DQNPolicy, DQNPolicyConfig
@@ -38,7 +38,8 @@ def evaluators(count: int, learner: DQNLearner, **overrides: object) -> WorkerGr
 
 def learner() -> DQNLearner:
     envs = make_env_batch("CartPole-v1", 1)
-    return DQNLearner(DQNPolicy(envs.observation_space, envs.action_space, POLICY, seed=0))
+    policy = DQNPolicy(envs.observation_space, envs.action_space, POLICY, seed=0)
+    return DQNLearner(policy, DQNLearnerConfig())
 
 
 def test_rounds_add_samples_learn_and_report(runtime: Runtime) -> None:

@@ -13,7 +13,7 @@ import torch
 from rlactors.actors import Runtime
 from rlactors.core import SampleBatch
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
-from rlactors.learners import ActorCriticLearner
+from rlactors.learners import ActorCriticLearner, ActorCriticLearnerConfig
 from rlactors.learners.ppo import PPOLearner, PPOLearnerConfig
 from rlactors.learners.v_trace import VTraceLearner, VTraceLearnerConfig
 from rlactors.losses import normalize_advantages, ppo_loss
@@ -44,7 +44,7 @@ def learner_and_batch(gae: bool) -> tuple[ActorCriticLearner, SampleBatch]:
         gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(2), config.policy, 0
     )
     policy.set_weights(evaluator.get_weights())
-    return ActorCriticLearner(policy), evaluator.rollout().batch
+    return ActorCriticLearner(policy, config.learner), evaluator.rollout().batch
 
 
 def test_ppo_runs_every_epoch_over_every_minibatch() -> None:
@@ -114,7 +114,8 @@ def test_async_samples_never_holds_more_rollouts_than_its_bound() -> None:
         iteration_env_steps=T * K * 12,
     )  # fmt: skip
     learner = ActorCriticLearner(
-        ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+        ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0),
+        ActorCriticLearnerConfig(),
     )
     held: list[int] = []
     with Runtime("process"):
@@ -157,7 +158,8 @@ def test_weights_sent_to_a_dead_evaluator_wait_for_its_restart() -> None:
     from rlactors.actors import kill
 
     learner = ActorCriticLearner(
-        ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0)
+        ActorCriticPolicy(*spaces(), ActorCriticConfig(hidden_sizes=(8,)), seed=0),
+        ActorCriticLearnerConfig(),
     )
     with Runtime("process"):
         group = evaluator_group(ActorCriticEvaluator, rollout_config(), learner, 1)

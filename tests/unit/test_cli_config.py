@@ -62,6 +62,30 @@ def test_dqn_config_rejects_bad_values_with_the_field_name(
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "overrides", "message"),
+    [
+        ("apex", {"replay_ratio": 0.0}, "ApexConfig.replay_ratio must be > 0"),
+        ("apex", {"learning_starts_transitions": 10}, "must be >= batch_size, got 10 < 128"),
+        ("apex", {"hidden_sizes": (4, 0)}, "ApexConfig.hidden_sizes must be positive"),
+        ("impala", {"entropy_coef": -1.0}, "IMPALAConfig.entropy_coef must be >= 0"),
+        ("a2c", {"learning_rate": 0.0}, "A2CConfig.learning_rate must be > 0"),
+        ("a3c", {"max_grad_norm": 0.0}, "A3CConfig.max_grad_norm must be > 0 or None"),
+        ("ppo", {"hidden_sizes": (0,)}, "PPOConfig.hidden_sizes must be positive"),
+        ("ppo", {"value_clip_epsilon": -1.0}, "PPOConfig.value_clip_epsilon must be > 0"),
+        ("ppo", {"eval_trigger_fraction": 2.0}, "PPOConfig.eval_trigger_fraction must lie"),
+        ("a2c", {"seed": -1}, "A2CConfig.seed must be an integer >= 0"),
+    ],
+)
+def test_every_config_checks_its_network_and_learner_fields(
+    name: str, overrides: dict[str, object], message: str
+) -> None:
+    """Checked in the config, so a bad flag is one CLI line, not a traceback from a part."""
+    with pytest.raises(ValueError) as info:
+        get_algorithm(name).config_class()(**overrides)
+    assert message in str(info.value)
+
+
 def test_env_steps_per_round() -> None:
     config = DQNConfig(rollout_steps=10, num_envs_per_evaluator=3, num_evaluators=2)
     assert config.env_steps_per_round == 60

@@ -21,15 +21,35 @@ from test_policies_actor_critic import (
 )
 
 from rlactors.core import Learner, SampleBatch
-from rlactors.learners import ActorCriticLearner
+from rlactors.learners import ActorCriticLearner, ActorCriticLearnerConfig
 from rlactors.losses import a2c_loss, ppo_loss
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
+LEARNER = ActorCriticLearnerConfig()
+
 
 def make_learner(
-    kind: str = "discrete", config: ActorCriticConfig = SMALL, seed: int = 0
+    kind: str = "discrete",
+    config: ActorCriticConfig = SMALL,
+    seed: int = 0,
+    learning: ActorCriticLearnerConfig = LEARNER,
 ) -> ActorCriticLearner:
-    return ActorCriticLearner(make_policy(kind, config, seed))
+    return ActorCriticLearner(make_policy(kind, config, seed), learning)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("learning_rate", 0.0),
+        ("adam_epsilon", float("nan")),
+        ("value_coef", -1.0),
+        ("entropy_coef", -1.0),
+        ("max_grad_norm", float("inf")),
+    ],
+)
+def test_config_validation_names_the_field(field: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=rf"ActorCriticLearnerConfig\.{field} must"):
+        ActorCriticLearnerConfig(**{field: value})
 
 
 def test_is_a_learner_of_its_policy() -> None:
@@ -43,8 +63,8 @@ def test_is_a_learner_of_its_policy() -> None:
 @pytest.mark.parametrize("kind", ["discrete", "box"])
 @pytest.mark.parametrize("shared", [False, True])
 def test_learn_reduces_the_loss_on_a_fixed_batch(kind: str, shared: bool) -> None:
-    config = dataclasses.replace(SMALL, shared_torso=shared, learning_rate=1e-2)
-    learner = make_learner(kind, config)
+    config = dataclasses.replace(SMALL, shared_torso=shared)
+    learner = make_learner(kind, config, learning=ActorCriticLearnerConfig(learning_rate=1e-2))
     batch = make_batch(learner.policy)
     first = learner.learn(batch)
     assert learner._adam is not None
@@ -69,13 +89,13 @@ def test_learning_does_not_import_torch_dynamo() -> None:
     code = (
         "import sys, gymnasium as gym\n"
         "from rlactors.policies import ActorCriticConfig, ActorCriticPolicy\n"
-        "from rlactors.learners import ActorCriticLearner\n"
+        "from rlactors.learners import ActorCriticLearner, ActorCriticLearnerConfig\n"
         "from rlactors.core import SampleBatch\n"
         "import numpy as np\n"
         "env = gym.make('CartPole-v1')\n"
         "spaces = env.observation_space, env.action_space\n"
         "policy = ActorCriticPolicy(*spaces, ActorCriticConfig(), 0)\n"
-        "p = ActorCriticLearner(policy)\n"
+        "p = ActorCriticLearner(policy, ActorCriticLearnerConfig())\n"
         "obs = np.zeros((4, 4), np.float32)\n"
         "z = np.zeros(4, np.float32)\n"
         "p.learn(SampleBatch(obs=obs, actions=p.policy.act(obs), advantages=z, returns=z))\n"
@@ -135,7 +155,7 @@ def test_compute_and_apply_gradients_equal_learn() -> None:
 
 
 def test_gradient_step_with_ppo_loss() -> None:
-    learner = make_learner("box", dataclasses.replace(SMALL, learning_rate=1e-2))
+    learner = make_learner("box", learning=ActorCriticLearnerConfig(learning_rate=1e-2))
     obs = make_obs(32)
     info = learner.policy.act_with_info(obs)
     advantages = torch.as_tensor(np.where(info.actions[:, 0] > 0, 1.0, -1.0), dtype=torch.float32)
@@ -188,8 +208,8 @@ def test_observation_normalization_uses_merged_stats_and_travels_with_weights(
     space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
     config = ActorCriticConfig(normalize_observations=True)
     discrete = gym.spaces.Discrete(2)
-    learner = ActorCriticLearner(ActorCriticPolicy(space, discrete, config, seed=0))
-    actor = ActorCriticLearner(ActorCriticPolicy(space, discrete, config, seed=1))
+    learner = ActorCriticLearner(ActorCriticPolicy(space, discrete, config, seed=0), LEARNER)
+    actor = ActorCriticLearner(ActorCriticPolicy(space, discrete, config, seed=1), LEARNER)
     obs = np.array([[10.0, -4.0, 2.0], [12.0, -2.0, 4.0]], np.float32)
     seen = RunningMeanStd((3,))
     seen.update(obs)
@@ -210,7 +230,7 @@ def test_observation_normalization_uses_merged_stats_and_travels_with_weights(
         plain.set_weights(learner.get_weights())
     path = tmp_path / "policy.pt"
     torch.save(learner.state_dict(), path)
-    restored = ActorCriticLearner(ActorCriticPolicy(space, discrete, config, seed=5))
+    restored = ActorCriticLearner(ActorCriticPolicy(space, discrete, config, seed=5), LEARNER)
     restored.load_state_dict(torch.load(path, weights_only=True))
     assert restored.policy.obs_stats is not None
     np.testing.assert_allclose(restored.policy.obs_stats.var, learner.policy.obs_stats.var)

@@ -18,12 +18,37 @@ from test_policies_dqn import (
 )
 
 from rlactors.core import Learner, SampleBatch
-from rlactors.learners import DQNLearner
+from rlactors.learners import DQNLearner, DQNLearnerConfig
 from rlactors.policies import DQNPolicyConfig
 
+LEARNER = DQNLearnerConfig()
 
-def make_learner(config: DQNPolicyConfig = SMALL, seed: int = 0, **kwargs: Any) -> DQNLearner:
-    return DQNLearner(make_policy(config, seed, **kwargs))
+
+def make_learner(
+    config: DQNPolicyConfig = SMALL,
+    seed: int = 0,
+    learning: DQNLearnerConfig = LEARNER,
+    **kwargs: Any,
+) -> DQNLearner:
+    return DQNLearner(make_policy(config, seed, **kwargs), learning)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("learning_rate", 0.0),
+        ("learning_rate", float("nan")),
+        ("adam_epsilon", 0.0),
+        ("huber_delta", -1.0),
+        ("max_grad_norm", 0.0),
+        ("target_update_period_learner_steps", 0),
+        ("target_update_tau", 0.0),
+        ("target_update_tau", 1.5),
+    ],
+)
+def test_config_validation_names_the_field(field: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=rf"DQNLearnerConfig\.{field} must"):
+        DQNLearnerConfig(**{field: value})
 
 
 def test_is_a_learner_of_its_policy() -> None:
@@ -60,14 +85,12 @@ def test_learn_names_missing_columns() -> None:
 @pytest.mark.parametrize("double_q", [True, False])
 @pytest.mark.parametrize("dueling", [True, False])
 def test_learn_reduces_td_error_on_a_fixed_batch(double_q: bool, dueling: bool) -> None:
-    config = dataclasses.replace(
-        SMALL,
+    learning = DQNLearnerConfig(
         double_q=double_q,
-        dueling=dueling,
         learning_rate=1e-2,
         target_update_period_learner_steps=10**6,  # fixed target: plain regression
     )
-    learner = make_learner(config)
+    learner = make_learner(dataclasses.replace(SMALL, dueling=dueling), learning=learning)
     batch = make_batch(size=16)
     start = np.abs(learner.compute_td_error(batch)).mean()
     for _ in range(150):
@@ -104,8 +127,8 @@ def test_rows_with_zero_weight_give_no_gradient() -> None:
 
 def test_gradient_clipping_reports_the_unclipped_norm() -> None:
     batch = make_batch()
-    unclipped = make_learner(dataclasses.replace(SMALL, max_grad_norm=None)).learn(batch)
-    clipped = make_learner(dataclasses.replace(SMALL, max_grad_norm=1e-3)).learn(batch)
+    unclipped = make_learner(learning=DQNLearnerConfig(max_grad_norm=None)).learn(batch)
+    clipped = make_learner(learning=DQNLearnerConfig(max_grad_norm=1e-3)).learn(batch)
     assert clipped["grad_norm"] == pytest.approx(unclipped["grad_norm"], rel=1e-5)
 
 
@@ -114,11 +137,11 @@ def test_learn_matches_adam_with_clip_grad_norm_step_by_step(max_grad_norm: floa
     # learn() keeps every gradient in one buffer and clips and steps it with fused kernels;
     # it must take exactly the steps of plain Adam after clip_grad_norm_ on the same loss
     # (0.05 clips every step, None never does). A missed zeroing would accumulate gradients.
-    config = dataclasses.replace(SMALL, max_grad_norm=max_grad_norm, learning_rate=1e-2)
-    learner = make_learner(config)
-    reference = make_learner(config)
+    learning = DQNLearnerConfig(max_grad_norm=max_grad_norm, learning_rate=1e-2)
+    learner = make_learner(learning=learning)
+    reference = make_learner(learning=learning)
     params = list(reference.policy.network.parameters())
-    adam = torch.optim.Adam(params, lr=config.learning_rate, eps=config.adam_epsilon)
+    adam = torch.optim.Adam(params, lr=learning.learning_rate, eps=learning.adam_epsilon)
     for step in range(5):
         batch = make_batch(seed=step, weights=np.linspace(0.5, 1.5, 8, dtype=np.float32))
         stats = learner.learn(batch)
@@ -134,7 +157,7 @@ def test_learn_matches_adam_with_clip_grad_norm_step_by_step(max_grad_norm: floa
 
 
 def test_hard_target_update_every_period() -> None:
-    learner = make_learner(dataclasses.replace(SMALL, target_update_period_learner_steps=3))
+    learner = make_learner(learning=DQNLearnerConfig(target_update_period_learner_steps=3))
     initial = to_numpy(learner.state_dict()["target"])
     batch = make_batch()
     for _ in range(2):
@@ -148,10 +171,8 @@ def test_hard_target_update_every_period() -> None:
 
 
 def test_soft_target_update() -> None:
-    config = dataclasses.replace(
-        SMALL, target_update_period_learner_steps=1, target_update_tau=0.25
-    )
-    learner = make_learner(config)
+    learning = DQNLearnerConfig(target_update_period_learner_steps=1, target_update_tau=0.25)
+    learner = make_learner(learning=learning)
     initial = learner.get_weights()
     learner.learn(make_batch())
     online, target = learner.get_weights(), to_numpy(learner.state_dict()["target"])
@@ -203,15 +224,15 @@ def test_set_weights_names_shape_mismatch() -> None:
 
 
 def test_state_dict_round_trip_through_torch_save(tmp_path: Any) -> None:
-    config = dataclasses.replace(SMALL, target_update_period_learner_steps=2)
-    trained = make_learner(config, seed=1)
+    learning = DQNLearnerConfig(target_update_period_learner_steps=2)
+    trained = make_learner(seed=1, learning=learning)
     trained.policy.set_epsilon(0.3)
     batch = make_batch()
     for _ in range(3):
         trained.learn(batch)
     path = tmp_path / "learner.pt"
     torch.save(trained.state_dict(), path)
-    restored = make_learner(config, seed=2)
+    restored = make_learner(seed=2, learning=learning)
     restored.load_state_dict(torch.load(path, weights_only=True))
     assert restored.learner_steps == 3 and restored.policy.epsilon == 0.3
     # Identical next step: same online, target and Adam moments, same step counter.
@@ -270,8 +291,11 @@ def test_a_next_state_with_no_legal_action_bootstraps_nothing() -> None:
         discounts=np.full(3, 0.99, np.float32),
     )
     for double_q in (True, False):
-        config = DQNPolicyConfig(hidden_sizes=(8,), double_q=double_q)
-        learner = DQNLearner(DQNPolicy(space, gym.spaces.Discrete(3), config, seed=0))
+        config = DQNPolicyConfig(hidden_sizes=(8,))
+        learner = DQNLearner(
+            DQNPolicy(space, gym.spaces.Discrete(3), config, seed=0),
+            DQNLearnerConfig(double_q=double_q),
+        )
         td = learner.compute_td_error(batch)
         q_taken = learner.policy.q_values(rows)[np.arange(3), [0, 1, 2]]
         assert np.all(np.abs(td) < 100), td

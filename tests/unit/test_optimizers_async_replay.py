@@ -13,7 +13,7 @@ import torch
 from rlactors.actors import Runtime
 from rlactors.core import SampleBatch
 from rlactors.evaluators import EvaluatorConfig
-from rlactors.learners import DQNLearner
+from rlactors.learners import DQNLearner, DQNLearnerConfig
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
 from rlactors.policies import DQNPolicy, DQNPolicyConfig
 
@@ -30,7 +30,7 @@ CONFIG = AsyncReplayConfig(
 @pytest.fixture
 def optimizer() -> Iterator[AsyncReplayOptimizer]:
     obs = gym.spaces.Box(-np.inf, np.inf, shape=(4,), dtype=np.float32)
-    learner = DQNLearner(DQNPolicy(obs, gym.spaces.Discrete(2), POLICY, seed=0))
+    learner = DQNLearner(DQNPolicy(obs, gym.spaces.Discrete(2), POLICY, seed=0), DQNLearnerConfig())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as Ape-X's learner: small tensors, and the machine is shared
     with Runtime("inline"):

@@ -61,10 +61,9 @@ def test_is_a_policy() -> None:
     [
         ("hidden_sizes", (16, 0)),
         ("activation", "gelu"),
-        ("learning_rate", 0.0),
-        ("entropy_coef", -1.0),
-        ("max_grad_norm", float("inf")),
         ("initial_log_std", float("nan")),
+        ("encoder", "mlp"),
+        ("action_mask_key", ""),
     ],
 )
 def test_config_validation(field: str, value: Any) -> None:

@@ -55,15 +55,10 @@ def test_is_a_policy() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [
-        ("learning_rate", 0.0, "learning_rate"),
-        ("learning_rate", float("nan"), "learning_rate"),
         ("hidden_sizes", (64, 0), "hidden_sizes"),
-        ("huber_delta", -1.0, "huber_delta"),
-        ("max_grad_norm", 0.0, "max_grad_norm"),
-        ("target_update_period_learner_steps", 0, "target_update_period_learner_steps"),
-        ("target_update_tau", 0.0, "target_update_tau"),
-        ("target_update_tau", 1.5, "target_update_tau"),
         ("initial_epsilon", 1.1, "initial_epsilon"),
+        ("encoder", "mlp", "encoder"),
+        ("action_mask_key", "", "action_mask_key"),
     ],
 )
 def test_config_validation(field: str, value: Any, match: str) -> None:
@@ -73,7 +68,7 @@ def test_config_validation(field: str, value: Any, match: str) -> None:
 
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        SMALL.learning_rate = 1.0  # type: ignore[misc]
+        SMALL.hidden_sizes = (1,)  # type: ignore[misc]
 
 
 def test_unsupported_spaces_are_named() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from rlactors.core import SampleBatch
 from rlactors.errors import SpaceError
-from rlactors.learners import DQNLearner
+from rlactors.learners import DQNLearner, DQNLearnerConfig
 from rlactors.policies import DQNPolicy, DQNPolicyConfig, NumpyQPolicy
 
 OBS_SPACE = gym.spaces.Box(-1.0, 1.0, shape=(2, 3), dtype=np.float32)  # flattened to 6
@@ -37,7 +37,7 @@ def batch(size: int = 16, seed: int = 0) -> SampleBatch:
     ],
 )
 def test_same_q_values_actions_and_td_errors_as_dqn_policy(config: DQNPolicyConfig) -> None:
-    learner = DQNLearner(DQNPolicy(OBS_SPACE, ACT_SPACE, config, seed=0))
+    learner = DQNLearner(DQNPolicy(OBS_SPACE, ACT_SPACE, config, seed=0), DQNLearnerConfig())
     copy = NumpyQPolicy(OBS_SPACE, ACT_SPACE, config, seed=1)
     assert {k: v.shape for k, v in copy.get_weights().items()} == {
         k: v.shape for k, v in learner.get_weights().items()

@@ -24,6 +24,7 @@ from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.builder import Builder, PolicyEntry, PolicyMap
 from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
+from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.optimizers.worker_group import WorkerGroup, evaluator_group
 from rlactors.policies import ActorCriticConfig
 from rlactors.seeding import (
@@ -53,7 +54,7 @@ class ActorCriticBuilder(Builder):
     preload = PRELOAD
 
     def policy_config(self) -> ActorCriticConfig:
-        """The learner's (and the evaluators') policy configuration."""
+        """The learner's (and the evaluators') policy configuration: the networks."""
         c = self.config
         return ActorCriticConfig(
             hidden_sizes=c.hidden_sizes,
@@ -61,12 +62,18 @@ class ActorCriticBuilder(Builder):
             activation=c.activation,
             encoder=c.encoder,
             action_mask_key=c.action_mask_key,
+            normalize_observations=c.normalize_observations,
+        )
+
+    def learner_config(self) -> ActorCriticLearnerConfig:
+        """The learner step's configuration (and A3C's workers', which take its gradients)."""
+        c = self.config
+        return ActorCriticLearnerConfig(
             learning_rate=c.learning_rate,
             value_coef=c.value_coef,
             entropy_coef=c.entropy_coef,
             max_grad_norm=c.max_grad_norm,
             normalize_advantages=c.normalize_advantages,
-            normalize_observations=c.normalize_observations,
         )
 
     def policies(self) -> dict[str, PolicyEntry]:
@@ -79,7 +86,8 @@ class ActorCriticBuilder(Builder):
             self.policy_config(),
             seed=derive_seed(self.config.seed, LEARNER_STREAM),
         )
-        return {DEFAULT_POLICY_ID: PolicyEntry(policy, ActorCriticLearner(policy))}
+        learner = ActorCriticLearner(policy, self.learner_config())
+        return {DEFAULT_POLICY_ID: PolicyEntry(policy, learner)}
 
     def rollout_config(self, env_steps: int, *, gae: bool = True) -> RolloutConfig:
         """The evaluators' config; env seeds continue from the ``env_steps`` taken so far, so
@@ -99,6 +107,7 @@ class ActorCriticBuilder(Builder):
             scale_rewards=c.scale_rewards,
             seed=derive_seed(c.seed, EVALUATORS_STREAM, env_steps),
             policy=self.policy_config(),
+            learner=self.learner_config(),
         )
 
     def evaluator_group(

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rlactors.algorithms.run_config import RunConfig
-from rlactors.validation import check_non_negative_ints, check_positive_ints
+from rlactors.validation import (
+    check_layer_widths,
+    check_non_negative_ints,
+    check_non_negative_numbers,
+    check_positive_ints,
+    check_positive_numbers,
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,12 @@ class ActorCriticRunConfig(RunConfig):
         name = type(self).__name__
         check_positive_ints(self, "num_workers", "num_envs_per_worker", "rollout_steps")
         check_non_negative_ints(self, "max_worker_restarts")
+        check_layer_widths(self, "hidden_sizes")
+        if not self.action_mask_key:
+            raise ValueError(f"{name}.action_mask_key must name a Dict observation key, got ''")
+        check_positive_numbers(self, "learning_rate")
+        check_non_negative_numbers(self, "value_coef", "entropy_coef")
+        check_positive_numbers(self, "max_grad_norm", none_ok=True)
         for field in ("gamma", "gae_lambda"):
             value = getattr(self, field)
             if not (math.isfinite(value) and 0.0 <= value <= 1.0):

@@ -18,10 +18,8 @@ same for DQN, Ape-X, A2C, A3C, PPO and IMPALA::
 
 Checkpoints hold every policy's learner state by id, the loop's counters, the optimizer's own
 counters (:meth:`~rlactors.core.Optimizer.state_dict`) and, on request, its replay. The config
-must have the run fields every algorithm's has (``env``, ``env_kwargs``, ``env_wrappers``,
-``seed``, ``backend``, ``max_env_steps``, ``stop_reward``, ``eval_episodes``,
-``eval_interval_env_steps``, ``eval_trigger_fraction``, ``return_window_episodes``,
-``learner_torch_threads``, ``action_mask_key``) and the property ``env_steps_per_round``.
+is a :class:`~rlactors.algorithms.run_config.RunConfig` (every algorithm's extends it) with an
+``action_mask_key`` and the property ``env_steps_per_round``.
 
 Importing an algorithm's module imports no torch; building the algorithm does. A user's script
 that imports an algorithm at its top is imported by every actor process it starts (the process

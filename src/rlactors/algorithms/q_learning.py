@@ -12,6 +12,7 @@ from rlactors.algorithms.builder import Builder, PolicyEntry
 from rlactors.algorithms.q_learning_config import QLearningConfig
 from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.evaluators import EvaluatorConfig
+from rlactors.learners.dqn_config import DQNLearnerConfig
 from rlactors.policies import DQNPolicyConfig
 from rlactors.seeding import LEARNER_STREAM, derive_seed
 
@@ -24,13 +25,19 @@ class QLearningBuilder(Builder):
     has_replay = True
 
     def policy_config(self) -> DQNPolicyConfig:
-        """The learner's (and the evaluators') policy configuration."""
+        """The learner's (and the evaluators') policy configuration: the network."""
         c = self.config
         return DQNPolicyConfig(
             hidden_sizes=c.hidden_sizes,
             dueling=c.dueling,
             encoder=c.encoder,
             action_mask_key=c.action_mask_key,
+        )
+
+    def learner_config(self) -> DQNLearnerConfig:
+        """The learner step's configuration (Adam's epsilon and tau keep their defaults)."""
+        c = self.config
+        return DQNLearnerConfig(
             double_q=c.double_q,
             learning_rate=c.learning_rate,
             huber_delta=c.huber_delta,
@@ -48,7 +55,7 @@ class QLearningBuilder(Builder):
             self.policy_config(),
             seed=derive_seed(self.config.seed, LEARNER_STREAM),
         )
-        return {DEFAULT_POLICY_ID: PolicyEntry(policy, DQNLearner(policy))}
+        return {DEFAULT_POLICY_ID: PolicyEntry(policy, DQNLearner(policy, self.learner_config()))}
 
     def evaluator_config(
         self, num_envs: int, stream: int, epsilon: float, env_steps: int

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rlactors.algorithms.run_config import RunConfig
-from rlactors.validation import check_fractions, check_positive_ints, check_positive_numbers
+from rlactors.validation import (
+    check_fractions,
+    check_layer_widths,
+    check_positive_ints,
+    check_positive_numbers,
+)
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,7 @@ class QLearningConfig(RunConfig):
             "target_update_period_learner_steps",
         )
         check_fractions(self, "gamma")
-        if not all(
-            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden_sizes
-        ):
-            raise ValueError(
-                f"{type(self).__name__}.hidden_sizes must be positive integers, "
-                f"got {self.hidden_sizes!r}"
-            )
+        check_layer_widths(self, "hidden_sizes")
         if not self.action_mask_key:
             raise ValueError(
                 f"{type(self).__name__}.action_mask_key must name a Dict observation key, got ''"

@@ -36,6 +36,7 @@ from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
 from rlactors.evaluators.acting import ActorCriticActing, weights_of
 from rlactors.evaluators.episodes import evaluator_envs
+from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
 from rlactors.seeding import POLICY_STREAM, derive_seed
@@ -81,6 +82,10 @@ class RolloutConfig:
 
     policy_id: str = DEFAULT_POLICY_ID
     """The id of the policy it acts with: ``set_weights`` takes ``{policy_id: weights}``."""
+
+    learner: ActorCriticLearnerConfig = field(default_factory=ActorCriticLearnerConfig)
+    """The A2C loss weights and clipping of :meth:`ActorCriticEvaluator.compute_gradients`
+    (A3C's workers): the learner's, so a worker's gradient is the one the learner would take."""
 
     check_env: bool = True
     """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
@@ -277,7 +282,8 @@ class ActorCriticEvaluator(Evaluator):
                     self._envs.action_space,
                     self.config.policy,
                     seed=derive_seed(self.config.seed, self.index, POLICY_STREAM),
-                )
+                ),
+                self.config.learner,
             )
         # The rollout's policy: its log-probs and values are the ones the gradient is taken at.
         self._gradient_learner.set_weights(self._policy.get_weights())

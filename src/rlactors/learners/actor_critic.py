@@ -16,7 +16,7 @@ any ``torch.optim`` optimizer imports ``torch._dynamo`` (~1 s per process).
 Usage::
 
     policy = ActorCriticPolicy(obs_space, act_space, ActorCriticConfig(), seed=0)
-    learner = ActorCriticLearner(policy)
+    learner = ActorCriticLearner(policy, ActorCriticLearnerConfig())
     stats = learner.learn(batch)           # obs, actions, advantages, returns
 """
 
@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from rlactors.core import Learner, SampleBatch, Weights
+from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.losses import a2c_loss, normalize_advantages
 from rlactors.policies.actor_critic import ActorCriticPolicy
 from rlactors.policies.arrays import check_keys
@@ -45,14 +46,14 @@ class ActorCriticLearner(Learner):
     """Adam, the A2C loss and gradient exchange for an actor-critic policy.
 
     Args:
-        policy: The policy to train (its ``config`` holds ``learning_rate``, ``adam_epsilon``,
-            ``max_grad_norm`` and the A2C loss weights).
+        policy: The policy to train (its network; its config is the networks' and acting's).
+        config: Adam's step size and epsilon, gradient clipping and the A2C loss weights.
     """
 
-    def __init__(self, policy: ActorCriticPolicy) -> None:
+    def __init__(self, policy: ActorCriticPolicy, config: ActorCriticLearnerConfig) -> None:
         self._policy = policy
-        self.config = policy.config
-        self._learning_rate = policy.config.learning_rate
+        self.config = config
+        self._learning_rate = config.learning_rate
         # Built now, not on first use: it moves the parameters into its flat buffers, and every
         # later view of them (state_dict, weights) should see the final storage.
         self._adam = FlatAdam(

@@ -14,7 +14,7 @@ an actor reads): ``learner.policy`` acts with what was just learned, and
 Usage::
 
     policy = DQNPolicy(obs_space, act_space, DQNPolicyConfig(), seed=0)
-    learner = DQNLearner(policy)
+    learner = DQNLearner(policy, DQNLearnerConfig())
     stats = learner.learn(batch)                  # SampleBatch of n-step transitions
     priorities = np.abs(stats["td_error"])        # [B], for prioritized replay
     evaluator.set_weights(learner.get_weights())
@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from rlactors.core import Learner, SampleBatch, Weights
+from rlactors.learners.dqn_config import DQNLearnerConfig
 from rlactors.losses import LossOutput, double_q_learning, q_learning
 from rlactors.policies.arrays import check_keys
 from rlactors.policies.dqn import DQNPolicy
@@ -43,14 +44,13 @@ class DQNLearner(Learner):
     :class:`~rlactors.policies.DQNPolicy`; one gradient step per :meth:`learn`.
 
     Args:
-        policy: The policy to train (its ``config`` holds the learner's hyperparameters:
-            ``double_q``, ``learning_rate``, ``huber_delta``, ``max_grad_norm``, the target
-            update period and tau).
+        policy: The policy to train (its network; its config is the network's and acting's).
+        config: The learner step: double-Q, Adam, the Huber loss, clipping, target updates.
     """
 
-    def __init__(self, policy: DQNPolicy) -> None:
+    def __init__(self, policy: DQNPolicy, config: DQNLearnerConfig) -> None:
         self._policy = policy
-        self.config = policy.config
+        self.config = config
         self._online = policy.network
         self._target = copy.deepcopy(self._online).requires_grad_(False)
         # Built on first use, as before the split: state_dict() of a fresh learner has one.

@@ -19,7 +19,7 @@ Usage::
     policy = ActorCriticPolicy(obs_space, act_space, ActorCriticConfig(), seed=0)
     info = policy.act_with_info(obs)              # actions, log_probs [B], values [B]
     env_actions = policy.clip_actions(info.actions)
-    learner = ActorCriticLearner(policy)
+    learner = ActorCriticLearner(policy, ActorCriticLearnerConfig())
     log_probs, entropy, values = policy.evaluate_actions(obs, info.actions)
     out = ppo_loss(log_probs, info.log_probs, advantages, values, ...)
     learner.gradient_step(out.loss.mean())

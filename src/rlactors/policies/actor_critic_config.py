@@ -1,5 +1,7 @@
 """ActorCriticConfig: the hyperparameters of :class:`~rlactors.policies.ActorCriticPolicy`,
 and what it shares with its numpy acting copy, :class:`~rlactors.policies.NumpyActorCriticPolicy`.
+What the learner step needs is
+:class:`~rlactors.learners.actor_critic_config.ActorCriticLearnerConfig`'s.
 
 Plain values only (no torch), so the config pickles to any actor and the CLI can read it.
 """
@@ -28,7 +30,7 @@ ACTIVATION_NAMES = ("relu", "tanh")
 
 @dataclass(frozen=True)
 class ActorCriticConfig:
-    """Hyperparameters of :class:`ActorCriticPolicy` (the networks and the learner step)."""
+    """Hyperparameters of :class:`ActorCriticPolicy` and its numpy copy: the networks, acting."""
 
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Widths of the MLP torso layers; empty for linear actor and critic."""
@@ -46,24 +48,6 @@ class ActorCriticConfig:
     initial_log_std: float = 0.0
     """Initial log standard deviation of the Gaussian actor (Box action spaces), in log action
     units; the same for every action dimension."""
-
-    learning_rate: float = 7e-4
-    """Adam step size."""
-
-    adam_epsilon: float = 1e-5
-    """Adam's denominator epsilon."""
-
-    value_coef: float = 0.5
-    """Weight of the value loss in :meth:`ActorCriticPolicy.learn`."""
-
-    entropy_coef: float = 0.01
-    """Weight of the entropy bonus in :meth:`ActorCriticPolicy.learn`."""
-
-    max_grad_norm: float | None = 0.5
-    """Clip the global L2 norm of the gradient to this; None to skip clipping."""
-
-    normalize_advantages: bool = False
-    """Normalize the batch's advantages to mean 0, std 1 in :meth:`ActorCriticPolicy.learn`."""
 
     normalize_observations: bool = False
     """Feed the networks ``(obs - mean) / std`` (clipped to +-10) with running statistics the
@@ -95,14 +79,6 @@ class ActorCriticConfig:
             )
         if not math.isfinite(self.initial_log_std):
             raise ValueError(f"initial_log_std must be finite, got {self.initial_log_std}")
-        _check_positive("learning_rate", self.learning_rate)
-        _check_positive("adam_epsilon", self.adam_epsilon)
-        for name in ("value_coef", "entropy_coef"):
-            value = getattr(self, name)
-            if not (value >= 0.0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be >= 0 and finite, got {value}")
-        if self.max_grad_norm is not None:
-            _check_positive("max_grad_norm", self.max_grad_norm)
         if self.encoder not in ("auto", "flat", "cnn"):
             raise ValueError(f"encoder must be 'auto', 'flat' or 'cnn', got {self.encoder!r}")
         if not self.action_mask_key:
@@ -129,11 +105,6 @@ class ActorCriticConfig:
             mask_key=self.action_mask_key,
             encoder=self.encoder,
         )
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be positive and finite, got {value}")
 
 
 class ActionInfo(NamedTuple):

@@ -1,12 +1,12 @@
-"""DQNPolicyConfig: the Q-network and learner hyperparameters, importable without torch.
+"""DQNPolicyConfig: the Q-network and how it acts, importable without torch.
 
 Evaluator processes build their policy copy from it (see :class:`~rlactors.policies.NumpyQPolicy`)
-and never import torch; :class:`~rlactors.policies.DQNPolicy` learns with it.
+and never import torch; :class:`~rlactors.policies.DQNPolicy` is built from it too. What the
+learner step needs is :class:`~rlactors.learners.dqn_config.DQNLearnerConfig`'s.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,35 +23,13 @@ REQUIRED_COLUMNS = ("obs", "actions", "rewards", "next_obs", "discounts")
 
 @dataclass(frozen=True)
 class DQNPolicyConfig:
-    """Hyperparameters of :class:`DQNPolicy` (the network and the learner step)."""
+    """Hyperparameters of :class:`DQNPolicy` and :class:`NumpyQPolicy`: the network, acting."""
 
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Widths of the ReLU MLP layers; empty for a linear Q-function."""
 
     dueling: bool = True
     """Dueling head, ``Q = V + Adv - mean(Adv)`` (Wang et al., 2016)."""
-
-    double_q: bool = True
-    """Double-Q targets: online net selects, target net evaluates (van Hasselt et al., 2016)."""
-
-    learning_rate: float = 1e-3
-    """Adam step size."""
-
-    adam_epsilon: float = 1e-8
-    """Adam's denominator epsilon (larger values damp updates of rarely-seen features)."""
-
-    huber_delta: float | None = 1.0
-    """TD error (in return units) where the Huber loss turns linear; None for squared loss."""
-
-    max_grad_norm: float | None = 10.0
-    """Clip the global L2 norm of the gradient to this; None to skip clipping."""
-
-    target_update_period_learner_steps: int = 500
-    """Update the target network every this many calls to :meth:`DQNLearner.learn`."""
-
-    target_update_tau: float = 1.0
-    """Weight of the online net in each target update: 1.0 is a hard copy (Mnih et al., 2015),
-    smaller values a soft (Polyak) update ``target <- tau * online + (1 - tau) * target``."""
 
     initial_epsilon: float = 0.0
     """Probability of a uniformly random action in ``act(explore=True)`` until it is set."""
@@ -72,19 +50,6 @@ class DQNPolicyConfig:
         """
         if not all(isinstance(size, int) and size > 0 for size in self.hidden_sizes):
             raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes!r}")
-        check_positive("learning_rate", self.learning_rate)
-        check_positive("adam_epsilon", self.adam_epsilon)
-        if self.huber_delta is not None:
-            check_positive("huber_delta", self.huber_delta)
-        if self.max_grad_norm is not None:
-            check_positive("max_grad_norm", self.max_grad_norm)
-        if self.target_update_period_learner_steps < 1:
-            raise ValueError(
-                "target_update_period_learner_steps must be >= 1, "
-                f"got {self.target_update_period_learner_steps}"
-            )
-        if not 0.0 < self.target_update_tau <= 1.0:
-            raise ValueError(f"target_update_tau must be in (0, 1], got {self.target_update_tau}")
         check_epsilon("initial_epsilon", self.initial_epsilon)
         if self.encoder not in ("auto", "flat", "cnn"):
             raise ValueError(f"encoder must be 'auto', 'flat' or 'cnn', got {self.encoder!r}")
@@ -109,12 +74,6 @@ class DQNPolicyConfig:
             mask_key=self.action_mask_key,
             encoder=self.encoder,
         )
-
-
-def check_positive(name: str, value: float) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is positive and finite."""
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be positive and finite, got {value}")
 
 
 def check_epsilon(name: str, value: float) -> None:

@@ -124,6 +124,12 @@ class ApexConfig(QLearningConfig):
         check_fractions(self, "priority_alpha", "importance_beta")
         check_positive_numbers(self, "replay_ratio")
         super().__post_init__()
+        if self.learning_starts_transitions < self.batch_size:
+            # The learner's first sample must find a whole batch in replay.
+            raise ValueError(
+                "ApexConfig.learning_starts_transitions must be >= batch_size, got "
+                f"{self.learning_starts_transitions} < {self.batch_size}"
+            )
         if self.iteration_env_steps > self.max_env_steps:
             raise ValueError(
                 f"ApexConfig.iteration_env_steps ({self.iteration_env_steps}) exceeds "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
-from rlactors.validation import check_positive_ints
+from rlactors.validation import check_positive_ints, check_positive_numbers
 
 
 @dataclass(frozen=True)
@@ -66,5 +66,5 @@ class PPOConfig(ActorCriticRunConfig):
         """
         super().__post_init__()
         check_positive_ints(self, "num_epochs", "minibatch_size")
-        if not self.clip_epsilon > 0.0:
-            raise ValueError(f"PPOConfig.clip_epsilon must be > 0, got {self.clip_epsilon}")
+        check_positive_numbers(self, "clip_epsilon")
+        check_positive_numbers(self, "value_clip_epsilon", none_ok=True)
