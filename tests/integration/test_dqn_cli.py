@@ -162,3 +162,17 @@ def test_resume_of_a_run_without_checkpoint_is_one_line(
     err = capsys.readouterr().err
     assert f"{run_dir} has no checkpoint to resume from" in err and err.count("\n") == 1
     assert "start it afresh with --overwrite" in err
+
+
+@pytest.mark.timeout(60)
+def test_resume_of_a_solved_run_says_there_is_nothing_to_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    solvable = [*TINY[:-2], "--stop-reward", "1", "--eval-interval-env-steps", "100"]
+    argv = ["train", "dqn", "-q", "--backend", "inline", "--run-dir", str(run_dir), *solvable]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("solved")
+    assert main(["train", "--resume", str(run_dir), "--max-env-steps", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert "was solved at 100 env steps" in err and "there is nothing to resume" in err

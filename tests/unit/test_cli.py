@@ -265,3 +265,14 @@ def test_a_run_dir_that_holds_a_run_is_refused_before_anything_starts(
     assert f"{run} holds a run already (config.json): continue it with --resume {run}" in err
     assert "or start afresh with --overwrite" in err and err.count("\n") == 1
     assert [p.name for p in run.iterdir()] == ["config.json"]  # untouched
+
+
+def test_an_edited_checkpoint_schedule_of_a_run_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = a_run(tmp_path)
+    header = {"algorithm": "dqn", "config": {}, "checkpoints": {"keep": 0}}
+    (run / "config.json").write_text(json.dumps(header))
+    assert main(["train", "--resume", str(run)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "the run's checkpoint schedule {'keep': 0}: CheckpointSchedule.keep must be >= 1" in err

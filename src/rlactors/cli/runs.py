@@ -73,7 +73,10 @@ def schedule_of(
     Raises:
         CliError: ``--checkpoint-replay`` for an algorithm without replay.
     """
-    schedule = CheckpointSchedule(**saved) if saved else CheckpointSchedule()
+    try:
+        schedule = CheckpointSchedule(**saved) if saved else CheckpointSchedule()
+    except (TypeError, ValueError) as exc:  # an edited config.json
+        raise CliError(f"train --resume: the run's checkpoint schedule {saved}: {exc}") from None
     changes: dict[str, Any] = {}
     if args.checkpoint_every is not None:
         every_iterations, every_s = parse_checkpoint_every(args.checkpoint_every)
@@ -139,13 +142,14 @@ def resume(algorithm: TrainingLoop, run_dir: Path) -> Resumed:
     except CheckpointError as exc:
         raise CliError(f"train --resume: {exc}") from None
     if algorithm.done:
-        what = (
-            "was solved"
-            if algorithm.result()["solved"]
-            else f"has spent its budget of {algorithm.config.max_env_steps} env steps"
-        )
+        if algorithm.result()["solved"]:
+            raise CliError(
+                f"train --resume: the run in {run_dir} was solved at {algorithm.env_steps} env "
+                f"steps ({checkpoint}); there is nothing to resume"
+            )
         raise CliError(
-            f"train --resume: the run in {run_dir} {what} at {algorithm.env_steps} env steps "
+            f"train --resume: the run in {run_dir} has spent its budget of "
+            f"{algorithm.config.max_env_steps} env steps at {algorithm.env_steps} env steps "
             f"({checkpoint}); to train on, raise the budget with --max-env-steps"
         )
     records, dropped = truncate_metrics(run_dir / METRICS_FILE, algorithm.iteration)
