@@ -141,7 +141,8 @@ def test_help_of_an_algorithm_lists_its_fields(capsys: pytest.CaptureFixture[str
 
 def test_train_help_lists_the_algorithms(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--help"]) == 0
-    assert "dqn" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dqn" in out and "rlactors train --resume RUN_DIR" in out
 
 
 def test_top_level_help_does_not_import_torch_or_matplotlib() -> None:

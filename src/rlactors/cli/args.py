@@ -304,7 +304,11 @@ def train_usage(*, print_help: bool) -> str:
     lines = ["usage: rlactors train ALGORITHM [options]", "", "algorithms:"]
     for name in algorithm_names():
         lines.append(f"  {name:<10} {get_algorithm(name).description}")
-    lines += ["", "Options of an algorithm: rlactors train ALGORITHM --help"]
+    lines += [
+        "",
+        "Options of an algorithm: rlactors train ALGORITHM --help",
+        "Continue a killed or finished run: rlactors train --resume RUN_DIR (docs/checkpoints.md)",
+    ]
     text = "\n".join(lines)
     if print_help:
         from rlactors.cli.output import say
