@@ -163,8 +163,13 @@ def save_checkpoint(
     return root
 
 
-def load_checkpoint(directory: str | Path) -> Checkpoint:
+def load_checkpoint(directory: str | Path, *, arrays: bool = True) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`, unpickling no arbitrary object.
+
+    Args:
+        directory: The checkpoint directory.
+        arrays: Also read ``arrays.npz`` (False: its ``arrays`` are None; for a look at the
+            counters without reading a replay buffer of gigabytes).
 
     Raises:
         CheckpointError: No checkpoint there, a different format version, or a file that does
@@ -195,7 +200,7 @@ def load_checkpoint(directory: str | Path) -> Checkpoint:
         algorithm=str(header["algorithm"]),
         config=dict(header["config"]),
         state=dict(body["state"]),
-        arrays=_load_arrays(root / ARRAYS_FILE, checkpoint_id),
+        arrays=_load_arrays(root / ARRAYS_FILE, checkpoint_id) if arrays else None,
         checkpoint_id=checkpoint_id,
     )
 

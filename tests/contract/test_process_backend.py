@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from actor_fixtures import Counter
 
-from rlactors.actors import ActorDiedError, Runtime, spawn
+from rlactors.actors import ActorDiedError, ActorOptions, Runtime, spawn, spawn_with
 
 HERE = Path(__file__).parent
 
@@ -68,6 +68,28 @@ def test_numpy_blas_uses_one_thread_per_actor_process(start_method: str) -> None
     # threads competing for 2 busy cores made a small product 100x slower.
     with Runtime("process", start_method=start_method, preload=("numpy",)):
         assert spawn(BlasUser).ask("native_threads_after_a_product").result(60) == 0
+
+
+class PidReporter:
+    def pid(self) -> int:
+        return os.getpid()
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_ps_shows_each_actor_process_by_name_and_class(start_method: str) -> None:
+    with Runtime("process", start_method=start_method, preload=("json",)):
+        ref = spawn_with(ActorOptions(name="worker-3"), PidReporter)
+        pid = ref.ask("pid").result(60)
+        assert _cmdline(pid) == "rlactors: worker-3 (PidReporter)"
+        if start_method == "forkserver":  # and the server the actors are forked from
+            status = Path(f"/proc/{pid}/status").read_text()
+            server = int(next(x for x in status.splitlines() if x.startswith("PPid:")).split()[1])
+            assert _cmdline(server) == "rlactors: fork server"
 
 
 @pytest.mark.parametrize("mode", ["exit", "raise", "kill"])

@@ -90,3 +90,89 @@ def test_ctrl_c_still_saves_the_checkpoint_and_curve(
     assert len(read_metrics(run_dir / "metrics.jsonl")) == 2
     assert load_checkpoint(run_dir / "checkpoint").state["counters"]["env_steps"] == 200
     assert (run_dir / "learning_curve.png").is_file()
+
+
+@pytest.mark.timeout(60)
+def test_overwrite_starts_afresh_and_keeps_the_users_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    argv = ["train", "dqn", "-q", "--backend", "inline", "--run-dir", str(run_dir), *TINY]
+    assert main(argv) == 0
+    (run_dir / "notes.txt").write_text("mine")
+    assert main(argv) == 2  # refused: it holds a run
+    assert main([*argv, "--overwrite"]) == 0
+    records = read_metrics(run_dir / "metrics.jsonl")
+    assert [r["iteration"] for r in records] == [1, 2, 3, 4]  # one run, not two
+    assert (run_dir / "notes.txt").read_text() == "mine"
+    capsys.readouterr()
+
+
+@pytest.mark.timeout(60)
+def test_resume_continues_from_the_newest_checkpoint_without_duplicate_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    run_dir = tmp_path / "run"
+    argv = ["train", "dqn", "-q", "--backend", "inline", "--run-dir", str(run_dir), *TINY]
+    assert main([*argv, "--checkpoint-every", "2", "--checkpoint-replay"]) == 0
+    before = read_metrics(run_dir / "metrics.jsonl")
+    # As if killed after iteration 4 was written, before the final checkpoint.
+    shutil.rmtree(run_dir / "checkpoint")
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--episodes", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"evaluating {run_dir / 'checkpoints' / 'iteration-00000002'}" in out
+
+    assert main(["train", "--resume", str(run_dir), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"resumed from {run_dir / 'checkpoints' / 'iteration-00000002'} at iteration 2, "
+        "200 env steps; dropped 2 metrics rows past it\n"
+    )
+    records = read_metrics(run_dir / "metrics.jsonl")
+    assert [r["iteration"] for r in records] == [1, 2, 3, 4]
+    assert [r["env_steps"] for r in records] == [100, 200, 300, 400]
+    assert records[:2] == before[:2]
+    # The counters continue: two more rounds of 4 learner steps on the restored 4.
+    assert records[-1]["learner_steps"] == before[-1]["learner_steps"] == 12
+    final = load_checkpoint(run_dir / "checkpoint")
+    assert final.state["counters"]["iteration"] == 4 and final.arrays is not None  # the run's
+    # own --checkpoint-replay, kept in its config.json
+
+    # Finished: resuming it needs a larger budget, and then goes on from its end.
+    assert main(["train", "--resume", str(run_dir), "-q"]) == 2
+    assert "has spent its budget of 400 env steps at 400 env steps" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run_dir), "-q", "--max-env-steps", "600"]) == 0
+    assert "at iteration 4, 400 env steps\n" in capsys.readouterr().out
+    records = read_metrics(run_dir / "metrics.jsonl")
+    assert [r["env_steps"] for r in records] == [100, 200, 300, 400, 500, 600]
+    assert json.loads((run_dir / "config.json").read_text())["config"]["max_env_steps"] == 600
+
+
+def test_resume_of_a_run_without_checkpoint_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    header = {"algorithm": "dqn", "config": {"backend": "inline"}}
+    (run_dir / "config.json").write_text(json.dumps(header))
+    assert main(["train", "--resume", str(run_dir), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{run_dir} has no checkpoint to resume from" in err and err.count("\n") == 1
+    assert "start it afresh with --overwrite" in err
+
+
+@pytest.mark.timeout(60)
+def test_resume_of_a_solved_run_says_there_is_nothing_to_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    solvable = [*TINY[:-2], "--stop-reward", "1", "--eval-interval-env-steps", "100"]
+    argv = ["train", "dqn", "-q", "--backend", "inline", "--run-dir", str(run_dir), *solvable]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("solved")
+    assert main(["train", "--resume", str(run_dir), "--max-env-steps", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert "was solved at 100 env steps" in err and "there is nothing to resume" in err

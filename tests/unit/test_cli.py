@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -139,7 +141,8 @@ def test_help_of_an_algorithm_lists_its_fields(capsys: pytest.CaptureFixture[str
 
 def test_train_help_lists_the_algorithms(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--help"]) == 0
-    assert "dqn" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dqn" in out and "rlactors train --resume RUN_DIR" in out
 
 
 def test_top_level_help_does_not_import_torch_or_matplotlib() -> None:
@@ -192,3 +195,85 @@ def test_small_returns_keep_three_decimals_and_large_ones_one() -> None:
     metrics = {"env_steps": 10, "episode_return_mean": 0.05, "eval_return_mean": 1.0}
     line = progress_line(metrics, 100)
     assert "return 0.050" in line and "greedy eval 1.000" in line
+
+
+def a_run(tmp_path: Path, algorithm: str = "dqn") -> Path:
+    """A directory that holds a run, as far as parsing looks (its config.json)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"algorithm": algorithm, "config": {}}))
+    return run
+
+
+def test_resume_reads_the_algorithm_from_the_run_and_takes_a_new_budget(tmp_path: Path) -> None:
+    run = a_run(tmp_path, "apex")
+    args = parse_train_args(["--resume", str(run), "--max-env-steps", "2e5", "-q"])
+    assert args is not None and args.algorithm == "apex" and args.resume == str(run)
+    assert args.overrides == {"max_env_steps": 200_000} and args.quiet
+    assert args.checkpoint_every is None and args.checkpoint_replay is None  # the run's own
+    named = parse_train_args(["apex", f"--resume={run}", "--checkpoint-every", "10m"])
+    assert named is not None and named.algorithm == "apex" and named.checkpoint_every == "10m"
+
+
+def test_checkpoint_options_are_run_options() -> None:
+    args = parse_train_args(
+        ["dqn", "--checkpoint-every", "50", "--keep-checkpoints", "5", "--checkpoint-replay"]
+    )
+    assert args is not None and args.overrides == {}
+    assert (args.checkpoint_every, args.keep_checkpoints, args.checkpoint_replay) == ("50", 5, True)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--resume", "{run}", "--learning-rate", "1"], "--learning-rate would change the run's "
+         "config; a resumed run keeps the config it started with"),
+        (["ppo", "--resume", "{run}"], "is a dqn run, not ppo"),
+        (["--resume", "{run}", "--run-dir", "x"], "--run-dir cannot go with it"),
+        (["--resume", "{run}", "--overwrite"], "--overwrite cannot go with it"),
+        (["--resume", "{missing}"], "holds no run (no config.json); start one with rlactors "
+         "train ALGORITHM --run-dir"),
+        (["dqn", "--overwrite"], "--overwrite clears a run directory: name it with --run-dir"),
+        (["dqn", "--checkpoint-every", "5x"], "--checkpoint-every: expected a number of "
+         "iterations (50), a time (30s, 5m, 1h) or off, got '5x'"),
+        (["dqn", "--keep-checkpoints", "0"], "must be >= 1, got 0"),
+    ],
+)  # fmt: skip
+def test_resume_and_checkpoint_mistakes_are_one_line_errors(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    run = a_run(tmp_path)
+    argv = [a.format(run=run, missing=tmp_path / "missing") for a in argv]
+    with pytest.raises(CliError) as info:
+        parse_train_args(argv)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_checkpoint_replay_is_refused_for_an_algorithm_without_replay(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["train", "ppo", "--checkpoint-replay", "-q"]) == EXIT_USAGE
+    assert "ppo has no replay buffer to checkpoint (--checkpoint-replay)" in capsys.readouterr().err
+
+
+def test_a_run_dir_that_holds_a_run_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = a_run(tmp_path)
+    assert main(["train", "dqn", "--run-dir", str(run), "-q"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{run} holds a run already (config.json): continue it with --resume {run}" in err
+    assert "or start afresh with --overwrite" in err and err.count("\n") == 1
+    assert [p.name for p in run.iterdir()] == ["config.json"]  # untouched
+
+
+def test_an_edited_checkpoint_schedule_of_a_run_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = a_run(tmp_path)
+    header = {"algorithm": "dqn", "config": {}, "checkpoints": {"keep": 0}}
+    (run / "config.json").write_text(json.dumps(header))
+    assert main(["train", "--resume", str(run)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "the run's checkpoint schedule {'keep': 0}: CheckpointSchedule.keep must be >= 1" in err

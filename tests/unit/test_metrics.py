@@ -13,11 +13,14 @@ import pytest
 
 from rlactors.metrics import (
     MetricsWriter,
+    clear_run,
     make_run_dir,
     plot_learning_curve,
     read_metrics,
     run_dir_name,
+    run_entries,
     to_jsonable,
+    truncate_metrics,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -100,3 +103,30 @@ def test_plotting_leaves_pyplot_alone(tmp_path: Path) -> None:
     had_pyplot = "matplotlib.pyplot" in sys.modules
     plot_learning_curve([{"env_steps": 1, "episode_return_mean": 1.0}], tmp_path / "c.png")
     assert ("matplotlib.pyplot" in sys.modules) == had_pyplot
+
+
+def test_truncate_metrics_keeps_the_rows_up_to_a_checkpoint_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    with MetricsWriter(path) as writer:
+        for i in range(1, 6):
+            writer.write({"iteration": i, "env_steps": 10 * i})
+    with path.open("a") as f:
+        f.write('{"iteration": 6, "env_st')  # killed mid-write
+    kept, dropped = truncate_metrics(path, 3)
+    assert [r["iteration"] for r in kept] == [1, 2, 3] and dropped == 2
+    assert [r["iteration"] for r in read_metrics(path)] == [1, 2, 3]
+    assert path.read_text().endswith("}\n")  # whole lines: the next row starts on its own
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.jsonl"]  # no temp file left
+    assert truncate_metrics(tmp_path / "missing.jsonl", 3) == ([], 0)
+
+
+def test_run_entries_and_clear_run_touch_only_what_a_run_wrote(tmp_path: Path) -> None:
+    assert run_entries(tmp_path) == [] and run_entries(tmp_path / "missing") == []
+    (tmp_path / "notes.txt").write_text("mine")
+    assert run_entries(tmp_path) == []
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "metrics.jsonl").write_text("")
+    (tmp_path / "checkpoints" / "best").mkdir(parents=True)
+    assert run_entries(tmp_path) == ["config.json", "metrics.jsonl", "checkpoints"]
+    assert clear_run(tmp_path) == ["config.json", "metrics.jsonl", "checkpoints"]
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

@@ -6,6 +6,12 @@ value converted to ``T`` (:func:`rlactors.algorithms.coerce_value`); bools becom
 its help; a field typed ``Annotated[T, FieldParser(...)]`` (the env fields) is read by its
 parser. ``--workers`` is an alias of ``--num-workers``. Mistakes end in :class:`CliError`, one
 line that names what exists, instead of argparse's usage dump.
+
+Beside the fields, ``train`` takes run options: where the run goes (``--run-dir``,
+``--overwrite``), how it is checkpointed (``--checkpoint-every``, ``--keep-checkpoints``,
+``--checkpoint-replay``) and ``--resume RUN_DIR``, which continues a run with the config it
+started with: the algorithm may be left out (``rlactors train --resume RUN_DIR``) and the only
+field that may be given is ``--max-env-steps``, a new budget.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import json
 import types
 import typing
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, NoReturn, Union
 
 from rlactors.algorithms import ConfigField, coerce_value, config_fields
@@ -54,6 +61,15 @@ class TrainArgs:
         quiet: ``--quiet``: no progress display.
         address: ``--address``: the Ray cluster to join (with ``--backend ray``); None starts
             a local Ray instance on 127.0.0.1.
+        overwrite: ``--overwrite``: clear what a run already in ``run_dir`` wrote, and start
+            afresh (without it, such a directory is refused).
+        resume: ``--resume``: the run directory to continue (then ``run_dir`` is None and
+            ``overrides`` holds at most ``max_env_steps``).
+        checkpoint_every: ``--checkpoint-every`` as typed (``"50"``, ``"5m"``, ``"off"``); None
+            when not given (the default, or the resumed run's).
+        keep_checkpoints: ``--keep-checkpoints``; None when not given.
+        checkpoint_replay: ``--checkpoint-replay`` / ``--no-checkpoint-replay``; None when
+            not given.
     """
 
     algorithm: str
@@ -61,10 +77,15 @@ class TrainArgs:
     run_dir: str | None
     quiet: bool
     address: str | None = None
+    overwrite: bool = False
+    resume: str | None = None
+    checkpoint_every: str | None = None
+    keep_checkpoints: int | None = None
+    checkpoint_replay: bool | None = None
 
 
-#: Options of ``train`` that are not config fields.
-_TRAIN_OPTIONS = ("--run-dir", "--quiet", "--address")
+#: The only config field a resumed run may be given: a new budget.
+RESUMABLE_FIELDS = ("max_env_steps",)
 
 
 def flag(name: str) -> str:
@@ -87,12 +108,49 @@ def build_train_parser(algorithm: str, config_cls: type[Any], description: str =
         help="write config, metrics, curve and checkpoint here "
         "(default: runs/<algo>-<env>-<timestamp>)",
     )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--run-dir DIR holds a run already: delete what it wrote (config, metrics, curve, "
+        "checkpoints) and start afresh; without it such a directory is refused",
+    )
+    run.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR (killed, interrupted or finished) from its newest "
+        "checkpoint, with the config it started with; only --max-env-steps may be given, "
+        "and the algorithm may be left out: rlactors train --resume RUN_DIR",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     run.add_argument(
         "--address",
         metavar="HOST:PORT",
         help="with --backend ray: join the Ray cluster there (default: start a local Ray "
         "instance on 127.0.0.1 for this run); see docs/cluster.md",
+    )
+    checkpoints = parser.add_argument_group("checkpoints")
+    checkpoints.add_argument(
+        "--checkpoint-every",
+        metavar="N|T",
+        help="a periodic checkpoint every N iterations (50) or every T of training time (30s, "
+        "5m, 1h); 'off' for none. Default 5m: a run killed by kill -9, the OOM killer or a "
+        "lost machine loses at most 5 minutes, and a checkpoint (weights, optimizer state, "
+        "counters) takes well under a second. They go to RUN_DIR/checkpoints/; --resume "
+        "starts from the newest",
+    )
+    checkpoints.add_argument(
+        "--keep-checkpoints",
+        type=_positive_int,
+        metavar="K",
+        help="keep the last K periodic checkpoints (default: 3); the best-evaluated one "
+        "(checkpoints/best) is kept apart from them",
+    )
+    checkpoints.add_argument(
+        "--checkpoint-replay",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="include the replay buffer in the periodic and final checkpoints (dqn, apex), so "
+        "that a resumed run does not refill it from scratch; it can be large (default: no)",
     )
     group = parser.add_argument_group(f"{config_cls.__name__} fields")
     for field in config_fields(config_cls):
@@ -107,7 +165,9 @@ def parse_train_args(argv: Sequence[str]) -> TrainArgs | None:
         The parsed arguments, or None when help was printed.
 
     Raises:
-        CliError: No or an unknown algorithm, an unknown option, or a bad value.
+        CliError: No or an unknown algorithm, an unknown option, or a bad value; with
+            ``--resume``, a directory that holds no run, another algorithm than the run's, or
+            a config field other than ``--max-env-steps``.
     """
     from rlactors.algorithms import UnknownAlgorithmError, algorithm_names, get_algorithm
 
@@ -118,6 +178,9 @@ def parse_train_args(argv: Sequence[str]) -> TrainArgs | None:
             train_usage(print_help=True)
             return None
         raise CliError(f"train: name an algorithm: rlactors train ALGORITHM; available: {names}")
+    resume = _resume_dir(args)
+    if resume is not None and args[0].startswith("-"):
+        args.insert(0, _algorithm_of_run(resume))  # rlactors train --resume RUN_DIR
     if args[0].startswith("-"):
         raise CliError(
             f"train: the algorithm comes first: rlactors train ALGORITHM [options]; "
@@ -133,10 +196,105 @@ def parse_train_args(argv: Sequence[str]) -> TrainArgs | None:
     if unknown:
         raise CliError(_unknown_message(parser, unknown[0]))
     values = vars(namespace)
-    run_dir = values.pop("run_dir", None)
-    quiet = bool(values.pop("quiet", False))
-    address = values.pop("address", None)
-    return TrainArgs(entry.name, values, run_dir, quiet, address)
+    run = {name: values.pop(name) for name in _RUN_OPTIONS}
+    if run["checkpoint_every"] is not None:
+        from rlactors.run_checkpoints import parse_checkpoint_every
+
+        try:
+            parse_checkpoint_every(run["checkpoint_every"])
+        except ValueError as exc:
+            raise CliError(f"train: --checkpoint-every: {exc}") from None
+    if run["resume"] is not None:
+        _check_resume(entry.name, run, values)
+    elif run["overwrite"] and run["run_dir"] is None:
+        raise CliError("train: --overwrite clears a run directory: name it with --run-dir DIR")
+    return TrainArgs(
+        entry.name,
+        values,
+        run["run_dir"],
+        bool(run["quiet"]),
+        run["address"],
+        overwrite=bool(run["overwrite"]),
+        resume=run["resume"],
+        checkpoint_every=run["checkpoint_every"],
+        keep_checkpoints=run["keep_checkpoints"],
+        checkpoint_replay=run["checkpoint_replay"],
+    )
+
+
+#: The ``train`` options that are not config fields (argparse's dest names).
+_RUN_OPTIONS = (
+    "run_dir",
+    "overwrite",
+    "resume",
+    "quiet",
+    "address",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "checkpoint_replay",
+)
+
+
+def _resume_dir(args: Sequence[str]) -> str | None:
+    """The value of ``--resume`` among ``args`` (None: not given, or given without a value,
+    which the parser then reports)."""
+    for i, arg in enumerate(args):
+        if arg.startswith("--resume="):
+            return arg.split("=", 1)[1]
+        if arg == "--resume" and i + 1 < len(args) and not args[i + 1].startswith("-"):
+            return args[i + 1]
+    return None
+
+
+def _algorithm_of_run(run_dir: str) -> str:
+    """The algorithm named by the ``config.json`` of the run in ``run_dir``.
+
+    Raises:
+        CliError: No run there, or its ``config.json`` does not name an algorithm.
+    """
+    from rlactors.metrics.run_dir import CONFIG_FILE
+
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        header = json.loads(path.read_text(encoding="utf-8"))
+        return str(header["algorithm"])
+    except FileNotFoundError:
+        raise CliError(
+            f"train --resume: {run_dir} holds no run (no {CONFIG_FILE}); start one with "
+            f"rlactors train ALGORITHM --run-dir {run_dir}"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CliError(f"train --resume: {path} does not name an algorithm ({exc})") from None
+
+
+def _check_resume(algorithm: str, run: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Refuse what ``--resume`` cannot honour: the run keeps its own config and directory."""
+    resume = run["resume"]
+    if run["run_dir"] is not None or run["overwrite"]:
+        given = "--run-dir" if run["run_dir"] is not None else "--overwrite"
+        raise CliError(
+            f"train: --resume RUN_DIR continues the run in RUN_DIR; {given} cannot go with it"
+        )
+    ran = _algorithm_of_run(resume)
+    if ran != algorithm:
+        raise CliError(f"train --resume: {resume} is a {ran} run, not {algorithm}")
+    changed = [flag(name) for name in overrides if name not in RESUMABLE_FIELDS]
+    if changed:
+        raise CliError(
+            f"train --resume: {' '.join(changed)} would change the run's config; a resumed run "
+            f"keeps the config it started with ({Path(resume) / 'config.json'}), and only "
+            f"{' '.join(flag(n) for n in RESUMABLE_FIELDS)} (a new budget) may be given"
+        )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = coerce_value(int, text, "value")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return int(value)
 
 
 def train_usage(*, print_help: bool) -> str:
@@ -146,7 +304,11 @@ def train_usage(*, print_help: bool) -> str:
     lines = ["usage: rlactors train ALGORITHM [options]", "", "algorithms:"]
     for name in algorithm_names():
         lines.append(f"  {name:<10} {get_algorithm(name).description}")
-    lines += ["", "Options of an algorithm: rlactors train ALGORITHM --help"]
+    lines += [
+        "",
+        "Options of an algorithm: rlactors train ALGORITHM --help",
+        "Continue a killed or finished run: rlactors train --resume RUN_DIR (docs/checkpoints.md)",
+    ]
     text = "\n".join(lines)
     if print_help:
         from rlactors.cli.output import say

@@ -6,6 +6,7 @@ torch, gymnasium and matplotlib are imported inside the commands, when they are 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,38 +26,69 @@ EXIT_INTERRUPTED = 130
 
 
 def train(args: TrainArgs) -> int:
-    """Train, writing the run directory; returns the exit status.
+    """Train, writing the run directory (or continuing the one ``--resume`` names); returns the
+    exit status.
 
     Raises:
-        CliError: A bad config value (before anything is written).
+        CliError: A bad config value, a ``--run-dir`` that holds a run already (without
+            ``--overwrite``), or a run that cannot be resumed (before anything is written).
         UserError: An env that cannot be built, or whose actions the algorithm cannot handle
             (ditto).
     """
     from rlactors.checkpoint import atomic_write_text
+    from rlactors.cli import runs
     from rlactors.metrics import (
         CHECKPOINT_DIR,
         CONFIG_FILE,
         CURVE_FILE,
         METRICS_FILE,
         MetricsWriter,
+        clear_run,
         make_run_dir,
         plot_learning_curve,
     )
+    from rlactors.run_checkpoints import PeriodicCheckpoints
 
     entry = get_algorithm(args.algorithm)
-    try:
-        config = entry.config_class()(**args.overrides)
-    except ValueError as exc:
-        raise CliError(f"{args.algorithm} config: {exc}") from None
+    if args.resume is None:
+        runs.check_fresh_run_dir(args)
+        try:
+            config = entry.config_class()(**args.overrides)
+        except ValueError as exc:
+            raise CliError(f"{args.algorithm} config: {exc}") from None
+        schedule = runs.schedule_of(args, entry)
+    else:
+        header = runs.read_run_header(args.resume)
+        config = runs.resumed_config(entry, header, args)
+        schedule = runs.schedule_of(args, entry, header.get(runs.SCHEDULE_KEY))
     if args.address is not None and getattr(config, "backend", None) != "ray":
         raise CliError("--address joins a Ray cluster: use it with --backend ray")
-    algorithm = entry.algorithm_class()(config)
+    algorithm = runs.loop_class(entry)(config)
     env_name = algorithm.env_spec.name
     with _ray_cluster(args.address), algorithm:
-        run_dir = make_run_dir(entry.name, env_name, path=args.run_dir)
-        header = {"algorithm": entry.name, "config": config_to_dict(config)}
+        resumed = None
+        if args.resume is not None:
+            run_dir = Path(args.resume)
+            resumed = runs.resume(algorithm, run_dir)
+        else:
+            if args.overwrite and args.run_dir is not None:
+                clear_run(args.run_dir)
+            run_dir = make_run_dir(entry.name, env_name, path=args.run_dir)
+        header = {
+            "algorithm": entry.name,
+            "config": config_to_dict(config),
+            runs.SCHEDULE_KEY: dataclasses.asdict(schedule),
+        }
         atomic_write_text(run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
+        checkpoints = PeriodicCheckpoints(run_dir, schedule)
         records: list[dict[str, Any]] = []
+        if resumed is not None:
+            records = resumed.records
+            dropped = f"; dropped {resumed.dropped} metrics rows past it" if resumed.dropped else ""
+            output.say(
+                f"resumed from {resumed.checkpoint} at iteration {algorithm.iteration}, "
+                f"{algorithm.env_steps} env steps{dropped}"
+            )
         interrupted = False
         title = f"{entry.name} {env_name}"
         with (
@@ -68,13 +100,17 @@ def train(args: TrainArgs) -> int:
                 writer.write(metrics)
                 records.append(metrics)
                 progress.update(metrics)
+                # After the row is written: a checkpoint never runs ahead of the metrics.
+                checkpoints.after_iteration(algorithm, metrics)
 
             try:
                 result = algorithm.train(callback=on_iteration)
             except KeyboardInterrupt:
                 interrupted = True
                 result = _result_of(algorithm)
-        checkpoint = algorithm.save(run_dir / CHECKPOINT_DIR)
+        checkpoint = algorithm.save(
+            run_dir / CHECKPOINT_DIR, include_replay=schedule.include_replay
+        )
     curve = plot_learning_curve(
         records,
         run_dir / CURVE_FILE,
@@ -91,13 +127,15 @@ def train(args: TrainArgs) -> int:
 
 
 def evaluate(run_dir: str, episodes: int) -> int:
-    """Print the greedy return of the checkpoint in ``run_dir``; returns the exit status.
+    """Print the greedy return of the checkpoint in ``run_dir`` (the final one, else the
+    newest periodic one); returns the exit status.
 
     Raises:
         CliError: No checkpoint there, or one of an unknown algorithm.
     """
     from rlactors.checkpoint import CheckpointError, read_checkpoint_config
     from rlactors.metrics import CHECKPOINT_DIR
+    from rlactors.run_checkpoints import periodic_checkpoints
 
     if episodes < 1:
         raise CliError(f"evaluate: --episodes must be >= 1, got {episodes}")
@@ -106,6 +144,11 @@ def evaluate(run_dir: str, episodes: int) -> int:
         raise CliError(f"evaluate: {run_dir} is not a directory")
     # A run directory holds checkpoint/; a checkpoint directory can be named directly too.
     path = root / CHECKPOINT_DIR if (root / CHECKPOINT_DIR).is_dir() else root
+    periodic = periodic_checkpoints(root)
+    if path == root and periodic:
+        # A run killed before its end has no final checkpoint, but its periodic ones.
+        path = periodic[-1]
+        output.say(f"{run_dir} has no final checkpoint (the run did not end): evaluating {path}")
     try:
         name, _ = read_checkpoint_config(path)
         entry = get_algorithm(name)

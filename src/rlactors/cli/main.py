@@ -2,6 +2,7 @@
 
     rlactors train dqn --env CartPole-v1 --seed 0 --stop-reward 475
     rlactors train dqn --help            # every DQNConfig field as a flag
+    rlactors train --resume runs/dqn-CartPole-v1-20250101-120000   # continue a killed run
     rlactors evaluate runs/dqn-CartPole-v1-20250101-120000 --episodes 20
 
 Usage mistakes, and any :class:`~rlactors.errors.UserError` (an env that cannot be built, an
@@ -37,8 +38,9 @@ def build_parser() -> Parser:
     evaluate = commands.add_parser(
         "evaluate",
         help="mean greedy return of a run's checkpoint",
-        description="Greedy "
-        "episodes with the final checkpoint of a run (or a checkpoint directory).",
+        description="Greedy episodes with the final checkpoint of a run (or its newest "
+        "periodic one, for a run that did not end), or with a checkpoint directory "
+        "(e.g. RUN_DIR/checkpoints/best).",
     )
     evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run directory or checkpoint")
     evaluate.add_argument(

@@ -2,29 +2,40 @@
 
 * :func:`make_run_dir` — ``runs/<algo>-<env>-<timestamp>/`` (never reused).
 * :class:`MetricsWriter` / :func:`read_metrics` — one JSON object per iteration.
+* :func:`truncate_metrics` — drop the rows past a checkpoint, for a resumed run.
+* :func:`run_entries` / :func:`clear_run` — what a run wrote into a directory.
 * :func:`plot_learning_curve` — episode return vs env steps as a PNG (matplotlib, Agg canvas).
 """
 
 from rlactors.metrics.plot import plot_learning_curve
 from rlactors.metrics.run_dir import (
     CHECKPOINT_DIR,
+    CHECKPOINTS_DIR,
     CONFIG_FILE,
     CURVE_FILE,
     METRICS_FILE,
+    RUN_ENTRIES,
+    clear_run,
     make_run_dir,
     run_dir_name,
+    run_entries,
 )
-from rlactors.metrics.writer import MetricsWriter, read_metrics, to_jsonable
+from rlactors.metrics.writer import MetricsWriter, read_metrics, to_jsonable, truncate_metrics
 
 __all__ = [
+    "CHECKPOINTS_DIR",
     "CHECKPOINT_DIR",
     "CONFIG_FILE",
     "CURVE_FILE",
     "METRICS_FILE",
+    "RUN_ENTRIES",
     "MetricsWriter",
+    "clear_run",
     "make_run_dir",
     "plot_learning_curve",
     "read_metrics",
     "run_dir_name",
+    "run_entries",
     "to_jsonable",
+    "truncate_metrics",
 ]

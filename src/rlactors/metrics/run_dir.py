@@ -1,16 +1,22 @@
-"""Run directories: ``runs/<algo>-<env>-<timestamp>/`` with config, metrics, curve, checkpoint."""
+"""Run directories: ``runs/<algo>-<env>-<timestamp>/`` with config, metrics, curve, checkpoints."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 
-#: The files of a run directory (the checkpoint is a directory).
+#: The files of a run directory (the checkpoints are directories).
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "learning_curve.png"
+#: The final checkpoint, written when training ends (``rlactors evaluate RUN`` reads it).
 CHECKPOINT_DIR = "checkpoint"
+#: The periodic and best checkpoints (see :mod:`rlactors.run_checkpoints`).
+CHECKPOINTS_DIR = "checkpoints"
+#: Everything a run writes into its directory, and nothing else: what ``--overwrite`` clears.
+RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, CURVE_FILE, CHECKPOINT_DIR, CHECKPOINTS_DIR)
 
 
 def run_dir_name(algorithm: str, env_name: str, timestamp: float | None = None) -> str:
@@ -38,7 +44,8 @@ def make_run_dir(
         algorithm: Registry name, e.g. ``"dqn"``.
         env_name: The env's short name (``EnvSpec.name``).
         root: Parent of the default-named directory.
-        path: Use exactly this directory instead (it may exist, e.g. to write into it again).
+        path: Use exactly this directory instead (it may exist; whether it may hold a run
+            already is the caller's decision: see :func:`run_entries`).
         timestamp: Seconds since the epoch for the name (default: now).
 
     Returns:
@@ -58,3 +65,27 @@ def make_run_dir(
         except FileExistsError:
             continue
     raise FileExistsError(f"could not find a free run directory name next to {base}")
+
+
+def run_entries(path: str | Path) -> list[str]:
+    """The names in ``path`` that a run wrote (:data:`RUN_ENTRIES`); empty if it holds no run
+    (missing, empty, or only files of the user's)."""
+    root = Path(path)
+    return [name for name in RUN_ENTRIES if (root / name).exists()]
+
+
+def clear_run(path: str | Path) -> list[str]:
+    """Delete what a run wrote into ``path`` (:data:`RUN_ENTRIES`), leaving any other file.
+
+    Returns:
+        The names deleted.
+    """
+    root = Path(path)
+    removed = run_entries(root)
+    for name in removed:
+        entry = root / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return removed

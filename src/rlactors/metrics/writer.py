@@ -11,6 +11,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from rlactors.checkpoint import atomic_write_text
+
 
 def to_jsonable(value: Any) -> Any:
     """``value`` with numpy scalars/arrays made plain and non-finite floats made None.
@@ -95,3 +97,28 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
                 break
             raise ValueError(f"{path}, line {i + 1}: not JSON ({exc})") from exc
     return records
+
+
+def truncate_metrics(path: str | Path, iteration: int) -> tuple[list[dict[str, Any]], int]:
+    """Keep the records of iterations up to ``iteration`` and drop the rest, rewriting the file
+    atomically: a resumed run continues the file from its checkpoint's iteration, without the
+    rows of the iterations it will train again (or a truncated last line).
+
+    Args:
+        path: The ``.jsonl`` file (a missing one is left missing).
+        iteration: The checkpoint's iteration; records with a larger ``iteration`` are dropped.
+
+    Returns:
+        ``(kept records, number of records dropped)``.
+
+    Raises:
+        ValueError: A line other than the last is not valid JSON (see :func:`read_metrics`).
+    """
+    target = Path(path)
+    if not target.is_file():
+        return [], 0
+    records = read_metrics(target)
+    kept = [r for r in records if int(r.get("iteration", 0)) <= iteration]
+    text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in kept)
+    atomic_write_text(target, text)
+    return kept, len(records) - len(kept)

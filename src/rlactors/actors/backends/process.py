@@ -117,6 +117,10 @@ class _Managed:
             lifeline.close()
 
 
+#: The fork server's first preload module: it titles the server in ``ps``.
+_FORK_SERVER_TITLE = "rlactors.actors.backends.fork_server_title"
+
+
 class ProcessBackend:
     """Starts, watches and restarts actor processes owned by this process."""
 
@@ -150,7 +154,7 @@ class ProcessBackend:
             # starts with them loaded (torch takes ~2 s to import on this machine). The server
             # starts now and imports them while the caller goes on (building a learner, which
             # imports torch), rather than when the first actor is spawned.
-            self.ctx.set_forkserver_preload(list(preload))
+            self.ctx.set_forkserver_preload([_FORK_SERVER_TITLE, *preload])
             with _child_thread_limits(torch_threads):
                 forkserver.ensure_running()
         self.managed: dict[str, _Managed] = {}

@@ -24,6 +24,7 @@ from typing import Any
 from rlactors.actors.backends.channel import tombstone, transport
 from rlactors.actors.backends.outbox import Outbox
 from rlactors.actors.backends.process import ProcessBackend
+from rlactors.actors.backends.proctitle import actor_title, set_process_title
 from rlactors.actors.dispatch import Envelope, Host, LocalActor, answer
 from rlactors.actors.errors import ActorSpawnError, SerializationError
 from rlactors.actors.ref import ActorSpec, Op, public_methods
@@ -213,6 +214,8 @@ def run_worker(
     try:
         spec = pickle.loads(spec_bytes)
         assert spec is not None
+        # Before the constructor runs: a slow or hung one is named in ps too.
+        set_process_title(actor_title(spec.name, spec.factory_name))
         host.create(spec, actor_id, host_id=0)
     except BaseException as exc:
         cause = exc.__cause__ if isinstance(exc, ActorSpawnError) and exc.__cause__ else exc
