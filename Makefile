@@ -13,9 +13,10 @@ $(BIN)/.installed: pyproject.toml constraints.txt Makefile
 .PHONY: install demo actors-demo test lint bench
 install: $(BIN)/.installed
 
-# The main job: Ape-X DQN with 2 workers trains CartPole-v1 to a greedy mean return of 475.
+# The main job: Ape-X DQN with 2 workers trains CartPole-v1 to a greedy mean return of 475
+# (--overwrite: each demo replaces the last one's run directory instead of being refused).
 demo: install
-	$(BIN)/rlactors train apex --env CartPole-v1 --workers 2 --stop-reward 475 --run-dir runs/apex-demo
+	$(BIN)/rlactors train apex --env CartPole-v1 --workers 2 --stop-reward 475 --run-dir runs/apex-demo --overwrite
 
 actors-demo: install
 	$(BIN)/python examples/actors_demo.py
