@@ -99,6 +99,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rollout_steps": 25,
         "max_worker_restarts": 3,
         "num_replay_shards": 1,
+        "max_replay_restarts": 3,
         "priority_alpha": 0.6,
         "importance_beta": 0.4,
         "learning_starts_transitions": 1000,

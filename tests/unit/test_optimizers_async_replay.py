@@ -41,7 +41,7 @@ def optimizer() -> Iterator[AsyncReplayOptimizer]:
 
 
 def in_flight(opt: AsyncReplayOptimizer, kind: str) -> int:
-    return sum(1 for k, _ in opt._inflight.values() if k == kind)
+    return sum(1 for k, _, _ in opt._inflight.values() if k == kind)
 
 
 def test_the_next_samples_are_requested_before_learning_and_in_few_messages(

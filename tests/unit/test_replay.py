@@ -371,3 +371,35 @@ def test_uniform_sampler_ignores_priorities() -> None:
     buf = ReplayBuffer(4, UniformSampler())
     ids = buf.add(rows(0, 4), priorities=[1.0, 2.0, 3.0, 4.0])
     assert buf.update_priorities(ids, [0.0, 0.0, 0.0, 0.0]) == 4
+
+
+def test_a_shard_holding_less_than_a_batch_answers_no_batches_and_its_size() -> None:
+    """A shard restarted empty must not answer a batch of a few rows repeated (or raise):
+    the learner samples the other shards until it has refilled."""
+    from rlactors.replay.shard import ReplayShard
+
+    shard = ReplayShard(100, seed=0)
+    me = shard.incarnation
+    columns = {"obs": np.zeros((3, 2), np.float32), "actions": np.zeros(3, np.int64)}
+    assert shard.sample_batches(2, 4, 0.4) == ([], 0, me)
+    shard.add(columns, np.ones(3))
+    assert shard.sample_batches(2, 4, 0.4) == ([], 3, me)
+    shard.add(columns, np.ones(3))
+    batches, size, incarnation = shard.sample_batches(2, 4, 0.4)
+    assert size == 6 and len(batches) == 2 and incarnation == me
+    assert all(len(ids) == 4 for _, ids, _ in batches)
+
+
+def test_a_restarted_shard_ignores_priority_updates_for_the_rows_of_the_one_before() -> None:
+    """Regression: the learner's new priorities for rows of a shard that died reached its
+    restarted (empty) successor, which raised 'ids must lie in [0, 0)' and ended the run."""
+    from rlactors.replay.shard import ReplayShard
+
+    old, new = ReplayShard(100, seed=0), ReplayShard(100, seed=0)
+    assert old.incarnation != new.incarnation  # the same seed: a restart rebuilds from its spec
+    stale = (old.incarnation, np.array([8, 40]), np.array([1.0, 2.0]))
+    assert new.update_priorities(*stale) == 0
+    assert new.sample_batches(1, 4, 0.4, stale) == ([], 0, new.incarnation)
+    columns = {"obs": np.zeros((3, 2), np.float32), "actions": np.zeros(3, np.int64)}
+    new.add(columns, np.ones(3))
+    assert new.update_priorities(new.incarnation, np.array([0, 2]), np.array([5.0, 5.0])) == 2

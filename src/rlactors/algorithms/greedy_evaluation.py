@@ -68,6 +68,7 @@ class GreedyEvaluations(abc.ABC):
     _solved: bool
     _greedy_evaluator: ActorRef[Any] | None
     _evaluation: _Evaluation | None
+    greedy_evaluator_restarts: int
 
     @abc.abstractmethod
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
@@ -213,8 +214,13 @@ class GreedyEvaluations(abc.ABC):
         options = ActorOptions(
             name=f"{self.name}-greedy-evaluator",
             restart=RestartPolicy.on_failure(max_restarts=self.config.max_worker_restarts),
+            on_restart=self._count_greedy_evaluator_restart,
         )
         return spawn_with(options, factory, config)
+
+    def _count_greedy_evaluator_restart(self, _ref: ActorRef[Any]) -> None:
+        # Runs in the supervisor's thread; the metrics rows report the count.
+        self.greedy_evaluator_restarts += 1
 
     def _greedy_evaluator_spec(self) -> tuple[Callable[[Any], Any], Any] | None:
         """``(evaluator class, its config)`` of a greedy evaluator actor: it must take

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from rlactors.actors import ActorRef, Runtime
+from rlactors.actors import ActorError, ActorRef, Runtime
 from rlactors.algorithms import check_action_space
 from rlactors.algorithms.base import Algorithm, Callback, config_from_dict, config_to_dict
 from rlactors.algorithms.builder import Builder, EnvInfo, PolicyEntry
@@ -120,6 +120,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._last_eval_env_steps: int | None = None  # env steps of the policy it evaluated
         self._solved = False
         self._greedy_evaluator: ActorRef[Any] | None = None  # see _spawn_greedy_evaluator
+        self.greedy_evaluator_restarts = 0  # this session's (its actor is the session's)
         self._evaluation = None
         # This session's clock, for env steps per second.
         self._session_start: float | None = None
@@ -169,7 +170,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             them at the top level); the optimizer's own (e.g. ``epsilon``, ``replay_size``,
             ``worker_restarts``); ``eval_return_mean`` (of the evaluation collected this iteration,
             which may be of an earlier snapshot; None when none was); ``eval_env_steps`` (the
-            env steps of the policy it evaluated);
+            env steps of the policy it evaluated); ``greedy_evaluator_restarts`` (this
+            session's);
             ``env_steps_per_s`` (this session), ``time_s`` (training wall time, all sessions);
             ``sample_wait_s``, ``learn_time_s`` and ``eval_time_s`` (where this iteration's
             time went; beside learning, evaluating costs only the dispatch); ``solved`` and
@@ -209,6 +211,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             **stats["metrics"],
             "eval_return_mean": eval_return,
             "eval_env_steps": self._last_eval_env_steps if eval_return is not None else None,
+            "greedy_evaluator_restarts": self.greedy_evaluator_restarts,
             "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
             "time_s": self._time_s + elapsed,
             "sample_wait_s": stats["sample_wait_s"],
@@ -269,10 +272,16 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         if self._optimizer is not None:
             # Kept for the next session, and for a checkpoint saved after stop().
             self._optimizer_state = self._optimizer.state_dict()
-            if self.builder.has_replay:
-                self._pending_replay = self._optimizer.replay_state()
-            self._optimizer.stop()
-            self._optimizer = None
+            try:
+                if self.builder.has_replay:
+                    self._pending_replay = self._optimizer.replay_state()
+            except ActorError as exc:
+                # A replay actor died past its restart limit: what it held is gone, and the
+                # next session starts with an empty buffer (the counters stay).
+                log.warning("%s: the replay buffer could not be kept (%s)", self.name, exc)
+            finally:
+                self._optimizer.stop()
+                self._optimizer = None
         if self._runtime is not None:  # entered by _start, or only made by the constructor
             self._runtime.__exit__(None, None, None)
             self._runtime = None

@@ -18,11 +18,15 @@ from rlactors.algorithms import (
     config_to_dict,
     get_algorithm,
 )
+from rlactors.algorithms.loop import TrainingLoop
 from rlactors.cli import output
 from rlactors.cli.args import CliError, TrainArgs
 
 #: Exit status of a run stopped with Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+
+#: Exit status of a run that failed (an actor died past its restart limit).
+EXIT_FAILED = 1
 
 
 def train(args: TrainArgs) -> int:
@@ -35,6 +39,7 @@ def train(args: TrainArgs) -> int:
         UserError: An env that cannot be built, or whose actions the algorithm cannot handle
             (ditto).
     """
+    from rlactors.actors import ActorError
     from rlactors.checkpoint import atomic_write_text
     from rlactors.cli import runs
     from rlactors.metrics import (
@@ -90,6 +95,7 @@ def train(args: TrainArgs) -> int:
                 f"{algorithm.env_steps} env steps{dropped}"
             )
         interrupted = False
+        failure: ActorError | None = None
         title = f"{entry.name} {env_name}"
         with (
             MetricsWriter(run_dir / METRICS_FILE) as writer,
@@ -108,6 +114,12 @@ def train(args: TrainArgs) -> int:
             except KeyboardInterrupt:
                 interrupted = True
                 result = _result_of(algorithm)
+            except ActorError as exc:
+                # An actor died past its restart limit (or the runtime broke): the learner's
+                # state in this process is whole, so it is saved and the run can be resumed.
+                failure = exc
+        if failure is not None:
+            return _failed(algorithm, run_dir, failure, include_replay=schedule.include_replay)
         checkpoint = algorithm.save(
             run_dir / CHECKPOINT_DIR, include_replay=schedule.include_replay
         )
@@ -124,6 +136,31 @@ def train(args: TrainArgs) -> int:
         f"metrics:        {run_dir / METRICS_FILE}",
     )
     return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _failed(
+    algorithm: TrainingLoop, run_dir: Path, failure: Exception, *, include_replay: bool
+) -> int:
+    """Save what the failed run has (its replay too, if asked and still reachable) and say in
+    one line why it stopped and how to go on; returns the exit status."""
+    from rlactors.actors import ActorError
+    from rlactors.metrics import CHECKPOINT_DIR
+
+    saved: Path | None = None
+    for replay in dict.fromkeys((include_replay, False)):
+        try:
+            saved = algorithm.save(run_dir / CHECKPOINT_DIR, include_replay=replay)
+            break
+        except ActorError:
+            continue  # the replay actors are gone: save without their contents
+    how = (
+        f"its state at iteration {algorithm.iteration} is saved; continue it with: "
+        f"rlactors train --resume {run_dir}"
+        if saved is not None
+        else "nothing could be saved"
+    )
+    output.error(f"the run stopped: {failure}; {how}")
+    return EXIT_FAILED
 
 
 def evaluate(run_dir: str, episodes: int) -> int:

@@ -22,7 +22,9 @@ under-trains when the number of workers changes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import queue
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,13 +32,22 @@ from typing import Any
 
 import numpy as np
 
-from rlactors.actors import ActorDiedError, ActorOptions, ActorRef, Future, spawn_with, wait_any
+from rlactors.actors import (
+    ActorDiedError,
+    ActorOptions,
+    ActorRef,
+    Future,
+    RestartLimitError,
+    RestartPolicy,
+    spawn_with,
+    wait_any,
+)
 from rlactors.core import EpisodeStats, Learner, Optimizer, PolicyWeights, SampleBatch, Weights
 from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig
 from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.replay.shard import ReplayShard
 from rlactors.seeding import SHARD_STREAM, derive_seed
-from rlactors.validation import check_positive_ints
+from rlactors.validation import check_non_negative_ints, check_positive_ints
 
 log = logging.getLogger("rlactors.optimizers")
 
@@ -97,6 +108,11 @@ class AsyncReplayConfig:
     """A worker whose process dies is restarted this many times within a minute; one more
     death stops the run with ``RestartLimitError``."""
 
+    max_replay_restarts: int = 3
+    """A replay shard whose process dies is restarted, empty, this many times within a
+    minute; one more death stops the run with ``RestartLimitError``. What it held is lost and
+    counted (``lost_transitions`` in the metrics)."""
+
     def __post_init__(self) -> None:
         positive = (
             "num_workers",
@@ -109,6 +125,7 @@ class AsyncReplayConfig:
             "batches_per_sample_request",
         )
         check_positive_ints(self, *positive)
+        check_non_negative_ints(self, "max_worker_restarts", "max_replay_restarts")
         if self.buffer_capacity_transitions < self.num_replay_shards:
             raise ValueError("AsyncReplayConfig: fewer transitions of capacity than shards")
         if not self.replay_ratio > 0:
@@ -140,15 +157,25 @@ class ApexWorker:
         self.next_shard = index % len(shards)
 
     def run(self) -> dict[str, Any]:
-        """One rollout, pushed to replay. Returns counts and the episodes that finished."""
+        """One rollout, pushed to replay. Returns counts and the episodes that finished:
+        ``transitions`` (delivered to a shard), ``undelivered`` (sampled, but their shard was
+        down: lost), ``env_steps`` and ``episodes``."""
         batch, episodes = self.evaluator.sample()
+        undelivered = 0
         if len(batch):
             columns = batch.columns
             priorities = columns.pop(PRIORITIES)
-            self.shards[self.next_shard].tell("add", columns, priorities)
+            shard = self.shards[self.next_shard]
             self.next_shard = (self.next_shard + 1) % len(self.shards)
+            try:
+                shard.tell("add", columns, priorities)
+            except ActorDiedError:
+                # The shard's process died and is being restarted (or is gone for good, which
+                # the learner learns from its own calls): these transitions are lost, and said so.
+                undelivered = len(batch)
         return {
-            "transitions": len(batch),
+            "transitions": len(batch) - undelivered,
+            "undelivered": undelivered,
             "env_steps": self.evaluator.env_steps_per_sample(),
             "episodes": [(e.episode_return, e.length) for e in episodes],
         }
@@ -185,9 +212,19 @@ class AsyncReplayOptimizer(Optimizer):
         self.iteration_env_steps = iteration_env_steps
         seed = evaluator_config.seed
         per_shard = config.buffer_capacity_transitions // config.num_replay_shards
+        # Shards that came back (their index), from the backend's supervisor thread; handled
+        # by the learner's loop, which owns the counters.
+        self._restarted_shards: queue.SimpleQueue[int] = queue.SimpleQueue()
+        shard_restart = RestartPolicy.on_failure(
+            max_restarts=config.max_replay_restarts, within_s=60.0
+        )
         self.shards = [
             spawn_with(
-                ActorOptions(name=f"replay-{j}"),
+                ActorOptions(
+                    name=f"replay-{j}",
+                    restart=shard_restart,
+                    on_restart=functools.partial(self._shard_restarted, j),
+                ),
                 ReplayShard,
                 per_shard,
                 alpha=config.priority_alpha,
@@ -219,6 +256,13 @@ class AsyncReplayOptimizer(Optimizer):
         self.learned_samples = 0
         self.learner_steps = 0
         self._requested_samples = 0  # learned, being learned, or asked for
+        # Supervision of the shards: restarts, transitions lost with them (what a shard held
+        # when last heard from, plus rollouts workers could not deliver), each shard's size
+        # as its last answer gave it, and shards left out of sampling until they refill.
+        self.replay_restarts = 0
+        self.lost_transitions = 0
+        self._shard_sizes = [0] * config.num_replay_shards
+        self._refill_until = [0] * config.num_replay_shards
         # How far learning may fall behind the replay ratio (in samples) before new rollouts
         # wait: one rollout per worker. Each rollout owes the learner replay_ratio * rollout
         # samples, so when rollouts restart the learner still has that much work queued, more
@@ -233,9 +277,11 @@ class AsyncReplayOptimizer(Optimizer):
                 * config.batch_size
             ),
         )
-        self._inflight: dict[Future[Any], tuple[str, int]] = {}
+        # Each future's kind ("run" or "sample"), worker or shard index, and samples asked.
+        self._inflight: dict[Future[Any], tuple[str, int, int]] = {}
         # New priorities not yet sent, per shard: they travel with the next sample request.
-        self._priorities: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.shards]
+        # Each update names the shard instance whose rows it is for: one restarted since drops it.
+        self._priorities: list[list[tuple[str, np.ndarray, np.ndarray]]] = [[] for _ in self.shards]
         self._next_shard = 0
         self._learn_time_s = 0.0
         self._started = time.perf_counter()
@@ -266,27 +312,45 @@ class AsyncReplayOptimizer(Optimizer):
         )
         wait_s = 0.0
         while self.env_steps < target:
+            self._note_shard_restarts()
             self._top_up()
             wait_start = time.perf_counter()
             done, _ = wait_any(list(self._inflight), timeout=60.0)
             wait_s += time.perf_counter() - wait_start
             if not done:
                 raise TimeoutError("Ape-X: no worker or replay shard answered within 60 s")
+            self._note_shard_restarts()  # before an answer of a restarted shard is read
             for fut in done:
-                kind, who = self._inflight.pop(fut)
+                kind, who, asked = self._inflight.pop(fut)
                 try:
                     value = fut.result()
+                except RestartLimitError:
+                    raise  # died more often than its restart policy allows: the run ends
                 except ActorDiedError as exc:
                     if kind == "sample":
-                        raise  # replay shards are not restarted: their memory is the run
-                    log.warning("worker-%d lost a rollout (%s); it is being restarted", who, exc)
+                        # Its supervisor restarts it empty (see _note_shard_restarts); the
+                        # samples it owed are asked of the shards again.
+                        self._requested_samples -= asked
+                        log.warning("replay-%d lost a sample request (%s)", who, exc)
+                    else:
+                        log.warning(
+                            "worker-%d lost a rollout (%s); it is being restarted", who, exc
+                        )
                     continue
                 if kind == "run":
                     self.env_steps += value["env_steps"]
                     self.inserted += value["transitions"]
+                    self.lost_transitions += value["undelivered"]
                     episodes += [EpisodeStats(r, n) for r, n in value["episodes"]]
                 else:
-                    learned += [self._learn(who, *sample) for sample in value]
+                    batches, self._shard_sizes[who], incarnation = value
+                    if len(batches) * self.config.batch_size < asked:
+                        # Refilling after a restart: its owed samples go to the other shards.
+                        self._requested_samples -= asked - len(batches) * self.config.batch_size
+                        self._refill_until[who] = self.inserted + self.config.batch_size * len(
+                            self.shards
+                        )
+                    learned += [self._learn(who, incarnation, *sample) for sample in batches]
         self._send_priorities()  # none wait past the iteration (a checkpoint may follow)
         elapsed = time.perf_counter() - t0
 
@@ -316,6 +380,8 @@ class AsyncReplayOptimizer(Optimizer):
                 "inserted_transitions": self.inserted,
                 "replay_ratio": self.learned_samples / max(1, self.inserted),
                 "worker_restarts": self.workers.restarts,
+                "replay_restarts": self.replay_restarts,
+                "lost_transitions": self.lost_transitions,
                 "worker_epsilons": [w["epsilon"] for w in workers],
                 "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
             },
@@ -326,7 +392,7 @@ class AsyncReplayOptimizer(Optimizer):
         cfg = self.config
         runs = [0] * len(self.workers)
         requests = 0
-        for kind, who in self._inflight.values():
+        for kind, who, _ in self._inflight.values():
             if kind == "run":
                 runs[who] += 1
             else:
@@ -334,20 +400,34 @@ class AsyncReplayOptimizer(Optimizer):
         learning = self.inserted >= cfg.learning_starts_transitions
         # Replay samples the replay ratio lets the learner ask for, beyond those it asked for.
         owed = cfg.replay_ratio * self.inserted - self._requested_samples
-        if learning:
-            slots = cfg.sample_requests_in_flight_per_shard * len(self.shards) - requests
+        # Shards refilling after a restart sit out until workers have inserted a little more.
+        ready = [j for j, until in enumerate(self._refill_until) if self.inserted >= until]
+        if learning and ready:
+            slots = cfg.sample_requests_in_flight_per_shard * len(ready) - requests
             while slots > 0 and owed >= cfg.batch_size:
                 n = min(cfg.batches_per_sample_request, int(owed // cfg.batch_size))
                 j = self._next_shard
                 self._next_shard = (j + 1) % len(self.shards)
-                fut = self.shards[j].ask(
-                    "sample_batches",
-                    n,
-                    cfg.batch_size,
-                    cfg.importance_beta,
-                    self._take_priorities(j),
-                )
-                self._inflight[fut] = ("sample", j)
+                if j not in ready:
+                    continue
+                try:
+                    fut = self.shards[j].ask(
+                        "sample_batches",
+                        n,
+                        cfg.batch_size,
+                        cfg.importance_beta,
+                        self._take_priorities(j),
+                    )
+                except RestartLimitError:
+                    raise
+                except ActorDiedError:
+                    # Down and not back yet: ask again once it is (its priorities are moot).
+                    self._refill_until[j] = self.inserted + 1
+                    ready.remove(j)
+                    if not ready:
+                        break
+                    continue
+                self._inflight[fut] = ("sample", j, n * cfg.batch_size)
                 self._requested_samples += n * cfg.batch_size
                 owed -= n * cfg.batch_size
                 slots -= 1
@@ -358,10 +438,30 @@ class AsyncReplayOptimizer(Optimizer):
         limit = 0 if lagging and requests else cfg.rollouts_in_flight_per_worker
         for i, worker in enumerate(self.workers.refs):
             for _ in range(limit - runs[i]):
-                self._inflight[worker.ask("run")] = ("run", i)
+                self._inflight[worker.ask("run")] = ("run", i, 0)
+
+    def _shard_restarted(self, j: int, _ref: ActorRef[ReplayShard]) -> None:
+        # The backend's supervisor thread calls this; the learner's loop owns the counters.
+        self._restarted_shards.put(j)
+
+    def _note_shard_restarts(self) -> None:
+        """Account for shards their supervisor restarted (empty) since the last look."""
+        while not self._restarted_shards.empty():
+            j = self._restarted_shards.get_nowait()
+            lost, self._shard_sizes[j] = self._shard_sizes[j], 0
+            self.replay_restarts += 1
+            self.lost_transitions += lost
+            self._priorities[j] = []  # for rows that no longer exist
+            self._refill_until[j] = self.inserted + self.config.batch_size * len(self.shards)
+            log.warning("replay-%d was restarted empty: %d transitions it held were lost", j, lost)
 
     def _learn(
-        self, shard: int, columns: dict[str, np.ndarray], ids: np.ndarray, weights: np.ndarray
+        self,
+        shard: int,
+        incarnation: str,
+        columns: dict[str, np.ndarray],
+        ids: np.ndarray,
+        weights: np.ndarray,
     ) -> dict[str, float]:
         start = time.perf_counter()
         batch = SampleBatch({**columns, "weights": weights})
@@ -374,22 +474,30 @@ class AsyncReplayOptimizer(Optimizer):
         # Not sent now but with the shard's next sample request (see
         # batches_per_sample_request): a message of their own per learner step took ~13% of
         # the learner's wall time on a busy 2-core machine.
-        self._priorities[shard].append((ids, np.abs(stats["td_error"])))
+        self._priorities[shard].append((incarnation, ids, np.abs(stats["td_error"])))
         self.learner_steps += 1
         if self.learner_steps % self.config.weight_sync_period_learner_steps == 0:
             self.broadcast_weights()
         self._learn_time_s += time.perf_counter() - start
         return {k: float(stats[k]) for k in ("loss", "q_mean", "grad_norm")}
 
-    def _take_priorities(self, shard: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Shard ``shard``'s unsent priority updates, as one ``(ids, priorities)`` (or None)."""
+    def _take_priorities(self, shard: int) -> tuple[str, np.ndarray, np.ndarray] | None:
+        """Shard ``shard``'s unsent priority updates, as one ``(incarnation, ids,
+        priorities)`` (or None). Around a restart, updates for the rows of the instance that
+        died are dropped: only those of the newest answer's instance are kept."""
         pending = self._priorities[shard]
         if not pending:
             return None
         self._priorities[shard] = []
         if len(pending) == 1:
             return pending[0]
-        return np.concatenate([i for i, _ in pending]), np.concatenate([p for _, p in pending])
+        incarnation = pending[-1][0]
+        pending = [update for update in pending if update[0] == incarnation]
+        return (
+            incarnation,
+            np.concatenate([ids for _, ids, _ in pending]),
+            np.concatenate([priorities for _, _, priorities in pending]),
+        )
 
     def _send_priorities(self) -> None:
         """Send every shard its unsent priority updates on their own."""
@@ -421,7 +529,29 @@ class AsyncReplayOptimizer(Optimizer):
 
     def replay_size(self, timeout: float = 30.0) -> int:
         """Transitions held across the shards."""
-        return sum(s.ask("size").result(timeout) for s in self.shards)
+        futures = [s.ask("size") for s in self.shards]
+        for j, future in enumerate(futures):
+            try:
+                self._shard_sizes[j] = future.result(timeout)
+            except RestartLimitError:
+                raise
+            except ActorDiedError:
+                self._shard_sizes[j] = self._ask_shard(j, "size", timeout=timeout)
+        return sum(self._shard_sizes)
+
+    def _ask_shard(self, j: int, method: str, *args: Any, timeout: float) -> Any:
+        """Shard ``j``'s answer to ``method``, asked again if it died meanwhile (a few times:
+        its supervisor brings it back, empty; past its restart limit the error escalates)."""
+        for attempt in range(3):
+            try:
+                return self.shards[j].ask(method, *args).result(timeout)
+            except RestartLimitError:
+                raise
+            except ActorDiedError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)  # its death may not have reached the supervisor yet
+        raise AssertionError("unreachable")
 
     def state_dict(self) -> dict[str, int]:
         """The counters a checkpoint keeps (replay ratio and schedules resume from them)."""
@@ -430,6 +560,8 @@ class AsyncReplayOptimizer(Optimizer):
             "inserted": self.inserted,
             "learned_samples": self.learned_samples,
             "learner_steps": self.learner_steps,
+            "replay_restarts": self.replay_restarts,
+            "lost_transitions": self.lost_transitions,
         }
 
     def load_state_dict(self, state: Mapping[str, int]) -> None:
@@ -439,12 +571,16 @@ class AsyncReplayOptimizer(Optimizer):
         self.learned_samples = int(state.get("learned_samples", 0))
         self._requested_samples = self.learned_samples  # nothing is in flight after a restore
         self.learner_steps = int(state.get("learner_steps", 0))
+        self.replay_restarts = int(state.get("replay_restarts", 0))
+        self.lost_transitions = int(state.get("lost_transitions", 0))
         self.broadcast_weights()
 
     def replay_state(self, timeout: float = 120.0) -> dict[str, np.ndarray]:
         """Every shard's contents as plain arrays, keyed ``shard{j}/{name}``."""
         self._send_priorities()
-        states = [s.ask("state_dict").result(timeout) for s in self.shards]
+        states = [
+            self._ask_shard(j, "state_dict", timeout=timeout) for j in range(len(self.shards))
+        ]
         return {
             f"shard{j}/{key}": np.asarray(value)
             for j, state in enumerate(states)

@@ -8,6 +8,7 @@ backend; several shards split the capacity and the learner samples from them in 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,10 @@ class ReplayShard:
         self.buffer = ReplayBuffer(capacity, PrioritizedSampler(alpha=alpha))
         self.rng = np.random.default_rng(seed)
         self.samples_drawn = 0
+        #: Names this instance: a shard restarted after its process died is another one, and
+        #: priority updates for the rows of the one before must not reach it (see
+        #: :meth:`sample_batches`). Not from ``rng``: it must differ between restarts.
+        self.incarnation = uuid.uuid4().hex
 
     def add(self, columns: Mapping[str, np.ndarray], priorities: npt.ArrayLike | None) -> int:
         """Insert ``[n]`` transitions with their initial priorities; returns ``n``."""
@@ -54,21 +59,36 @@ class ReplayShard:
         num_batches: int,
         batch_size: int,
         beta: float,
-        priority_updates: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-    ) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
-        """``num_batches`` results of :meth:`sample`, after applying ``priority_updates``.
+        priority_updates: tuple[str, npt.ArrayLike, npt.ArrayLike] | None = None,
+    ) -> tuple[list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]], int, str]:
+        """``(batches, size, incarnation)``: ``num_batches`` results of :meth:`sample`, after
+        applying ``priority_updates``, the rows this shard holds and :attr:`incarnation`.
 
-        ``priority_updates``, ``(ids, priorities)``, are applied first, as
+        ``priority_updates``, ``(incarnation, ids, priorities)``, are applied first, as
         :meth:`update_priorities` would. One message that brings the learner's new priorities
         and asks for its next few batches wakes this actor's process once where one per batch
         and one per update would wake it many times.
+
+        A shard holding fewer than ``batch_size`` rows (one restarted empty after its process
+        died) answers no batches rather than a batch of a few rows repeated: the learner
+        samples the other shards until this one has refilled. ``size`` tells the learner what
+        it would lose if this process died next.
         """
         if priority_updates is not None:
             self.update_priorities(*priority_updates)
-        return [self.sample(batch_size, beta) for _ in range(num_batches)]
+        if len(self.buffer) < batch_size:
+            return [], len(self.buffer), self.incarnation
+        batches = [self.sample(batch_size, beta) for _ in range(num_batches)]
+        return batches, len(self.buffer), self.incarnation
 
-    def update_priorities(self, ids: npt.ArrayLike, priorities: npt.ArrayLike) -> int:
-        """New priorities for sampled rows (stale rows are skipped); returns how many applied."""
+    def update_priorities(
+        self, incarnation: str, ids: npt.ArrayLike, priorities: npt.ArrayLike
+    ) -> int:
+        """New priorities for rows this instance (``incarnation``) sampled; rows evicted since
+        are skipped, and so is every row of another incarnation (one that died before this
+        shard was restarted). Returns how many were applied."""
+        if incarnation != self.incarnation:
+            return 0
         return self.buffer.update_priorities(ids, priorities)
 
     def size(self) -> int:

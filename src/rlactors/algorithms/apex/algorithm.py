@@ -68,6 +68,7 @@ class ApexBuilder(QLearningBuilder):
                 replay_ratio=c.replay_ratio,
                 weight_sync_period_learner_steps=c.weight_sync_period_learner_steps,
                 max_worker_restarts=c.max_worker_restarts,
+                max_replay_restarts=c.max_replay_restarts,
             ),
             evaluator_config,
             policies[DEFAULT_POLICY_ID].learner,

@@ -89,6 +89,10 @@ class ApexConfig(QLearningConfig):
     num_replay_shards: int = 1
     """Replay actors; the learner samples from them in turn."""
 
+    max_replay_restarts: int = 3
+    """A replay shard whose process dies is restarted, empty, this many times within a
+    minute; what it held is lost and counted (``lost_transitions`` in the metrics)."""
+
     priority_alpha: float = 0.6
     """Priority exponent."""
 
@@ -120,7 +124,9 @@ class ApexConfig(QLearningConfig):
             "num_replay_shards",
             "weight_sync_period_learner_steps",
         )
-        check_non_negative_ints(self, "max_worker_restarts", "learning_starts_transitions")
+        check_non_negative_ints(
+            self, "max_worker_restarts", "max_replay_restarts", "learning_starts_transitions"
+        )
         check_fractions(self, "priority_alpha", "importance_beta")
         check_positive_numbers(self, "replay_ratio")
         super().__post_init__()
