@@ -112,3 +112,36 @@ def test_no_actor_process_outlives_its_owner(mode: str) -> None:
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [p for p in pids if _alive(p)], f"orphans left after the driver's {mode}"
+
+
+@pytest.mark.timeout(120)
+def test_the_fork_server_dying_is_survived_by_every_supervised_actor() -> None:
+    """SIGKILL of the fork server: the actors forked from it lose their exit-status pipe and
+    are handled as dead; each must come back (from a new fork server), none may stay lost."""
+    from rlactors.actors import RestartPolicy
+
+    restarted: list[str] = []
+    with Runtime("process", start_method="forkserver", preload=("json",)):
+        refs = [
+            spawn_with(
+                ActorOptions(
+                    name=f"worker-{i}",
+                    restart=RestartPolicy.on_failure(max_restarts=3),
+                    on_restart=lambda ref: restarted.append(ref.name),
+                ),
+                PidReporter,
+            )
+            for i in range(4)
+        ]
+        pids = [ref.ask("pid").result(60) for ref in refs]
+        status = Path(f"/proc/{pids[0]}/status").read_text()
+        server = int(next(x for x in status.splitlines() if x.startswith("PPid:")).split()[1])
+        assert _cmdline(server) == "rlactors: fork server"
+        os.kill(server, signal.SIGKILL)
+        deadline = time.monotonic() + 60.0
+        while len(restarted) < len(refs):
+            assert time.monotonic() < deadline, f"restarted only {restarted}"
+            time.sleep(0.05)
+        new_pids = [ref.ask("pid").result(60) for ref in refs]
+        assert not set(new_pids) & set(pids)
+        assert all(not _alive(pid) for pid in pids)  # the orphans of the old server are gone

@@ -273,7 +273,11 @@ class ProcessBackend:
         if process is None:
             return
         h, tr = m.handle, transport()
-        exit_ = describe_exit(reap(process))
+        code = reap(process)
+        exit_ = describe_exit(code)
+        if code == 255 and self.options["start_method"] == "forkserver":
+            # multiprocessing's stand-in when the exit-status pipe from the fork server closed.
+            exit_ += " (or the fork server it was forked from died)"
         reason = f"actor {h.name} died: its process (pid {process.pid}) {exit_}"
         self.exit_reasons[h.address] = reason  # before m.process goes: see explain_exit
         m.process = None
@@ -303,9 +307,10 @@ class ProcessBackend:
             return
         m.restarts.append(now)
         try:
-            self._start(m)
+            self._restart(m)
         except Exception as exc:
             h.error = ActorDiedError(f"{reason}; restarting it failed: {exc}")
+            log.error("%s", h.error)
             self._bury(m, "died", str(h.error))
             return
         finally:
@@ -317,6 +322,22 @@ class ProcessBackend:
                 hook(ActorRef(h))
             except Exception:
                 log.exception("on_restart hook of actor %s raised", h.name)
+
+    def _restart(self, m: _Managed, attempts: int = 3) -> None:
+        """Start ``m`` again, trying ``attempts`` times. When the fork server itself was
+        killed, every actor forked from it is seen dead (its exit-status pipe closed) a moment
+        before the server can be reaped, and multiprocessing, finding it not reaped yet,
+        takes it for alive: the first start asks the dead server and fails ("unexpected
+        EOF"); the next one finds it gone and starts a new server."""
+        for attempt in range(attempts):
+            try:
+                self._start(m)
+                return
+            except Exception as exc:
+                if attempt == attempts - 1:
+                    raise
+                log.warning("restarting actor %s failed (%s); trying again", m.handle.name, exc)
+                time.sleep(0.2 * (attempt + 1))
 
     def _bury(self, m: _Managed, kind: str, reason: str) -> None:
         with open(tombstone(m.handle.address), "w") as f:
