@@ -9,7 +9,6 @@ and when they learn. :class:`GroupOptimizer` is the part they share.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,7 +22,6 @@ from rlactors.optimizers.worker_group import WorkerGroup
 if TYPE_CHECKING:
     from rlactors.learners import ActorCriticLearner  # torch: the learner's process has it
 
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -96,7 +94,7 @@ class GroupOptimizer(Optimizer):
         wait_s = learn_s = 0.0
         while self.env_steps < target:
             self._top_up()
-            answers, waited = wait_for_answers(self._inflight, self.timeout_s, asked)
+            answers, waited = wait_for_answers(self._inflight, self.timeout_s, asked, self.group)
             wait_s += waited
             for index, answer in answers:
                 self.merge_obs_stats(answer.obs_stats)
@@ -133,8 +131,8 @@ class GroupOptimizer(Optimizer):
     ) -> dict[str, Any]:
         """A step's statistics (see :meth:`rlactors.core.Optimizer.step`) after ``steps`` env
         steps; ``learned`` (the learner's mean statistics, {} if it did not learn) and its
-        learning rate are under ``learners``, ``worker_restarts`` (so far) under
-        ``metrics``."""
+        learning rate are under ``learners``, ``worker_restarts`` and ``lost_rollouts``
+        (requests lost with an evaluator that died, so far) under ``metrics``."""
         return {
             "env_steps": self.env_steps,
             "env_steps_this_step": steps,
@@ -150,7 +148,10 @@ class GroupOptimizer(Optimizer):
                     "learning_rate": self.learner.learning_rate,
                 }
             },
-            "metrics": {"worker_restarts": self.group.restarts},
+            "metrics": {
+                "worker_restarts": self.group.restarts,
+                "lost_rollouts": self.group.lost_requests,
+            },
         }
 
 
@@ -166,17 +167,19 @@ def mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
 
 
 def wait_for_answers(
-    inflight: dict[Future[T], int], timeout_s: float, what: str
+    inflight: dict[Future[T], int], timeout_s: float, what: str, group: WorkerGroup[Any]
 ) -> tuple[list[tuple[int, T]], float]:
     """Wait until at least one in-flight request is answered; take the answered ones out.
 
-    An answer that is :class:`ActorDiedError` is dropped with a warning: the evaluator's
-    supervisor restarts it, and the caller asks the new one again.
+    An answer that is :class:`ActorDiedError` is dropped, and counted with a warning
+    (:meth:`WorkerGroup.lost`): the evaluator's supervisor restarts it, and the caller asks the
+    new one again.
 
     Args:
         inflight: ``{future: evaluator index}``; answered futures are removed.
         timeout_s: Longest wait.
         what: What was asked, for the messages (``"rollout"``, ``"gradient"``).
+        group: The evaluators, which count the lost requests.
 
     Returns:
         ``([(evaluator index, answer), ...], seconds waited)``.
@@ -195,5 +198,5 @@ def wait_for_answers(
         try:
             answers.append((index, future.result()))
         except ActorDiedError as exc:
-            log.warning("evaluator %d lost a %s (%s); it is being restarted", index, what, exc)
+            group.lost(index, what, exc)
     return answers, waited

@@ -194,9 +194,7 @@ class SyncReplayOptimizer(Optimizer):
             except ActorDiedError as exc:
                 # Its supervisor restarts it (with the current weights); the round goes on
                 # with the others' samples.
-                log.warning(
-                    "%s lost a sample (%s); it is being restarted", self.group.refs[i].name, exc
-                )
+                self.group.lost(i, "sample", exc)
                 continue
             self._add(batch)
             episodes.extend(finished)
@@ -214,6 +212,7 @@ class SyncReplayOptimizer(Optimizer):
             "epsilon": epsilon,
             "replay_size": len(self.replay),
             "worker_restarts": self.group.restarts,
+            "lost_rollouts": self.group.lost_requests,
         }
         if self.config.prioritized_replay:
             metrics["beta"] = beta

@@ -13,7 +13,6 @@ what A2C and PPO assume (the rollouts are gathered before anything learns).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,6 @@ from rlactors.optimizers.worker_group import WorkerGroup
 if TYPE_CHECKING:
     from rlactors.learners import ActorCriticLearner  # torch: the learner's process has it
 
-log = logging.getLogger(__name__)
 
 #: Learns on one round's batch; returns scalar statistics (e.g. ``loss``, ``entropy``).
 LearnFn = Callable[[SampleBatch], dict[str, float]]
@@ -64,13 +62,13 @@ class SyncSamplesOptimizer(GroupOptimizer):
         start = time.perf_counter()
         futures = [ref.ask("rollout") for ref in self.group.refs]
         rollouts: list[Rollout] = []
-        for ref, future in zip(self.group.refs, futures, strict=True):
+        for i, future in enumerate(futures):
             try:
                 rollouts.append(future.result(self.timeout_s))
             except ActorDiedError as exc:
                 # Its supervisor restarts it (with the current weights); this round goes on
                 # with the others' rollouts.
-                log.warning("%s lost a rollout (%s); it is being restarted", ref.name, exc)
+                self.group.lost(i, "rollout", exc)
         wait_s = time.perf_counter() - start
         learned: dict[str, float] = {}
         learn_start = time.perf_counter()

@@ -57,6 +57,8 @@ class WorkerGroup(Generic[A]):
         if max_restarts < 0:
             raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
         self.restarts = 0
+        #: Requests (rollouts, samples, gradients) lost with a worker that died answering.
+        self.lost_requests = 0
         self._get_weights = weights
         self._weights = weights()
         restart = RestartPolicy.on_failure(max_restarts=max_restarts, within_s=60.0)
@@ -99,6 +101,12 @@ class WorkerGroup(Generic[A]):
                 ref.stop(timeout=10.0)
             except Exception:  # shutting down: report and go on
                 log.exception("stopping %s failed", ref.name)
+
+    def lost(self, index: int, what: str, exc: Exception) -> None:
+        """Count and report a request worker ``index`` died answering (its supervisor
+        restarts it; whatever it had sampled for the request is lost)."""
+        self.lost_requests += 1
+        log.warning("%s lost a %s (%s); it is being restarted", self.refs[index].name, what, exc)
 
     def _on_restart(self, ref: ActorRef[Any]) -> None:
         # Runs in the owner when a worker came back: hand it the weights it missed.
