@@ -20,6 +20,7 @@ from rlactors.envs import (
 )
 from rlactors.envs.toy import SimulatedCrash
 from rlactors.errors import UserError
+from rlactors.evaluators import run_episodes
 
 RIGHT, LEFT = 1, 0
 LENIENT = EnvCrashPolicy(max_crashes=100, within_s=3600.0)
@@ -240,6 +241,17 @@ def test_rebuilt_envs_continue_a_derived_seed_stream() -> None:
     assert all(isinstance(s, int) and 0 <= s < 2**31 for s in seeds)
     assert set(seeds).isdisjoint(crash_seeds(8))
     assert crash_seeds(None) == [None] * 6  # unseeded batches stay unseeded
+
+
+def test_run_episodes_runs_a_crashed_episode_again() -> None:
+    envs = EnvBatch(
+        [CrashingCorridorEnv(3, crash_interacts={1}), CorridorEnv(3)],
+        rebuild=lambda: CorridorEnv(3),
+        crash_policy=LENIENT,
+    )
+    stats = run_episodes(envs, lambda obs: np.ones(len(obs), dtype=np.int64), seed=0)
+    assert stats == [EpisodeStats(1.0, 2), EpisodeStats(1.0, 2)]
+    assert envs.crashes == 1
 
 
 @pytest.mark.parametrize(("max_crashes", "within_s"), [(-1, 1.0), (1, 0.0), (1, float("inf"))])

@@ -140,7 +140,8 @@ class ApexWorker:
         self.next_shard = index % len(shards)
 
     def run(self) -> dict[str, Any]:
-        """One rollout, pushed to replay. Returns counts and the episodes that finished."""
+        """One rollout, pushed to replay. Returns counts (``env_crashes``: since the last
+        rollout) and the episodes that finished."""
         batch, episodes = self.evaluator.sample()
         if len(batch):
             columns = batch.columns
@@ -151,6 +152,7 @@ class ApexWorker:
             "transitions": len(batch),
             "env_steps": self.evaluator.env_steps_per_sample(),
             "episodes": [(e.episode_return, e.length) for e in episodes],
+            "env_crashes": self.evaluator.new_env_crashes(),
         }
 
     def set_weights(self, weights: PolicyWeights) -> None:
@@ -216,6 +218,7 @@ class AsyncReplayOptimizer(Optimizer):
         # Counters (saved with checkpoints, so a restored run keeps its replay ratio).
         self.env_steps = 0
         self.inserted = 0
+        self.env_crashes = 0  # envs the workers rebuilt after a crash, so far
         self.learned_samples = 0
         self.learner_steps = 0
         self._requested_samples = 0  # learned, being learned, or asked for
@@ -251,7 +254,8 @@ class AsyncReplayOptimizer(Optimizer):
             ``q_mean``, ``grad_norm`` (means over this step's learner steps, None before
             learning starts) and ``learner_updates_per_s``; ``metrics`` are
             ``inserted_transitions`` (so far), ``replay_ratio`` (learner samples per inserted
-            transition, so far), ``replay_size``, ``worker_restarts`` (so far), and each
+            transition, so far), ``replay_size``, ``worker_restarts`` and ``env_crashes`` (so
+            far), and each
             worker's ``worker_epsilons`` and ``worker_env_steps_per_s``; ``epsilon`` is None
             (there is one per worker).
         """
@@ -284,6 +288,7 @@ class AsyncReplayOptimizer(Optimizer):
                 if kind == "run":
                     self.env_steps += value["env_steps"]
                     self.inserted += value["transitions"]
+                    self.env_crashes += value.get("env_crashes", 0)
                     episodes += [EpisodeStats(r, n) for r, n in value["episodes"]]
                 else:
                     learned += [self._learn(who, *sample) for sample in value]
@@ -316,6 +321,7 @@ class AsyncReplayOptimizer(Optimizer):
                 "inserted_transitions": self.inserted,
                 "replay_ratio": self.learned_samples / max(1, self.inserted),
                 "worker_restarts": self.workers.restarts,
+                "env_crashes": self.env_crashes,
                 "worker_epsilons": [w["epsilon"] for w in workers],
                 "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
             },

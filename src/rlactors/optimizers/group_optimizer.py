@@ -55,6 +55,8 @@ class GroupOptimizer(Optimizer):
         self.policy_id = policy_id
         self.timeout_s = timeout_s
         self.env_steps = 0
+        #: Envs the evaluators rebuilt after a crash, so far (from each answer's count).
+        self.env_crashes = 0
         self._inflight: dict[Future[Any], int] = {}
 
     def broadcast_weights(self) -> None:
@@ -102,6 +104,7 @@ class GroupOptimizer(Optimizer):
                 self.merge_obs_stats(answer.obs_stats)
                 episodes += answer.episodes
                 self.env_steps += answer.env_steps
+                self.env_crashes += answer.env_crashes
                 stats, seconds = self._take(index, answer)
                 learned += stats
                 learn_s += seconds
@@ -133,8 +136,8 @@ class GroupOptimizer(Optimizer):
     ) -> dict[str, Any]:
         """A step's statistics (see :meth:`rlactors.core.Optimizer.step`) after ``steps`` env
         steps; ``learned`` (the learner's mean statistics, {} if it did not learn) and its
-        learning rate are under ``learners``, ``worker_restarts`` (so far) under
-        ``metrics``."""
+        learning rate are under ``learners``, ``worker_restarts`` and ``env_crashes`` (so far)
+        under ``metrics``."""
         return {
             "env_steps": self.env_steps,
             "env_steps_this_step": steps,
@@ -150,7 +153,7 @@ class GroupOptimizer(Optimizer):
                     "learning_rate": self.learner.learning_rate,
                 }
             },
-            "metrics": {"worker_restarts": self.group.restarts},
+            "metrics": {"worker_restarts": self.group.restarts, "env_crashes": self.env_crashes},
         }
 
 
