@@ -31,6 +31,8 @@ _RUN: dict[str, Any] = {
     "eval_trigger_fraction": 0.0,
     "return_window_episodes": 20,
     "learner_torch_threads": 1,
+    "max_env_crashes": 5,
+    "env_crash_window_s": 60.0,
 }
 _Q_NETWORK = {
     "n_step": 3,

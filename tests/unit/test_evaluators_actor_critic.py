@@ -34,8 +34,10 @@ def test_trajectory_rows_are_time_major_and_chain_within_episodes() -> None:
     batch = rollout.batch
     assert rollout.env_steps == len(batch) == T * K
     assert set(batch) == {
-        "obs", "actions", "log_probs", "values", "rewards", "discounts", "truncated", "next_obs"
+        "obs", "actions", "log_probs", "values", "rewards", "discounts", "truncated", "next_obs",
+        "crashed",
     }  # fmt: skip
+    assert not batch["crashed"].any()
     obs = batch["obs"].reshape(T, K, 4)
     next_obs = batch["next_obs"].reshape(T, K, 4)
     ended = (batch["discounts"] == 0).reshape(T, K)

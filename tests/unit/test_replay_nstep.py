@@ -142,3 +142,21 @@ def test_clear_drops_pending() -> None:
 def test_bad_arguments(n: int, gamma: float) -> None:
     with pytest.raises(ValueError, match="NStepAccumulator"):
         NStepAccumulator(n=n, gamma=gamma)
+
+
+def test_truncate_flushes_pending_steps_bootstrapping_from_the_given_state() -> None:
+    """An env that crashed after s_2: its steps s_0, s_1 end as a truncation at s_2."""
+    acc = NStepAccumulator(3, 0.5)
+    assert len(run_episode(acc, [1.0, 2.0])[-1]) == 0  # neither step has its 3 yet
+    out = acc.truncate(np.array([2, -2], dtype=np.float32))
+    np.testing.assert_array_equal(out["obs"], [[0, 0], [1, -1]])
+    np.testing.assert_array_equal(out["actions"], [0, 1])
+    # s_0: 1 + 0.5 * 2 = 2 over 2 steps, discount 0.5**2; s_1: 2 over 1 step, discount 0.5.
+    np.testing.assert_allclose(out["rewards"], [2.0, 2.0])
+    np.testing.assert_allclose(out["discounts"], [0.25, 0.5])
+    np.testing.assert_array_equal(out["next_obs"], [[2, -2], [2, -2]])
+    assert len(acc) == 0 and len(acc.truncate(np.zeros(2))) == 0
+    # The next episode starts clean.
+    (first,) = run_episode(acc, [4.0], terminated=True)
+    np.testing.assert_allclose(first["rewards"], [4.0])
+    np.testing.assert_array_equal(first["obs"], [[0, 0]])

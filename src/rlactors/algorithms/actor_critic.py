@@ -108,6 +108,7 @@ class ActorCriticBuilder(Builder):
             seed=derive_seed(c.seed, EVALUATORS_STREAM, env_steps),
             policy=self.policy_config(),
             learner=self.learner_config(),
+            env_crash_policy=c.env_crash_policy,
         )
 
     def evaluator_group(

@@ -99,7 +99,10 @@ class GreedyEvaluations(abc.ABC):
         if self._eval_envs.num_envs != count:
             self._eval_envs.close()
             self._eval_envs = make_env_batch(
-                self.env_spec, count, mask_key=self.config.action_mask_key
+                self.env_spec,
+                count,
+                mask_key=self.config.action_mask_key,
+                crash_policy=self.config.env_crash_policy,
             )
         stats = run_episodes(self._eval_envs, self._greedy, self._next_evaluation_seed())
         returns = np.array([s.episode_return for s in stats])

@@ -85,7 +85,10 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         # and run the greedy evaluations.
         self.env_spec = env_spec_of(config).resolve()
         self._eval_envs: EnvBatch = make_env_batch(
-            self.env_spec, config.eval_episodes, mask_key=config.action_mask_key
+            self.env_spec,
+            config.eval_episodes,
+            mask_key=config.action_mask_key,
+            crash_policy=config.env_crash_policy,
         )
         check_action_space(self.name, self.env_spec.name, self._eval_envs.action_space)
         self.builder = self.builder_class(

@@ -73,4 +73,5 @@ class QLearningBuilder(Builder):
             epsilon=epsilon,
             seed=derive_seed(c.seed, stream, env_steps),
             policy=self.policy_config(),
+            env_crash_policy=c.env_crash_policy,
         )

@@ -21,6 +21,7 @@ from rlactors.algorithms.env_fields import (
     EnvWrappersField,
     check_env_fields,
 )
+from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.spec import NO_KWARGS
 from rlactors.validation import check_fractions, check_non_negative_ints, check_positive_ints
 
@@ -85,6 +86,19 @@ class RunConfig:
     """``torch.set_num_threads`` for this process when training starts (None: leave it).
     Small batches gain nothing from more threads, and the evaluators need the cores."""
 
+    max_env_crashes: int = 5
+    """An env that raises is rebuilt and its episode dropped (``env_crashes`` in the metrics);
+    more crashes than this within ``env_crash_window_s`` in one evaluator end the run with a
+    one-line error naming the env and the last exception (0: the first crash ends it)."""
+
+    env_crash_window_s: float = 60.0
+    """The sliding window, in seconds, that ``max_env_crashes`` counts over."""
+
+    @property
+    def env_crash_policy(self) -> EnvCrashPolicy:
+        """``max_env_crashes`` within ``env_crash_window_s``, for the evaluators."""
+        return EnvCrashPolicy(self.max_env_crashes, self.env_crash_window_s)
+
     def __post_init__(self) -> None:
         """Checks the run fields (each subclass checks its own, then calls this).
 
@@ -112,3 +126,8 @@ class RunConfig:
         check_fractions(self, "eval_trigger_fraction")
         if self.learner_torch_threads is not None:
             check_positive_ints(self, "learner_torch_threads")
+        check_non_negative_ints(self, "max_env_crashes")
+        if not (math.isfinite(self.env_crash_window_s) and self.env_crash_window_s > 0):
+            raise ValueError(
+                f"{name}.env_crash_window_s must be > 0, got {self.env_crash_window_s}"
+            )

@@ -6,7 +6,8 @@
 * :func:`to_gymnasium` — a single-role :class:`Env` back as a ``gymnasium.Env``.
 * :class:`CheckedEnv` — rejects NaN/misshapen observations and out-of-space actions, naming the
   env, role and step.
-* :class:`EnvBatch` — K envs in lockstep with autoreset, for batched policy calls.
+* :class:`EnvBatch` — K envs in lockstep with autoreset, for batched policy calls; an env that
+  crashes is rebuilt, within an :class:`EnvCrashPolicy`.
 * :mod:`rlactors.envs.toy` — tiny deterministic envs: single-role, turn-based, simultaneous.
 * :mod:`rlactors.envs.toy_structured` — Gymnasium envs with Dict observations and action
   masks, registered (when :mod:`rlactors.envs.gymnasium` is imported, as it is wherever an env
@@ -28,12 +29,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rlactors.core import DEFAULT_ROLE, Env, Observation
     from rlactors.envs.checks import CheckedEnv
-    from rlactors.envs.errors import EnvCheckError, ResetNeededError, UnknownEnvError
+    from rlactors.envs.crashes import EnvCrashPolicy
+    from rlactors.envs.errors import EnvCheckError, EnvCrashError, ResetNeededError, UnknownEnvError
     from rlactors.envs.gymnasium import GymnasiumEnv, make_env
     from rlactors.envs.observations import ObservationLayout
     from rlactors.envs.spec import EnvSpec, Kwargs, WrapperSpec
     from rlactors.envs.to_gymnasium import EnvAsGymnasium, to_gymnasium
-    from rlactors.envs.toy import CorridorEnv, NimEnv, RockPaperScissorsEnv
+    from rlactors.envs.toy import CorridorEnv, CrashingCorridorEnv, NimEnv, RockPaperScissorsEnv
     from rlactors.envs.vector import BatchObservation, EnvBatch
 
 #: Where each public name lives.
@@ -43,6 +45,8 @@ _MODULES = {
     "Observation": "rlactors.core",
     "CheckedEnv": "rlactors.envs.checks",
     "EnvCheckError": "rlactors.envs.errors",
+    "EnvCrashError": "rlactors.envs.errors",
+    "EnvCrashPolicy": "rlactors.envs.crashes",
     "ResetNeededError": "rlactors.envs.errors",
     "UnknownEnvError": "rlactors.envs.errors",
     "GymnasiumEnv": "rlactors.envs.gymnasium",
@@ -54,6 +58,7 @@ _MODULES = {
     "EnvAsGymnasium": "rlactors.envs.to_gymnasium",
     "to_gymnasium": "rlactors.envs.to_gymnasium",
     "CorridorEnv": "rlactors.envs.toy",
+    "CrashingCorridorEnv": "rlactors.envs.toy",
     "NimEnv": "rlactors.envs.toy",
     "RockPaperScissorsEnv": "rlactors.envs.toy",
     "BatchObservation": "rlactors.envs.vector",
@@ -78,10 +83,13 @@ __all__ = [
     "BatchObservation",
     "CheckedEnv",
     "CorridorEnv",
+    "CrashingCorridorEnv",
     "Env",
     "EnvAsGymnasium",
     "EnvBatch",
     "EnvCheckError",
+    "EnvCrashError",
+    "EnvCrashPolicy",
     "EnvSpec",
     "GymnasiumEnv",
     "Kwargs",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rlactors.errors import EnvSpecError
+from rlactors.errors import EnvSpecError, UserError
 
 
 class UnknownEnvError(EnvSpecError):
@@ -42,6 +42,43 @@ class UnknownEnvError(EnvSpecError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.env_id, self.close_matches))
+
+
+class EnvCrashError(UserError):
+    """An env crashed more often than its :class:`~rlactors.envs.crashes.EnvCrashPolicy`
+    allows (a :class:`~rlactors.errors.UserError`, so the CLI prints it as one line).
+
+    Attributes:
+        env_name: The env id (Gymnasium envs) or class name.
+        crashes: Crashes within the window, this one included.
+        within_s: The policy's window, or the time the crashes in a row took, in seconds.
+        last: The last exception, as ``"Type: message"`` on one line (a string, so the error
+            pickles whatever the env raised).
+    """
+
+    def __init__(
+        self, env_name: str, crashes: int, within_s: float, last: BaseException | str
+    ) -> None:
+        self.env_name = env_name
+        self.crashes = crashes
+        self.within_s = within_s
+        self.last = last if isinstance(last, str) else one_line(last)
+        # 3 significant digits: "60", "3600", "0.000123" (a window, or how long a rebuild took)
+        seconds = f"{float(f'{within_s:.3g}'):g}"
+        super().__init__(
+            f"env {env_name} crashed {crashes} times within {seconds} s (last: {self.last})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.env_name, self.crashes, self.within_s, self.last))
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """``"Type: message"`` with the message's whitespace collapsed and cut at ``limit`` chars."""
+    message = " ".join(str(exc).split())
+    if len(message) > limit:
+        message = message[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 class ResetNeededError(RuntimeError):

@@ -6,6 +6,8 @@
   role whose turn it is.
 * :class:`RockPaperScissorsEnv` — two roles act at once (simultaneous), for a fixed number of
   rounds.
+* :class:`CrashingCorridorEnv` — a :class:`CorridorEnv` that raises on a schedule, for the
+  tests of crash recovery (``EnvBatch``'s rebuild, and the evaluators' handling of lost steps).
 
 None of them draws random numbers: ``reset(seed)`` accepts a seed for the
 :class:`~rlactors.core.Env` contract and ignores it. Every ``observe`` returns a new array.
@@ -18,7 +20,7 @@ the loss its opponent's winning move dealt it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -274,3 +276,71 @@ class RockPaperScissorsEnv(_ToyEnv):
             truncated=self._played >= self.rounds,
             info={"round": self._played},
         )
+
+
+class SimulatedCrash(RuntimeError):
+    """What :class:`CrashingCorridorEnv` raises: a stand-in for a simulator that died."""
+
+
+class CrashingCorridorEnv(CorridorEnv):
+    """A :class:`CorridorEnv` that raises :class:`SimulatedCrash` on a schedule.
+
+    Calls are counted per instance from 1, over all episodes, so a rebuilt env starts its
+    schedule again (a crash every ``crash_every_interacts`` steps stays periodic).
+
+    Args:
+        length, max_steps: As :class:`CorridorEnv`'s.
+        crash_every_interacts: Raise in every n-th ``interact`` (before moving); None never.
+        crash_interacts: Raise in these ``interact`` calls (1 is the first).
+        crash_observes: Raise in these ``observe`` calls.
+        crash_resets: Raise in these ``reset`` calls (before resetting).
+    """
+
+    def __init__(
+        self,
+        length: int = 6,
+        max_steps: int | None = None,
+        *,
+        crash_every_interacts: int | None = None,
+        crash_interacts: Collection[int] = (),
+        crash_observes: Collection[int] = (),
+        crash_resets: Collection[int] = (),
+    ) -> None:
+        super().__init__(length, max_steps)
+        if crash_every_interacts is not None and crash_every_interacts < 1:
+            raise ValueError(f"crash_every_interacts must be >= 1, got {crash_every_interacts}")
+        self.crash_every_interacts = crash_every_interacts
+        self.crash_interacts = frozenset(crash_interacts)
+        self.crash_observes = frozenset(crash_observes)
+        self.crash_resets = frozenset(crash_resets)
+        self.calls = {"interact": 0, "observe": 0, "reset": 0}
+        self.closed = False
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to cell 0, unless this reset is one that crashes."""
+        self._maybe_crash("reset", self.crash_resets)
+        super().reset(seed)
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        """Step left or right, unless this interact is one that crashes."""
+        every = self.crash_every_interacts
+        calls = self.calls["interact"] + 1
+        if every is not None and calls % every == 0:
+            self.calls["interact"] = calls
+            raise SimulatedCrash(f"{self.name}: simulated crash in interact #{calls}")
+        self._maybe_crash("interact", self.crash_interacts)
+        super().interact(actions)
+
+    def observe(self, role: str) -> Observation:
+        """As :class:`CorridorEnv`'s, unless this observe is one that crashes."""
+        self._maybe_crash("observe", self.crash_observes)
+        return super().observe(role)
+
+    def close(self) -> None:
+        """Remember that it was closed (the tests check that a crashed env is)."""
+        self.closed = True
+
+    def _maybe_crash(self, call: str, schedule: frozenset[int]) -> None:
+        self.calls[call] += 1
+        if self.calls[call] in schedule:
+            raise SimulatedCrash(f"{self.name}: simulated crash in {call} #{self.calls[call]}")

@@ -13,6 +13,23 @@ with its envs inside it. Usage::
 
 Rows of a rollout's batch are time-major: row ``t * K + k`` is step ``t`` of env ``k``, so
 ``column.reshape(T, K, ...)`` recovers the ``[T, K]`` layout the losses use.
+
+Env crashes. An env that raises is rebuilt by the :class:`~rlactors.envs.EnvBatch` (within
+``config.env_crash_policy``), and its step ``t`` is lost: the env observed ``s_t`` and took
+``a_t`` but never said what followed. That step must teach nothing, while the steps before it
+end as a truncation at ``s_t``, which they really reached:
+
+* With GAE, the crashed step's reward is set to ``V(s_t)`` with discount 0, so its TD error is
+  exactly 0: its advantage is 0, and the step before it bootstraps from ``V(s_t)`` (its own
+  ``values[t]``) as a truncation would. Its row is then removed from the batch, which holds
+  ``T * K - crashes`` rows: a zero advantage is not "no signal" for the losses, since
+  advantage normalization shifts it, the entropy bonus and PPO's value loss still act on the
+  row, and only removal keeps the losses unchanged. Nothing downstream of GAE needs the
+  ``[T, K]`` layout (the learners take rows).
+* Raw trajectories (IMPALA) keep their ``[T, K]`` layout, which V-trace's recursion needs; a
+  ``crashed`` ``[N]`` bool column marks the lost steps, and the V-trace learner sets their
+  reward to its own ``V(s_t)`` (TD error 0, nothing propagates back) and leaves them out of
+  every mean of its loss.
 """
 
 from __future__ import annotations
@@ -32,6 +49,7 @@ from rlactors.core import (
     SampleBatch,
     Weights,
 )
+from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
 from rlactors.evaluators.acting import ActorCriticActing, weights_of
@@ -90,6 +108,11 @@ class RolloutConfig:
     check_env: bool = True
     """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
 
+    env_crash_policy: EnvCrashPolicy = field(default_factory=EnvCrashPolicy)
+    """How many env crashes to survive: an env that raises is rebuilt and its episode dropped
+    (counted in ``get_metrics()["env_crashes"]``); more crashes than this within its window
+    end the run with :class:`~rlactors.envs.errors.EnvCrashError`."""
+
     def __post_init__(self) -> None:
         """Checks every field.
 
@@ -121,18 +144,23 @@ class Rollout(NamedTuple):
             ``log_probs`` ``[N]`` (behaviour policy) and ``values`` ``[N]`` (its critic). With
             GAE: ``advantages`` and ``returns`` ``[N]``. Without (trajectories): ``rewards``
             ``[N]`` (scaled if configured), ``discounts`` ``[N]`` (``gamma``, 0 where the episode
-            ended), ``truncated`` ``[N]`` bool, and ``next_obs`` ``[N, *obs_shape]`` (raw; where
-            an episode ended, its final observation).
+            ended), ``truncated`` ``[N]`` bool, ``next_obs`` ``[N, *obs_shape]`` (raw; where
+            an episode ended, its final observation) and ``crashed`` ``[N]`` bool (steps lost
+            with a crashed env, see the module docstring). ``N`` is ``T * K``, less the
+            crashed steps with GAE.
         episodes: The episodes that ended during the rollout (raw returns).
         obs_stats: A ``RunningMeanStd`` state of the raw observations seen since the last
             rollout (merge it into the learner), or None without observation normalization.
-        env_steps: ``T * K``.
+        env_steps: ``T * K`` (crashed steps included: the env was stepped).
+        env_crashes: Envs rebuilt after a crash since the evaluator's last rollout (its
+            greedy evaluations' envs included), for the optimizers' running total.
     """
 
     batch: SampleBatch
     episodes: list[EpisodeStats]
     obs_stats: dict[str, np.ndarray] | None
     env_steps: int
+    env_crashes: int = 0
 
 
 class GradientResult(NamedTuple):
@@ -142,7 +170,7 @@ class GradientResult(NamedTuple):
         gradients: Float32 arrays keyed like the policy's network weights.
         stats: The loss statistics (``loss``, ``policy_loss``, ``value_loss``, ``entropy``,
             ``grad_norm``).
-        episodes, obs_stats, env_steps: As in :class:`Rollout`.
+        episodes, obs_stats, env_steps, env_crashes: As in :class:`Rollout`.
     """
 
     gradients: Weights
@@ -150,6 +178,7 @@ class GradientResult(NamedTuple):
     episodes: list[EpisodeStats]
     obs_stats: dict[str, np.ndarray] | None
     env_steps: int
+    env_crashes: int = 0
 
 
 class ActorCriticEvaluator(Evaluator):
@@ -200,6 +229,7 @@ class ActorCriticEvaluator(Evaluator):
         self._return_stats = RunningMeanStd(())
         self._env_steps = 0
         self._sample_time_s = 0.0
+        self._reported_crashes = 0  # env crashes already reported in a Rollout
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -208,7 +238,7 @@ class ActorCriticEvaluator(Evaluator):
         start = time.perf_counter()
         c, envs, policy = self.config, self._envs, self._policy
         obs_l, actions_l, log_probs_l, values_l = [], [], [], []
-        rewards_l, terminated_l, truncated_l, next_obs_l = [], [], [], []
+        rewards_l, terminated_l, truncated_l, next_obs_l, crashed_l = [], [], [], [], []
         step = envs.observe()
         for _ in range(c.rollout_steps):
             states = step.states
@@ -219,10 +249,11 @@ class ActorCriticEvaluator(Evaluator):
             actions_l.append(info.actions)
             log_probs_l.append(info.log_probs)
             values_l.append(info.values)
-            rewards_l.append(self._scaled(step.rewards, step.done))
+            rewards_l.append(self._scaled(step.rewards, step.done, step.crashed))
             terminated_l.append(step.terminated.copy())
             truncated_l.append(step.truncated.copy())
             next_obs_l.append(step.next_states)
+            crashed_l.append(step.crashed)
         obs = np.stack(obs_l)  # [T, K, *obs_shape]
         next_obs = np.stack(next_obs_l)
         if self._obs_seen is not None:
@@ -235,19 +266,26 @@ class ActorCriticEvaluator(Evaluator):
         }
         rewards = np.stack(rewards_l).astype(np.float32)
         terminated, truncated = np.stack(terminated_l), np.stack(truncated_l)
+        crashed = np.stack(crashed_l)
         discounts = (c.gamma * ~(terminated | truncated)).astype(np.float32)
         if c.gae_lambda is None:
             columns.update(
-                rewards=rewards, discounts=discounts, truncated=truncated, next_obs=next_obs
+                rewards=rewards,
+                discounts=discounts,
+                truncated=truncated,
+                next_obs=next_obs,
+                crashed=crashed,
             )
         else:
             columns.update(
                 self._advantages(
-                    rewards, columns["values"], discounts, truncated, next_obs, step.states
+                    rewards, columns["values"], discounts, truncated, next_obs, step.states, crashed
                 )
             )
         rows = c.rollout_steps * c.num_envs
         batch = SampleBatch({k: v.reshape(rows, *v.shape[2:]) for k, v in columns.items()})
+        if c.gae_lambda is not None and crashed.any():
+            batch = batch.take(np.flatnonzero(~crashed.reshape(rows)))
         episodes = envs.pop_episode_stats()
         obs_stats = None
         if self._obs_seen is not None:
@@ -255,7 +293,9 @@ class ActorCriticEvaluator(Evaluator):
             self._obs_seen = RunningMeanStd(self._obs_seen.shape)
         self._env_steps += rows
         self._sample_time_s += time.perf_counter() - start
-        return Rollout(batch, episodes, obs_stats, rows)
+        crashes = self.env_crashes
+        new_crashes, self._reported_crashes = crashes - self._reported_crashes, crashes
+        return Rollout(batch, episodes, obs_stats, rows, new_crashes)
 
     def sample(self) -> tuple[SampleBatch, list[EpisodeStats]]:
         """:meth:`rollout`'s batch and episodes (the :class:`Evaluator` interface)."""
@@ -288,7 +328,9 @@ class ActorCriticEvaluator(Evaluator):
         # The rollout's policy: its log-probs and values are the ones the gradient is taken at.
         self._gradient_learner.set_weights(self._policy.get_weights())
         gradients, stats = self._gradient_learner.compute_gradients(out.batch)
-        return GradientResult(gradients, stats, out.episodes, out.obs_stats, out.env_steps)
+        return GradientResult(
+            gradients, stats, out.episodes, out.obs_stats, out.env_steps, out.env_crashes
+        )
 
     def evaluate(self, episodes: int, seed: int | None = None) -> list[EpisodeStats]:
         """Run ``episodes`` greedy episodes (the policy's mode) on envs of their own; the
@@ -322,9 +364,19 @@ class ActorCriticEvaluator(Evaluator):
         return self._policy.get_weights()
 
     def get_metrics(self) -> dict[str, Any]:
-        """``env_steps`` since construction and ``env_steps_per_s`` inside :meth:`rollout`."""
+        """``env_steps`` since construction, ``env_steps_per_s`` inside :meth:`rollout` and
+        ``env_crashes`` (envs rebuilt after a crash, training and evaluation envs)."""
         rate = self._env_steps / self._sample_time_s if self._sample_time_s > 0 else 0.0
-        return {"env_steps": self._env_steps, "env_steps_per_s": rate}
+        return {
+            "env_steps": self._env_steps,
+            "env_steps_per_s": rate,
+            "env_crashes": self.env_crashes,
+        }
+
+    @property
+    def env_crashes(self) -> int:
+        """Envs rebuilt after a crash since construction (training and evaluation envs)."""
+        return self._envs.crashes + self._greedy_episodes.crashes
 
     def close(self) -> None:
         """Close the envs."""
@@ -333,11 +385,15 @@ class ActorCriticEvaluator(Evaluator):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _scaled(self, rewards: np.ndarray, done: np.ndarray) -> np.ndarray:
+    def _scaled(self, rewards: np.ndarray, done: np.ndarray, crashed: np.ndarray) -> np.ndarray:
         if not self.config.scale_rewards:
             return rewards
         self._discounted_returns = self._discounted_returns * self.config.gamma + rewards
-        self._return_stats.update(self._discounted_returns)
+        if crashed.any():  # a lost step's 0 is no reward the env gave
+            if not crashed.all():
+                self._return_stats.update(self._discounted_returns[~crashed])
+        else:
+            self._return_stats.update(self._discounted_returns)
         self._discounted_returns[done] = 0.0
         scaled: np.ndarray = rewards / np.sqrt(self._return_stats.var + 1e-8)
         return scaled
@@ -350,10 +406,16 @@ class ActorCriticEvaluator(Evaluator):
         truncated: np.ndarray,
         next_obs: np.ndarray,
         last_states: np.ndarray,
+        crashed: np.ndarray,
     ) -> dict[str, np.ndarray]:
-        """GAE over ``[T, K]``, bootstrapping truncated episodes from their final state."""
+        """GAE over ``[T, K]``, bootstrapping truncated episodes from their final state; a
+        crashed step gets a TD error of exactly 0 (see the module docstring)."""
         policy, gamma = self._policy, self.config.gamma
         rewards = rewards.copy()
+        if crashed.any():
+            truncated = truncated & ~crashed
+            # delta_t = V(s_t) + 0 * V(.) - V(s_t) = 0 (discounts is 0 there: truncated).
+            rewards[crashed] = values[crashed]
         if truncated.any():
             # Pardo et al. (2018): a time limit is not a terminal state; fold gamma * V(s_T)
             # into the reward (discounts is already 0 there). See losses.advantages.

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from rlactors.core import DEFAULT_POLICY_ID
+from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
 from rlactors.policies import DQNPolicyConfig
@@ -57,6 +58,11 @@ class EvaluatorConfig:
 
     check_env: bool = True
     """Validate observations, rewards and actions at every step (see ``CheckedEnv``)."""
+
+    env_crash_policy: EnvCrashPolicy = field(default_factory=EnvCrashPolicy)
+    """How many env crashes to survive: an env that raises is rebuilt and its episode dropped
+    (counted in ``get_metrics()["env_crashes"]``); more crashes than this within its window
+    end the run with :class:`~rlactors.envs.errors.EnvCrashError`."""
 
     def __post_init__(self) -> None:
         """Checks every field.

@@ -36,6 +36,11 @@ class DQNEvaluator(Evaluator):
     envs or two episodes; steps still short of ``n`` at the end of a ``sample()`` call are
     carried over to the next one, so no env step is lost between calls.
 
+    An env that crashes is rebuilt by its :class:`~rlactors.envs.EnvBatch` (within
+    ``config.env_crash_policy``): the lost step ``(s_t, a_t)`` is not added, and the steps
+    pending before it are emitted as a truncation at ``s_t``, so every transition is one the
+    env really made and bootstraps from the state it really reached.
+
     Args:
         config: Env id, K, rollout length, n, gamma, epsilon, seed and network.
         index: This evaluator's number among its siblings (0, 1, ...); together with
@@ -73,6 +78,7 @@ class DQNEvaluator(Evaluator):
         self._env_steps = 0
         self._episodes = 0
         self._sample_time_s = 0.0
+        self._reported_crashes = 0  # by new_env_crashes
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -98,15 +104,21 @@ class DQNEvaluator(Evaluator):
             actions = self._policy.act(states)
             envs.interact(actions)
             step = envs.observe()
+            crashed = step.crashed.tolist() if step.crashed.any() else None
             for i, accumulator in enumerate(accumulators):
-                out = accumulator.add(
-                    states[i],
-                    actions[i],
-                    step.rewards[i],
-                    step.next_states[i],
-                    bool(step.terminated[i]),
-                    bool(step.truncated[i]),
-                )
+                if crashed is not None and crashed[i]:
+                    # The step (s_t, a_t) was lost with the env: the steps before it end as a
+                    # truncation at s_t (next_states[i]), which they reached for real.
+                    out = accumulator.truncate(step.next_states[i])
+                else:
+                    out = accumulator.add(
+                        states[i],
+                        actions[i],
+                        step.rewards[i],
+                        step.next_states[i],
+                        bool(step.terminated[i]),
+                        bool(step.truncated[i]),
+                    )
                 if len(out):
                     pieces.append(out)
         batch = SampleBatch.concat(pieces)
@@ -150,9 +162,10 @@ class DQNEvaluator(Evaluator):
         """Counters since construction.
 
         Returns:
-            ``env_steps`` (int), ``episodes`` (int), ``epsilon`` (float) and
+            ``env_steps`` (int), ``episodes`` (int), ``epsilon`` (float),
             ``env_steps_per_s`` (float: env steps per second spent inside ``sample()``, so
-            the sampling speed, not counting the time the evaluator waited for messages).
+            the sampling speed, not counting the time the evaluator waited for messages) and
+            ``env_crashes`` (int: envs rebuilt after a crash, training and evaluation envs).
         """
         rate = self._env_steps / self._sample_time_s if self._sample_time_s > 0 else 0.0
         return {
@@ -160,7 +173,20 @@ class DQNEvaluator(Evaluator):
             "episodes": self._episodes,
             "epsilon": self._policy.epsilon,
             "env_steps_per_s": rate,
+            "env_crashes": self.env_crashes,
         }
+
+    @property
+    def env_crashes(self) -> int:
+        """Envs rebuilt after a crash since construction (training and evaluation envs)."""
+        return self._envs.crashes + self._greedy_episodes.crashes
+
+    def new_env_crashes(self) -> int:
+        """Env crashes since the last call (so an optimizer's running total survives a
+        restarted evaluator, whose own count starts again at 0)."""
+        crashes = self.env_crashes
+        new, self._reported_crashes = crashes - self._reported_crashes, crashes
+        return new
 
     def evaluate(self, episodes: int, seed: int | None = None) -> list[EpisodeStats]:
         """Run ``episodes`` greedy episodes on separate envs (the training envs are untouched).

@@ -5,6 +5,12 @@ Espeholt et al. (2018), section 4.2: with V-trace targets ``v_s`` and advantages
 loss is ``-log pi(a_s|x_s) * advantage + value_coef * 0.5 * (v_s - V(x_s))**2 -
 entropy_coef * H(pi(.|x_s))``, averaged over the batch. The learner's current network gives
 ``pi`` and ``V``; the evaluators' recorded log-probs give ``mu``.
+
+Steps lost with a crashed env (an optional ``crashed`` column, see
+:mod:`rlactors.evaluators.actor_critic`) keep their place in the ``[T, K]`` layout the
+recursion needs, but teach nothing: their reward is this learner's ``V(x_s)`` with discount 0, so
+their TD error is 0 and the step before them bootstraps from ``V(x_s)`` as a truncation would;
+and they are left out of every mean of the loss.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ TRAJECTORY_COLUMNS = (
     "truncated",
     "next_obs",
 )
+
+#: An optional column: True where the step was lost with a crashed env (rebuilt since).
+CRASHED = "crashed"
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,11 @@ class VTraceLearner:
         """
         c = self.config
         columns = {name: self._time_major(batches, name) for name in TRAJECTORY_COLUMNS}
+        crashed = None
+        if all(CRASHED in batch for batch in batches):
+            crashed = self._time_major(batches, CRASHED).astype(bool)
+            if not crashed.any():
+                crashed = None
         steps, width = columns["log_probs"].shape[:2]
         flat = steps * width
         obs = columns["obs"].reshape(flat, *columns["obs"].shape[2:])
@@ -87,12 +101,24 @@ class VTraceLearner:
         with torch.no_grad():
             bootstrap = torch.as_tensor(self.policy.value(columns["next_obs"][-1]))
             truncated = columns["truncated"]
+            if crashed is not None:
+                truncated = truncated & ~crashed
             if truncated.any():
                 # A time limit is not terminal (Pardo et al., 2018): fold gamma * V(s_T) into
                 # the reward; the evaluator already set the discount there to 0.
                 final_values = self.policy.value(columns["next_obs"][truncated])
                 rewards[torch.from_numpy(truncated)] += c.gamma * torch.from_numpy(final_values)
         values_tm = values.reshape(steps, width)
+        keep: torch.Tensor | None = None
+        if crashed is not None:
+            lost = torch.from_numpy(crashed)
+            rewards[lost] = values_tm.detach()[lost]  # TD error 0 (the discount there is 0)
+            keep = ~lost.reshape(flat)
+
+        def mean(rows: torch.Tensor) -> torch.Tensor:
+            """The mean over the steps that were not lost to a crash."""
+            return rows.mean() if keep is None else rows.reshape(flat)[keep].mean()
+
         target = vtrace(
             torch.as_tensor(columns["log_probs"]),
             log_probs.detach().reshape(steps, width),
@@ -103,9 +129,9 @@ class VTraceLearner:
             rho_bar=c.rho_bar,
             c_bar=c.c_bar,
         )
-        policy_loss = -(log_probs * target.pg_advantages.reshape(flat)).mean()
-        value_loss = 0.5 * (target.vs.reshape(flat) - values).square().mean()
-        entropy_mean = entropy.mean()
+        policy_loss = mean(-(log_probs * target.pg_advantages.reshape(flat)))
+        value_loss = 0.5 * mean((target.vs.reshape(flat) - values).square())
+        entropy_mean = mean(entropy)
         loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy_mean
         grad_norm = self.learner.gradient_step(loss)
         with torch.no_grad():
@@ -116,7 +142,7 @@ class VTraceLearner:
             "value_loss": float(value_loss.detach()),
             "entropy": float(entropy_mean.detach()),
             "grad_norm": grad_norm,
-            "rho_mean": float(rho.mean()),
+            "rho_mean": float(mean(rho)),
         }
 
     def _time_major(self, batches: list[SampleBatch], name: str) -> np.ndarray:

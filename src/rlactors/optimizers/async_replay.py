@@ -159,7 +159,7 @@ class ApexWorker:
     def run(self) -> dict[str, Any]:
         """One rollout, pushed to replay. Returns counts and the episodes that finished:
         ``transitions`` (delivered to a shard), ``undelivered`` (sampled, but their shard was
-        down: lost), ``env_steps`` and ``episodes``."""
+        down: lost), ``env_steps``, ``env_crashes`` (since the last rollout) and ``episodes``."""
         batch, episodes = self.evaluator.sample()
         undelivered = 0
         if len(batch):
@@ -178,6 +178,7 @@ class ApexWorker:
             "undelivered": undelivered,
             "env_steps": self.evaluator.env_steps_per_sample(),
             "episodes": [(e.episode_return, e.length) for e in episodes],
+            "env_crashes": self.evaluator.new_env_crashes(),
         }
 
     def set_weights(self, weights: PolicyWeights) -> None:
@@ -253,6 +254,7 @@ class AsyncReplayOptimizer(Optimizer):
         # Counters (saved with checkpoints, so a restored run keeps its replay ratio).
         self.env_steps = 0
         self.inserted = 0
+        self.env_crashes = 0  # envs the workers rebuilt after a crash, so far
         self.learned_samples = 0
         self.learner_steps = 0
         self._requested_samples = 0  # learned, being learned, or asked for
@@ -297,7 +299,8 @@ class AsyncReplayOptimizer(Optimizer):
             ``q_mean``, ``grad_norm`` (means over this step's learner steps, None before
             learning starts) and ``learner_updates_per_s``; ``metrics`` are
             ``inserted_transitions`` (so far), ``replay_ratio`` (learner samples per inserted
-            transition, so far), ``replay_size``, ``worker_restarts`` (so far), and each
+            transition, so far), ``replay_size``, ``worker_restarts`` and ``env_crashes`` (so
+            far), and each
             worker's ``worker_epsilons`` and ``worker_env_steps_per_s``; ``epsilon`` is None
             (there is one per worker).
         """
@@ -341,6 +344,7 @@ class AsyncReplayOptimizer(Optimizer):
                     self.env_steps += value["env_steps"]
                     self.inserted += value["transitions"]
                     self.lost_transitions += value["undelivered"]
+                    self.env_crashes += value.get("env_crashes", 0)
                     episodes += [EpisodeStats(r, n) for r, n in value["episodes"]]
                 else:
                     batches, self._shard_sizes[who], incarnation = value
@@ -382,6 +386,7 @@ class AsyncReplayOptimizer(Optimizer):
                 "worker_restarts": self.workers.restarts,
                 "replay_restarts": self.replay_restarts,
                 "lost_transitions": self.lost_transitions,
+                "env_crashes": self.env_crashes,
                 "worker_epsilons": [w["epsilon"] for w in workers],
                 "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
             },

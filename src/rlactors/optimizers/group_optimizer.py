@@ -53,6 +53,8 @@ class GroupOptimizer(Optimizer):
         self.policy_id = policy_id
         self.timeout_s = timeout_s
         self.env_steps = 0
+        #: Envs the evaluators rebuilt after a crash, so far (from each answer's count).
+        self.env_crashes = 0
         self._inflight: dict[Future[Any], int] = {}
 
     def broadcast_weights(self) -> None:
@@ -100,6 +102,7 @@ class GroupOptimizer(Optimizer):
                 self.merge_obs_stats(answer.obs_stats)
                 episodes += answer.episodes
                 self.env_steps += answer.env_steps
+                self.env_crashes += answer.env_crashes
                 stats, seconds = self._take(index, answer)
                 learned += stats
                 learn_s += seconds
@@ -131,8 +134,9 @@ class GroupOptimizer(Optimizer):
     ) -> dict[str, Any]:
         """A step's statistics (see :meth:`rlactors.core.Optimizer.step`) after ``steps`` env
         steps; ``learned`` (the learner's mean statistics, {} if it did not learn) and its
-        learning rate are under ``learners``, ``worker_restarts`` and ``lost_rollouts``
-        (requests lost with an evaluator that died, so far) under ``metrics``."""
+        learning rate are under ``learners``; ``worker_restarts``, ``lost_rollouts``
+        (requests lost with an evaluator that died) and ``env_crashes``, all so far, under
+        ``metrics``."""
         return {
             "env_steps": self.env_steps,
             "env_steps_this_step": steps,
@@ -151,6 +155,7 @@ class GroupOptimizer(Optimizer):
             "metrics": {
                 "worker_restarts": self.group.restarts,
                 "lost_rollouts": self.group.lost_requests,
+                "env_crashes": self.env_crashes,
             },
         }
 

@@ -24,6 +24,7 @@ samples (its own are lost; the env steps count only what arrived).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -153,6 +154,10 @@ class SyncReplayOptimizer(Optimizer):
         )
         self._steps_per_sample: list[int] = [int(s) for s in steps]
         self._pending: list[Future[tuple[SampleBatch, list[EpisodeStats]]]] | None = None
+        # Asked right behind each sample (messages arrive in order): its env crashes.
+        self._pending_crashes: list[Future[int]] = []
+        #: Envs the evaluators rebuilt after a crash, so far.
+        self.env_crashes = 0
         self._pending_epsilon: float | None = None
         self._stat_keys: set[str] = {"loss", "q_mean", "grad_norm"}
 
@@ -178,13 +183,14 @@ class SyncReplayOptimizer(Optimizer):
             round's learner steps; None before learning starts) and
             ``learner_steps_this_step``; ``metrics`` are ``replay_size``, ``epsilon`` the
             samples were collected with (None without a schedule), ``beta`` (prioritized
-            replay only) and ``worker_restarts`` (so far).
+            replay only), ``worker_restarts`` and ``env_crashes`` (so far).
         """
         wait_start = time.perf_counter()
         if self._pending is None:
             self._request_samples()
         assert self._pending is not None
         pending, self._pending = self._pending, None  # a failed round is not waited on again
+        pending_crashes, self._pending_crashes = self._pending_crashes, []
         epsilon, self._pending_epsilon = self._pending_epsilon, None
         episodes: list[EpisodeStats] = []
         added = 0
@@ -199,6 +205,9 @@ class SyncReplayOptimizer(Optimizer):
             self._add(batch)
             episodes.extend(finished)
             added += self._steps_per_sample[i]
+            # One that died right after its sample: its warning comes with the next round.
+            with contextlib.suppress(ActorDiedError):
+                self.env_crashes += pending_crashes[i].result(self.config.sample_timeout_s)
         sample_wait_s = time.perf_counter() - wait_start
         self.env_steps += added
         if not last:
@@ -213,6 +222,7 @@ class SyncReplayOptimizer(Optimizer):
             "replay_size": len(self.replay),
             "worker_restarts": self.group.restarts,
             "lost_rollouts": self.group.lost_requests,
+            "env_crashes": self.env_crashes,
         }
         if self.config.prioritized_replay:
             metrics["beta"] = beta
@@ -231,6 +241,7 @@ class SyncReplayOptimizer(Optimizer):
     def stop(self) -> None:
         """Stop the evaluators (after any sample they are still working on). Idempotent."""
         self._pending = None
+        self._pending_crashes = []
         self.group.stop()
 
     def state_dict(self) -> dict[str, int]:
@@ -257,6 +268,7 @@ class SyncReplayOptimizer(Optimizer):
                 ev.tell("set_epsilon", epsilon)
             self._pending_epsilon = epsilon
         self._pending = [ev.ask(Evaluator.sample) for ev in self.group.refs]
+        self._pending_crashes = [ev.ask("new_env_crashes") for ev in self.group.refs]
 
     def _add(self, batch: SampleBatch) -> None:
         if not len(batch):

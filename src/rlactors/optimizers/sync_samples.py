@@ -72,8 +72,9 @@ class SyncSamplesOptimizer(GroupOptimizer):
         wait_s = time.perf_counter() - start
         learned: dict[str, float] = {}
         learn_start = time.perf_counter()
-        if rollouts:
-            learned = self.learn(SampleBatch.concat([r.batch for r in rollouts]))
+        batch = SampleBatch.concat([r.batch for r in rollouts])
+        if len(batch):  # none if every step of every rollout was lost to env crashes
+            learned = self.learn(batch)
         learn_s = time.perf_counter() - learn_start
         for rollout in rollouts:
             self.merge_obs_stats(rollout.obs_stats)
@@ -81,4 +82,5 @@ class SyncSamplesOptimizer(GroupOptimizer):
         episodes = [e for r in rollouts for e in r.episodes]
         steps = sum(r.env_steps for r in rollouts)
         self.env_steps += steps
+        self.env_crashes += sum(r.env_crashes for r in rollouts)
         return self._stats(steps, episodes, wait_s, learn_s, learned)

@@ -107,6 +107,28 @@ class NStepAccumulator:
             return self._emit(1, np.array([self.n]), next_state, self._powers[[self.n]])
         return self._empty(next_state)
 
+    def truncate(self, next_obs: npt.ArrayLike) -> SampleBatch:
+        """End the episode as truncated at ``next_obs`` without adding a step: every pending
+        step becomes a transition bootstrapping from it.
+
+        For an env that crashed after ``s_t``: the step ``(s_t, a_t)`` was lost, but the pending
+        steps before it are real transitions of a partial episode, and each one's next state
+        after its ``m`` steps is ``s_t`` (so ``next_obs`` is ``s_t``, discount ``gamma**m``).
+
+        Args:
+            next_obs: The state to bootstrap from, ``[*obs_shape]``: the newest pending step's
+                next state.
+
+        Returns:
+            The pending steps as transitions, oldest first; a batch with no columns if none
+            were pending.
+        """
+        count = len(self._obs)
+        if not count:
+            return SampleBatch()
+        spans = np.arange(count, 0, -1)
+        return self._emit(count, spans, np.array(next_obs, copy=True), self._powers[spans])
+
     def _emit(
         self,
         count: int,
