@@ -119,10 +119,15 @@ def train(args: TrainArgs) -> int:
                 # state in this process is whole, so it is saved and the run can be resumed.
                 failure = exc
         if failure is not None:
-            return _failed(algorithm, run_dir, failure, include_replay=schedule.include_replay)
-        checkpoint = algorithm.save(
-            run_dir / CHECKPOINT_DIR, include_replay=schedule.include_replay
-        )
+            stopped = _failed(algorithm, run_dir, failure, include_replay=schedule.include_replay)
+        else:
+            checkpoint = algorithm.save(
+                run_dir / CHECKPOINT_DIR, include_replay=schedule.include_replay
+            )
+    if failure is not None:
+        # After the actors were shut down (which may log): this is the last line printed.
+        output.error(stopped)
+        return EXIT_FAILED
     curve = plot_learning_curve(
         records,
         run_dir / CURVE_FILE,
@@ -140,9 +145,9 @@ def train(args: TrainArgs) -> int:
 
 def _failed(
     algorithm: TrainingLoop, run_dir: Path, failure: Exception, *, include_replay: bool
-) -> int:
-    """Save what the failed run has (its replay too, if asked and still reachable) and say in
-    one line why it stopped and how to go on; returns the exit status."""
+) -> str:
+    """Save what the failed run has (its replay too, if asked and still reachable); returns
+    the one line that says why it stopped and how to go on."""
     from rlactors.actors import ActorError
     from rlactors.metrics import CHECKPOINT_DIR
 
@@ -159,8 +164,7 @@ def _failed(
         if saved is not None
         else "nothing could be saved"
     )
-    output.error(f"the run stopped: {failure}; {how}")
-    return EXIT_FAILED
+    return f"the run stopped: {failure}; {how}"
 
 
 def evaluate(run_dir: str, episodes: int) -> int:
