@@ -3,13 +3,17 @@
 Each run is ``rlactors train ALGO --env CartPole-v1 --stop-reward 475`` (Ape-X with 3 workers
 and 2 replay shards, as in the report that found replay shards unsupervised), a driver process
 of its own on the process backend. While it trains, this script picks a process at random among
-the driver's descendants that are titled ``rlactors: ...`` in ``ps`` (workers, evaluators,
-replay shards, the greedy evaluator and the fork server they are forked from) and older than
-one second (not one still starting), and SIGKILLs it; then it waits ``--kill-every`` seconds
+the driver's actor processes, its descendants titled ``rlactors: <name> (<class>)`` in ``ps``
+(workers, evaluators, replay shards, the greedy evaluator) older than one second (not one still
+starting), and SIGKILLs it; then it waits ``--kill-every`` seconds
 (times 0.5-1.5, drawn from the run's seed: IMPALA solves in ~10 s, and every run must see 10
 kills), and again, until the driver exits. Restart limits are raised for the run
 (``--max-worker-restarts``, ``--max-replay-restarts``): at one kill
-every ~0.8 s an actor may die more than three times a minute, the default limit.
+every ~0.8 s an actor may die more than three times a minute, the default limit. Besides,
+``--fork-server-kills`` (1) times per run, 3 s in or later, the kill goes to the fork server the
+actors are forked from, which every actor then dies with (their exit-status pipes close) and is
+restarted from a new one; those kills are reported apart and not counted toward
+``--min-kills``.
 
 Per run it reports whether CartPole was solved (a greedy mean return of 475 over 20 episodes),
 the kills by kind of actor, what the metrics counted (``worker_restarts``,
@@ -24,8 +28,8 @@ process outlives its driver by 5 s; the metrics count at least as many restarts 
 as there were counted kills of that kind.
 
 Usage: ``python benchmarks/chaos.py [--algorithms apex impala ppo] [--seeds 3]
-[--kill-every 0.8] [--min-kills 10] [--timeout 600]``. The last line printed is one JSON object
-with every figure.
+[--kill-every 0.8] [--min-kills 10] [--fork-server-kills 1] [--timeout 600]``. The last line
+printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -144,19 +148,31 @@ class Chaos:
     driver: subprocess.Popen[bytes]
     every_s: float
     rng: random.Random
+    fork_server_kills: int
     kills: list[Kill] = field(default_factory=list)
     seen: dict[int, Proc] = field(default_factory=dict)
 
     def run(self) -> None:
+        started = time.time()
         while self.driver.poll() is None:
             time.sleep(self.every_s * self.rng.uniform(0.5, 1.5))
             now = time.time()
             family = descendants(self.driver.pid)
             for proc in family:
                 self.seen.setdefault(proc.pid, proc)
-            targets = [
+            titled = [
                 p for p in family if p.title.startswith("rlactors:") and now - p.start_s > 1.0
             ]
+            servers = [p for p in titled if kind_of(p.title) == "fork server"]
+            targets = [p for p in titled if kind_of(p.title) != "fork server"]
+            server_kills = sum(k.kind == "fork server" for k in self.kills)
+            if (
+                servers
+                and server_kills < self.fork_server_kills
+                and now - started > 3.0
+                and self.rng.random() < 0.2
+            ):
+                targets = servers
             if not targets or self.driver.poll() is not None:
                 continue
             victim = self.rng.choice(targets)
@@ -212,7 +228,12 @@ def one_run(algorithm: str, seed: int, args: argparse.Namespace, root: Path) -> 
     log_path = root / f"{algorithm}-{seed}.log"
     with open(log_path, "wb") as log:
         driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        chaos = Chaos(driver, args.kill_every, random.Random(f"chaos-{algorithm}-{seed}"))
+        chaos = Chaos(
+            driver,
+            args.kill_every,
+            random.Random(f"chaos-{algorithm}-{seed}"),
+            args.fork_server_kills,
+        )
         killer = threading.Thread(target=chaos.run, daemon=True)
         killer.start()
         try:
@@ -249,7 +270,8 @@ def one_run(algorithm: str, seed: int, args: argparse.Namespace, root: Path) -> 
         "solved": bool(last.get("solved")),
         "env_steps": last.get("env_steps"),
         "seconds": round(seconds, 1),
-        "kills": len(chaos.kills),
+        "kills": sum(k.kind != "fork server" for k in chaos.kills),
+        "fork_server_kills": sum(k.kind == "fork server" for k in chaos.kills),
         "kills_by_kind": kills_by_kind,
         "kills_before_last_row": len(counted),
         "restarts_counted": restarts,
@@ -266,7 +288,8 @@ def main() -> None:
     parser.add_argument("--algorithms", nargs="+", default=["apex", "impala", "ppo"])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--kill-every", type=float, default=0.8, help="seconds between kills")
-    parser.add_argument("--min-kills", type=int, default=10)
+    parser.add_argument("--min-kills", type=int, default=10, help="actor kills per run")
+    parser.add_argument("--fork-server-kills", type=int, default=1, help="per run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     args = parser.parse_args()
     unknown = set(args.algorithms) - set(ALGORITHM_FLAGS)

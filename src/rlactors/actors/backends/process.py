@@ -98,6 +98,11 @@ def describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
+class _ProcessLost(ActorSpawnError):
+    """An actor's process ended, or could not be started, before it was ready (not because
+    its constructor raised): worth another try (see ``ProcessBackend._start_retrying``)."""
+
+
 class _Managed:
     """An actor process this process owns, with its supervision record."""
 
@@ -187,7 +192,7 @@ class ProcessBackend:
             address, actor_id, spec.name, spec.receives, public_methods(spec.cls)
         )
         managed = _Managed(spec, handle, dumps_spec(spec))
-        self._start(managed)
+        self._start_retrying(managed)
         with self.lock:
             self.managed[actor_id] = managed
         self._watch()
@@ -215,8 +220,13 @@ class ProcessBackend:
             ),
             name=f"rlactors:{name}",
         )
-        with _child_thread_limits(self.thread_limit):
-            process.start()  # the first start of a fork server starts the server
+        try:
+            with _child_thread_limits(self.thread_limit):
+                process.start()  # the first start of a fork server starts the server
+        except (EOFError, OSError) as exc:
+            child.close()
+            parent.close()
+            raise _ProcessLost(f"actor {name}: its process could not be started ({exc!r})") from exc
         child.close()
         ready = mp_connection.wait([parent, process.sentinel], timeout)
         message: Any = None
@@ -237,7 +247,7 @@ class ProcessBackend:
             ) from report.to_exception()
         if not ready:
             raise ActorSpawnError(f"actor {name}: its process did not start within {timeout} s")
-        raise ActorSpawnError(
+        raise _ProcessLost(
             f"actor {name}: its process {describe_exit(process.exitcode)} before it was ready"
         )
 
@@ -307,7 +317,7 @@ class ProcessBackend:
             return
         m.restarts.append(now)
         try:
-            self._restart(m)
+            self._start_retrying(m)
         except Exception as exc:
             h.error = ActorDiedError(f"{reason}; restarting it failed: {exc}")
             log.error("%s", h.error)
@@ -323,20 +333,22 @@ class ProcessBackend:
             except Exception:
                 log.exception("on_restart hook of actor %s raised", h.name)
 
-    def _restart(self, m: _Managed, attempts: int = 3) -> None:
-        """Start ``m`` again, trying ``attempts`` times. When the fork server itself was
-        killed, every actor forked from it is seen dead (its exit-status pipe closed) a moment
-        before the server can be reaped, and multiprocessing, finding it not reaped yet,
-        takes it for alive: the first start asks the dead server and fails ("unexpected
-        EOF"); the next one finds it gone and starts a new server."""
+    def _start_retrying(self, m: _Managed, attempts: int = 4) -> None:
+        """Start ``m``, trying up to ``attempts`` times while its process is lost before it is
+        ready (not when its constructor raised or it timed out: trying again would fail the
+        same way). That happens when the fork server was killed: every actor forked from it
+        is seen dead (its exit-status pipe closed) a moment before the server can be reaped,
+        and multiprocessing, finding it not reaped yet, takes it for alive; a start asks the
+        dead server and fails ("unexpected EOF"); the next one finds it gone and starts a new
+        server. A server killed during a start loses that start too."""
         for attempt in range(attempts):
             try:
                 self._start(m)
                 return
-            except Exception as exc:
+            except _ProcessLost as exc:
                 if attempt == attempts - 1:
                     raise
-                log.warning("restarting actor %s failed (%s); trying again", m.handle.name, exc)
+                log.warning("starting actor %s failed (%s); trying again", m.handle.name, exc)
                 time.sleep(0.2 * (attempt + 1))
 
     def _bury(self, m: _Managed, kind: str, reason: str) -> None:
