@@ -6,10 +6,10 @@ of its own on the process backend. While it trains, this script picks a process 
 the driver's actor processes, its descendants titled ``rlactors: <name> (<class>)`` in ``ps``
 (workers, evaluators, replay shards, the greedy evaluator) older than one second (not one still
 starting), and SIGKILLs it; then it waits ``--kill-every`` seconds
-(times 0.5-1.5, drawn from the run's seed: IMPALA solves in ~10 s, and every run must see 10
-kills), and again, until the driver exits. Restart limits are raised for the run
+(times 0.5-1.5, drawn from the run's seed: PPO and IMPALA solve in ~15 s, and every run must see
+10 kills), and again, until the driver exits. Restart limits are raised for the run
 (``--max-worker-restarts``, ``--max-replay-restarts``): at one kill
-every ~0.8 s an actor may die more than three times a minute, the default limit. Besides,
+every ~0.5 s an actor may die more than three times a minute, the default limit. Besides,
 ``--fork-server-kills`` (1) times per run, 3 s in or later, the kill goes to the fork server the
 actors are forked from, which every actor then dies with (their exit-status pipes close) and is
 restarted from a new one; those kills are reported apart and not counted toward
@@ -28,7 +28,7 @@ process outlives its driver by 5 s; the metrics count at least as many restarts 
 as there were counted kills of that kind.
 
 Usage: ``python benchmarks/chaos.py [--algorithms apex impala ppo] [--seeds 3]
-[--kill-every 0.8] [--min-kills 10] [--fork-server-kills 1] [--timeout 600]``. The last line
+[--kill-every 0.5] [--min-kills 10] [--fork-server-kills 1] [--timeout 600]``. The last line
 printed is one JSON object with every figure.
 """
 
@@ -287,7 +287,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algorithms", nargs="+", default=["apex", "impala", "ppo"])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--kill-every", type=float, default=0.8, help="seconds between kills")
+    parser.add_argument("--kill-every", type=float, default=0.5, help="seconds between kills")
     parser.add_argument("--min-kills", type=int, default=10, help="actor kills per run")
     parser.add_argument("--fork-server-kills", type=int, default=1, help="per run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")

@@ -109,3 +109,23 @@ def test_rollouts_keep_going_while_learning_lags_less_than_a_rollout_per_worker(
     optimizer._top_up()
     assert in_flight(optimizer, "sample") == CONFIG.sample_requests_in_flight_per_shard
     assert in_flight(optimizer, "run") == 0
+
+
+def test_priorities_for_a_shard_that_just_died_are_dropped_not_raised(
+    optimizer: AsyncReplayOptimizer,
+) -> None:
+    """Regression (chaos benchmark): the learner's end-of-iteration priority updates to a
+    replay shard whose process had just died raised ActorDiedError ('Broken pipe') out of the
+    learner's loop and ended the run; the rows they were for died with the shard."""
+    from rlactors.actors import ActorDiedError
+
+    class DeadShard:
+        name = "replay-0"
+
+        def tell(self, method: str, *args: Any) -> None:
+            raise ActorDiedError(f"replay-0.{method}: the connection to its process broke")
+
+    optimizer.shards = [DeadShard()]  # type: ignore[list-item]
+    optimizer._priorities[0] = [("some-incarnation", np.arange(3), np.ones(3))]
+    optimizer._send_priorities()
+    assert optimizer._priorities[0] == []

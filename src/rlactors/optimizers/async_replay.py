@@ -508,8 +508,14 @@ class AsyncReplayOptimizer(Optimizer):
         """Send every shard its unsent priority updates on their own."""
         for j, shard in enumerate(self.shards):
             updates = self._take_priorities(j)
-            if updates is not None:
+            if updates is None:
+                continue
+            try:
                 shard.tell("update_priorities", *updates)
+            except RestartLimitError:
+                raise
+            except ActorDiedError:
+                pass  # it died (and comes back empty): the rows these were for are gone
 
     def broadcast_weights(self) -> None:
         """Send the learner's current weights to every worker."""
