@@ -69,7 +69,10 @@ class CheckedEnv(Env):
         self._act_spaces = {role: env.action_space(role) for role in env.roles}
         self._masks: dict[str, tuple[str | int, ...]] = {}
         for role, space in self._obs_spaces.items():
-            part = ObservationLayout.of(space, mask_key).mask_part
+            try:
+                part = ObservationLayout.of(space, mask_key).mask_part
+            except SpaceError as exc:  # say which env: an evaluator holds many
+                raise SpaceError(f"{self.name}, role {role!r}: {exc}") from None
             if part is None:
                 continue
             actions = self._act_spaces[role]

@@ -166,15 +166,18 @@ class ObservationLayout:
             value = obs
             for key in part.path:
                 value = value[key]
-            flat = np.asarray(value, dtype=np.float32).reshape(-1)
+            flat = np.asarray(value).reshape(-1)
             if flat.size != part.size:
                 raise ValueError(
                     f"observation part {part.name!r} has {flat.size} values, expected "
                     f"{part.size} ({part.shape})"
                 )
             if part.kind in ("discrete", "multidiscrete"):
-                flat = flat - np.asarray(part.starts, dtype=np.float32)
-            row[part.offset : part.offset + part.size] = flat
+                # The index in integers, then float32: a start past 2**24 (an id, an offset)
+                # is not a float32, and subtracting in float32 lost the index (issue #14's
+                # fuzzing: Discrete(3, start=2**24 + 1) packed its indices 0, 1, 2 as 0, 2, 4).
+                flat = flat.astype(np.int64) - np.asarray(part.starts, dtype=np.int64)
+            row[part.offset : part.offset + part.size] = flat.astype(np.float32)
         return row
 
     def pack_many(self, observations: Sequence[Any]) -> np.ndarray:
