@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
-from rlactors.validation import check_positive_ints
+from rlactors.validation import check_positive_ints, is_real
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class IMPALAConfig(ActorCriticRunConfig):
         """
         for field in ("rho_bar", "c_bar"):
             value = getattr(self, field)
-            if not value > 0.0:
+            if not (is_real(value) and value > 0.0):  # inf is allowed: no truncation
                 raise ValueError(f"IMPALAConfig.{field} must be > 0, got {value}")
         check_positive_ints(
             self,
