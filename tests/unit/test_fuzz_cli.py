@@ -237,6 +237,7 @@ def test_any_config_value_constructs_or_is_a_value_error_naming_the_field(
 @given(st.one_of(TEXT, json_values()))
 @example({"env": "CartPole-v1", "kwargs": [1, 2]})
 @example({"wrappers": []})
+@example("9" * 5000)  # json.loads: a ValueError that is no JSONDecodeError
 def test_env_values_from_a_config_json_are_specs_or_env_spec_errors(value: Any) -> None:
     try:
         kwargs = parse_kwargs(value)

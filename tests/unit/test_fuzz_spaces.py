@@ -197,6 +197,9 @@ def test_the_strategies_reach_every_kind_of_space() -> None:
 @example(gym.spaces.Dict({"m": gym.spaces.Dict({DEFAULT_MASK_KEY: gym.spaces.Discrete(2)})}), "m")
 @example(gym.spaces.Dict({"a": gym.spaces.Dict(), "b": gym.spaces.Tuple([])}), None)
 @example(gym.spaces.Box(0, 255, (84, 84, 3), np.uint8), DEFAULT_MASK_KEY)
+@example(
+    gym.spaces.Dict({DEFAULT_MASK_KEY: gym.spaces.MultiDiscrete([[2], [2]])}), DEFAULT_MASK_KEY
+)
 def test_a_layout_exists_exactly_for_observable_spaces_and_its_rows_hold_the_observation(
     space: gym.Space[Any], mask_key: str | None
 ) -> None:

@@ -134,7 +134,7 @@ class ObservationLayout:
         parts: list[ObservationPart] = []
         _collect(space, (), parts, mask_key)
         if not parts:
-            raise SpaceError(f"observation space {space} has no leaves to observe")
+            raise SpaceError(f"observation space {_one_line(space)} has no leaves to observe")
         masks = [p for p in parts if p.kind == "mask"]
         if len(masks) > 1:
             names = [p.name for p in masks]
@@ -231,7 +231,7 @@ def _leaf(
         if not binary or len(shape) != 1:
             raise SpaceError(
                 f"action mask {where!r} must be MultiBinary(n) or an integer Box(0, 1, (n,)), "
-                f"got {space}"
+                f"got {_one_line(space)}"
             )
         return ObservationPart(path, "mask", offset, shape[0], shape)
     if isinstance(space, gym.spaces.Box):
@@ -251,6 +251,12 @@ def _leaf(
         shape = tuple(space.shape)
         return ObservationPart(path, "multibinary", offset, int(np.prod(shape)), shape)
     raise SpaceError(
-        f"observation {where} has space {space}, which has no fixed-size layout; "
+        f"observation {where} has space {_one_line(space)}, which has no fixed-size layout; "
         "rlactors observes Box, Discrete, MultiDiscrete, MultiBinary, and Dict/Tuple of them"
     )
+
+
+def _one_line(space: gym.Space[Any]) -> str:
+    """``str(space)`` on one line: a multi-dimensional MultiDiscrete prints its nvec over
+    several, and errors are printed as one line (the CLI's contract)."""
+    return " ".join(str(space).split())

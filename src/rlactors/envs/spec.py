@@ -398,7 +398,9 @@ def parse_kwargs(value: Any) -> Kwargs:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: [[[[...]]]]
+        except (ValueError, RecursionError) as exc:
+            # ValueError: JSONDecodeError, or an integer of more than 4300 digits; RecursionError:
+            # nesting past the parser's limit ([[[[...]]]]).
             raise EnvSpecError(
                 "env kwargs must be a JSON object such as '{\"size\": 8}'; "
                 f"{_shown(value)} is not JSON ({exc})"
@@ -424,7 +426,7 @@ def parse_wrappers(value: Any) -> tuple[WrapperSpec, ...]:
         if text.startswith(("[", "{")):
             try:
                 value = json.loads(text)
-            except (json.JSONDecodeError, RecursionError) as exc:
+            except (ValueError, RecursionError) as exc:  # as in parse_kwargs
                 raise EnvSpecError(f"env wrappers: {_shown(text)} is not JSON ({exc})") from None
         else:
             value = [part.strip() for part in text.split(",") if part.strip()]
