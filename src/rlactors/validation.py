@@ -74,9 +74,12 @@ def check_fractions(config: object, *fields: str) -> None:
         _store_float(config, name, value)
 
 
-def check_positive_numbers(config: object, *fields: str, none_ok: bool = False) -> None:
+def check_positive_numbers(
+    config: object, *fields: str, none_ok: bool = False, inf_ok: bool = False
+) -> None:
     """Raises unless each of ``config``'s ``fields`` is a finite number > 0 (or None, with
-    ``none_ok``: the fields whose None means "off", e.g. no gradient clipping).
+    ``none_ok``: the fields whose None means "off", e.g. no gradient clipping; or inf, with
+    ``inf_ok``: a clipping threshold that may be "never", e.g. V-trace's rho_bar).
 
     Raises:
         ValueError: The first field that is not; the message names it as ``Class.field``.
@@ -86,7 +89,8 @@ def check_positive_numbers(config: object, *fields: str, none_ok: bool = False) 
         value = getattr(config, name)
         if value is None and none_ok:
             continue
-        if not (is_finite_number(value) and value > 0):
+        finite = is_finite_number(value)
+        if not ((finite or (inf_ok and is_real(value) and value == math.inf)) and value > 0):
             allowed = "> 0 or None" if none_ok else "> 0"
             raise ValueError(f"{owner}.{name} must be {allowed}, got {shown(value)}")
         _store_float(config, name, value)

@@ -213,6 +213,8 @@ FIELDS = [
 @example(("dqn", "env_kwargs"), "not json")
 @example(("dqn", "env"), {"kwargs": {}})  # a KeyError out of EnvSpec.of
 @example(("ppo", "rollout_steps"), 10**6)  # one iteration past the budget
+@example(("impala", "rho_bar"), np.float32(1.0))  # config.json could not be written
+@example(("impala", "rho_bar"), float("inf"))
 def test_any_config_value_constructs_or_is_a_value_error_naming_the_field(
     field: tuple[str, str], value: Any
 ) -> None:

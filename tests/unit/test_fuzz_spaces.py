@@ -260,6 +260,9 @@ ACTION_SPACES = st.one_of(discretes(), boxes(), multi_discretes(), multi_binarie
     ),
     gym.spaces.Discrete(3, start=-1),
 )
+@example(
+    gym.spaces.Tuple([gym.spaces.Box(0, 0, (), np.int8)]), gym.spaces.Discrete(1)
+)  # a valid 0-d leaf, refused
 @example(  # a float mask: refused, naming the env (it did not)
     gym.spaces.Dict({DEFAULT_MASK_KEY: gym.spaces.Box(0, 1, (3,), np.float32)}),
     gym.spaces.Discrete(3),
