@@ -15,6 +15,29 @@ from rlactors.actors import Runtime
 BACKENDS = ["inline", "process", "ray"]
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 
+# The fuzz tests' example budget (tests/unit/test_fuzz_*.py). "ci", the default, is fixed and
+# deterministic: the same examples every run, no example database written into the tree, and
+# all fuzz tests together well under a minute on a 2-core machine. HYPOTHESIS_PROFILE=dev
+# searches wider and randomly, for a session of bug hunting. hypothesis is a dev dependency;
+# without it only the fuzz modules fail to import, not the whole suite.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - a plain install; CI installs the dev extra
+    pass
+else:
+    # deadline=None: a first example pays imports (torch, gymnasium) that are not slowness.
+    settings.register_profile(
+        "ci",
+        max_examples=40,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.register_profile("dev", max_examples=1000, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """CI must test the Ray backend, not skip it."""

@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
@@ -185,21 +186,26 @@ def load_checkpoint(directory: str | Path, *, arrays: bool = True) -> Checkpoint
         with state_path.open("rb") as f:
             body = torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only raises UnpicklingError on any disallowed object
-        raise CheckpointError(f"{state_path} does not load safely: {exc}") from exc
+        raise CheckpointError(f"{state_path} does not load safely: {_why(exc)}") from exc
     if not isinstance(body, dict) or "header" not in body or "state" not in body:
         raise CheckpointError(f"{state_path} is not an rlactors checkpoint")
-    header = body["header"]
-    version = header.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{state_path} has format version {version}; this rlactors reads {FORMAT_VERSION}"
-        )
-    checkpoint_id = str(header["checkpoint_id"])
+    header, state = body["header"], body["state"]
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{state_path} is not an rlactors checkpoint (its header is no dict)")
+    _check_version(state_path, header)
+    # Tampered with, or written by something else: each key and type checked, so that what
+    # reaches restore() is what save_checkpoint wrote (issue #14's fuzzing found a KeyError).
+    problem = _header_problem(header)
+    if problem is None and not isinstance(state, dict):
+        problem = f"its state is a {type(state).__name__}, not a dict"
+    if problem is not None:
+        raise CheckpointError(f"{state_path} is not an rlactors checkpoint: {problem}")
+    checkpoint_id = header["checkpoint_id"]
     return Checkpoint(
         path=root,
-        algorithm=str(header["algorithm"]),
+        algorithm=header["algorithm"],
         config=dict(header["config"]),
-        state=dict(body["state"]),
+        state=dict(state),
         arrays=_load_arrays(root / ARRAYS_FILE, checkpoint_id) if arrays else None,
         checkpoint_id=checkpoint_id,
     )
@@ -209,16 +215,47 @@ def read_checkpoint_config(directory: str | Path) -> tuple[str, dict[str, Any]]:
     """``(algorithm, config)`` from ``config.json``, without importing torch.
 
     Raises:
-        CheckpointError: No readable ``config.json`` in ``directory``.
+        CheckpointError: No readable ``config.json`` in ``directory``, one of another format
+            version (the message names both), or one that is not a checkpoint's.
     """
     path = Path(directory) / CONFIG_FILE
     try:
         header = json.loads(path.read_text(encoding="utf-8"))
-        return str(header["algorithm"]), dict(header["config"])
     except FileNotFoundError:
         raise CheckpointError(f"no checkpoint at {directory} (missing {CONFIG_FILE})") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path} is not a checkpoint config: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise CheckpointError(f"{path} is not a checkpoint config: {exc}") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path} is not a checkpoint config: not a JSON object")
+    _check_version(path, header)
+    problem = _header_problem(header)
+    if problem is not None:
+        raise CheckpointError(f"{path} is not a checkpoint config: {problem}")
+    return header["algorithm"], dict(header["config"])
+
+
+def _check_version(path: Path, header: dict[Any, Any]) -> None:
+    """Refuse a header of another format version, naming both."""
+    version = header.get("format_version")
+    if version != FORMAT_VERSION or type(version) is not int:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {version!r}; this rlactors reads format "
+            f"version {FORMAT_VERSION} (a checkpoint is read by the release that wrote it and "
+            "later ones of the same format; see docs/checkpoints.md)"
+        )
+
+
+#: The header's keys and their types, as save_checkpoint writes them.
+_HEADER_TYPES: dict[str, type] = {"algorithm": str, "checkpoint_id": str, "config": dict}
+
+
+def _header_problem(header: dict[Any, Any]) -> str | None:
+    for key, kind in _HEADER_TYPES.items():
+        if key not in header:
+            return f"its header has no {key!r}"
+        if not isinstance(header[key], kind):
+            return f"its header's {key!r} is a {type(header[key]).__name__}, not a {kind.__name__}"
+    return None
 
 
 def _load_arrays(path: Path, checkpoint_id: str) -> dict[str, np.ndarray] | None:
@@ -228,7 +265,7 @@ def _load_arrays(path: Path, checkpoint_id: str) -> dict[str, np.ndarray] | None
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except Exception as exc:
-        raise CheckpointError(f"{path} does not load safely: {exc}") from exc
+        raise CheckpointError(f"{path} does not load safely: {_why(exc)}") from exc
     saved_id = str(arrays.pop(_ID_KEY, ""))
     if saved_id != checkpoint_id:
         log.warning("ignoring %s: it belongs to another write (a crash between files?)", path)
@@ -247,3 +284,22 @@ def _to_tensors(value: Any, torch: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_to_tensors(v, torch) for v in value]
     return value
+
+
+#: How torch's weights_only loader names the object it refused ("GLOBAL posix.system").
+_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _why(exc: BaseException) -> str:
+    """Why a file did not load, in one line: torch's refusal of a pickled object runs to a
+    dozen lines that end by suggesting ``weights_only=False``, which is what must not be done
+    with a file one does not trust; name the object instead."""
+    text = str(exc).strip()
+    refused = _REFUSED_GLOBAL.search(text)
+    if refused is not None:
+        return (
+            f"it holds a pickled {refused.group(1)}, and a checkpoint holds only tensors, "
+            "numbers, strings, lists and dicts (unpickling anything else could run code)"
+        )
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

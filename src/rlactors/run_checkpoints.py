@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from rlactors.checkpoint import STATE_FILE, atomic_write_text, load_checkpoint
+from rlactors.checkpoint import STATE_FILE, CheckpointError, atomic_write_text, load_checkpoint
 from rlactors.metrics.run_dir import CHECKPOINT_DIR, CHECKPOINTS_DIR
+from rlactors.validation import is_finite_number, shown
 
 #: The best-evaluated checkpoint, under ``checkpoints/``.
 BEST_DIR = "best"
@@ -53,6 +54,9 @@ DEFAULT_EVERY_S = 300.0
 _PERIODIC = re.compile(r"iteration-(\d+)")
 _TIME = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|min|h)")
 _SECONDS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+#: The longest periods --checkpoint-every takes: a year of seconds, 10**9 iterations.
+_MAX_S = 365 * 24 * 3600.0
+_MAX_ITERATIONS = 10**9
 
 
 def parse_checkpoint_every(text: str) -> tuple[int | None, float | None]:
@@ -67,13 +71,19 @@ def parse_checkpoint_every(text: str) -> tuple[int | None, float | None]:
     value = text.strip().lower()
     if value in ("off", "none", "0"):
         return None, None
-    if value.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses. Periods past a year (or
+    # "99...9s", inf seconds) are typos, and inf is no period: CheckpointSchedule refused it
+    # only after the run had started (issue #14's fuzzing).
+    if value.isdecimal() and len(value) <= 12 and 1 <= int(value) <= _MAX_ITERATIONS:
         return int(value), None
     match = _TIME.fullmatch(value)
-    if match is not None and float(match.group(1)) > 0:
-        return None, float(match.group(1)) * _SECONDS[match.group(2)]
+    if match is not None:
+        seconds = float(match.group(1)) * _SECONDS[match.group(2)]
+        if 0 < seconds <= _MAX_S:
+            return None, seconds
     raise ValueError(
-        f"expected a number of iterations (50), a time (30s, 5m, 1h) or off, got {text!r}"
+        f"expected a number of iterations (50), a time (30s, 5m, 1h) or off, got {shown(text)} "
+        "(at most 10**9 iterations or a year)"
     )
 
 
@@ -220,8 +230,14 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     candidates = [(int(p.name.split("-")[1]), 0, p) for p in periodic_checkpoints(run_dir)]
     final = Path(run_dir) / CHECKPOINT_DIR
     if (final / STATE_FILE).is_file():
-        counters = load_checkpoint(final, arrays=False).state["counters"]
-        candidates.append((int(counters["iteration"]), 1, final))
+        state = load_checkpoint(final, arrays=False).state
+        try:
+            iteration = int(state["counters"]["iteration"])
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise CheckpointError(
+                f"{final} holds no iteration counter (state['counters'])"
+            ) from None
+        candidates.append((iteration, 1, final))
     return max(candidates)[2] if candidates else None
 
 
@@ -261,6 +277,10 @@ def _finish_interrupted_writes(root: Path) -> None:
 def _best_return(best: Path) -> float | None:
     try:
         value = json.loads((best / BEST_FILE).read_text(encoding="utf-8"))["eval_return_mean"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None  # none yet (or unreadable: the next evaluation replaces it)
-    return None if value is None else float(value)
+    # An edited eval.json: a string was a ValueError out of PeriodicCheckpoints(), and a NaN
+    # a best that no evaluation could ever beat (issue #14's fuzzing).
+    if not is_finite_number(value):
+        return None
+    return float(value)

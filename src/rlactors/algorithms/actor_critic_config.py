@@ -8,17 +8,18 @@ build ``rlactors train ppo --help``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
 from rlactors.algorithms.run_config import RunConfig
 from rlactors.validation import (
+    check_fractions,
     check_layer_widths,
     check_non_negative_ints,
     check_non_negative_numbers,
     check_positive_ints,
     check_positive_numbers,
+    shown,
 )
 
 
@@ -118,20 +119,26 @@ class ActorCriticRunConfig(RunConfig):
         check_positive_ints(self, "num_workers", "num_envs_per_worker", "rollout_steps")
         check_non_negative_ints(self, "max_worker_restarts")
         check_layer_widths(self, "hidden_sizes")
-        if not self.action_mask_key:
-            raise ValueError(f"{name}.action_mask_key must name a Dict observation key, got ''")
+        if not (isinstance(self.action_mask_key, str) and self.action_mask_key):
+            raise ValueError(
+                f"{name}.action_mask_key must name a Dict observation key, "
+                f"got {shown(self.action_mask_key)}"
+            )
         check_positive_numbers(self, "learning_rate")
         check_non_negative_numbers(self, "value_coef", "entropy_coef")
         check_positive_numbers(self, "max_grad_norm", none_ok=True)
-        for field in ("gamma", "gae_lambda"):
-            value = getattr(self, field)
-            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-                raise ValueError(f"{name}.{field} must lie in [0, 1], got {value}")
+        check_fractions(self, "gamma", "gae_lambda")
         super().__post_init__()
         if self.env_steps_per_round > self.max_env_steps:
+            # Named, so that the field given (maybe not the budget) is in the message.
+            per = (
+                "iteration_env_steps"
+                if hasattr(self, "iteration_env_steps")
+                else "rollout_steps x num_envs_per_worker x num_workers"
+            )
             raise ValueError(
                 f"{name}: max_env_steps ({self.max_env_steps}) is less than one training "
-                f"iteration ({self.env_steps_per_round} env steps)"
+                f"iteration ({self.env_steps_per_round} env steps = {per})"
             )
 
     @property

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union
 
+from rlactors.validation import shown
+
 if TYPE_CHECKING:
     from rlactors.envs.spec import EnvSpec
 
@@ -222,22 +224,30 @@ def coerce_value(annotation: Any, value: Any, name: str = "value") -> Any:
             raise ValueError(f"{name} must be an integer, got {value!r}")
         try:
             # "1e5" and "100_000" are natural ways to write a step budget.
-            number = float(value) if isinstance(value, str) and "e" in value.lower() else value
+            number: Any = value
+            if isinstance(value, str):
+                number = float(value) if "e" in value.lower() else int(value)
             result = int(number)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be an integer, got {value!r}") from None
-        if result != float(number):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+            # Compared as numbers, not as floats: a JSON integer past 1e308 is no float.
+            exact = result == number
+        except (TypeError, ValueError, OverflowError):
+            # OverflowError: "1e400" and a JSON 1e400 are inf, which no int holds.
+            raise ValueError(f"{name} must be an integer, got {shown(value)}") from None
+        if not exact:
+            raise ValueError(f"{name} must be an integer, got {shown(value)}")
         return result
     if annotation is float:
         if isinstance(value, bool):
             raise ValueError(f"{name} must be a number, got {value!r}")
         try:
             return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int past 1e308
+            raise ValueError(f"{name} must be a number, got {shown(value)}") from None
     if annotation is str:
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # an int of more than 4300 digits
+            raise ValueError(f"{name} must be a string, got {shown(value)}") from None
     raise ValueError(f"{name}: unsupported field type {annotation}")
 
 

@@ -9,11 +9,11 @@ and hands it to every evaluator, so every process builds the same env. No gymnas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 from rlactors.algorithms.base import FieldParser
-from rlactors.envs.spec import EnvSpec, Kwargs, WrapperSpec, parse_env, parse_kwargs, parse_wrappers
+from rlactors.envs.spec import EnvSpec, WrapperSpec, parse_env, parse_kwargs, parse_wrappers
 
 #: What ``env`` may hold: a Gymnasium id, ``"module:EnvId"``, ``"package.module:factory"``, an
 #: rlactors ``Env`` or ``gymnasium.Env`` subclass or factory, or an :class:`EnvSpec`.
@@ -40,8 +40,13 @@ def check_env_fields(config: Any) -> None:
         object.__setattr__(config, "env", parse_env(config.env))
     elif not isinstance(config.env, EnvSpec):
         EnvSpec(config.env)  # its checks: a callable
-    object.__setattr__(config, "env_kwargs", Kwargs(config.env_kwargs))
-    wrappers = parse_wrappers(list(config.env_wrappers))
+    # The parsers, as for a CLI string: from Python a JSON string of kwargs reads as one, and a
+    # string of wrappers is their names, not one wrapper per letter (issue #14's fuzzing).
+    object.__setattr__(config, "env_kwargs", parse_kwargs(config.env_kwargs))
+    wrappers = config.env_wrappers
+    if isinstance(wrappers, Iterable) and not isinstance(wrappers, str | Mapping | list | tuple):
+        wrappers = list(wrappers)  # a generator, a set
+    wrappers = parse_wrappers(wrappers)
     object.__setattr__(config, "env_wrappers", wrappers)
 
 

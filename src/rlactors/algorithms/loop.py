@@ -358,14 +358,35 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             )
         state = checkpoint.state
         # Checkpoints from before policies were kept by id hold one, under "policy".
-        saved = state["policies"] if "policies" in state else {DEFAULT_POLICY_ID: state["policy"]}
-        if set(saved) != set(self.policies):
+        if "policies" in state:
+            saved = state["policies"]
+        elif "policy" in state:
+            saved = {DEFAULT_POLICY_ID: state["policy"]}
+        else:
+            raise CheckpointError(f"{path} is not a {self.name} checkpoint: it holds no policies")
+        if not isinstance(saved, dict) or set(saved) != set(self.policies):
+            held = sorted(map(str, saved)) if isinstance(saved, dict) else type(saved).__name__
             raise CheckpointError(
-                f"{path} holds the policies {sorted(saved)}, this {self.name} run "
-                f"{sorted(self.policies)}"
+                f"{path} holds the policies {held}, this {self.name} run {sorted(self.policies)}"
             )
         for pid, learner_state in saved.items():
             self.policies[pid].learner.load_state_dict(learner_state)
+        try:
+            self._restore_counters(state)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            # A state.pt that loads safely but is not what save() wrote (tampered with, or
+            # another program's): one line naming what is missing, not a KeyError.
+            raise CheckpointError(
+                f"{path} is not a {self.name} checkpoint of this release: its counters do not "
+                f"read ({type(exc).__name__}: {exc})"
+            ) from None
+        self._pending_replay = checkpoint.arrays
+        if self._optimizer is not None:
+            self._resume(self._optimizer)
+            self._optimizer.broadcast_weights()
+
+    def _restore_counters(self, state: dict[str, Any]) -> None:
+        """The counters, recent returns and optimizer counters of a checkpoint's state."""
         counters = state["counters"]
         self.env_steps = int(counters["env_steps"])
         self.learner_steps = int(counters["learner_steps"])
@@ -391,16 +412,18 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         # Ape-X's checkpoints from before the Optimizer interface kept its counters here.
         legacy = {k: int(counters[k]) for k in ("inserted", "learned_samples") if k in counters}
         self._optimizer_state = {k: int(v) for k, v in state.get("optimizer", legacy).items()}
-        self._pending_replay = checkpoint.arrays
-        if self._optimizer is not None:
-            self._resume(self._optimizer)
-            self._optimizer.broadcast_weights()
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> TrainingLoop:
         """An instance built from the checkpoint's own config, with its state restored."""
         checkpoint = load_checkpoint(path)
-        algorithm = cls(config_from_dict(cls.config_class, checkpoint.config))
+        try:
+            config = config_from_dict(cls.config_class, checkpoint.config)
+        except ValueError as exc:  # another release's fields, or an edited value
+            raise CheckpointError(
+                f"{path}: its config does not fit this release's {cls.config_class.__name__}: {exc}"
+            ) from None
+        algorithm = cls(config)
         algorithm.restore(path)
         return algorithm
 

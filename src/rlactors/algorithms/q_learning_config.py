@@ -18,6 +18,7 @@ from rlactors.validation import (
     check_layer_widths,
     check_positive_ints,
     check_positive_numbers,
+    shown,
 )
 
 
@@ -94,9 +95,10 @@ class QLearningConfig(RunConfig):
         )
         check_fractions(self, "gamma")
         check_layer_widths(self, "hidden_sizes")
-        if not self.action_mask_key:
+        if not (isinstance(self.action_mask_key, str) and self.action_mask_key):
             raise ValueError(
-                f"{type(self).__name__}.action_mask_key must name a Dict observation key, got ''"
+                f"{type(self).__name__}.action_mask_key must name a Dict observation key, "
+                f"got {shown(self.action_mask_key)}"
             )
         check_positive_numbers(self, "learning_rate")
         check_positive_numbers(self, "huber_delta", "max_grad_norm", none_ok=True)

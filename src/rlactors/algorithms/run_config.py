@@ -23,7 +23,13 @@ from rlactors.algorithms.env_fields import (
 )
 from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.spec import NO_KWARGS
-from rlactors.validation import check_fractions, check_non_negative_ints, check_positive_ints
+from rlactors.validation import (
+    check_field_types,
+    check_finite_numbers,
+    check_fractions,
+    check_non_negative_ints,
+    check_positive_ints,
+)
 
 #: The backends an algorithm may run its actors on (see :class:`rlactors.actors.Runtime`; not
 #: imported from there, so that ``--help`` does not import the actor runtime).
@@ -121,11 +127,11 @@ class RunConfig:
             "eval_interval_env_steps",
             "return_window_episodes",
         )
-        if self.stop_reward is not None and not math.isfinite(self.stop_reward):
-            raise ValueError(f"{name}.stop_reward must be finite or None, got {self.stop_reward}")
+        check_finite_numbers(self, "stop_reward", none_ok=True)
         check_fractions(self, "eval_trigger_fraction")
         if self.learner_torch_threads is not None:
             check_positive_ints(self, "learner_torch_threads")
+        check_field_types(self)
         check_non_negative_ints(self, "max_env_crashes")
         if not (math.isfinite(self.env_crash_window_s) and self.env_crash_window_s > 0):
             raise ValueError(

@@ -263,7 +263,7 @@ def _algorithm_of_run(run_dir: str) -> str:
             f"train --resume: {run_dir} holds no run (no {CONFIG_FILE}); start one with "
             f"rlactors train ALGORITHM --run-dir {run_dir}"
         ) from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CliError(f"train --resume: {path} does not name an algorithm ({exc})") from None
 
 

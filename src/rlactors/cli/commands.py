@@ -57,10 +57,7 @@ def train(args: TrainArgs) -> int:
     entry = get_algorithm(args.algorithm)
     if args.resume is None:
         runs.check_fresh_run_dir(args)
-        try:
-            config = entry.config_class()(**args.overrides)
-        except ValueError as exc:
-            raise CliError(f"{args.algorithm} config: {exc}") from None
+        config = runs.fresh_config(entry, args)
         schedule = runs.schedule_of(args, entry)
     else:
         header = runs.read_run_header(args.resume)

@@ -64,6 +64,18 @@ def check_fresh_run_dir(args: TrainArgs) -> None:
         )
 
 
+def fresh_config(entry: AlgorithmEntry, args: TrainArgs) -> Any:
+    """The config of a fresh run: the defaults with the fields given on the command line.
+
+    Raises:
+        CliError: A value the config refuses (its message names the field).
+    """
+    try:
+        return entry.config_class()(**args.overrides)
+    except ValueError as exc:
+        raise CliError(f"{args.algorithm} config: {exc}") from None
+
+
 def schedule_of(
     args: TrainArgs, entry: AlgorithmEntry, saved: dict[str, Any] | None = None
 ) -> CheckpointSchedule:
@@ -107,7 +119,7 @@ def read_run_header(run_dir: str | Path) -> dict[str, Any]:
         return header
     except FileNotFoundError:
         raise CliError(f"train --resume: {run_dir} holds no run (no {CONFIG_FILE})") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CliError(f"train --resume: {path} is not a run's config ({exc})") from None
 
 

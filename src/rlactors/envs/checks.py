@@ -69,7 +69,10 @@ class CheckedEnv(Env):
         self._act_spaces = {role: env.action_space(role) for role in env.roles}
         self._masks: dict[str, tuple[str | int, ...]] = {}
         for role, space in self._obs_spaces.items():
-            part = ObservationLayout.of(space, mask_key).mask_part
+            try:
+                part = ObservationLayout.of(space, mask_key).mask_part
+            except SpaceError as exc:  # say which env: an evaluator holds many
+                raise SpaceError(f"{self.name}, role {role!r}: {exc}") from None
             if part is None:
                 continue
             actions = self._act_spaces[role]
@@ -194,6 +197,11 @@ def _observation_problem(state: Any, space: gym.Space[Any], where: str = "") -> 
         return None
     if where and not isinstance(state, np.ndarray) and not isinstance(space, gym.spaces.Box):
         state = np.asarray(state)  # a Discrete leaf of a Tuple is often a plain int (Blackjack)
+    elif where and isinstance(state, np.generic):
+        # A numpy scalar keeps its dtype as a 0-d array: Box(shape=()).sample() is one, and
+        # refusing it refused every such leaf (issue #14's fuzzing). A Python float is still
+        # refused for a Box leaf: its dtype would be a guess.
+        state = np.asarray(state)
     if not isinstance(state, np.ndarray):
         return f"observation{where} is a {type(state).__name__}, not a numpy array"
     if where:

@@ -134,7 +134,7 @@ class ObservationLayout:
         parts: list[ObservationPart] = []
         _collect(space, (), parts, mask_key)
         if not parts:
-            raise SpaceError(f"observation space {space} has no leaves to observe")
+            raise SpaceError(f"observation space {_one_line(space)} has no leaves to observe")
         masks = [p for p in parts if p.kind == "mask"]
         if len(masks) > 1:
             names = [p.name for p in masks]
@@ -166,15 +166,18 @@ class ObservationLayout:
             value = obs
             for key in part.path:
                 value = value[key]
-            flat = np.asarray(value, dtype=np.float32).reshape(-1)
+            flat = np.asarray(value).reshape(-1)
             if flat.size != part.size:
                 raise ValueError(
                     f"observation part {part.name!r} has {flat.size} values, expected "
                     f"{part.size} ({part.shape})"
                 )
             if part.kind in ("discrete", "multidiscrete"):
-                flat = flat - np.asarray(part.starts, dtype=np.float32)
-            row[part.offset : part.offset + part.size] = flat
+                # The index in integers, then float32: a start past 2**24 (an id, an offset)
+                # is not a float32, and subtracting in float32 lost the index (issue #14's
+                # fuzzing: Discrete(3, start=2**24 + 1) packed its indices 0, 1, 2 as 0, 2, 4).
+                flat = flat.astype(np.int64) - np.asarray(part.starts, dtype=np.int64)
+            row[part.offset : part.offset + part.size] = flat.astype(np.float32)
         return row
 
     def pack_many(self, observations: Sequence[Any]) -> np.ndarray:
@@ -228,7 +231,7 @@ def _leaf(
         if not binary or len(shape) != 1:
             raise SpaceError(
                 f"action mask {where!r} must be MultiBinary(n) or an integer Box(0, 1, (n,)), "
-                f"got {space}"
+                f"got {_one_line(space)}"
             )
         return ObservationPart(path, "mask", offset, shape[0], shape)
     if isinstance(space, gym.spaces.Box):
@@ -248,6 +251,12 @@ def _leaf(
         shape = tuple(space.shape)
         return ObservationPart(path, "multibinary", offset, int(np.prod(shape)), shape)
     raise SpaceError(
-        f"observation {where} has space {space}, which has no fixed-size layout; "
+        f"observation {where} has space {_one_line(space)}, which has no fixed-size layout; "
         "rlactors observes Box, Discrete, MultiDiscrete, MultiBinary, and Dict/Tuple of them"
     )
+
+
+def _one_line(space: gym.Space[Any]) -> str:
+    """``str(space)`` on one line: a multi-dimensional MultiDiscrete prints its nvec over
+    several, and errors are printed as one line (the CLI's contract)."""
+    return " ".join(str(space).split())

@@ -47,6 +47,7 @@ from rlactors.envs.lookup import (
     require_registration,
 )
 from rlactors.errors import EnvSpecError
+from rlactors.validation import shown as _shown
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -67,7 +68,12 @@ class Kwargs(Mapping[str, Any]):
     __slots__ = ("_items",)
 
     def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
-        data = dict(items)
+        try:
+            data = dict(items)
+        except (TypeError, ValueError):
+            raise EnvSpecError(
+                f"keyword arguments must be a mapping of names to values, got {_shown(items)}"
+            ) from None
         for key in data:
             if not isinstance(key, str):
                 raise EnvSpecError(f"keyword argument names must be strings, got {key!r}")
@@ -226,8 +232,16 @@ class EnvSpec:
             wrappers: Anything :meth:`WrapperSpec.of` takes.
         """
         if isinstance(env, Mapping):
+            # What to_json wrote, read back from a config.json that may have been edited: a
+            # missing "env" or a string of wrappers was a KeyError or one wrapper per letter.
+            if "env" not in env:
+                raise EnvSpecError(
+                    'an env given as a mapping is {"env": ..., "kwargs": {...}, "wrappers": '
+                    f"[...]}}; {_shown(dict(env))} has no 'env'"
+                )
+            own = parse_kwargs(env.get("kwargs", {}))
             return cls.of(
-                env["env"], {**env.get("kwargs", {}), **(kwargs or {})}, env.get("wrappers", ())
+                env["env"], {**own, **(kwargs or {})}, parse_wrappers(env.get("wrappers", ()))
             ).with_wrappers(wrappers)
         if isinstance(env, EnvSpec):
             merged = {**env.kwargs, **(kwargs or {})}
@@ -384,15 +398,17 @@ def parse_kwargs(value: Any) -> Kwargs:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
+            # ValueError: JSONDecodeError, or an integer of more than 4300 digits; RecursionError:
+            # nesting past the parser's limit ([[[[...]]]]).
             raise EnvSpecError(
-                f"env kwargs must be a JSON object such as '{{\"size\": 8}}'; {value!r} is not "
-                f"JSON ({exc})"
+                "env kwargs must be a JSON object such as '{\"size\": 8}'; "
+                f"{_shown(value)} is not JSON ({exc})"
             ) from None
     if not isinstance(value, Mapping):
         raise EnvSpecError(
             "env kwargs must be a JSON object such as '{\"size\": 8}', got "
-            f"{type(value).__name__} {value!r}"
+            f"{type(value).__name__} {_shown(value)}"
         )
     return Kwargs(value)
 
@@ -410,14 +426,14 @@ def parse_wrappers(value: Any) -> tuple[WrapperSpec, ...]:
         if text.startswith(("[", "{")):
             try:
                 value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise EnvSpecError(f"env wrappers: {text!r} is not JSON ({exc})") from None
+            except (ValueError, RecursionError) as exc:  # as in parse_kwargs
+                raise EnvSpecError(f"env wrappers: {_shown(text)} is not JSON ({exc})") from None
         else:
             value = [part.strip() for part in text.split(",") if part.strip()]
     if isinstance(value, Mapping):
         value = [value]
     if not isinstance(value, list | tuple):
-        raise EnvSpecError(f"env wrappers must be a list, got {value!r}")
+        raise EnvSpecError(f"env wrappers must be a list, got {_shown(value)}")
     return tuple(WrapperSpec.of(item) for item in value)
 
 

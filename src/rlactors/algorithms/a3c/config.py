@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
+from rlactors.validation import check_positive_ints
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,7 @@ class A3CConfig(ActorCriticRunConfig):
         Raises:
             ValueError: A field is out of range; the message names it.
         """
-        if self.iteration_env_steps < 1:
-            raise ValueError(
-                f"A3CConfig.iteration_env_steps must be >= 1, got {self.iteration_env_steps}"
-            )
+        check_positive_ints(self, "iteration_env_steps")
         super().__post_init__()
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
-from rlactors.validation import check_positive_ints
+from rlactors.validation import check_positive_ints, check_positive_numbers
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,7 @@ class IMPALAConfig(ActorCriticRunConfig):
         Raises:
             ValueError: A field is out of range; the message names it.
         """
-        for field in ("rho_bar", "c_bar"):
-            value = getattr(self, field)
-            if not value > 0.0:
-                raise ValueError(f"IMPALAConfig.{field} must be > 0, got {value}")
+        check_positive_numbers(self, "rho_bar", "c_bar", inf_ok=True)  # inf: no truncation
         check_positive_ints(
             self,
             "rollouts_per_batch",
