@@ -11,7 +11,6 @@ its own. No torch here: the CLI reads these classes to build ``rlactors train ..
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -29,6 +28,7 @@ from rlactors.validation import (
     check_fractions,
     check_non_negative_ints,
     check_positive_ints,
+    check_positive_numbers,
 )
 
 #: The backends an algorithm may run its actors on (see :class:`rlactors.actors.Runtime`; not
@@ -133,7 +133,4 @@ class RunConfig:
             check_positive_ints(self, "learner_torch_threads")
         check_field_types(self)
         check_non_negative_ints(self, "max_env_crashes")
-        if not (math.isfinite(self.env_crash_window_s) and self.env_crash_window_s > 0):
-            raise ValueError(
-                f"{name}.env_crash_window_s must be > 0, got {self.env_crash_window_s}"
-            )
+        check_positive_numbers(self, "env_crash_window_s")
