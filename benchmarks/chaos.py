@@ -4,15 +4,16 @@ Each run is ``rlactors train ALGO --env CartPole-v1 --stop-reward 475`` (Ape-X w
 and 2 replay shards, as in the report that found replay shards unsupervised), a driver process
 of its own on the process backend. While it trains, this script picks a process at random among
 the driver's actor processes, its descendants titled ``rlactors: <name> (<class>)`` in ``ps``
-(workers, evaluators, replay shards, the greedy evaluator) older than one second (not one still
-starting), and SIGKILLs it; then it waits ``--kill-every`` seconds (times 0.5-1.5, drawn from
-the run's seed: runs solve in ~10 s on a quiet machine, and every run must see 10 kills), and
-again, until the driver exits. Restart limits are raised for the run (``--max-worker-restarts``,
-``--max-replay-restarts``): at one kill every ~0.3 s an actor may die more than three times a
-minute, the default limit. Besides, ``--fork-server-kills`` (1) times per run, 3 s in or later,
-the kill goes to the fork server the actors are forked from, which every actor then dies with
-(their exit-status pipes close) and is restarted from a new one; those kills are reported apart
-and not counted toward ``--min-kills``.
+(workers, evaluators, replay shards, the greedy evaluator) older than half a second (not one
+still starting), and SIGKILLs it; then it waits ``--kill-every`` seconds (times 0.5-1.5, drawn
+from the run's seed), and again, until the driver exits. The default interval is 0.3 s, and
+0.15 s for IMPALA: runs solve in ~6-15 s on a quiet machine (IMPALA in ~6 s, ~3 of them
+starting up), and every run must see 10 kills. Restart limits are raised for the run
+(``--max-worker-restarts``, ``--max-replay-restarts``): at one kill every ~0.3 s an actor may
+die more than three times a minute, the default limit. Besides, ``--fork-server-kills`` (1)
+times per run, 3 s in or later, the kill goes to the fork server the actors are forked from,
+which every actor then dies with (their exit-status pipes close) and is restarted from a new
+one; those kills are reported apart and not counted toward ``--min-kills``.
 
 Per run it reports whether CartPole was solved (a greedy mean return of 475 over 20 episodes),
 the kills by kind of actor, what the metrics counted (``worker_restarts``,
@@ -27,7 +28,7 @@ process outlives its driver by 5 s; the metrics count at least as many restarts 
 as there were counted kills of that kind.
 
 Usage: ``python benchmarks/chaos.py [--algorithms apex impala ppo] [--seeds 3]
-[--kill-every 0.3] [--min-kills 10] [--fork-server-kills 1] [--timeout 600]``. The last line
+[--kill-every S] [--min-kills 10] [--fork-server-kills 1] [--timeout 600]``. The last line
 printed is one JSON object with every figure.
 """
 
@@ -57,6 +58,13 @@ ALGORITHM_FLAGS: dict[str, list[str]] = {
     "impala": [],
     "ppo": [],
 }
+
+#: Seconds between kills where the default 0.3 s would give fewer than 10 kills before a solve.
+KILL_EVERY_S = {"impala": 0.15}
+
+#: Only processes this old are killed (seconds): an actor is ready well within it (its
+#: constructor ran), and a kill before that is a failed start, which is retried, not a restart.
+MIN_AGE_S = 0.5
 
 #: Which metrics counter a kill of each kind of actor must show up in.
 COUNTERS = {
@@ -160,7 +168,7 @@ class Chaos:
             for proc in family:
                 self.seen.setdefault(proc.pid, proc)
             titled = [
-                p for p in family if p.title.startswith("rlactors:") and now - p.start_s > 1.0
+                p for p in family if p.title.startswith("rlactors:") and now - p.start_s > MIN_AGE_S
             ]
             servers = [p for p in titled if kind_of(p.title) == "fork server"]
             targets = [p for p in titled if kind_of(p.title) != "fork server"]
@@ -202,7 +210,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def kill_interval(algorithm: str, args: argparse.Namespace) -> float:
+    """Seconds between kills (before the jitter): ``--kill-every``, or the algorithm's."""
+    return float(args.kill_every or KILL_EVERY_S.get(algorithm, 0.3))
+
+
 def one_run(algorithm: str, seed: int, args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    every_s = kill_interval(algorithm, args)
     run_dir = root / f"{algorithm}-{seed}"
     command = [
         sys.executable,
@@ -229,7 +243,7 @@ def one_run(algorithm: str, seed: int, args: argparse.Namespace, root: Path) -> 
         driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         chaos = Chaos(
             driver,
-            args.kill_every,
+            every_s,
             random.Random(f"chaos-{algorithm}-{seed}"),
             args.fork_server_kills,
         )
@@ -240,7 +254,7 @@ def one_run(algorithm: str, seed: int, args: argparse.Namespace, root: Path) -> 
         except subprocess.TimeoutExpired:
             driver.kill()
             code = driver.wait()
-        killer.join(timeout=args.kill_every * 2 + 5)
+        killer.join(timeout=every_s * 2 + 5)
     seconds = time.perf_counter() - start
     survivors = chaos.survivors()
     metrics_path = run_dir / "metrics.jsonl"
@@ -286,7 +300,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algorithms", nargs="+", default=["apex", "impala", "ppo"])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--kill-every", type=float, default=0.3, help="seconds between kills")
+    parser.add_argument(
+        "--kill-every", type=float, default=None, help="seconds between kills (see above)"
+    )
     parser.add_argument("--min-kills", type=int, default=10, help="actor kills per run")
     parser.add_argument("--fork-server-kills", type=int, default=1, help="per run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
@@ -335,7 +351,7 @@ def main() -> None:
                 "benchmark": "chaos",
                 "env_id": ENV_ID,
                 "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-                "kill_every_s": args.kill_every,
+                "kill_every_s": {a: kill_interval(a, args) for a in args.algorithms},
                 "min_kills": args.min_kills,
                 "per_algorithm": per_algorithm,
                 "runs": runs,
