@@ -6,9 +6,9 @@ of its own on the process backend. While it trains, this script picks a process 
 the driver's actor processes, its descendants titled ``rlactors: <name> (<class>)`` in ``ps``
 (workers, evaluators, replay shards, the greedy evaluator) older than half a second (not one
 still starting), and SIGKILLs it; then it waits ``--kill-every`` seconds (times 0.5-1.5, drawn
-from the run's seed), and again, until the driver exits. The default interval is 0.3 s, and
-0.15 s for IMPALA: runs solve in ~6-15 s on a quiet machine (IMPALA in ~6 s, ~3 of them
-starting up), and every run must see 10 kills. Restart limits are raised for the run
+from the run's seed), and again, until the driver exits. The default interval is 0.3 s (0.15 s
+for IMPALA, 0.2 s for PPO): runs solve in ~6-20 s on a quiet machine (IMPALA and PPO in ~6-12 s,
+~3 of them starting up), and every run must see 10 kills. Restart limits are raised for the run
 (``--max-worker-restarts``, ``--max-replay-restarts``): at one kill every ~0.3 s an actor may
 die more than three times a minute, the default limit. Besides, ``--fork-server-kills`` (1)
 times per run, 3 s in or later, the kill goes to the fork server the actors are forked from,
@@ -60,7 +60,7 @@ ALGORITHM_FLAGS: dict[str, list[str]] = {
 }
 
 #: Seconds between kills where the default 0.3 s would give fewer than 10 kills before a solve.
-KILL_EVERY_S = {"impala": 0.15}
+KILL_EVERY_S = {"impala": 0.15, "ppo": 0.2}
 
 #: Only processes this old are killed (seconds): an actor is ready well within it (its
 #: constructor ran), and a kill before that is a failed start, which is retried, not a restart.
