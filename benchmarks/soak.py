@@ -22,7 +22,10 @@ Bar (issue #14): the growth of RSS, open fds and threads is <= 10% for every pro
 their total, and the buffer was full before the warm-up ended.
 
 Reported besides, without a bar: each process's proportional set size (PSS: forked actors share
-pages with the fork server, which RSS counts in each of them; the total's PSS counts them once);
+pages with the fork server, which RSS counts in each of them; the total's PSS counts them once;
+but a library's pages are shared with every process on the machine that maps it, so PSS moves
+with other torch programs starting and ending on a shared machine, and the driver's did by
+5-20% in a minute while its RSS stayed within 0.1%);
 the driver's Python-level state at each sample: objects the garbage collector tracks, pymalloc's
 allocated blocks, and the containers that would grow if something were kept per call or per
 iteration (futures in flight and pending per channel, channels, unsent priority updates, the
@@ -32,28 +35,36 @@ a finding too). This script keeps one small record per sample (360 in 30 minutes
 each: they are the ``ProcessSample``, ``Sample`` and ``dict`` objects in the growth of types) and
 no metrics rows; ``--timeline-out`` writes every sample as a JSON line.
 
+With ``--cli`` the driver is ``rlactors train apex`` in a subprocess instead (what a user runs
+for hours: it also writes ``metrics.jsonl``, a checkpoint every ``--checkpoint-every`` (5m) and
+the learning curve), sampled the same way from outside, without its Python-level state.
+
 ``tests/integration/test_soak.py`` runs :func:`run_soak` for 2.5 minutes with a looser bound.
 
 Usage: ``python benchmarks/soak.py [--minutes 30] [--warmup-minutes 5] [--window-minutes 1]
 [--period-s 5] [--workers 2] [--shards 2] [--buffer-capacity 20000] [--seed 0]
-[--timeline-out FILE]``. Progress goes
-to stderr; the per-process table, then one JSON object with every figure (its last line), to
-stdout.
+[--timeline-out FILE] [--cli [--checkpoint-every 5m]]``. Progress goes to stderr; the
+per-process table, then one JSON object with every figure (its last line), to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import gc
 import json
 import os
 import platform
 import re
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -226,6 +237,14 @@ def driver_state(apex: Any = None) -> dict[str, int | None]:
         "priority_updates_waiting": None if priorities is None else sum(len(p) for p in priorities),
         "training_returns_kept": None if returns is None else len(returns),
     }
+
+
+def thread_names() -> dict[str, int]:
+    """The driver's Python threads by name, numbers masked (``Thread-N (serve)``): a late
+    ``rlactors-outbox-request`` is a connection's writer thread, started the first time its
+    socket was full (once per connection, kept; rlactors.actors.backends.outbox)."""
+    names = collections.Counter(re.sub(r"\d+", "N", t.name) for t in threading.enumerate())
+    return dict(sorted(names.items()))
 
 
 def object_types() -> collections.Counter[str]:
@@ -418,6 +437,72 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+#: ``(step, root, probe)``: one training iteration's metrics (in-process) or the latest row of
+#: the run's metrics (CLI), the driver's pid, and the driver's Python-level state.
+Driver = tuple[Callable[[], dict[str, Any]], int, Callable[[], dict[str, Any]]]
+
+
+@contextlib.contextmanager
+def in_process(config: Any) -> Iterator[Driver]:
+    """Ape-X in this process: each step is ``train_iter``."""
+    from rlactors.algorithms.apex.algorithm import Apex
+
+    with Apex(config) as apex:
+        yield apex.train_iter, os.getpid(), lambda: driver_state(apex)
+
+
+@contextlib.contextmanager
+def cli_subprocess(config: Any, checkpoint_every: str) -> Iterator[Driver]:
+    """``rlactors train apex`` in a subprocess (metrics file, progress, periodic checkpoints,
+    the learning curve: what a user runs for hours), stopped with Ctrl-C (SIGINT) at the end.
+    Each step waits 0.5 s and reads the last row of its ``metrics.jsonl``."""
+    with tempfile.TemporaryDirectory(prefix="rlactors-soak-") as tmp:
+        run_dir = os.path.join(tmp, "run")
+        cmd = [
+            sys.executable, "-m", "rlactors.cli.main", "train", "apex", "-q",
+            "--env", config.env, "--seed", str(config.seed), "--backend", "process",
+            "--workers", str(config.num_workers),
+            "--num-replay-shards", str(config.num_replay_shards),
+            "--buffer-capacity-transitions", str(config.buffer_capacity_transitions),
+            "--stop-reward", "none", "--max-env-steps", str(config.max_env_steps),
+            "--checkpoint-every", checkpoint_every, "--run-dir", run_dir,
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        metrics_file = os.path.join(run_dir, "metrics.jsonl")
+
+        def step() -> dict[str, Any]:
+            time.sleep(0.5)
+            if proc.poll() is not None:
+                raise RuntimeError(f"rlactors train exited with {proc.returncode}: {cmd}")
+            return last_row(metrics_file)
+
+        try:
+            yield step, proc.pid, dict
+        finally:
+            proc.send_signal(signal.SIGINT)  # it saves its checkpoint and curve, then exits
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def last_row(path: str) -> dict[str, Any]:
+    """The last complete JSON line of ``path`` ({} while there is none)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 65536))
+            lines = f.read().split(b"\n")
+    except FileNotFoundError:
+        return {}
+    for line in reversed(lines[:-1]):  # the part after the last newline may be half-written
+        if line.strip():
+            row: dict[str, Any] = json.loads(line)
+            return row
+    return {}
+
+
 def run_soak(
     *,
     minutes: float,
@@ -431,20 +516,25 @@ def run_soak(
     include: Callable[[ProcessSample], bool] | None = None,
     progress_every_s: float = 60.0,
     timeline_out: str | None = None,
+    cli: bool = False,
+    checkpoint_every: str = "5m",
 ) -> dict[str, Any]:
     """Train Ape-X for ``minutes``, sampling every ``period_s``; the figures (no bar verdict).
 
     Args:
         include: Which of the driver's descendants to sample (see :func:`sample_processes`).
         timeline_out: A file to write every sample to, one JSON object a line.
+        cli: Run ``rlactors train apex`` in a subprocess (the driver) instead of ``Apex`` in
+            this process; its Python-level state is not seen then.
+        checkpoint_every: The CLI's ``--checkpoint-every``.
 
     Returns:
         :func:`analyse`'s report plus ``config``, ``training`` (totals, env steps/s in both
-        windows, ``buffer_full_at_s``), ``gc_types_growth`` (the 10 types whose tracked
-        objects grew most from the first sample after the warm-up to the end) and
+        windows, ``buffer_full_at_s``), ``gc_types_growth`` (in-process: the 10 types whose
+        tracked objects grew most from the first sample after the warm-up to the end),
+        ``driver_threads`` (in-process: :func:`thread_names` then and at the end) and
         ``buffer_full_in_warmup``.
     """
-    from rlactors.algorithms.apex.algorithm import Apex
     from rlactors.algorithms.apex.config import ApexConfig
 
     if minutes < warmup_minutes + 2 * window_minutes:
@@ -463,20 +553,24 @@ def run_soak(
         max_env_steps=2**62,  # no budget: it stops when the clock says so
     )
     capacity = buffer_capacity // shards * shards  # what the shards hold together
-    root = os.getpid()
-    timeline = Timeline(root)
     duration_s, warmup_s, window_s = minutes * 60, warmup_minutes * 60, window_minutes * 60
     types_at_warmup: collections.Counter[str] | None = None
+    types_at_end: collections.Counter[str] | None = None
+    threads_at_warmup: dict[str, int] | None = None
+    threads_at_end: dict[str, int] | None = None
     full_at: float | None = None
     metrics: dict[str, Any] = {}
-    with Apex(config) as apex:
+    driver = cli_subprocess(config, checkpoint_every) if cli else in_process(config)
+    with driver as (step, root, probe):
+        timeline = Timeline(root)
         start = time.monotonic()
         next_sample = next_progress = start
         while True:
-            metrics = apex.train_iter()
+            metrics = step()
             now = time.monotonic()
             t = now - start
-            if full_at is None and metrics["replay_size"] >= capacity:
+            replay_size = int(metrics.get("replay_size") or 0)
+            if full_at is None and replay_size >= capacity:
                 full_at = t
                 say(f"soak: replay full ({capacity} transitions) at {t:.0f} s")
             if now < next_sample and t < duration_s:
@@ -485,39 +579,46 @@ def run_soak(
             sample = timeline.record(
                 t,
                 sample_processes(root, include),
-                driver_state(apex),
-                env_steps=metrics["env_steps"],
-                replay_size=metrics["replay_size"],
+                probe(),
+                env_steps=int(metrics.get("env_steps") or 0),
+                replay_size=replay_size,
             )
-            if types_at_warmup is None and t >= warmup_s:
+            if not cli and types_at_warmup is None and t >= warmup_s:
                 types_at_warmup = object_types()
+                threads_at_warmup = thread_names()
             if now >= next_progress or t >= duration_s:
                 next_progress += progress_every_s
                 ps = sample.processes.values()
                 say(
-                    f"soak: {t / 60:5.1f} min, {metrics['env_steps']} env steps, "
-                    f"{metrics['learner_steps']} learner steps: {len(ps)} processes, "
+                    f"soak: {t / 60:5.1f} min, {metrics.get('env_steps')} env steps, "
+                    f"{metrics.get('learner_steps')} learner steps: {len(ps)} processes, "
                     f"RSS {sum(p.rss_kib for p in ps) / 1024:.0f} MiB, "
                     f"{sum(p.fds for p in ps)} fds, {sum(p.threads for p in ps)} threads; "
                     f"driver {sample.processes['driver'].rss_kib / 1024:.0f} MiB, "
-                    f"{sample.driver['gc_objects']} gc objects"
+                    f"{sample.driver.get('gc_objects')} gc objects"
                 )
             if t >= duration_s:
                 break
-        types_at_end = object_types()
+        if not cli:
+            types_at_end = object_types()
+            threads_at_end = thread_names()
     report = analyse(timeline, warmup_s, window_s)
     if timeline_out is not None:
         write_timeline(timeline, timeline_out)
     end = timeline.samples[-1].t
-    grown = types_at_end.copy()
-    grown.subtract(types_at_warmup or collections.Counter())
+    grown: collections.Counter[str] = collections.Counter()
+    if types_at_end is not None:
+        grown = types_at_end.copy()
+        grown.subtract(types_at_warmup or collections.Counter())
     return {
         "config": {
             "env_id": ENV_ID,
+            "driver": "rlactors train apex (a subprocess)" if cli else "Apex in this process",
             "backend": "process",
             "num_workers": workers,
             "num_replay_shards": shards,
             "buffer_capacity_transitions": buffer_capacity,
+            "checkpoint_every": checkpoint_every if cli else None,
             "seed": seed,
             "minutes": minutes,
             "warmup_minutes": warmup_minutes,
@@ -540,7 +641,8 @@ def run_soak(
             ),
         },
         **report,
-        "gc_types_growth": dict(grown.most_common(10)),
+        "gc_types_growth": dict(grown.most_common(10)) if types_at_end is not None else None,
+        "driver_threads": {"after_warmup": threads_at_warmup, "at_end": threads_at_end},
         "buffer_full_in_warmup": full_at is not None and full_at <= warmup_s,
     }
 
@@ -575,6 +677,12 @@ def main() -> None:
     parser.add_argument("--buffer-capacity", type=int, default=20_000, help="transitions")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeline-out", help="write every sample to this file (JSON Lines)")
+    parser.add_argument(
+        "--cli",
+        action="store_true",
+        help="soak `rlactors train apex` in a subprocess instead of Apex in this process",
+    )
+    parser.add_argument("--checkpoint-every", default="5m", help="the CLI's (with --cli)")
     args = parser.parse_args()
     if args.minutes < args.warmup_minutes + 2 * args.window_minutes:
         parser.error("--minutes must hold the warm-up and two windows")
@@ -592,6 +700,8 @@ def main() -> None:
         buffer_capacity=args.buffer_capacity,
         seed=args.seed,
         timeline_out=args.timeline_out,
+        cli=args.cli,
+        checkpoint_every=args.checkpoint_every,
     )
     import torch
 
