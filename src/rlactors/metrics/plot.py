@@ -75,8 +75,8 @@ class LearningCurve:
 
     ``rlactors train`` once kept every iteration's metrics row in memory to plot the curve at
     the end: an Ape-X row is ~4 KB of Python objects (~1 KB as JSON; its lists of episode
-    returns and per-worker figures included) and Ape-X does 1-2 iterations a second on 2 cores,
-    so the driver grew by 15-30 MB an hour, without end (issue #14's soak; RLlib's users
+    returns and per-worker figures included) and Ape-X does 1-3 iterations a second on 2 cores,
+    so the driver grew by 15-40 MB an hour, without end (issue #14's soak; RLlib's users
     report drivers running out of memory after hours, ray#21718). This keeps only the plotted
     numbers, and at most ``max_points`` of each series: when one is full, every other point is
     dropped and from then on only every second row is taken (every fourth after the next
