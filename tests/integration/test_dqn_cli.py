@@ -176,3 +176,32 @@ def test_resume_of_a_solved_run_says_there_is_nothing_to_resume(
     assert main(["train", "--resume", str(run_dir), "--max-env-steps", "1000"]) == 2
     err = capsys.readouterr().err
     assert "was solved at 100 env steps" in err and "there is nothing to resume" in err
+
+
+@pytest.mark.timeout(60)
+def test_train_keeps_only_a_bounded_curve_not_every_metrics_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression (issue #14's soak): every iteration's metrics row was held in memory until
+    the curve was drawn at the end, a growth without end over a long run."""
+    import rlactors.metrics
+    from rlactors.metrics import LearningCurve
+
+    monkeypatch.setattr(LearningCurve, "MAX_POINTS", 4)
+    plotted: list[list[dict[str, object]]] = []
+    plot = rlactors.metrics.plot_learning_curve
+
+    def capture(records: list[dict[str, object]], *args: object, **kwargs: object) -> Path:
+        plotted.append(list(records))
+        return plot(records, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rlactors.metrics, "plot_learning_curve", capture)
+    argv = [*TINY, "--max-env-steps", "2000"]  # the later flag wins: 20 iterations
+    assert main(["train", "dqn", "-q", "--run-dir", str(tmp_path / "run"), *argv]) == 0
+    capsys.readouterr()
+    assert len(read_metrics(tmp_path / "run" / "metrics.jsonl")) == 20
+    (records,) = plotted
+    train = [r for r in records if r.get("episode_return_mean") is not None]
+    assert 2 <= len(train) <= 4 + 1  # thinned, and the latest drawn
+    assert train[-1]["env_steps"] == 2000
+    assert all(set(r) <= {"env_steps", "episode_return_mean", "eval_return_mean"} for r in records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from rlactors.metrics import (
+    LearningCurve,
     MetricsWriter,
     clear_run,
     make_run_dir,
@@ -96,6 +98,41 @@ def test_learning_curve_is_a_png(tmp_path: Path) -> None:
 def test_learning_curve_of_an_empty_run_is_still_a_png(tmp_path: Path) -> None:
     path = plot_learning_curve([], tmp_path / "curve.png")
     assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_learning_curve_points_stay_bounded_and_evenly_spaced() -> None:
+    """Regression (issue #14's soak): `rlactors train` kept every metrics row in memory for
+    the curve, ~4 KB an iteration for as long as the run lasts; it keeps these points now."""
+    curve = LearningCurve(max_points=64)
+    for i in range(100_000):
+        curve.add(
+            {
+                "env_steps": 500 * i,
+                "episode_return_mean": None if i == 0 else float(i),
+                "eval_return_mean": float(i) if i % 10 == 0 else None,
+                "episode_returns": [1.0] * 10,  # not kept
+            }
+        )
+    train = [r for r in curve.records() if "episode_return_mean" in r]
+    evals = [r for r in curve.records() if "eval_return_mean" in r]
+    assert len(curve) <= 2 * 64 and len(train) <= 65 and len(evals) <= 65
+    assert len(train) >= 32 and len(evals) >= 32  # halved at most once past the limit
+    xs = [r["env_steps"] for r in train]
+    assert xs[0] == 500 and xs[-1] == 500 * 99_999  # the first and the latest
+    steps = {b - a for a, b in itertools.pairwise(xs[:-1])}
+    assert len(steps) == 1  # evenly spaced (but for the latest, always drawn)
+    assert evals[0]["env_steps"] == 0 and evals[-1]["env_steps"] == 500 * 99_990
+    assert set(train[0]) == {"env_steps", "episode_return_mean"}
+
+
+def test_learning_curve_below_its_limit_keeps_every_point(tmp_path: Path) -> None:
+    rows = [{"env_steps": i, "episode_return_mean": float(i)} for i in range(10)]
+    curve = LearningCurve()
+    curve.extend(rows)
+    assert curve.records() == rows
+    plot_learning_curve(curve.records(), tmp_path / "curve.png")
+    with pytest.raises(ValueError, match="max_points"):
+        LearningCurve(max_points=1)
 
 
 def test_plotting_leaves_pyplot_alone(tmp_path: Path) -> None:

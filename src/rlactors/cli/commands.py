@@ -47,6 +47,7 @@ def train(args: TrainArgs) -> int:
         CONFIG_FILE,
         CURVE_FILE,
         METRICS_FILE,
+        LearningCurve,
         MetricsWriter,
         clear_run,
         make_run_dir,
@@ -83,9 +84,12 @@ def train(args: TrainArgs) -> int:
         }
         atomic_write_text(run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
         checkpoints = PeriodicCheckpoints(run_dir, schedule)
-        records: list[dict[str, Any]] = []
+        # Only the plotted points, not the rows: a row per iteration kept for hours was the
+        # driver's one unbounded growth (LearningCurve).
+        points = LearningCurve()
         if resumed is not None:
-            records = resumed.records
+            points.extend(resumed.records)
+            resumed.records.clear()  # read for the curve once, not held for the whole run
             dropped = f"; dropped {resumed.dropped} metrics rows past it" if resumed.dropped else ""
             output.say(
                 f"resumed from {resumed.checkpoint} at iteration {algorithm.iteration}, "
@@ -101,7 +105,7 @@ def train(args: TrainArgs) -> int:
 
             def on_iteration(metrics: dict[str, Any]) -> None:
                 writer.write(metrics)
-                records.append(metrics)
+                points.add(metrics)
                 progress.update(metrics)
                 # After the row is written: a checkpoint never runs ahead of the metrics.
                 checkpoints.after_iteration(algorithm, metrics)
@@ -126,7 +130,7 @@ def train(args: TrainArgs) -> int:
         output.error(stopped)
         return EXIT_FAILED
     curve = plot_learning_curve(
-        records,
+        points.records(),
         run_dir / CURVE_FILE,
         title=title,
         stop_reward=getattr(config, "stop_reward", None),

@@ -4,10 +4,11 @@
 * :class:`MetricsWriter` / :func:`read_metrics` — one JSON object per iteration.
 * :func:`truncate_metrics` — drop the rows past a checkpoint, for a resumed run.
 * :func:`run_entries` / :func:`clear_run` — what a run wrote into a directory.
-* :func:`plot_learning_curve` — episode return vs env steps as a PNG (matplotlib, Agg canvas).
+* :func:`plot_learning_curve` — episode return vs env steps as a PNG (matplotlib, Agg canvas);
+  :class:`LearningCurve` — its points, collected while training in bounded memory.
 """
 
-from rlactors.metrics.plot import plot_learning_curve
+from rlactors.metrics.plot import LearningCurve, plot_learning_curve
 from rlactors.metrics.run_dir import (
     CHECKPOINT_DIR,
     CHECKPOINTS_DIR,
@@ -27,6 +28,7 @@ __all__ = [
     "CHECKPOINT_DIR",
     "CONFIG_FILE",
     "CURVE_FILE",
+    "LearningCurve",
     "METRICS_FILE",
     "RUN_ENTRIES",
     "MetricsWriter",

@@ -1,12 +1,13 @@
-"""The learning curve: episode return against env steps, as a PNG.
+"""The learning curve: episode return against env steps, as a PNG, and the points it draws.
 
 Drawn with matplotlib's object API on an Agg canvas, never through ``pyplot``: no GUI backend
 is touched and the global backend of a program that imports rlactors stays as it was.
+:class:`LearningCurve` collects the points while a run trains, in bounded memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,95 @@ def plot_learning_curve(
         ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return atomic_write(path, lambda f: fig.savefig(f, format="png"))
+
+
+class LearningCurve:
+    """The points :func:`plot_learning_curve` draws, collected row by row in bounded memory.
+
+    ``rlactors train`` once kept every iteration's metrics row in memory to plot the curve at
+    the end: an Ape-X row is ~4 KB of Python objects (~1 KB as JSON; its lists of episode
+    returns and per-worker figures included) and Ape-X does 1-3 iterations a second on 2 cores,
+    so the driver grew by 15-40 MB an hour, without end (issue #14's soak; RLlib's users
+    report drivers running out of memory after hours, ray#21718). This keeps only the plotted
+    numbers, and at most ``max_points`` of each series: when one is full, every other point is
+    dropped and from then on only every second row is taken (every fourth after the next
+    halving, ...), so the points stay evenly spaced over the whole run. The latest point is
+    always drawn.
+
+    Args:
+        max_points: Points kept per series (training return, greedy evaluations), >= 2; a
+            PNG is ~800 pixels wide.
+        x, y, eval_y: The keys, as :func:`plot_learning_curve` reads them.
+    """
+
+    #: The default ``max_points``.
+    MAX_POINTS = 4096
+
+    def __init__(
+        self,
+        max_points: int | None = None,
+        *,
+        x: str = "env_steps",
+        y: str = "episode_return_mean",
+        eval_y: str = "eval_return_mean",
+    ) -> None:
+        max_points = self.MAX_POINTS if max_points is None else max_points
+        if max_points < 2:
+            raise ValueError(f"LearningCurve: max_points must be >= 2, got {max_points}")
+        self.keys = (x, y, eval_y)
+        self._series = (_Thinned(max_points), _Thinned(max_points))
+
+    def add(self, metrics: Mapping[str, Any]) -> None:
+        """Take one iteration's metrics row (rows without a value add nothing to its series)."""
+        x, y, eval_y = self.keys
+        if metrics.get(x) is None:
+            return
+        for series, key in zip(self._series, (y, eval_y), strict=True):
+            if metrics.get(key) is not None:
+                series.add((metrics[x], metrics[key]))
+
+    def extend(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """:meth:`add` each of ``records`` (e.g. a resumed run's earlier rows)."""
+        for metrics in records:
+            self.add(metrics)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The kept points as rows for :func:`plot_learning_curve`, in order per series."""
+        x, y, eval_y = self.keys
+        return [
+            {x: px, key: py}
+            for series, key in zip(self._series, (y, eval_y), strict=True)
+            for px, py in series.points()
+        ]
+
+    def __len__(self) -> int:
+        """Points held, over both series."""
+        return sum(len(s.kept) for s in self._series)
+
+
+class _Thinned:
+    """Every ``stride``-th of the points offered, the stride doubling whenever ``max_points``
+    would be exceeded, plus the latest."""
+
+    def __init__(self, max_points: int) -> None:
+        self.max_points = max_points
+        self.kept: list[tuple[Any, Any]] = []
+        self.stride = 1
+        self.offered = 0
+        self.latest: tuple[Any, Any] | None = None
+
+    def add(self, point: tuple[Any, Any]) -> None:
+        # Kept points are those offered at multiples of the stride, so halving them (every
+        # other one) leaves the multiples of the doubled stride.
+        if self.offered % self.stride == 0:
+            self.kept.append(point)
+            if len(self.kept) > self.max_points:
+                self.kept = self.kept[::2]
+                self.stride *= 2
+        self.offered += 1
+        self.latest = point
+
+    def points(self) -> list[tuple[Any, Any]]:
+        if self.latest is not None and (not self.kept or self.kept[-1] is not self.latest):
+            return [*self.kept, self.latest]
+        return list(self.kept)
