@@ -54,3 +54,18 @@ def test_a_replay_shard_past_its_restart_limit_ends_the_run() -> None:
         with pytest.raises(RestartLimitError, match="replay-0"):
             for _ in range(20):
                 apex.train_iter()
+
+
+@pytest.mark.timeout(180)
+def test_the_rollouts_of_a_killed_worker_are_counted_as_lost() -> None:
+    config = tiny(backend="process", max_env_steps=20_000)
+    with Apex(config) as apex:
+        apex.train_iter()
+        optimizer = apex._optimizer
+        assert optimizer.config.rollouts_in_flight_per_worker >= 1  # some wait at the worker
+        kill(optimizer.workers.refs[0])
+        metrics = apex.train_iter()
+        _wait_for(lambda: optimizer.workers.restarts >= 1, "worker-0 restarts")
+        metrics = apex.train_iter()
+    assert metrics["worker_restarts"] == 1
+    assert metrics["lost_rollouts"] >= 1

@@ -299,8 +299,10 @@ class AsyncReplayOptimizer(Optimizer):
             ``q_mean``, ``grad_norm`` (means over this step's learner steps, None before
             learning starts) and ``learner_updates_per_s``; ``metrics`` are
             ``inserted_transitions`` (so far), ``replay_ratio`` (learner samples per inserted
-            transition, so far), ``replay_size``, ``worker_restarts`` and ``env_crashes`` (so
-            far), and each
+            transition, so far), ``replay_size``; ``worker_restarts``, ``replay_restarts``,
+            ``lost_transitions`` (what restarted shards held when last heard from, and what
+            workers could not deliver to them), ``lost_rollouts`` (rollouts of
+            workers that died before pushing them) and ``env_crashes``, all so far; each
             worker's ``worker_epsilons`` and ``worker_env_steps_per_s``; ``epsilon`` is None
             (there is one per worker).
         """
@@ -336,9 +338,7 @@ class AsyncReplayOptimizer(Optimizer):
                         self._requested_samples -= asked
                         log.warning("replay-%d lost a sample request (%s)", who, exc)
                     else:
-                        log.warning(
-                            "worker-%d lost a rollout (%s); it is being restarted", who, exc
-                        )
+                        self.workers.lost(who, "rollout", exc)
                     continue
                 if kind == "run":
                     self.env_steps += value["env_steps"]
@@ -386,6 +386,7 @@ class AsyncReplayOptimizer(Optimizer):
                 "worker_restarts": self.workers.restarts,
                 "replay_restarts": self.replay_restarts,
                 "lost_transitions": self.lost_transitions,
+                "lost_rollouts": self.workers.lost_requests,
                 "env_crashes": self.env_crashes,
                 "worker_epsilons": [w["epsilon"] for w in workers],
                 "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
