@@ -8,12 +8,15 @@ the driver's actor processes, its descendants titled ``rlactors: <name> (<class>
 still starting), and SIGKILLs it; then it waits ``--kill-every`` seconds (times 0.5-1.5, drawn
 from the run's seed), and again, until the driver exits. The default interval is 0.3 s (0.15 s
 for IMPALA, 0.2 s for PPO): runs solve in ~6-20 s on a quiet machine (IMPALA and PPO in ~6-12 s,
-~3 of them starting up), and every run must see 10 kills. Restart limits are raised for the run
-(``--max-worker-restarts``, ``--max-replay-restarts``): at one kill every ~0.3 s an actor may
-die more than three times a minute, the default limit. Besides, ``--fork-server-kills`` (1)
-times per run, 3 s in or later, the kill goes to the fork server the actors are forked from,
-which every actor then dies with (their exit-status pipes close) and is restarted from a new
-one; those kills are reported apart and not counted toward ``--min-kills``.
+~3 of them starting up), and every run must see 10 kills. The interval is in seconds, not in
+the run's progress: on a loaded machine, where runs take 3-4x longer, it can push an actor
+past the run's limit of 100 restarts a minute (pass ``--kill-every 1`` there). Restart limits
+are raised for the run (``--max-worker-restarts``, ``--max-replay-restarts``): at one kill
+every ~0.3 s an actor may die more than three times a minute, the default limit. Besides,
+``--fork-server-kills`` (1) times per run, 3 s in or later, the kill goes to the fork server
+the actors are forked from, which every actor then dies with (their exit-status pipes close)
+and is restarted from a new one; those kills are reported apart and not counted toward
+``--min-kills``.
 
 Per run it reports whether CartPole was solved (a greedy mean return of 475 over 20 episodes),
 the kills by kind of actor, what the metrics counted (``worker_restarts``,
