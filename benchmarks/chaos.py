@@ -38,6 +38,7 @@ printed is one JSON object with every figure.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -51,6 +52,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from soak import parent_pids
 
 ENV_ID = "CartPole-v1"
 STOP_REWARD = 475.0
@@ -78,10 +81,12 @@ COUNTERS = {
 }
 
 
+@functools.cache
 def clock_ticks_per_s() -> int:
     return os.sysconf("SC_CLK_TCK")
 
 
+@functools.cache
 def boot_time_s() -> float:
     with open("/proc/stat") as f:
         return float(next(line for line in f if line.startswith("btime")).split()[1])
@@ -97,38 +102,35 @@ class Proc:
     title: str
 
 
-def processes() -> dict[int, Proc]:
-    """Every process on the machine, by pid."""
-    ticks, boot = clock_ticks_per_s(), boot_time_s()
-    found: dict[int, Proc] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                title = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue  # gone meanwhile
-        if fields[0] == "Z":
-            continue  # a zombie has exited; only its parent's wait is missing
-        found[int(entry)] = Proc(int(entry), int(fields[1]), boot + int(fields[19]) / ticks, title)
-    return found
+def read_proc(pid: int) -> Proc | None:
+    """``pid`` as /proc shows it, or None once it is gone (or a zombie: it has exited, only
+    its parent's wait is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            title = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return None
+    if fields[0] == "Z":
+        return None
+    start_s = boot_time_s() + int(fields[19]) / clock_ticks_per_s()
+    return Proc(pid, int(fields[1]), start_s, title)
 
 
 def descendants(root: int) -> list[Proc]:
     """Every live descendant of ``root`` (children, their children, ...)."""
-    table = processes()
-    children: dict[int, list[Proc]] = {}
-    for proc in table.values():
-        children.setdefault(proc.ppid, []).append(proc)
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent_pids().items():
+        children.setdefault(ppid, []).append(pid)
     out: list[Proc] = []
     todo = [root]
     while todo:
         for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child.pid)
+            proc = read_proc(child)
+            if proc is not None:
+                out.append(proc)
+                todo.append(child)
     return out
 
 
@@ -196,11 +198,11 @@ class Chaos:
         """Processes of the run still alive ``grace_s`` after the driver exited."""
         deadline = time.monotonic() + grace_s
         while True:
-            alive = processes()
+            now = {pid: read_proc(pid) for pid in self.seen}
             left = [
                 p
                 for pid, p in self.seen.items()
-                if pid in alive and abs(alive[pid].start_s - p.start_s) < 0.05
+                if (q := now[pid]) is not None and abs(q.start_s - p.start_s) < 0.05
             ]
             if not left or time.monotonic() >= deadline:
                 return [f"{p.pid} {p.title[:60]}" for p in left]

@@ -12,32 +12,19 @@ import time
 from pathlib import Path
 
 import pytest
-
-
-def _ancestors(pid: int) -> list[int]:
-    chain = []
-    while pid > 1:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                pid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            break
-        chain.append(pid)
-    return chain
+from listeners import process_tree
 
 
 def _find(title: str, driver: int) -> int | None:
     """The pid of the process of ``driver``'s tree titled ``title`` in ``ps``, if any."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in process_tree(driver):
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        if cmdline == title and driver in _ancestors(int(entry)):
-            return int(entry)
+        if cmdline == title:
+            return pid
     return None
 
 
