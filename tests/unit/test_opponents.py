@@ -29,15 +29,15 @@ MAX_AEC_STEPS = 100
 
 
 def play_aec(env: Any, players: Mapping[str, ScriptedPolicy], seed: int) -> dict[str, float]:
-    """One game of a PettingZoo AEC env: each agent's final reward (these games reward only
-    the end). Every move is checked against the mask before it is
-    stepped (PettingZoo would end the game on an illegal move rather than raise)."""
+    """One game of a PettingZoo AEC env: each agent's reward at the end (these games reward
+    nothing before). Every move is checked against the mask before it is stepped (PettingZoo
+    would end the game on an illegal move rather than raise)."""
     env.reset(seed=seed)
     final: dict[str, float] = {}
     for agent in env.agent_iter(max_iter=MAX_AEC_STEPS):
         obs, reward, terminated, truncated, _ = env.last()
         if terminated or truncated:
-            final[agent] = float(reward)  # what it collected since it last acted, the game's
+            final[agent] = float(reward)  # collected since it last acted: the game's result
             env.step(None)
             continue
         action = int(players[agent].act_states([obs])[0])
