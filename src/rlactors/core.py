@@ -226,10 +226,18 @@ class SampleBatch(Mapping[str, np.ndarray]):
 
 @dataclass(frozen=True)
 class EpisodeStats:
-    """One episode that finished: its undiscounted return and its length in env steps."""
+    """One episode that finished: its undiscounted return and its length in env steps.
+
+    In a multi-role env ``episode_return`` is the mean return of the roles played by learned
+    policies, and the other two fields say who played and what each role got.
+    """
 
     episode_return: float
     length: int
+    role_returns: Mapping[str, float] | None = None
+    """``{role: undiscounted return}`` (multi-role envs; None for single-role)."""
+    policy_ids: Mapping[str, str] | None = None
+    """``{role: the policy id that played it}`` (multi-role envs; None for single-role)."""
 
 
 class Evaluator(abc.ABC):

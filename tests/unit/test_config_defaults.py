@@ -71,6 +71,22 @@ _ACTOR_CRITIC: dict[str, Any] = {
     "normalize_advantages": False,
 }
 
+#: The multi-agent fields PPO and A2C added (issue #11); their defaults change nothing for a
+#: single-role env.
+_MULTI_AGENT: dict[str, Any] = {
+    "policy_mapping": "shared",
+    "policies": [],
+    "policies_to_train": [],
+    "role_input": False,
+    "opponents": {},
+    "self_play": False,
+    "self_play_latest_prob": 0.5,
+    "league_sampling": "pfsp",
+    "league_join_win_rate": 0.6,
+    "league_join_min_games": 200,
+    "league_max_size": 20,
+    "eval_opponent": None,
+}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "dqn": {
         **_RUN,
@@ -112,10 +128,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "target_update_period_learner_steps": 200,
         "weight_sync_period_learner_steps": 20,
     },
-    "a2c": {**_ACTOR_CRITIC, "rollout_steps": 8, "gae_lambda": 1.0},
+    "a2c": {**_ACTOR_CRITIC, **_MULTI_AGENT, "rollout_steps": 8, "gae_lambda": 1.0},
     "a3c": {**_ACTOR_CRITIC, "rollout_steps": 8, "gae_lambda": 1.0, "iteration_env_steps": 2048},
     "ppo": {
         **_ACTOR_CRITIC,
+        **_MULTI_AGENT,
         "max_env_steps": 200_000,
         "gamma": 0.98,
         "gae_lambda": 0.8,

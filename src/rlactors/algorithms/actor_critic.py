@@ -128,7 +128,9 @@ class ActorCriticBuilder(Builder):
         """Seed of minibatch shuffling (PPO), continuing across restores like the env seeds."""
         return derive_seed(self.config.seed, MINIBATCH_STREAM, env_steps)
 
-    def greedy_evaluator(self, env_steps: int) -> tuple[type[ActorCriticEvaluator], RolloutConfig]:
+    def greedy_evaluator(
+        self, env_steps: int
+    ) -> tuple[type[ActorCriticEvaluator], RolloutConfig] | None:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate). Its one
         # rollout env is never stepped: evaluate() builds envs of its own.
         seed = derive_seed(self.config.seed, GREEDY_EVALUATOR_STREAM)

@@ -115,3 +115,11 @@ class Builder(abc.ABC):
     def update_schedules(self, policies: PolicyMap, env_steps: int) -> None:  # noqa: B027
         """Move what is scheduled on env steps (learning rate, clip range) to ``env_steps``;
         called before every optimizer step. Nothing by default."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the builder keeps across sessions beyond the policies (a self-play league),
+        for checkpoints: tensors, arrays and plain values. Nothing by default."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027
+        """Restore :meth:`state_dict`. Nothing by default."""

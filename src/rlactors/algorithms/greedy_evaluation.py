@@ -60,7 +60,7 @@ class GreedyEvaluations(abc.ABC):
     env_spec: EnvSpec
     env_steps: int
     evaluations: int
-    _eval_envs: EnvBatch
+    _eval_envs: EnvBatch | None
     _next_eval_env_steps: int
     _returns: deque[float]
     _last_eval: float | None
@@ -73,6 +73,11 @@ class GreedyEvaluations(abc.ABC):
     @abc.abstractmethod
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         """The learner policy's greedy actions for ``[B, *obs_shape]`` observations."""
+
+    @abc.abstractmethod
+    def _evaluate_matches(self, episodes: int, seed: int) -> dict[str, Any]:
+        """A multi-role run's greedy evaluation (see
+        :func:`rlactors.multiagent.evaluation.evaluate_policies`)."""
 
     @abc.abstractmethod
     def _budget_spent(self, env_steps: int) -> bool:
@@ -96,6 +101,8 @@ class GreedyEvaluations(abc.ABC):
         count = self.config.eval_episodes if episodes is None else episodes
         if count < 1:
             raise ValueError(f"evaluate: episodes must be >= 1, got {count}")
+        if self._eval_envs is None:
+            return self._evaluate_matches(count, self._next_evaluation_seed())
         if self._eval_envs.num_envs != count:
             self._eval_envs.close()
             self._eval_envs = make_env_batch(
@@ -182,8 +189,10 @@ class GreedyEvaluations(abc.ABC):
             self._next_eval_env_steps += c.eval_interval_env_steps
         train_mean = self.episode_return_mean
         # The gate is a fraction of a positive target; a target <= 0 (Pendulum's -400, say)
-        # has no such fraction, so every due evaluation runs.
-        gated = c.stop_reward > 0 and c.eval_trigger_fraction > 0
+        # has no such fraction, so every due evaluation runs. Nor is a multi-role run gated:
+        # its training return is against whoever it played (itself, in self-play: ~0), not
+        # what its evaluations measure.
+        gated = c.stop_reward > 0 and c.eval_trigger_fraction > 0 and self._eval_envs is not None
         if train_mean is None:
             return False
         return not gated or train_mean >= c.eval_trigger_fraction * c.stop_reward

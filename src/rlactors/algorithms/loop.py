@@ -33,6 +33,7 @@ import logging
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,9 @@ from rlactors.algorithms.builder import Builder, EnvInfo, PolicyEntry
 from rlactors.algorithms.env_fields import env_spec_of
 from rlactors.algorithms.greedy_evaluation import GreedyEvaluations
 from rlactors.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from rlactors.core import DEFAULT_POLICY_ID, Learner, Optimizer, Policy
+from rlactors.core import DEFAULT_POLICY_ID, Env, Learner, Optimizer, Policy
 from rlactors.envs import EnvBatch, EnvSpec
+from rlactors.errors import SpaceError
 from rlactors.evaluators import make_env_batch
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     config_class: type[Any]
     #: What makes the parts (see :mod:`rlactors.algorithms.builder`).
     builder_class: type[Builder]
+    #: What makes the parts for a multi-role env (None: the algorithm trains single-role
+    #: envs only); see :mod:`rlactors.algorithms.multi_agent`.
+    multi_agent_builder_class: type[Builder] | None = None
     #: The env every process builds: the config's env fields, resolved here (see EnvSpec).
     env_spec: EnvSpec
 
@@ -84,18 +89,41 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         # what every evaluator builds. The envs are kept: they give the builder its spaces
         # and run the greedy evaluations.
         self.env_spec = env_spec_of(config).resolve()
-        self._eval_envs: EnvBatch = make_env_batch(
-            self.env_spec,
-            config.eval_episodes,
-            mask_key=config.action_mask_key,
-            crash_policy=config.env_crash_policy,
-        )
-        check_action_space(self.name, self.env_spec.name, self._eval_envs.action_space)
-        self.builder = self.builder_class(
-            self.name,
-            config,
-            EnvInfo(self.env_spec, self._eval_envs.observation_space, self._eval_envs.action_space),
-        )
+        probe = self.env_spec.make(check=False)
+        try:
+            #: The env's roles (several: a multi-role run, see algorithms.multi_agent).
+            self.roles: tuple[str, ...] = tuple(probe.roles)
+            roles = self.roles
+            multi_agent = len(roles) > 1
+            if multi_agent:
+                self.builder = self._multi_agent_builder(config, probe)
+        finally:
+            probe.close()
+        #: The greedy evaluations' envs (None for a multi-role env: those play matches).
+        self._eval_envs: EnvBatch | None = None
+        if not multi_agent:
+            if not getattr(config, "multi_agent_defaults", True):
+                raise SpaceError(
+                    f"{self.name}: {self.env_spec.name} has one role ({roles[0]!r}); the "
+                    "multi-agent fields (policy_mapping, opponents, self_play, ...) need a "
+                    "multi-role env"
+                )
+            self._eval_envs = make_env_batch(
+                self.env_spec,
+                config.eval_episodes,
+                mask_key=config.action_mask_key,
+                crash_policy=config.env_crash_policy,
+            )
+            check_action_space(self.name, self.env_spec.name, self._eval_envs.action_space)
+            self.builder = self.builder_class(
+                self.name,
+                config,
+                EnvInfo(
+                    self.env_spec,
+                    self._eval_envs.observation_space,
+                    self._eval_envs.action_space,
+                ),
+            )
         self._runtime: Runtime | None = None
         if config.backend == "process" and self.builder.preload:
             # Made now, so its fork server imports the preload while the builder makes the
@@ -332,6 +360,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             },
             "recent_returns": list(self._returns),
             "recent_lengths": list(self._lengths),
+            "builder": self.builder.state_dict(),
         }
         return save_checkpoint(
             path,
@@ -380,6 +409,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{path} is not a {self.name} checkpoint of this release: its counters do not "
                 f"read ({type(exc).__name__}: {exc})"
             ) from None
+        self.builder.load_state_dict(state.get("builder", {}))
         self._pending_replay = checkpoint.arrays
         if self._optimizer is not None:
             self._resume(self._optimizer)
@@ -428,6 +458,18 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         return algorithm
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _multi_agent_builder(self, config: Any, env: Env) -> Builder:
+        """The builder of a multi-role env (its mapping checked here, before any actor)."""
+        from rlactors.algorithms.multi_agent import MultiAgentEnvInfo
+
+        if self.multi_agent_builder_class is None:
+            raise SpaceError(
+                f"{self.name} trains single-role envs; {self.env_spec.name} has roles "
+                f"{', '.join(env.roles)}: train it with ppo or a2c (docs/multi_agent.md)"
+            )
+        info = MultiAgentEnvInfo.of(self.env_spec, env)
+        return self.multi_agent_builder_class(self.name, config, info)
 
     @property
     def _round(self) -> int:
@@ -496,6 +538,66 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
 
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         return self.policy.act(obs, explore=False)
+
+    def _evaluate_matches(
+        self, episodes: int, seed: int, opponent: str | TrainingLoop | None = None
+    ) -> dict[str, Any]:
+        from rlactors.algorithms.multi_agent import MultiAgentActorCriticBuilder
+        from rlactors.multiagent.evaluation import evaluate_policies
+        from rlactors.multiagent.matches import Player, PolicyPlayer
+        from rlactors.multiagent.opponents import scripted_player
+
+        builder = self.builder
+        if not isinstance(builder, MultiAgentActorCriticBuilder):
+            raise ValueError(f"{self.env_spec.name} has one role: there is no seat to play")
+        c = self.config
+        rival: str | Callable[[str, int], Player] | None
+        if isinstance(opponent, TrainingLoop):
+            other = opponent.builder
+            if not isinstance(other, MultiAgentActorCriticBuilder) or set(other.env.roles) != set(
+                builder.env.roles
+            ):
+                raise ValueError(
+                    f"the opponent run trained {opponent.env_spec.name}, whose roles are not "
+                    f"those of {self.env_spec.name}"
+                )
+            other_mapping = other.mapping
+
+            def rival(role: str, seed: int) -> Player:
+                # The other run's player of that role: its policy, or its scripted opponent.
+                pid = other_mapping.policy_id(role, 0)
+                assert other.env.spaces is not None
+                obs_space, act_space = other.env.spaces[role]
+                if role in other_mapping.opponents:
+                    return scripted_player(other_mapping.opponents[role], act_space, seed)
+                return PolicyPlayer(opponent.policies[pid].policy, obs_space, greedy=True)
+
+        else:
+            rival = opponent or c.eval_opponent or ("random" if c.self_play else None)
+        return evaluate_policies(
+            self.env_spec,
+            builder.mapping,
+            {pid: entry.policy for pid, entry in self.policies.items()},
+            episodes,
+            seed,
+            opponent=rival,
+            mask_key=c.action_mask_key,
+        )
+
+    def evaluate_against(self, opponent: str | TrainingLoop, episodes: int) -> dict[str, Any]:
+        """Greedy games of a multi-role run's learned roles against ``opponent`` on every other
+        seat: a scripted player's name (``random``, ``minimax``, ``heuristic``, ``rock``) or
+        another run of the same env (each role played by the policy that run maps it to).
+
+        Returns:
+            As :meth:`evaluate`, with ``seats``: ``{role: {"win", "draw", "loss"}}``.
+
+        Raises:
+            ValueError: This run's env has one role, or the other run's env other roles.
+        """
+        if episodes < 1:
+            raise ValueError(f"evaluate_against: episodes must be >= 1, got {episodes}")
+        return self._evaluate_matches(episodes, self._next_evaluation_seed(), opponent)
 
     def _greedy_evaluator_spec(self) -> tuple[Any, Any] | None:
         return self.builder.greedy_evaluator(self.env_steps)

@@ -168,9 +168,81 @@ def _failed(
     return f"the run stopped: {failure}; {how}"
 
 
-def evaluate(run_dir: str, episodes: int) -> int:
+def evaluate(run_dir: str, episodes: int, opponent: str | None = None) -> int:
     """Print the greedy return of the checkpoint in ``run_dir`` (the final one, else the
-    newest periodic one); returns the exit status.
+    newest periodic one); returns the exit status. With ``opponent`` (a multi-role run), play
+    each learned seat against it and print win/draw/loss per seat, then one JSON line
+    ``{"first": {"win": .., "draw": .., "loss": ..}, "second": {...}}`` (seats in the env's
+    role order; an env of more roles is keyed by role).
+
+    Raises:
+        CliError: No checkpoint there, or one of an unknown algorithm; an opponent for a
+            single-role run.
+    """
+    if episodes < 1:
+        raise CliError(f"evaluate: --episodes must be >= 1, got {episodes}")
+    algorithm = _load_run(run_dir)
+    if opponent is not None:
+        return _evaluate_against(algorithm, opponent, episodes)
+    with algorithm:
+        stats = algorithm.evaluate(episodes)
+    mean, std, low, high = (
+        output.format_return(stats[f"eval_return_{key}"]) for key in ("mean", "std", "min", "max")
+    )
+    output.say(
+        f"greedy return over {stats['episodes']} episodes: mean {mean} "
+        f"(std {std}, min {low}, max {high})"
+    )
+    return 0
+
+
+def _evaluate_against(algorithm: TrainingLoop, opponent: str, episodes: int) -> int:
+    """``evaluate --opponent``: win/draw/loss per seat, then the JSON line."""
+    from rlactors.multiagent.opponents import PLAYER_NAMES
+
+    if len(algorithm.roles) < 2:
+        algorithm.stop()
+        raise CliError(
+            f"evaluate: --opponent needs a multi-role run; {algorithm.env_spec.name} has one role"
+        )
+    rival: str | TrainingLoop = opponent
+    if opponent not in PLAYER_NAMES:
+        if not Path(opponent).is_dir():
+            algorithm.stop()
+            raise CliError(
+                f"evaluate: --opponent {opponent!r} is neither a scripted player "
+                f"({', '.join(PLAYER_NAMES)}) nor a run directory"
+            )
+        rival = _load_run(opponent)
+    try:
+        with algorithm:
+            stats = algorithm.evaluate_against(rival, episodes)
+    except ValueError as exc:
+        raise CliError(f"evaluate: {exc}") from None
+    finally:
+        if isinstance(rival, TrainingLoop):
+            rival.stop()
+    seats: dict[str, dict[str, float]] = stats["seats"]
+    roles = algorithm.roles
+    names = ("first", "second") if len(roles) == 2 else roles
+    table: dict[str, dict[str, float]] = {}
+    for role in roles:
+        if role not in seats:
+            continue
+        key = names[roles.index(role)]
+        table[key] = seats[role]
+        w = seats[role]
+        output.say(
+            f"{key} seat ({role}) vs {opponent}, {episodes} games: win {w['win']:.1%}, "
+            f"draw {w['draw']:.1%}, loss {w['loss']:.1%}"
+        )
+    output.say(json.dumps(table))
+    return 0
+
+
+def _load_run(run_dir: str) -> TrainingLoop:
+    """The algorithm of the checkpoint in ``run_dir`` (the final one, else the newest
+    periodic one), restored.
 
     Raises:
         CliError: No checkpoint there, or one of an unknown algorithm.
@@ -179,8 +251,6 @@ def evaluate(run_dir: str, episodes: int) -> int:
     from rlactors.metrics import CHECKPOINT_DIR
     from rlactors.run_checkpoints import periodic_checkpoints
 
-    if episodes < 1:
-        raise CliError(f"evaluate: --episodes must be >= 1, got {episodes}")
     root = Path(run_dir)
     if not root.is_dir():
         raise CliError(f"evaluate: {run_dir} is not a directory")
@@ -197,16 +267,8 @@ def evaluate(run_dir: str, episodes: int) -> int:
         algorithm = entry.algorithm_class().from_checkpoint(path)
     except (CheckpointError, UnknownAlgorithmError) as exc:
         raise CliError(f"evaluate: {exc}") from None
-    with algorithm:
-        stats = algorithm.evaluate(episodes)
-    mean, std, low, high = (
-        output.format_return(stats[f"eval_return_{key}"]) for key in ("mean", "std", "min", "max")
-    )
-    output.say(
-        f"greedy return over {stats['episodes']} episodes: mean {mean} "
-        f"(std {std}, min {low}, max {high})"
-    )
-    return 0
+    assert isinstance(algorithm, TrainingLoop)  # every registered algorithm is one
+    return algorithm
 
 
 @contextlib.contextmanager

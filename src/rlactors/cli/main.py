@@ -44,7 +44,19 @@ def build_parser() -> Parser:
     )
     evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run directory or checkpoint")
     evaluate.add_argument(
-        "--episodes", type=int, default=20, metavar="N", help="episodes to run (default: 20)"
+        "--episodes",
+        type=int,
+        default=20,
+        metavar="N",
+        help="episodes to run (default: 20); against --opponent, games per seat",
+    )
+    evaluate.add_argument(
+        "--opponent",
+        default=None,
+        metavar="PLAYER|RUN",
+        help="multi-role runs: play each learned seat against random, minimax (tic-tac-toe), "
+        "heuristic (Connect Four), rock (rock-paper-scissors) or another run's directory; "
+        "prints win/draw/loss per seat and, last, one JSON line",
     )
     return parser
 
@@ -70,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if namespace.command == "evaluate":
             from rlactors.cli import commands
 
-            return commands.evaluate(namespace.run_dir, namespace.episodes)
+            return commands.evaluate(namespace.run_dir, namespace.episodes, namespace.opponent)
         build_parser().print_help()
         return EXIT_USAGE
     except UserError as exc:

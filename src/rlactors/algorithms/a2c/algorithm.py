@@ -16,6 +16,7 @@ from rlactors.algorithms.a2c.config import A2CConfig
 from rlactors.algorithms.actor_critic import ActorCriticBuilder, learner_of
 from rlactors.algorithms.builder import PolicyMap
 from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.multi_agent import MultiAgentActorCriticBuilder
 from rlactors.optimizers.sync_samples import SyncSamplesOptimizer
 
 
@@ -42,3 +43,5 @@ class A2C(TrainingLoop):
     config: A2CConfig
     config_class: type[Any] = A2CConfig
     builder_class = A2CBuilder
+    # A2C's step on each trained policy's batch is the base class's learner.learn.
+    multi_agent_builder_class = MultiAgentActorCriticBuilder

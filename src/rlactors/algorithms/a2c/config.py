@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
+from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig
 
 
 @dataclass(frozen=True)
-class A2CConfig(ActorCriticRunConfig):
+class A2CConfig(MultiAgentActorCriticConfig):
     """Configuration of :class:`rlactors.algorithms.a2c.A2C`."""
 
     rollout_steps: int = 8

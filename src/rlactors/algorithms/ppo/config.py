@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
+from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig
 from rlactors.validation import check_positive_ints, check_positive_numbers
 
 
 @dataclass(frozen=True)
-class PPOConfig(ActorCriticRunConfig):
+class PPOConfig(MultiAgentActorCriticConfig):
     """Configuration of :class:`rlactors.algorithms.ppo.PPO`."""
 
     max_env_steps: int = 200_000

@@ -1,0 +1,211 @@
+"""What PPO and A2C build for a multi-role env: a policy per id, multi-role evaluators, a league.
+
+When the env has several roles, :class:`~rlactors.algorithms.loop.TrainingLoop` makes the
+algorithm's ``multi_agent_builder_class`` instead of its single-role builder. The composition::
+
+    mapping = RoleMapping(roles, config.policy_mapping, config.opponents)  # roles -> ids
+    policies = {id: (ActorCriticPolicy, ActorCriticLearner) for each learned id}
+    group = WorkerGroup(MultiAgentEvaluator, MultiAgentRolloutConfig(...), N)
+    learn = {id: PPOLearner(policies[id].learner, ...) for id in policies_to_train}   # or
+            {id: policies[id].learner.learn ...}                                      # A2C
+    optimizer = MultiAgentSamplesOptimizer(group, learners, learn, league)
+
+Bad mappings fail here, in the caller's process, before any actor starts: a role left out, a
+policy id without a spec, roles that share a policy but not a space, ``policies_to_train``
+naming a policy that does not exist (:class:`~rlactors.multiagent.mapping.PolicyMappingError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import gymnasium as gym
+
+from rlactors.algorithms.actor_critic import ActorCriticBuilder
+from rlactors.algorithms.builder import EnvInfo, PolicyEntry, PolicyMap, policy_weights
+from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig
+from rlactors.core import DEFAULT_POLICY_ID, Weights
+from rlactors.envs import EnvSpec
+from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig, SelfPlay
+from rlactors.multiagent.league import League, LeagueConfig
+from rlactors.multiagent.mapping import PolicyMappingError, RoleMapping, check_shared_spaces
+from rlactors.optimizers.multi_agent_samples import (
+    LearnFn,
+    MultiAgentSamplesOptimizer,
+    league_weights,
+)
+from rlactors.optimizers.worker_group import WorkerGroup
+from rlactors.seeding import EVALUATORS_STREAM, LEARNER_STREAM, derive_seed
+
+if TYPE_CHECKING:
+    from rlactors.learners import ActorCriticLearner
+
+
+@dataclass(frozen=True)
+class MultiAgentEnvInfo(EnvInfo):
+    """What a multi-agent builder knows of the env: every role's spaces. The inherited
+    ``observation_space`` and ``action_space`` are the first role's."""
+
+    roles: tuple[str, ...] = ()
+    """The env's roles, in its order."""
+
+    spaces: Mapping[str, tuple[gym.Space[Any], gym.Space[Any]]] | None = None
+    """``{role: (observation space, action space)}``."""
+
+    @classmethod
+    def of(cls, spec: EnvSpec, env: Any) -> MultiAgentEnvInfo:
+        """The info of a built multi-role ``env`` of ``spec``."""
+        roles = tuple(env.roles)
+        spaces = {r: (env.observation_space(r), env.action_space(r)) for r in roles}
+        return cls(spec, spaces[roles[0]][0], spaces[roles[0]][1], roles, spaces)
+
+
+class MultiAgentActorCriticBuilder(ActorCriticBuilder):
+    """The multi-role parts of PPO and A2C (see the module docstring); a subclass makes the
+    learning step of each policy in :meth:`learn_fns`.
+
+    Raises:
+        PolicyMappingError: See the module docstring.
+    """
+
+    config: MultiAgentActorCriticConfig
+    env: MultiAgentEnvInfo
+
+    def __init__(self, name: str, config: Any, env: EnvInfo) -> None:
+        super().__init__(name, config, env)
+        assert isinstance(env, MultiAgentEnvInfo) and env.spaces is not None
+        c = config
+        for unsupported in ("normalize_observations", "scale_rewards"):
+            if getattr(c, unsupported):
+                raise PolicyMappingError(
+                    f"{name}: {unsupported} is not supported for multi-role envs yet "
+                    f"({env.spec.name} has roles {', '.join(env.roles)})"
+                )
+        from rlactors.multiagent.opponents import PLAYER_NAMES
+
+        players = {**{f"opponents[{r}]": p for r, p in c.opponents.items()}}
+        if c.eval_opponent is not None:
+            players["eval_opponent"] = c.eval_opponent
+        for field, player in players.items():
+            if player not in PLAYER_NAMES:
+                raise PolicyMappingError(
+                    f"{name}: {field} is {player!r}, not a scripted player "
+                    f"(players: {', '.join(PLAYER_NAMES)})"
+                )
+        self.mapping = RoleMapping(env.roles, c.policy_mapping, c.opponents, c.policies)
+        #: ``{learned policy id: (observation space, action space)}``.
+        self.policy_spaces = check_shared_spaces(self.mapping, env.spaces, env.spec.name)
+        learned = tuple(self.policy_spaces)
+        unknown = [p for p in c.policies_to_train if p not in learned]
+        if unknown:
+            raise PolicyMappingError(
+                f"policies_to_train names {unknown[0]!r}, which no role plays "
+                f"(policies: {', '.join(learned)})"
+            )
+        self.trained = tuple(c.policies_to_train) or learned
+        self.league: League | None = None
+        if c.self_play:
+            free = [r for r in env.roles if r not in self.mapping.opponents]
+            if len(free) < 2:
+                raise PolicyMappingError(
+                    f"{name}: self_play needs two roles the learner plays; {env.spec.name} "
+                    f"leaves {free} after the opponents"
+                )
+            self.league = League(
+                LeagueConfig(
+                    latest_prob=c.self_play_latest_prob,
+                    sampling=c.league_sampling,
+                    join_win_rate=c.league_join_win_rate,
+                    join_min_games=c.league_join_min_games,
+                    max_size=c.league_max_size,
+                ),
+                DEFAULT_POLICY_ID,
+            )
+
+    def policies(self) -> dict[str, PolicyEntry]:
+        from rlactors.learners import ActorCriticLearner  # torch (see algorithms.loop)
+        from rlactors.policies import ActorCriticPolicy
+
+        out: dict[str, PolicyEntry] = {}
+        for n, (pid, (obs_space, act_space)) in enumerate(self.policy_spaces.items()):
+            policy = ActorCriticPolicy(
+                obs_space,
+                act_space,
+                self.policy_config(),
+                seed=derive_seed(self.config.seed, LEARNER_STREAM, n),
+            )
+            out[pid] = PolicyEntry(policy, ActorCriticLearner(policy, self.learner_config()))
+        return out
+
+    def learn_fns(
+        self, learners: Mapping[str, ActorCriticLearner], env_steps: int
+    ) -> dict[str, LearnFn]:
+        """What each trained policy's round batch is learned with (A2C: one step)."""
+        return {pid: learners[pid].learn for pid in self.trained}
+
+    def rollout_config(  # type: ignore[override]
+        self, env_steps: int, *, gae: bool = True
+    ) -> MultiAgentRolloutConfig:
+        """The evaluators' config; env seeds continue from ``env_steps`` (as single-role)."""
+        c = self.config
+        return MultiAgentRolloutConfig(
+            env=self.env.spec,
+            mapping=self.mapping,
+            policies={pid: self.policy_config() for pid in self.policy_spaces},
+            num_envs=c.num_envs_per_worker,
+            rollout_steps=c.rollout_steps,
+            gamma=c.gamma,
+            gae_lambda=c.gae_lambda,
+            seed=derive_seed(c.seed, EVALUATORS_STREAM, env_steps),
+            self_play=(
+                SelfPlay(DEFAULT_POLICY_ID, c.self_play_latest_prob) if c.self_play else None
+            ),
+            mask_key=c.action_mask_key,
+        )
+
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> MultiAgentSamplesOptimizer:
+        learners = {pid: cast("ActorCriticLearner", e.learner) for pid, e in policies.items()}
+        league = self.league
+        if league is not None and not league.snapshots:
+            league.add(learners[DEFAULT_POLICY_ID].get_weights(), env_steps)
+
+        def weights() -> dict[str, Weights]:
+            return {**policy_weights(policies), **league_weights(league)}
+
+        config = self.rollout_config(env_steps)
+        group: WorkerGroup[MultiAgentEvaluator] = WorkerGroup(
+            MultiAgentEvaluator,
+            lambda i: (config,),
+            self.config.num_workers,
+            weights=weights,
+            max_restarts=self.config.max_worker_restarts,
+            name=f"{self.name}-evaluator",
+        )
+        return MultiAgentSamplesOptimizer(
+            group, learners, self.learn_fns(learners, env_steps), league
+        )
+
+    def greedy_evaluator(self, env_steps: int) -> None:
+        """None: a multi-role run's greedy evaluations (matches) run in the caller's process."""
+        return None
+
+    def update_schedules(self, policies: PolicyMap, env_steps: int) -> None:
+        c = self.config
+        if c.learning_rate_schedule == "linear":
+            remaining = max(0.0, 1.0 - env_steps / c.max_env_steps)
+            for pid in self.trained:
+                learner = cast("ActorCriticLearner", policies[pid].learner)
+                learner.set_learning_rate(c.learning_rate * remaining)
+
+    # -- the league in checkpoints ----------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The self-play league's state ({} without one)."""
+        return {"league": self.league.state_dict()} if self.league is not None else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` (a checkpoint without a league leaves it empty)."""
+        if self.league is not None and "league" in state:
+            self.league.load_state_dict(state["league"])

@@ -1,0 +1,130 @@
+"""PPO and A2C train multi-role envs on every backend: mappings, scripted opponents, and a
+self-play league that survives save -> restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rlactors.algorithms import get_algorithm
+from rlactors.algorithms.loop import TrainingLoop
+from rlactors.envs.toy import NimEnv, RockPaperScissorsEnv
+from rlactors.errors import SpaceError
+from rlactors.multiagent.mapping import PolicyMappingError
+
+
+def tiny(name: str, **overrides: Any) -> Any:
+    fields: dict[str, Any] = {
+        "env": NimEnv,
+        "seed": 0,
+        "max_env_steps": 512,
+        "num_workers": 2,
+        "num_envs_per_worker": 2,
+        "rollout_steps": 16,
+        "hidden_sizes": (16,),
+        "eval_episodes": 4,
+        "eval_interval_env_steps": 128,
+        **overrides,
+    }
+    if name == "ppo":
+        fields.setdefault("num_epochs", 2)
+        fields.setdefault("minibatch_size", 32)
+    return get_algorithm(name).config_class()(**fields)
+
+
+def build(name: str, config: Any) -> TrainingLoop:
+    algorithm = get_algorithm(name).algorithm_class()(config)
+    assert isinstance(algorithm, TrainingLoop)
+    return algorithm
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", ["ppo", "a2c"])
+@pytest.mark.parametrize(
+    ("env", "mapping", "ids"),
+    [
+        (NimEnv, "shared", {"default"}),
+        (RockPaperScissorsEnv, "independent", {"player_0", "player_1"}),
+    ],
+)
+def test_trains_every_policy_of_a_mapping(
+    name: str, env: Any, mapping: str, ids: set[str], backend_name: str
+) -> None:
+    config = tiny(name, env=env, policy_mapping=mapping, backend=backend_name)
+    iterations: list[dict[str, Any]] = []
+    with build(name, config) as algorithm:
+        before = {pid: e.policy.get_weights() for pid, e in algorithm.policies.items()}
+        result = algorithm.train(callback=iterations.append)
+        after = {pid: e.policy.get_weights() for pid, e in algorithm.policies.items()}
+    assert set(algorithm.policies) == ids
+    assert result["env_steps"] == 512 and result["eval_return_mean"] is not None
+    last = iterations[-1]
+    assert set(last["policies"]) == ids and all(last["policies"][pid]["samples"] > 0 for pid in ids)
+    assert set(last["role_return_mean"]) == {"player_0", "player_1"}
+    for pid in ids:  # every policy learned
+        assert any(not np.array_equal(before[pid][k], after[pid][k]) for k in before[pid])
+
+
+@pytest.mark.timeout(120)
+def test_a_scripted_opponent_is_played_and_never_trained(backend_name: str) -> None:
+    config = tiny(
+        "ppo",
+        env=RockPaperScissorsEnv,
+        policy_mapping="independent",
+        opponents={"player_1": "rock"},
+        backend=backend_name,
+    )
+    with build("ppo", config) as algorithm:
+        metrics = algorithm.train_iter()
+    assert set(algorithm.policies) == {"player_0"}
+    assert set(metrics["policies"]) == {"player_0"}
+
+
+@pytest.mark.timeout(180)
+def test_a_self_play_league_is_saved_and_restored(backend_name: str, tmp_path: Path) -> None:
+    config = tiny(
+        "ppo",
+        self_play=True,
+        league_join_min_games=5,
+        league_join_win_rate=0.0,  # every round adds a snapshot
+        max_env_steps=1024,
+        backend=backend_name,
+    )
+    with build("ppo", config) as algorithm:
+        iterations: list[dict[str, Any]] = []
+        algorithm.train(callback=iterations.append)
+        path = algorithm.save(tmp_path / "checkpoint")
+        league = algorithm.builder.league  # type: ignore[attr-defined]
+        saved = {sid: dict(w) for sid, w in league.snapshots.items()}
+        rating, results = league.rating, dict(league.results)
+    assert len(saved) > 2 and iterations[-1]["league_size"] == len(saved)
+    # Episodes against snapshots were played and scored.
+    assert sum(sum(r) for r in results.values()) > 0
+    restored = build("ppo", tiny("ppo", **{**config.__dict__, "max_env_steps": 2048}))
+    with restored:
+        restored.restore(path)
+        again = restored.builder.league  # type: ignore[attr-defined]
+        assert list(again.snapshots) == list(saved) and again.rating == rating
+        for sid, weights in saved.items():
+            for key, value in weights.items():
+                np.testing.assert_array_equal(np.asarray(again.snapshots[sid][key]), value)
+        metrics = restored.train_iter()  # goes on with the league
+        assert metrics["league_size"] >= len(saved)
+
+
+def test_bad_mappings_fail_before_any_actor_starts() -> None:
+    with pytest.raises(PolicyMappingError, match="leaves out role 'player_1'"):
+        build("ppo", tiny("ppo", policy_mapping={"player_0": "a"}))
+    with pytest.raises(PolicyMappingError, match="names role 'nobody'"):
+        build("ppo", tiny("ppo", opponents={"nobody": "random"}))
+    with pytest.raises(PolicyMappingError, match="'minmax', not a scripted player"):
+        build("ppo", tiny("ppo", opponents={"player_1": "minmax"}))
+    with pytest.raises(PolicyMappingError, match="policies_to_train names 'ghost'"):
+        build("ppo", tiny("ppo", policies_to_train=("ghost",)))
+    with pytest.raises(SpaceError, match="has one role"):
+        build("ppo", tiny("ppo", env="CartPole-v1", self_play=True))
+    with pytest.raises(SpaceError, match="trains single-role envs"):
+        build("dqn", get_algorithm("dqn").config_class()(env=NimEnv))

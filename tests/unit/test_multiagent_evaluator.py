@@ -1,0 +1,146 @@
+"""MultiAgentEvaluator: turn-based credit by hand, batches per policy, bad envs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rlactors.core import Env, Observation
+from rlactors.envs import EnvSpec
+from rlactors.envs.errors import EnvCheckError
+from rlactors.envs.toy import NimEnv, RockPaperScissorsEnv
+from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig
+from rlactors.multiagent.mapping import RoleMapping
+from rlactors.policies import ActorCriticConfig
+
+P0, P1 = "p0", "p1"
+
+
+class FourMoves(Env):
+    """Two roles alternate for exactly four moves (p0, p1, p0, p1).
+
+    p1 collects 0.5 when p0 makes its second move; the game ends after p1's second move with
+    +1 for p0 and -1 for p1. Rewards follow the AEC convention (collected since the role last
+    acted). The observation is the move number, one-hot.
+    """
+
+    def __init__(self, *, bad_turn: bool = False) -> None:
+        self.bad_turn = bad_turn  # list p1 as acting once more after it is done
+        self._space = gym.spaces.Box(0.0, 1.0, (5,), np.float32)
+        self._t = 0
+        self._rewards = {P0: 0.0, P1: 0.0}
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return (P0, P1)
+
+    def observation_space(self, role: str) -> gym.Space[Any]:
+        return self._space
+
+    def action_space(self, role: str) -> gym.Space[Any]:
+        return gym.spaces.Discrete(2)
+
+    def reset(self, seed: int | None = None) -> None:
+        self._t = 0
+        self._rewards = {P0: 0.0, P1: 0.0}
+
+    def acting_roles(self) -> tuple[str, ...]:
+        if self.bad_turn and self._t == 4:
+            return (P1,)
+        return () if self._t >= 4 else ((P0,) if self._t % 2 == 0 else (P1,))
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        mover = self.acting_roles()[0]
+        assert set(actions) == {mover}
+        self._rewards[mover] = 0.0
+        self._t += 1
+        if self._t == 3:
+            self._rewards[P1] += 0.5
+        if self._t == 4:
+            self._rewards[P0] += 1.0
+            self._rewards[P1] += -1.0
+
+    def observe(self, role: str) -> Observation:
+        state = np.eye(5, dtype=np.float32)[min(self._t, 4)]
+        over = self._t >= 4
+        return Observation(state, self._rewards[role], terminated=over)
+
+
+def _evaluator(env: Any, mapping: str = "shared", **kwargs: Any) -> MultiAgentEvaluator:
+    roles = tuple(env().roles)
+    m = RoleMapping(roles, mapping)
+    config = MultiAgentRolloutConfig(
+        EnvSpec.of(env), m, {p: ActorCriticConfig() for p in m.learned_ids()}, **kwargs
+    )
+    return MultiAgentEvaluator(config)
+
+
+@pytest.mark.parametrize(
+    ("gamma", "expected"), [(1.0, [1.0, 1.0, -0.5, -1.0]), (0.5, [0.5, 1.0, 0.0, -1.0])]
+)
+def test_turn_based_returns_by_hand(gamma: float, expected: list[float]) -> None:
+    # lambda 1: returns are the discounted sums of each role's own transitions. p0: 0 then +1;
+    # p1: 0.5 (dealt by p0's second move, inside p1's first transition) then -1.
+    ev = _evaluator(FourMoves, "independent", rollout_steps=4, gamma=gamma, gae_lambda=1.0)
+    out = ev.rollout()
+    got = list(out.batches[P0]["returns"]) + list(out.batches[P1]["returns"])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    # Each row's observation is the move it was made at.
+    assert list(out.batches[P0]["obs"].argmax(1)) == [0, 2]
+    assert list(out.batches[P1]["obs"].argmax(1)) == [1, 3]
+    assert out.env_steps == 4 and out.episodes == []  # the env is seen over on the next step
+    following = ev.rollout()
+    (episode,) = [e for e in following.episodes]
+    assert episode.role_returns == {P0: 1.0, P1: -0.5}
+    assert episode.length == 4 and episode.policy_ids == {P0: P0, P1: P1}
+    assert episode.episode_return == pytest.approx(0.25)
+
+
+def test_a_move_open_at_the_end_of_a_rollout_closes_in_the_next() -> None:
+    ev = _evaluator(FourMoves, "independent", rollout_steps=3, gamma=1.0, gae_lambda=1.0)
+    first = ev.rollout()
+    # p0's first move closed at its second (reward 0, bootstrapped from V(move 2)); p1's is open.
+    assert len(first.batches[P0]) == 1 and P1 not in first.batches
+    values = first.batches[P0]["values"]
+    second = ev.rollout()  # step 4 closes all three open moves
+    assert len(second.batches[P0]) == 1 and len(second.batches[P1]) == 2
+    np.testing.assert_allclose(second.batches[P1]["returns"], [-0.5, -1.0], atol=1e-6)
+    np.testing.assert_allclose(second.batches[P0]["returns"], [1.0], atol=1e-6)
+    assert np.isfinite(values).all()
+
+
+def test_shared_policy_gets_every_role_in_one_batch() -> None:
+    ev = _evaluator(NimEnv, "shared", num_envs=3, rollout_steps=20)
+    out = ev.rollout()
+    assert set(out.batches) == {"default"}
+    assert out.env_steps == 60
+    for e in out.episodes:  # zero-sum: the winner's +1 is the loser's -1
+        assert sorted(e.role_returns.values()) == [-1.0, 1.0]
+
+
+def test_simultaneous_envs_give_one_batch_per_independent_policy() -> None:
+    ev = _evaluator(RockPaperScissorsEnv, "independent", num_envs=2, rollout_steps=6)
+    out = ev.rollout()
+    assert set(out.batches) == {"player_0", "player_1"}
+    # 2 envs x 6 steps of 3-round episodes: the first episode of each env is seen over (and
+    # recorded) at step 4; the second ends at step 6 and is recorded in the next rollout.
+    assert len(out.episodes) == 2
+    assert len(out.batches["player_0"]) == 2 * 6
+    for batch in out.batches.values():
+        assert batch["obs"].shape[1] == 4
+
+
+def test_an_env_that_asks_a_done_role_to_act_is_named() -> None:
+    ev = _evaluator(lambda: FourMoves(bad_turn=True), "independent", rollout_steps=6)
+    with pytest.raises(EnvCheckError, match=r"role 'p1', episode step 4.*role is done"):
+        ev.rollout()
+
+
+def test_weights_for_an_unknown_policy_are_refused() -> None:
+    ev = _evaluator(NimEnv)
+    with pytest.raises(ValueError, match="'player_9'"):
+        ev.set_weights({"player_9": {}})
