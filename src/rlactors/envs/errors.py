@@ -181,9 +181,11 @@ def check_action_roles(
             f"{where}: {unknown[0]!r} is not a role of this env (its roles are "
             f"{tuple(roles or ())}); {needs}"
         )
-    done = sorted((given - expected) & set(done_roles))
-    if done:
-        raise ValueError(
-            f"{where}: role {done[0]!r} is done (terminated or truncated) and cannot act; {needs}"
-        )
-    raise ValueError(f"{where}: {needs}")
+    extra, missing = sorted(given - expected), sorted(expected - given)
+    if extra and extra[0] in done_roles:
+        problem = f"role {extra[0]!r} is done (terminated or truncated) and cannot act"
+    elif extra:
+        problem = f"role {extra[0]!r} acted out of turn"
+    else:
+        problem = f"acting role {missing[0]!r} has no action"
+    raise ValueError(f"{where}: {problem}; {needs}")

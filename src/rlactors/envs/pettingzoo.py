@@ -93,9 +93,17 @@ class PettingZooEntry:
         factory_kwargs = {k: v for k, v in kwargs.items() if k != API_KWARG}
         module = _import_env_module(self.module, f"env {self.env_id!r}")
         factory = getattr(module, _factory_name(module, self.env_id, kwargs.get(API_KWARG)))
-        return from_pettingzoo(
-            call_factory(factory, f"env {self.env_id!r}", factory_kwargs), name=self.name
-        )
+        what = f"env {self.env_id!r}"
+        try:
+            built = call_factory(factory, what, factory_kwargs)
+        except TypeError as exc:
+            # parallel_env(**kwargs) wrappers pass kwargs on unchecked, as gymnasium.make does;
+            # other TypeErrors are the env's own and keep their traceback.
+            found = re.search(r"unexpected keyword argument '[^']*'", str(exc))
+            if found is None:
+                raise
+            raise EnvSpecError(f"{what}: got an {found.group(0)} (check env_kwargs)") from None
+        return from_pettingzoo(built, name=self.name)
 
 
 def find_pettingzoo_env(env_id: str, kwargs: Mapping[str, Any]) -> PettingZooEntry:
