@@ -1,5 +1,4 @@
-"""PettingZoo environments as rlactors :class:`~rlactors.core.Env` s (``pip install
-'rlactors[multiagent]'``).
+"""PettingZoo environments as rlactors envs (needs ``pip install 'rlactors[multiagent]'``).
 
 * An AEC env (``AECEnv``) becomes a turn-based env, :class:`PettingZooAECEnv`:
   :meth:`~PettingZooAECEnv.acting_roles` is ``(agent_selection,)`` while the game runs and
