@@ -110,6 +110,7 @@ def test_a_resolved_spec_builds_in_a_fresh_interpreter() -> None:
         ("pettingzoo:classic/connect_four_v9", "'pettingzoo:classic/connect_four_v3'"),
         ("pettingzoo:connect_four_v3", "'pettingzoo:classic/connect_four_v3'"),
         ("mpe2:simple_sprad_v3", "'mpe2:simple_spread_v3'"),
+        ("pettingzoo:classic", "did you mean 'pettingzoo:classic/"),  # a family, not an env
     ],
 )
 def test_an_unknown_env_is_one_line_with_close_matches(env_id: str, suggestion: str) -> None:

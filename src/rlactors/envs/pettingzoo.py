@@ -123,9 +123,10 @@ def find_pettingzoo_env(env_id: str, kwargs: Mapping[str, Any]) -> PettingZooEnt
         found = importlib.util.find_spec(module_name) is not None
     except (ModuleNotFoundError, ValueError):  # a parent package that does not exist
         found = False
-    if not found or not path.strip("/"):
+    module = _import_env_module(module_name, what) if found and path.strip("/") else None
+    if module is None or not any(callable(getattr(module, f, None)) for f in _FACTORIES.values()):
+        # No such module, or one that is no env's (a family such as pettingzoo.classic).
         raise UnknownEnvError(env_id.strip(), _close_ids(package, path), kind="PettingZoo")
-    module = _import_env_module(module_name, what)
     _factory_name(module, env_id, kwargs.get(API_KWARG))
     return PettingZooEntry(env_id.strip(), module_name)
 

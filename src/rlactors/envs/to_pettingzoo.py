@@ -35,7 +35,7 @@ import gymnasium as gym
 from pettingzoo import AECEnv, ParallelEnv
 
 from rlactors.core import Env
-from rlactors.envs.to_gymnasium import _copy_state
+from rlactors.envs.observations import copy_state
 
 
 def _name_of(env: Env) -> str:
@@ -83,7 +83,7 @@ class EnvAsAEC(AECEnv[str, Any, Any]):  # type: ignore[misc]
 
     def observe(self, agent: str) -> Any:
         """A copy of what ``agent``'s role observes now."""
-        return _copy_state(self.env.observe(agent).state)
+        return copy_state(self.env.observe(agent).state)
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Reset the env (``seed`` seeds it; ``options`` is accepted and unused)."""
@@ -194,7 +194,7 @@ class EnvAsParallel(ParallelEnv[str, Any, Any]):  # type: ignore[misc]
         self.agents = list(self.possible_agents)
         self._check_simultaneous()
         observed = {agent: self.env.observe(agent) for agent in self.agents}
-        states = {agent: _copy_state(obs.state) for agent, obs in observed.items()}
+        states = {agent: copy_state(obs.state) for agent, obs in observed.items()}
         return states, {agent: dict(obs.info) for agent, obs in observed.items()}
 
     def step(self, actions: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
@@ -209,7 +209,7 @@ class EnvAsParallel(ParallelEnv[str, Any, Any]):  # type: ignore[misc]
         states, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
         for agent in self.agents:
             obs = self.env.observe(agent)
-            states[agent] = _copy_state(obs.state)
+            states[agent] = copy_state(obs.state)
             rewards[agent] = float(obs.reward)
             terminations[agent] = bool(obs.terminated)
             truncations[agent] = bool(obs.truncated) or (over and not obs.terminated)
