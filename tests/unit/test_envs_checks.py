@@ -146,6 +146,15 @@ def test_roles_out_of_turn_or_missing() -> None:
         rps.interact({"player_0": 0})
 
 
+def test_roles_the_env_does_not_have() -> None:
+    nim = CheckedEnv(NimEnv())
+    nim.reset()
+    with pytest.raises(EnvCheckError, match=r"NimEnv, role 'nobody', episode step 0 .*not a role"):
+        nim.interact({"nobody": 0})
+    with pytest.raises(ValueError, match=r"NimEnv has no role 'nobody'; its roles are"):
+        nim.observe("nobody")
+
+
 def test_interact_before_reset_or_after_the_end() -> None:
     env = CheckedEnv(BrokenEnv("none"))
     with pytest.raises(ResetNeededError):

@@ -4,6 +4,10 @@
   ``Env`` subclass; kwargs; wrappers), the same in every process; see :mod:`rlactors.envs.spec`.
 * :func:`make_env` — any Gymnasium env id as an :class:`Env` (checked by default).
 * :func:`to_gymnasium` — a single-role :class:`Env` back as a ``gymnasium.Env``.
+* :func:`from_pettingzoo` — a PettingZoo AEC env as a turn-based :class:`Env`
+  (:class:`PettingZooAECEnv`), a parallel one as a simultaneous :class:`Env`
+  (:class:`PettingZooParallelEnv`); ids ``pettingzoo:classic/connect_four_v3``,
+  ``mpe2:simple_spread_v3``. :func:`to_aec` and :func:`to_parallel` go back.
 * :class:`CheckedEnv` — rejects NaN/misshapen observations and out-of-space actions, naming the
   env, role and step.
 * :class:`EnvBatch` — K envs in lockstep with autoreset, for batched policy calls; an env that
@@ -33,8 +37,10 @@ if TYPE_CHECKING:
     from rlactors.envs.errors import EnvCheckError, EnvCrashError, ResetNeededError, UnknownEnvError
     from rlactors.envs.gymnasium import GymnasiumEnv, make_env
     from rlactors.envs.observations import ObservationLayout
+    from rlactors.envs.pettingzoo import PettingZooAECEnv, PettingZooParallelEnv, from_pettingzoo
     from rlactors.envs.spec import EnvSpec, Kwargs, WrapperSpec
     from rlactors.envs.to_gymnasium import EnvAsGymnasium, to_gymnasium
+    from rlactors.envs.to_pettingzoo import EnvAsAEC, EnvAsParallel, to_aec, to_parallel
     from rlactors.envs.toy import CorridorEnv, CrashingCorridorEnv, NimEnv, RockPaperScissorsEnv
     from rlactors.envs.vector import BatchObservation, EnvBatch
 
@@ -52,11 +58,18 @@ _MODULES = {
     "GymnasiumEnv": "rlactors.envs.gymnasium",
     "make_env": "rlactors.envs.gymnasium",
     "ObservationLayout": "rlactors.envs.observations",
+    "PettingZooAECEnv": "rlactors.envs.pettingzoo",
+    "PettingZooParallelEnv": "rlactors.envs.pettingzoo",
+    "from_pettingzoo": "rlactors.envs.pettingzoo",
     "EnvSpec": "rlactors.envs.spec",
     "Kwargs": "rlactors.envs.spec",
     "WrapperSpec": "rlactors.envs.spec",
     "EnvAsGymnasium": "rlactors.envs.to_gymnasium",
     "to_gymnasium": "rlactors.envs.to_gymnasium",
+    "EnvAsAEC": "rlactors.envs.to_pettingzoo",
+    "EnvAsParallel": "rlactors.envs.to_pettingzoo",
+    "to_aec": "rlactors.envs.to_pettingzoo",
+    "to_parallel": "rlactors.envs.to_pettingzoo",
     "CorridorEnv": "rlactors.envs.toy",
     "CrashingCorridorEnv": "rlactors.envs.toy",
     "NimEnv": "rlactors.envs.toy",
@@ -85,7 +98,9 @@ __all__ = [
     "CorridorEnv",
     "CrashingCorridorEnv",
     "Env",
+    "EnvAsAEC",
     "EnvAsGymnasium",
+    "EnvAsParallel",
     "EnvBatch",
     "EnvCheckError",
     "EnvCrashError",
@@ -96,10 +111,15 @@ __all__ = [
     "NimEnv",
     "Observation",
     "ObservationLayout",
+    "PettingZooAECEnv",
+    "PettingZooParallelEnv",
     "ResetNeededError",
     "RockPaperScissorsEnv",
     "UnknownEnvError",
     "WrapperSpec",
+    "from_pettingzoo",
     "make_env",
+    "to_aec",
     "to_gymnasium",
+    "to_parallel",
 ]

@@ -9,8 +9,12 @@
   number of actions, or that allows no action before the episode ended;
 * a reward that is not a finite number;
 * an action outside ``action_space(role)`` (including NaN), an action for a role whose turn it is
-  not, or a missing action;
-* ``interact()`` before ``reset()`` or after the episode was seen to end.
+  not, for a role seen done, or for a role the env does not have, or a missing action;
+* ``interact()`` before ``reset()`` or after the episode was seen to end (for a multi-role env:
+  every role seen done, or no acting roles left).
+
+Each role has its own spaces and its own mask. A mask is checked only while its role acts: a
+turn-based game (PettingZoo's classic ones) shows a waiting role a mask of zeros.
 
 The error names the env, the role, the step in the episode, the total step count and the value.
 Box observations are not checked against their bounds: many envs declare loose or approximate
@@ -27,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlactors.core import Env, Observation
-from rlactors.envs.errors import EnvCheckError, ResetNeededError
+from rlactors.envs.errors import EnvCheckError, ResetNeededError, unknown_role_error
 from rlactors.envs.observations import DEFAULT_MASK_KEY, ObservationLayout
 from rlactors.errors import SpaceError
 
@@ -86,6 +90,7 @@ class CheckedEnv(Env):
         self.total_steps = 0
         self._started = False
         self._ended = False
+        self._done: set[str] = set()  # roles seen done in this episode
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -110,23 +115,29 @@ class CheckedEnv(Env):
         self.episode_step = 0
         self._started = True
         self._ended = False
+        self._done = set()
 
     def interact(self, actions: Mapping[str, Any]) -> None:
         """Check ``actions``, then pass them to the wrapped env.
 
         Raises:
             EnvCheckError: An action is outside its role's action space, or the roles given
-                differ from :meth:`acting_roles`.
-            ResetNeededError: Before the first reset, or after an observation showed the end.
+                differ from :meth:`acting_roles` (an unknown role, one seen done, one out of
+                turn, or an acting role without an action).
+            ResetNeededError: Before the first reset, or after the episode was seen to end.
         """
         if not self._started:
             raise ResetNeededError(f"{self.name}: call reset() before interact()")
-        if self._ended:
+        acting = self.env.acting_roles()
+        if self._ended or not acting:
             raise ResetNeededError(
                 f"{self.name}: the episode ended; call reset() before interact()"
             )
-        acting = self.env.acting_roles()
         for role, action in actions.items():
+            if role not in self._act_spaces:
+                self._fail(role, f"not a role of this env (its roles: {self.roles})", action)
+            if role in self._done and role not in acting:
+                self._fail(role, "role is done (terminated or truncated) and cannot act", action)
             if role not in acting:
                 self._fail(role, f"role acted out of turn (acting roles: {acting})", action)
             problem = _action_problem(action, self._act_spaces[role])
@@ -146,6 +157,8 @@ class CheckedEnv(Env):
             EnvCheckError: The state does not fit the observation space or is not finite, or
                 the reward is not a finite number.
         """
+        if role not in self._obs_spaces:
+            raise unknown_role_error(self.name, role, self.roles)
         obs = self.env.observe(role)
         problem = _observation_problem(obs.state, self._obs_spaces[role])
         if problem is not None:
@@ -153,8 +166,10 @@ class CheckedEnv(Env):
         if not _is_finite_number(obs.reward):
             self._fail(role, "reward is not a finite number", obs.reward)
         if obs.done:
-            self._ended = True
-        elif role in self._masks:
+            self._done.add(role)
+            # One role's end is the episode's only when no other role plays on.
+            self._ended = len(self._done) == len(self._obs_spaces)
+        elif role in self._masks and role in self.env.acting_roles():
             mask: Any = obs.state
             for key in self._masks[role]:
                 mask = mask[key]

@@ -17,19 +17,26 @@ from rlactors.errors import EnvSpecError, UserError
 
 
 class UnknownEnvError(EnvSpecError):
-    """A Gymnasium env id that is not registered; the message lists the closest registered ids
-    (an :class:`~rlactors.errors.EnvSpecError`, so the CLI prints it as one line).
+    """An env id that is not registered (Gymnasium) or has no module (PettingZoo); the message
+    lists the closest known ids (an :class:`~rlactors.errors.EnvSpecError`, so the CLI prints
+    it as one line).
 
     Attributes:
         env_id: The id that was asked for.
-        close_matches: Registered ids that look like it, best first (maybe empty).
+        close_matches: Known ids that look like it, best first (maybe empty).
+        kind: Whose id it is: ``"Gymnasium"`` or ``"PettingZoo"``.
     """
 
-    def __init__(self, env_id: str, close_matches: Sequence[str] = ()) -> None:
+    def __init__(
+        self, env_id: str, close_matches: Sequence[str] = (), kind: str = "Gymnasium"
+    ) -> None:
         self.env_id = env_id
         self.close_matches = tuple(close_matches)
+        self.kind = kind
         if self.close_matches:
             hint = "did you mean " + " or ".join(repr(m) for m in self.close_matches) + "?"
+        elif kind != "Gymnasium":
+            hint = "no close match; the package's documentation lists its envs"
         else:
             # An id registered under `if __name__ == "__main__":` exists in that process only.
             hint = (
@@ -38,10 +45,10 @@ class UnknownEnvError(EnvSpecError):
                 "in that script's process: pass EnvSpec(id).resolve() from there, or the env "
                 "class itself"
             )
-        super().__init__(f"unknown Gymnasium env id {env_id!r}: {hint}")
+        super().__init__(f"unknown {kind} env id {env_id!r}: {hint}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.env_id, self.close_matches))
+        return (type(self), (self.env_id, self.close_matches, self.kind))
 
 
 class EnvCrashError(UserError):
@@ -138,16 +145,47 @@ def unknown_role_error(env_name: str, role: str, roles: Collection[str]) -> Valu
 
 
 def check_action_roles(
-    env_name: str, actions: Mapping[str, Any], acting_roles: Collection[str]
+    env_name: str,
+    actions: Mapping[str, Any],
+    acting_roles: Collection[str],
+    *,
+    roles: Collection[str] | None = None,
+    done_roles: Collection[str] = (),
+    episode_step: int | None = None,
 ) -> None:
     """Raise unless ``actions`` holds exactly one action per acting role.
 
+    Args:
+        env_name: How the message names the env.
+        actions: What the caller passed to ``interact``.
+        acting_roles: The roles that must act now.
+        roles: All the env's roles; an action for any other is reported as an unknown role.
+        done_roles: Roles whose episode ended (terminated or truncated), reported as such.
+        episode_step: Interactions applied since ``reset()``, named in the message.
+
     Raises:
-        ValueError: A role acted out of turn, or an acting role has no action.
+        ValueError: An unknown role, a role that is done, a role that acted out of turn, or an
+            acting role without an action.
     """
     given, expected = set(actions), set(acting_roles)
-    if given != expected:
+    if given == expected:
+        return
+    where = env_name if episode_step is None else f"{env_name}, episode step {episode_step}"
+    needs = (
+        f"interact() needs one action for each acting role {sorted(expected)}, "
+        f"got actions for {sorted(given)}"
+    )
+    unknown = sorted(given - set(roles)) if roles is not None else []
+    if unknown:
         raise ValueError(
-            f"{env_name}: interact() needs one action for each acting role "
-            f"{sorted(expected)}, got actions for {sorted(given)}"
+            f"{where}: {unknown[0]!r} is not a role of this env (its roles are "
+            f"{tuple(roles or ())}); {needs}"
         )
+    extra, missing = sorted(given - expected), sorted(expected - given)
+    if extra and extra[0] in done_roles:
+        problem = f"role {extra[0]!r} is done (terminated or truncated) and cannot act"
+    elif extra:
+        problem = f"role {extra[0]!r} acted out of turn"
+    else:
+        problem = f"acting role {missing[0]!r} has no action"
+    raise ValueError(f"{where}: {problem}; {needs}")

@@ -20,8 +20,28 @@ from typing import Any
 
 from rlactors.errors import EnvSpecError
 
+#: The extra that installs PettingZoo, its MPE envs and the pygame its classic games import.
+MULTIAGENT_EXTRA = "'rlactors[multiagent]'"
+
 #: Modules whose absence means a package to install, and that package's pip name.
-PIP_NAMES = {"ale_py": "ale-py", "Box2D": '"gymnasium[box2d]"', "mujoco": '"gymnasium[mujoco]"'}
+PIP_NAMES = {
+    "ale_py": "ale-py",
+    "Box2D": '"gymnasium[box2d]"',
+    "mujoco": '"gymnasium[mujoco]"',
+    "pettingzoo": MULTIAGENT_EXTRA,
+    "mpe2": MULTIAGENT_EXTRA,
+    "pygame": MULTIAGENT_EXTRA,
+}
+
+
+#: Packages whose ``"package:path/name_vN"`` ids name PettingZoo env modules.
+PETTINGZOO_PACKAGES = ("pettingzoo", "mpe2")
+
+
+def is_pettingzoo_id(env_id: str) -> bool:
+    """Whether ``env_id`` is ``"pettingzoo:..."`` or ``"mpe2:..."`` (a PettingZoo env module)."""
+    package, sep, _ = env_id.strip().partition(":")
+    return bool(sep) and package in PETTINGZOO_PACKAGES
 
 
 def call_factory(

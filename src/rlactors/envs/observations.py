@@ -32,7 +32,7 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
@@ -194,6 +194,17 @@ class ObservationLayout:
             return None
         array: Any = rows
         return cast(Rows, array[:, part.offset : part.offset + part.size] > 0.5)
+
+
+def copy_state(state: Any) -> Any:
+    """A copy of an observation, down to the arrays of a Dict or Tuple one: for adapters that
+    hand observations to code that keeps them, while the env may reuse its arrays (a tuple has
+    no ``copy``)."""
+    if isinstance(state, Mapping):
+        return {key: copy_state(value) for key, value in state.items()}
+    if isinstance(state, tuple):
+        return tuple(copy_state(value) for value in state)
+    return state.copy() if isinstance(state, np.ndarray) else state
 
 
 def _collect(

@@ -4,7 +4,10 @@ An env may be given as
 
 * a Gymnasium id, ``"CartPole-v1"``, or ``"module:EnvId"`` (``module`` is imported first, as
   ``gymnasium.make`` does, e.g. ``"ale_py:ALE/Pong-v5"``);
-* an importable factory ``"package.module:function"`` (or a class), called with ``kwargs``;
+* a PettingZoo env, ``"pettingzoo:classic/connect_four_v3"`` or ``"mpe2:simple_spread_v3"``
+  (the module ``pettingzoo.classic.connect_four_v3``; see :mod:`rlactors.envs.pettingzoo`);
+* an importable factory ``"package.module:function"`` (or a class), called with ``kwargs``
+  (a factory that returns a PettingZoo ``AECEnv`` or ``ParallelEnv`` is adapted);
 * an rlactors :class:`~rlactors.core.Env` subclass or factory, or a ``gymnasium.Env`` subclass
   or factory, passed as the object itself (from Python; no registration needed);
 
@@ -42,6 +45,7 @@ from rlactors.envs.lookup import (
     call_factory,
     find_registration,
     import_for,
+    is_pettingzoo_id,
     load_wrapper,
     missing_dependency,
     require_registration,
@@ -199,7 +203,8 @@ class EnvSpec:
 
     registration: Any = field(default=None, compare=False, repr=False)
     """For a Gymnasium id, set by :meth:`resolve`: the caller's ``gymnasium.envs.registration.
-    EnvSpec`` of that id, which :meth:`make` builds from instead of the local registry."""
+    EnvSpec`` of that id, which :meth:`make` builds from instead of the local registry; for a
+    PettingZoo id, its :class:`~rlactors.envs.pettingzoo.PettingZooEntry`."""
 
     def __post_init__(self) -> None:
         """Freezes ``kwargs`` and ``wrappers``.
@@ -274,6 +279,11 @@ class EnvSpec:
             return dataclasses.replace(self, wrappers=wrappers)
         if self.registration is not None:
             return dataclasses.replace(self, wrappers=wrappers)
+        if is_pettingzoo_id(self.env):
+            from rlactors.envs.pettingzoo import find_pettingzoo_env
+
+            entry = find_pettingzoo_env(self.env, self.kwargs)
+            return dataclasses.replace(self, wrappers=wrappers, registration=entry)
         module_name, sep, rest = self.env.strip().rpartition(":")
         if sep:
             module = import_for(module_name, f"env {self.env!r}")
@@ -351,15 +361,21 @@ class EnvSpec:
         import gymnasium as gym
 
         from rlactors.core import Env
+        from rlactors.envs.pettingzoo import PettingZooEntry, adapt_pettingzoo
 
         if callable(self.env):
             built = call_factory(self.env, f"env {self.name}", self.kwargs)
-            if not isinstance(built, Env | gym.Env):
+            if isinstance(built, Env | gym.Env):
+                return built
+            adapted = adapt_pettingzoo(built, name=self.name)
+            if adapted is None:
                 raise EnvSpecError(
                     f"env {self.name} returned a {type(built).__name__}; an env factory must "
-                    "return an rlactors Env or a gymnasium.Env"
+                    "return an rlactors Env, a gymnasium.Env or a PettingZoo env"
                 )
-            return built
+            return adapted
+        if isinstance(self.registration, PettingZooEntry):
+            return self.registration.make(self.kwargs)
         module_name, sep, _ = self.env.strip().rpartition(":")
         if sep:  # as gymnasium.make does: the module may do more than register the id
             import_for(module_name, f"env {self.env!r}")

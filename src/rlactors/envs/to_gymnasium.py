@@ -10,13 +10,13 @@ This is the way back out: any rlactors env can be handed to code that speaks Gym
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from rlactors.core import Env
+from rlactors.envs.observations import copy_state
 
 
 class EnvAsGymnasium(gym.Env[np.ndarray, Any]):
@@ -57,13 +57,13 @@ class EnvAsGymnasium(gym.Env[np.ndarray, Any]):
         super().reset(seed=seed)
         self.env.reset(seed)
         obs = self.env.observe(self.role)
-        return _copy_state(obs.state), dict(obs.info)
+        return copy_state(obs.state), dict(obs.info)
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Apply ``action`` for the role and return Gymnasium's five-tuple."""
         self.env.interact({self.role: action})
         obs = self.env.observe(self.role)
-        return _copy_state(obs.state), obs.reward, obs.terminated, obs.truncated, dict(obs.info)
+        return copy_state(obs.state), obs.reward, obs.terminated, obs.truncated, dict(obs.info)
 
     def close(self) -> None:
         """Close the wrapped env."""
@@ -82,13 +82,3 @@ def to_gymnasium(env: Env, role: str | None = None) -> gym.Env[np.ndarray, Any]:
         A Gymnasium env whose ``step`` is ``interact`` followed by ``observe``.
     """
     return EnvAsGymnasium(env, role)
-
-
-def _copy_state(state: Any) -> Any:
-    """A copy of an observation, down to the arrays of a Dict or Tuple one (the wrapped env may
-    reuse its arrays; a tuple has no ``copy``)."""
-    if isinstance(state, Mapping):
-        return {key: _copy_state(value) for key, value in state.items()}
-    if isinstance(state, tuple):
-        return tuple(_copy_state(value) for value in state)
-    return state.copy() if isinstance(state, np.ndarray) else state
