@@ -28,12 +28,15 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
 
 from rlactors.core import Learner, Optimizer, Policy, Weights
 from rlactors.envs import EnvSpec
+
+if TYPE_CHECKING:
+    from rlactors.algorithms.multi_agent import MultiAgentParts
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,9 @@ class Builder(abc.ABC):
     preload: ClassVar[tuple[str, ...]] = ()
     #: Whether the optimizer keeps a replay buffer a checkpoint can include.
     has_replay: ClassVar[bool] = False
+    #: A multi-role builder's mapping, policy spaces and league
+    #: (:class:`~rlactors.algorithms.multi_agent.MultiAgentParts`); None for a single-role env.
+    multi_agent: MultiAgentParts | None = None
 
     def __init__(self, name: str, config: Any, env: EnvInfo) -> None:
         self.name = name

@@ -542,21 +542,17 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     def _evaluate_matches(
         self, episodes: int, seed: int, opponent: str | TrainingLoop | None = None
     ) -> dict[str, Any]:
-        from rlactors.algorithms.multi_agent import MultiAgentActorCriticBuilder
         from rlactors.multiagent.evaluation import evaluate_policies
         from rlactors.multiagent.matches import Player, PolicyPlayer
         from rlactors.multiagent.opponents import scripted_player
 
-        builder = self.builder
-        if not isinstance(builder, MultiAgentActorCriticBuilder):
+        parts = self.builder.multi_agent
+        if parts is None:
             raise ValueError(f"{self.env_spec.name} has one role: there is no seat to play")
-        c = self.config
         rival: str | Callable[[str, int], Player] | None
         if isinstance(opponent, TrainingLoop):
-            other = opponent.builder
-            if not isinstance(other, MultiAgentActorCriticBuilder) or set(other.env.roles) != set(
-                builder.env.roles
-            ):
+            other = opponent.builder.multi_agent
+            if other is None or set(other.env.roles) != set(parts.env.roles):
                 raise ValueError(
                     f"the opponent run trained {opponent.env_spec.name}, whose roles are not "
                     f"those of {self.env_spec.name}"
@@ -566,22 +562,21 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             def rival(role: str, seed: int) -> Player:
                 # The other run's player of that role: its policy, or its scripted opponent.
                 pid = other_mapping.policy_id(role, 0)
-                assert other.env.spaces is not None
                 obs_space, act_space = other.env.spaces[role]
                 if role in other_mapping.opponents:
                     return scripted_player(other_mapping.opponents[role], act_space, seed)
                 return PolicyPlayer(opponent.policies[pid].policy, obs_space, greedy=True)
 
         else:
-            rival = opponent or c.eval_opponent or ("random" if c.self_play else None)
+            rival = opponent or parts.eval_opponent
         return evaluate_policies(
             self.env_spec,
-            builder.mapping,
+            parts.mapping,
             {pid: entry.policy for pid, entry in self.policies.items()},
             episodes,
             seed,
             opponent=rival,
-            mask_key=c.action_mask_key,
+            mask_key=self.config.action_mask_key,
         )
 
     def evaluate_against(self, opponent: str | TrainingLoop, episodes: int) -> dict[str, Any]:

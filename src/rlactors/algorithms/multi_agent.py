@@ -18,14 +18,14 @@ naming a policy that does not exist (:class:`~rlactors.multiagent.mapping.Policy
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import gymnasium as gym
 
 from rlactors.algorithms.actor_critic import ActorCriticBuilder
 from rlactors.algorithms.builder import EnvInfo, PolicyEntry, PolicyMap, policy_weights
-from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig
+from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig, MultiAgentFields
 from rlactors.core import DEFAULT_POLICY_ID, Weights
 from rlactors.envs import EnvSpec
 from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig, SelfPlay
@@ -51,7 +51,7 @@ class MultiAgentEnvInfo(EnvInfo):
     roles: tuple[str, ...] = ()
     """The env's roles, in its order."""
 
-    spaces: Mapping[str, tuple[gym.Space[Any], gym.Space[Any]]] | None = None
+    spaces: Mapping[str, tuple[gym.Space[Any], gym.Space[Any]]] = field(default_factory=dict)
     """``{role: (observation space, action space)}``."""
 
     @classmethod
@@ -62,36 +62,32 @@ class MultiAgentEnvInfo(EnvInfo):
         return cls(spec, spaces[roles[0]][0], spaces[roles[0]][1], roles, spaces)
 
 
-class MultiAgentActorCriticBuilder(ActorCriticBuilder):
-    """The multi-role parts of PPO and A2C (see the module docstring); a subclass makes the
-    learning step of each policy in :meth:`learn_fns`.
+class MultiAgentParts:
+    """What every multi-role builder shares, checked in the caller's process before any actor
+    starts: the role mapping, each learned policy's spaces, the policies trained, the league.
+
+    Args:
+        name: The algorithm's name (for messages).
+        config: A config with the :class:`MultiAgentFields`.
+        env: The env's roles and spaces.
 
     Raises:
-        PolicyMappingError: See the module docstring.
+        PolicyMappingError: See the module docstring; also an unknown scripted player, and
+            self-play without two roles for the learner.
     """
 
-    config: MultiAgentActorCriticConfig
-    env: MultiAgentEnvInfo
-
-    def __init__(self, name: str, config: Any, env: EnvInfo) -> None:
-        super().__init__(name, config, env)
-        assert isinstance(env, MultiAgentEnvInfo) and env.spaces is not None
-        c = config
-        for unsupported in ("normalize_observations", "scale_rewards"):
-            if getattr(c, unsupported):
-                raise PolicyMappingError(
-                    f"{name}: {unsupported} is not supported for multi-role envs yet "
-                    f"({env.spec.name} has roles {', '.join(env.roles)})"
-                )
+    def __init__(self, name: str, config: MultiAgentFields, env: MultiAgentEnvInfo) -> None:
         from rlactors.multiagent.opponents import PLAYER_NAMES
 
-        players = {**{f"opponents[{r}]": p for r, p in c.opponents.items()}}
+        c = config
+        self.env = env
+        players = {f"opponents[{r}]": p for r, p in c.opponents.items()}
         if c.eval_opponent is not None:
             players["eval_opponent"] = c.eval_opponent
-        for field, player in players.items():
+        for where, player in players.items():
             if player not in PLAYER_NAMES:
                 raise PolicyMappingError(
-                    f"{name}: {field} is {player!r}, not a scripted player "
+                    f"{name}: {where} is {player!r}, not a scripted player "
                     f"(players: {', '.join(PLAYER_NAMES)})"
                 )
         self.mapping = RoleMapping(env.roles, c.policy_mapping, c.opponents, c.policies)
@@ -104,7 +100,9 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
                 f"policies_to_train names {unknown[0]!r}, which no role plays "
                 f"(policies: {', '.join(learned)})"
             )
+        #: The learned policies that learn.
         self.trained = tuple(c.policies_to_train) or learned
+        #: The self-play league (None without self-play).
         self.league: League | None = None
         if c.self_play:
             free = [r for r in env.roles if r not in self.mapping.opponents]
@@ -123,6 +121,51 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
                 ),
                 DEFAULT_POLICY_ID,
             )
+        #: The scripted player greedy evaluations play against (None: as trained).
+        self.eval_opponent = c.eval_opponent or ("random" if c.self_play else None)
+
+    def self_play(self) -> SelfPlay | None:
+        """The evaluators' matchmaking (None without self-play)."""
+        if self.league is None:
+            return None
+        return SelfPlay(DEFAULT_POLICY_ID, self.league.config.latest_prob)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The self-play league's state ({} without one)."""
+        return {"league": self.league.state_dict()} if self.league is not None else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` (a checkpoint without a league leaves it empty)."""
+        if self.league is not None and "league" in state:
+            self.league.load_state_dict(state["league"])
+
+
+class MultiAgentActorCriticBuilder(ActorCriticBuilder):
+    """The multi-role parts of PPO and A2C (see the module docstring); a subclass makes the
+    learning step of each policy in :meth:`learn_fns`.
+
+    Raises:
+        PolicyMappingError: See the module docstring.
+    """
+
+    config: MultiAgentActorCriticConfig
+    env: MultiAgentEnvInfo
+    multi_agent: MultiAgentParts
+
+    def __init__(self, name: str, config: Any, env: EnvInfo) -> None:
+        super().__init__(name, config, env)
+        assert isinstance(env, MultiAgentEnvInfo)
+        for unsupported in ("normalize_observations", "scale_rewards"):
+            if getattr(config, unsupported):
+                raise PolicyMappingError(
+                    f"{name}: {unsupported} is not supported for multi-role envs yet "
+                    f"({env.spec.name} has roles {', '.join(env.roles)})"
+                )
+        self.multi_agent = MultiAgentParts(name, config, env)
+        self.mapping = self.multi_agent.mapping
+        self.policy_spaces = self.multi_agent.policy_spaces
+        self.trained = self.multi_agent.trained
+        self.league = self.multi_agent.league
 
     def policies(self) -> dict[str, PolicyEntry]:
         from rlactors.learners import ActorCriticLearner  # torch (see algorithms.loop)
@@ -159,9 +202,7 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
             gamma=c.gamma,
             gae_lambda=c.gae_lambda,
             seed=derive_seed(c.seed, EVALUATORS_STREAM, env_steps),
-            self_play=(
-                SelfPlay(DEFAULT_POLICY_ID, c.self_play_latest_prob) if c.self_play else None
-            ),
+            self_play=self.multi_agent.self_play(),
             mask_key=c.action_mask_key,
         )
 
@@ -199,13 +240,8 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
                 learner = cast("ActorCriticLearner", policies[pid].learner)
                 learner.set_learning_rate(c.learning_rate * remaining)
 
-    # -- the league in checkpoints ----------------------------------------------------------------
-
     def state_dict(self) -> dict[str, Any]:
-        """The self-play league's state ({} without one)."""
-        return {"league": self.league.state_dict()} if self.league is not None else {}
+        return self.multi_agent.state_dict()
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict` (a checkpoint without a league leaves it empty)."""
-        if self.league is not None and "league" in state:
-            self.league.load_state_dict(state["league"])
+        self.multi_agent.load_state_dict(state)
