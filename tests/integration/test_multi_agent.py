@@ -128,3 +128,15 @@ def test_bad_mappings_fail_before_any_actor_starts() -> None:
         build("ppo", tiny("ppo", env="CartPole-v1", self_play=True))
     with pytest.raises(SpaceError, match="trains single-role envs"):
         build("dqn", get_algorithm("dqn").config_class()(env=NimEnv))
+
+
+def test_role_input_gives_a_shared_policy_the_role() -> None:
+    config = tiny("ppo", env=RockPaperScissorsEnv, role_input=True, backend="inline")
+    with build("ppo", config) as algorithm:
+        metrics = algorithm.train_iter()
+        # The one-hot role adds two input features to the opponent's last action (4).
+        first = algorithm.policy.get_weights()
+        evaluation = algorithm.evaluate(4)
+    assert set(algorithm.policies) == {"default"} and metrics["policies"]["default"]["samples"]
+    assert any(w.shape[-1] == 4 + 2 or w.shape[0] == 4 + 2 for w in first.values())
+    assert evaluation["episodes"] == 4

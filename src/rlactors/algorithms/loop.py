@@ -468,7 +468,19 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{self.name} trains single-role envs; {self.env_spec.name} has roles "
                 f"{', '.join(env.roles)}: train it with ppo or a2c (docs/multi_agent.md)"
             )
-        info = MultiAgentEnvInfo.of(self.env_spec, env)
+        if config.role_input:
+            from rlactors.multiagent.role_input import role_input_spec
+
+            # Every process builds the wrapped env: evaluators, greedy matches, checkpoints
+            # (whose config says role_input, so a restored run wraps it again).
+            self.env_spec = role_input_spec(self.env_spec)
+            wrapped = self.env_spec.make(check=False)
+            try:
+                info = MultiAgentEnvInfo.of(self.env_spec, wrapped)
+            finally:
+                wrapped.close()
+        else:
+            info = MultiAgentEnvInfo.of(self.env_spec, env)
         return self.multi_agent_builder_class(self.name, config, info)
 
     @property
