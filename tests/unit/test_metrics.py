@@ -167,3 +167,18 @@ def test_run_entries_and_clear_run_touch_only_what_a_run_wrote(tmp_path: Path) -
     assert run_entries(tmp_path) == ["config.json", "metrics.jsonl", "checkpoints"]
     assert clear_run(tmp_path) == ["config.json", "metrics.jsonl", "checkpoints"]
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_self_play_runs_league_rating_is_kept_and_drawn(tmp_path: Path) -> None:
+    curve = LearningCurve(max_points=8)
+    for i in range(20):
+        curve.add({"env_steps": i, "episode_return_mean": 0.0, "league_rating": 1000.0 + i})
+    ratings = [r["league_rating"] for r in curve.records() if "league_rating" in r]
+    assert ratings[-1] == 1019.0 and len(ratings) <= 9
+    plain, rated = tmp_path / "plain.png", tmp_path / "rated.png"
+    rows = [{"env_steps": i, "episode_return_mean": 0.0} for i in range(5)]
+    plot_learning_curve(rows, plain)
+    plot_learning_curve([{**r, "league_rating": 1000.0 + r["env_steps"]} for r in rows], rated)
+    # The rating adds a second axis and a line: a different, larger picture.
+    assert rated.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert rated.stat().st_size > plain.stat().st_size

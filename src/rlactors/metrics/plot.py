@@ -23,8 +23,10 @@ def plot_learning_curve(
     x: str = "env_steps",
     y: str = "episode_return_mean",
     eval_y: str = "eval_return_mean",
+    rating_y: str = "league_rating",
 ) -> Path:
-    """Plot the training return (a line) and greedy evaluations (dots) against env steps.
+    """Plot the training return (a line) and greedy evaluations (dots) against env steps, and
+    a self-play learner's league rating (Elo, on a second axis) when the records have one.
 
     Args:
         records: Iteration metrics, e.g. from :func:`~rlactors.metrics.read_metrics`. Records
@@ -35,6 +37,7 @@ def plot_learning_curve(
         x: Key of the horizontal axis (env steps).
         y: Key of the training-return series.
         eval_y: Key of the greedy-evaluation series.
+        rating_y: Key of the league-rating series (multi-agent self-play runs).
 
     Returns:
         ``path`` as a :class:`Path`.
@@ -56,6 +59,16 @@ def plot_learning_curve(
         ax.plot(*zip(*evals, strict=True), "o", ms=4, label="greedy evaluation (mean)")
     if stop_reward is not None:
         ax.axhline(stop_reward, color="grey", ls="--", lw=1, label=f"stop reward {stop_reward:g}")
+    ratings = [
+        (r[x], r[rating_y]) for r in records if r.get(x) is not None and r.get(rating_y) is not None
+    ]
+    handles, labels = ax.get_legend_handles_labels()
+    if ratings:
+        right = ax.twinx()
+        right.plot(*zip(*ratings, strict=True), color="tab:green", lw=1, label="league rating")
+        right.set_ylabel("learner Elo rating (league)")
+        more, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more, labels + more_labels
     if not train and not evals:
         ax.text(
             0.5, 0.5, "no finished episodes yet", ha="center", va="center", transform=ax.transAxes
@@ -64,8 +77,8 @@ def plot_learning_curve(
     ax.set_ylabel("episode return")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    if train or evals or stop_reward is not None:
-        ax.legend(loc="best", fontsize="small")
+    if handles:
+        ax.legend(handles, labels, loc="best", fontsize="small")
     fig.tight_layout()
     return atomic_write(path, lambda f: fig.savefig(f, format="png"))
 
@@ -84,9 +97,10 @@ class LearningCurve:
     always drawn.
 
     Args:
-        max_points: Points kept per series (training return, greedy evaluations), >= 2; a
+        max_points: Points kept per series (training return, greedy evaluations, league
+            rating), >= 2; a
             PNG is ~800 pixels wide.
-        x, y, eval_y: The keys, as :func:`plot_learning_curve` reads them.
+        x, y, eval_y, rating_y: The keys, as :func:`plot_learning_curve` reads them.
     """
 
     #: The default ``max_points``.
@@ -99,19 +113,20 @@ class LearningCurve:
         x: str = "env_steps",
         y: str = "episode_return_mean",
         eval_y: str = "eval_return_mean",
+        rating_y: str = "league_rating",
     ) -> None:
         max_points = self.MAX_POINTS if max_points is None else max_points
         if max_points < 2:
             raise ValueError(f"LearningCurve: max_points must be >= 2, got {max_points}")
-        self.keys = (x, y, eval_y)
-        self._series = (_Thinned(max_points), _Thinned(max_points))
+        self.keys = (x, y, eval_y, rating_y)
+        self._series = tuple(_Thinned(max_points) for _ in range(3))
 
     def add(self, metrics: Mapping[str, Any]) -> None:
         """Take one iteration's metrics row (rows without a value add nothing to its series)."""
-        x, y, eval_y = self.keys
+        x, *keys = self.keys
         if metrics.get(x) is None:
             return
-        for series, key in zip(self._series, (y, eval_y), strict=True):
+        for series, key in zip(self._series, keys, strict=True):
             if metrics.get(key) is not None:
                 series.add((metrics[x], metrics[key]))
 
@@ -122,10 +137,10 @@ class LearningCurve:
 
     def records(self) -> list[dict[str, Any]]:
         """The kept points as rows for :func:`plot_learning_curve`, in order per series."""
-        x, y, eval_y = self.keys
+        x, *keys = self.keys
         return [
             {x: px, key: py}
-            for series, key in zip(self._series, (y, eval_y), strict=True)
+            for series, key in zip(self._series, keys, strict=True)
             for px, py in series.points()
         ]
 
