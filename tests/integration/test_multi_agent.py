@@ -140,3 +140,21 @@ def test_role_input_gives_a_shared_policy_the_role() -> None:
     assert set(algorithm.policies) == {"default"} and metrics["policies"]["default"]["samples"]
     assert any(w.shape[-1] == 4 + 2 or w.shape[0] == 4 + 2 for w in first.values())
     assert evaluation["episodes"] == 4
+
+
+def test_a_centralized_critic_reads_what_the_actor_does_not() -> None:
+    config = tiny(
+        "ppo",
+        env=RockPaperScissorsEnv,
+        centralized_critic=True,
+        role_input=True,
+        backend="inline",
+    )
+    with build("ppo", config) as algorithm:
+        metrics = algorithm.train_iter()
+        weights = algorithm.policy.get_weights()
+    assert metrics["policies"]["default"]["samples"] > 0
+    # The actor: the opponent's last action (4) and the role (2). The critic adds both
+    # roles' packed observations (2 x (4 + 1)).
+    assert weights["policy_torso.0.weight"].shape[1] == 6
+    assert weights["value_torso.0.weight"].shape[1] == 6 + 10

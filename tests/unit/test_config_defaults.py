@@ -78,6 +78,7 @@ _MULTI_AGENT: dict[str, Any] = {
     "policies": [],
     "policies_to_train": [],
     "role_input": False,
+    "centralized_critic": False,
     "opponents": {},
     "self_play": False,
     "self_play_latest_prob": 0.5,

@@ -117,6 +117,18 @@ def test_image_boxes_get_a_cnn_with_the_channel_axis_found() -> None:
         encoder_spec(BOX, mask_key="action_mask", encoder="cnn")
 
 
+#: A centralized critic's observation: the actor reads ``action_mask`` (as a mask) and
+#: ``observation``; ``critic`` (every role's observation) is the critic's only.
+CENTRAL = gym.spaces.Dict(
+    {
+        "action_mask": gym.spaces.MultiBinary(3),
+        "critic": gym.spaces.Box(-1.0, 1.0, (6,), np.float32),
+        "observation": gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
+        "role": gym.spaces.Discrete(2),
+    }
+)
+
+
 SPECS: dict[str, Any] = {
     "q-box": lambda: q_network_spec(
         BOX, 3, hidden_sizes=(8, 8), dueling=False, mask_key="action_mask"
@@ -154,6 +166,18 @@ SPECS: dict[str, Any] = {
         orthogonal_init=False,
         initial_log_std=-0.5,
         mask_key="action_mask",
+    ),
+    "ac-central-critic": lambda: actor_critic_spec(
+        CENTRAL,
+        3,
+        gaussian=False,
+        hidden_sizes=(8,),
+        shared_torso=False,
+        activation="tanh",
+        orthogonal_init=True,
+        initial_log_std=0.0,
+        mask_key="action_mask",
+        critic_only_key="critic",
     ),
     "ac-masked-cnn-free": lambda: actor_critic_spec(
         IMAGE_FIRST,
@@ -267,3 +291,40 @@ def test_out_of_range_discrete_observations_are_refused_not_wrapped() -> None:
 
 def test_a_three_dimensional_box_too_narrow_for_a_cnn_is_read_flat() -> None:
     assert encoder_spec(gym.spaces.Box(0, 1, (100, 2, 8)), mask_key="action_mask").kind == "flat"
+
+
+def test_a_critic_only_part_is_read_by_the_critic_alone() -> None:
+    spec = SPECS["ac-central-critic"]()
+    # The actor reads observation (2) and role (one-hot 2); the critic also critic (6).
+    assert spec.torso("policy_torso").layers[0].fan_in == 4
+    assert spec.torso("value_torso").layers[0].fan_in == 10
+    params = spec.initial_parameters(np.random.default_rng(0))
+    obs = _sample_obs(CENTRAL, 4)
+    layout = ObservationLayout.of(CENTRAL)
+    (critic,) = [p for p in layout.parts if p.path == ("critic",)]
+    changed = obs.copy()
+    changed[:, critic.offset : critic.offset + critic.size] += 0.5
+    before, after = forward(spec, params, obs), forward(spec, params, changed)
+    np.testing.assert_array_equal(before["logits"], after["logits"])
+    assert not np.allclose(before["value"], after["value"])
+
+
+def test_a_critic_only_key_that_cannot_work_is_refused() -> None:
+    def build(**kwargs: Any) -> Any:
+        fields: dict[str, Any] = {
+            "gaussian": False,
+            "hidden_sizes": (8,),
+            "shared_torso": False,
+            "activation": "tanh",
+            "orthogonal_init": True,
+            "initial_log_std": 0.0,
+            "mask_key": "action_mask",
+            "critic_only_key": "critic",
+            **kwargs,
+        }
+        return actor_critic_spec(CENTRAL, 3, **fields)
+
+    with pytest.raises(SpaceError, match="separate actor and critic torsos"):
+        build(shared_torso=True)
+    with pytest.raises(SpaceError, match="'nothing' must name some"):
+        build(critic_only_key="nothing")

@@ -468,12 +468,17 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{self.name} trains single-role envs; {self.env_spec.name} has roles "
                 f"{', '.join(env.roles)}: train it with ppo or a2c (docs/multi_agent.md)"
             )
-        if config.role_input:
+        if getattr(config, "role_input", False) or getattr(config, "centralized_critic", False):
+            from rlactors.multiagent.central_critic import central_critic_spec
             from rlactors.multiagent.role_input import role_input_spec
 
             # Every process builds the wrapped env: evaluators, greedy matches, checkpoints
-            # (whose config says role_input, so a restored run wraps it again).
-            self.env_spec = role_input_spec(self.env_spec)
+            # (whose config says so, so a restored run wraps it again). The role goes in
+            # first, so that a centralized critic sees it too.
+            if getattr(config, "role_input", False):
+                self.env_spec = role_input_spec(self.env_spec)
+            if getattr(config, "centralized_critic", False):
+                self.env_spec = central_critic_spec(self.env_spec)
             wrapped = self.env_spec.make(check=False)
             try:
                 info = MultiAgentEnvInfo.of(self.env_spec, wrapped)

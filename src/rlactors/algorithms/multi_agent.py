@@ -17,6 +17,7 @@ naming a policy that does not exist (:class:`~rlactors.multiagent.mapping.Policy
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -37,6 +38,7 @@ from rlactors.optimizers.multi_agent_samples import (
     league_weights,
 )
 from rlactors.optimizers.worker_group import WorkerGroup
+from rlactors.policies import ActorCriticConfig
 from rlactors.seeding import EVALUATORS_STREAM, LEARNER_STREAM, derive_seed
 
 if TYPE_CHECKING:
@@ -166,6 +168,16 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
         self.policy_spaces = self.multi_agent.policy_spaces
         self.trained = self.multi_agent.trained
         self.league = self.multi_agent.league
+
+    def policy_config(self) -> ActorCriticConfig:
+        """The actor-critic's networks; with ``centralized_critic`` the ``critic`` part of the
+        observation is read by the critic only."""
+        config = super().policy_config()
+        if self.config.centralized_critic:
+            from rlactors.multiagent.central_critic import CRITIC_KEY
+
+            return dataclasses.replace(config, critic_only_key=CRITIC_KEY)
+        return config
 
     def policies(self) -> dict[str, PolicyEntry]:
         from rlactors.learners import ActorCriticLearner  # torch (see algorithms.loop)

@@ -84,6 +84,10 @@ class MultiAgentFields:
     """Give a shared policy its role as an input (a one-hot ``role`` part of the
     observation), so one network can play each role differently."""
 
+    centralized_critic: bool = False
+    """A centralized critic (MAPPO): the value function also reads every role's observation
+    (a ``critic`` part added to each observation), the actor only its own. PPO and A2C."""
+
     opponents: OpponentsField = NO_KWARGS
     """Roles played by scripted players, e.g. ``player_1=random`` (CLI) or ``{"player_1":
     "rock"}``: ``random``, ``minimax`` (tic-tac-toe), ``heuristic`` (Connect Four), ``rock``
@@ -156,6 +160,7 @@ class MultiAgentFields:
             and not self.policies
             and not self.policies_to_train
             and not self.role_input
+            and not self.centralized_critic
             and not self.opponents
             and not self.self_play
             and self.eval_opponent is None

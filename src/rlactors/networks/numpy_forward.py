@@ -38,7 +38,7 @@ def forward(
     for head in heads:
         if head.torso not in torso_out:
             torso = spec.torso(head.torso)
-            x = features
+            x = torso.select(features, lambda xs: np.concatenate(xs, axis=1))
             for layer in torso.layers:
                 x = _linear(params, layer, x)
                 x = np.tanh(x) if torso.activation == "tanh" else np.maximum(x, 0.0, out=x)

@@ -29,7 +29,9 @@ OpenAI Baselines' (orthogonal weights with each layer's :attr:`Layer.gain`, zero
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -109,11 +111,23 @@ class TorsoSpec:
         name: Its layers are ``{name}.{2i}`` (see the module docstring).
         layers: The linear layers, in order; empty for an identity torso.
         activation: The nonlinearity after every layer.
+        inputs: The ranges ``[start, stop)`` of the encoder's features it reads, concatenated
+            in order (None: all of them). A centralized critic's extra observation parts are
+            left out of the actor's torso this way.
     """
 
     name: str
     layers: tuple[Layer, ...]
     activation: Activation
+    inputs: tuple[tuple[int, int], ...] | None = None
+
+    def select(self, features: Any, concat: Callable[[list[Any]], Any]) -> Any:
+        """The columns of ``features`` ``[B, F]`` this torso reads; ``concat`` joins column
+        blocks along axis 1 (``np.concatenate`` or ``torch.cat``: the interpreter's)."""
+        if self.inputs is None:
+            return features
+        pieces = [features[:, a:b] for a, b in self.inputs]
+        return pieces[0] if len(pieces) == 1 else concat(pieces)
 
     @property
     def features(self) -> int | None:
@@ -344,21 +358,29 @@ def actor_critic_spec(
     initial_log_std: float,
     mask_key: str,
     encoder: Literal["auto", "flat", "cnn"] = "auto",
+    critic_only_key: str | None = None,
 ) -> NetworkSpec:
     """An actor-critic: encoder, ``policy_torso`` (and ``value_torso`` unless shared), heads
     ``logits`` ``[B, A]`` or ``mean`` ``[B, K]`` (with free ``log_std`` ``[K]``) and
-    ``value`` ``[B]``.
+    ``value`` ``[B]``. With ``critic_only_key``, the Dict observation's parts under that key
+    are read by the value torso only (a centralized critic, MAPPO's).
 
     Raises:
-        SpaceError: The space has no layout, or its action mask does not fit the actions.
+        SpaceError: The space has no layout, or its action mask does not fit the actions; a
+            ``critic_only_key`` that names no part, or with a shared torso or a cnn encoder.
     """
     owner = "actor-critic network"
     enc = encoder_spec(observation_space, mask_key=mask_key, encoder=encoder, owner=owner)
-    policy_torso = mlp_torso("policy_torso", enc.features, hidden_sizes, activation)
+    actor_inputs, actor_features = None, enc.features
+    if critic_only_key is not None:
+        actor_inputs = _feature_ranges_without(enc, critic_only_key, shared_torso, owner)
+        actor_features = sum(b - a for a, b in actor_inputs)
+    policy_torso = mlp_torso("policy_torso", actor_features, hidden_sizes, activation)
+    policy_torso = dataclasses.replace(policy_torso, inputs=actor_inputs)
     torsos = [policy_torso]
     if not shared_torso:
         torsos.append(mlp_torso("value_torso", enc.features, hidden_sizes, activation))
-    width = policy_torso.features or enc.features
+    width = policy_torso.features or actor_features
     if gaussian and enc.layout.mask_part is not None:
         raise SpaceError(f"{owner}: an action mask needs Discrete actions, not a Box")
     masked = False if gaussian else _check_mask(enc.layout, actor_size, owner)
@@ -378,6 +400,34 @@ def actor_critic_spec(
     free = (("log_std", (actor_size,), float(initial_log_std)),) if gaussian else ()
     init: Init = "orthogonal" if orthogonal_init else "default"
     return NetworkSpec(enc, tuple(torsos), (actor, value), free, init)
+
+
+def _feature_ranges_without(
+    enc: EncoderSpec, key: str, shared_torso: bool, owner: str
+) -> tuple[tuple[int, int], ...]:
+    """The encoder feature ranges of every input part not under Dict key ``key``."""
+    if shared_torso or enc.kind != "flat":
+        raise SpaceError(
+            f"{owner}: a critic-only observation part needs separate actor and critic torsos "
+            "and a flat encoder (shared_torso=False, no cnn)"
+        )
+    ranges: list[tuple[int, int]] = []
+    start, found = 0, False
+    for part in enc.layout.input_parts:
+        stop = start + part.features
+        if part.path[:1] == (key,):
+            found = True
+        elif ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], stop)  # contiguous with the last: one slice
+        else:
+            ranges.append((start, stop))
+        start = stop
+    if not found or not ranges:
+        raise SpaceError(
+            f"{owner}: the critic-only key {key!r} must name some, not all, of the "
+            f"observation's parts ({', '.join(p.name for p in enc.layout.input_parts)})"
+        )
+    return tuple(ranges)
 
 
 def _check_mask(layout: ObservationLayout, num_actions: int, owner: str) -> bool:

@@ -80,7 +80,7 @@ class SpecNetwork(nn.Module):
                 continue
             if head.torso not in torso_out:
                 torso = spec.torso(head.torso)
-                x = features
+                x = torso.select(features, lambda xs: torch.cat(xs, dim=1))
                 for layer in torso.layers:
                     x = self._linear(layer, x)
                     x = torch.tanh(x) if torso.activation == "tanh" else torch.relu(x)

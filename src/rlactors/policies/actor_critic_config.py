@@ -65,6 +65,10 @@ class ActorCriticConfig:
     """Dict observation key holding the legal actions (1 = legal): illegal actions' logits are
     masked, so they are never sampled and the entropy ranges over legal actions."""
 
+    critic_only_key: str | None = None
+    """A Dict observation key whose parts only the critic reads (a centralized critic: every
+    role's observation, MAPPO's); the actor sees the rest. None: both read everything."""
+
     def __post_init__(self) -> None:
         """Checks every field.
 
@@ -104,6 +108,7 @@ class ActorCriticConfig:
             initial_log_std=self.initial_log_std,
             mask_key=self.action_mask_key,
             encoder=self.encoder,
+            critic_only_key=self.critic_only_key,
         )
 
 
