@@ -51,3 +51,22 @@ def test_custom_env_trains_with_ppo_and_dqn_on_processes() -> None:
     for algorithm in ("ppo", "dqn"):
         line = next(line for line in lines if line.startswith(f"{algorithm}:"))
         assert "solved True, greedy return 1.0" in line, result.stdout
+
+
+@pytest.mark.timeout(120)
+def test_multi_agent_example_plays_both_seats_against_both_players() -> None:
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "multi_agent.py"), "--env-steps", "4096"],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=True,
+    ).stdout
+    lines = out.strip().splitlines()
+    assert lines[-5].startswith("trained 4096 env steps")
+    assert [line.split(":")[0] for line in lines[-4:]] == [
+        "player_1 vs random",
+        "player_2 vs random",
+        "player_1 vs minimax",
+        "player_2 vs minimax",
+    ]
