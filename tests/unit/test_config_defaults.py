@@ -71,8 +71,8 @@ _ACTOR_CRITIC: dict[str, Any] = {
     "normalize_advantages": False,
 }
 
-#: The multi-agent fields PPO, A2C, DQN and Ape-X added (issue #11); their defaults change nothing for a
-#: single-role env.
+#: The multi-agent fields PPO, A2C, DQN and Ape-X added (issue #11); their defaults change
+#: nothing for a single-role env.
 _MULTI_AGENT: dict[str, Any] = {
     "policy_mapping": "shared",
     "policies": [],

@@ -466,7 +466,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         if self.multi_agent_builder_class is None:
             raise SpaceError(
                 f"{self.name} trains single-role envs; {self.env_spec.name} has roles "
-                f"{', '.join(env.roles)}: train it with ppo or a2c (docs/multi_agent.md)"
+                f"{', '.join(env.roles)}: train it with ppo, a2c, dqn or apex (docs/multi_agent.md)"
             )
         info = MultiAgentEnvInfo.of(self.env_spec, env)
         return self.multi_agent_builder_class(self.name, config, info)

@@ -1,4 +1,4 @@
-"""What DQN and Ape-X build for a multi-role env: a Q-policy per id, multi-role evaluators, a league.
+"""What DQN and Ape-X build for a multi-role env: Q-policies by id, multi-role evaluators, a league.
 
 When the env has several roles, :class:`~rlactors.algorithms.loop.TrainingLoop` makes the
 algorithm's ``multi_agent_builder_class``: DQN's and Ape-X's are this class plus their own
@@ -59,9 +59,7 @@ class MultiAgentQBuilder(QLearningBuilder):
         from rlactors.policies import DQNPolicy
 
         out: dict[str, PolicyEntry] = {}
-        for n, (pid, (obs_space, act_space)) in enumerate(
-            self.multi_agent.policy_spaces.items()
-        ):
+        for n, (pid, (obs_space, act_space)) in enumerate(self.multi_agent.policy_spaces.items()):
             policy = DQNPolicy(
                 obs_space,
                 act_space,
@@ -109,7 +107,7 @@ class MultiAgentQBuilder(QLearningBuilder):
             mask_key=c.action_mask_key,
         )
 
-    def greedy_evaluator(self, env_steps: int) -> None:
+    def greedy_evaluator(self, env_steps: int) -> tuple[Callable[..., Any], Any] | None:
         """None: a multi-role run's greedy evaluations (matches) run in the caller's process."""
         return None
 

@@ -3,10 +3,11 @@
 The returns (``n_step``, ``gamma``), the rollouts, replay's capacity and batch, the Q-network
 and the learner step, and the multi-agent fields (:class:`MultiAgentFields`: the role mapping,
 scripted opponents, self-play), which a multi-role env reads (turn-based games with action
-masks; see :mod:`rlactors.algorithms.multi_agent_q`). :class:`~rlactors.algorithms.dqn.DQNConfig` and
-:class:`~rlactors.algorithms.apex.ApexConfig` extend it with their own sampling, exploration
-and replay fields; Ape-X re-declares, saying why, the defaults it tuned on its own. No torch
-here: the CLI reads these classes to build ``rlactors train dqn --help``.
+masks; see :mod:`rlactors.algorithms.multi_agent_q`).
+:class:`~rlactors.algorithms.dqn.DQNConfig` and :class:`~rlactors.algorithms.apex.ApexConfig`
+extend it with their own sampling, exploration and replay fields; Ape-X re-declares, saying
+why, the defaults it tuned on its own. No torch here: the CLI reads these classes to build
+``rlactors train dqn --help``.
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ class AsyncReplayOptimizer(Optimizer):
         def weights() -> dict[str, Weights]:
             return {policy_id: learner.get_weights()}
 
-        self.workers = WorkerGroup(
+        self.workers: WorkerGroup[Any] = WorkerGroup(
             ApexWorker,
             lambda i: (
                 dataclasses.replace(evaluator_config, epsilon=self.epsilons[i]),
@@ -242,7 +242,9 @@ class AsyncReplayOptimizer(Optimizer):
         self.config = config
         #: The learners by policy id; shard ``j`` holds policy ``shard_policies[j]``'s rows.
         self.learners = dict(learners)
-        self.shard_policies = [pid for pid in self.learners for _ in range(config.num_replay_shards)]
+        self.shard_policies = [
+            pid for pid in self.learners for _ in range(config.num_replay_shards)
+        ]
         self.iteration_env_steps = iteration_env_steps
         per_shard = config.buffer_capacity_transitions // config.num_replay_shards
         # Shards that came back (their index), from the backend's supervisor thread; handled

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rlactors.actors import ActorDiedError, ActorRef, Future
-from rlactors.core import EpisodeStats, Learner, Optimizer, SampleBatch
+from rlactors.core import EpisodeStats, Learner, Optimizer
 from rlactors.optimizers.multi_agent_samples import role_return_means
 from rlactors.optimizers.sync_replay import (
     Schedule,
@@ -254,4 +254,3 @@ def tell_league(league: League | None, refs: Sequence[ActorRef[Any]]) -> None:
             ref.tell("set_league", probabilities)
         except ActorDiedError:
             log.debug("%s is down; it gets the league with its next round", ref.name)
-
