@@ -127,7 +127,7 @@ def test_bad_mappings_fail_before_any_actor_starts() -> None:
     with pytest.raises(SpaceError, match="has one role"):
         build("ppo", tiny("ppo", env="CartPole-v1", self_play=True))
     with pytest.raises(SpaceError, match="trains single-role envs"):
-        build("dqn", get_algorithm("dqn").config_class()(env=NimEnv))
+        build("a3c", get_algorithm("a3c").config_class()(env=NimEnv))
 
 
 def test_role_input_gives_a_shared_policy_the_role() -> None:

@@ -71,8 +71,8 @@ _ACTOR_CRITIC: dict[str, Any] = {
     "normalize_advantages": False,
 }
 
-#: The multi-agent fields PPO and A2C added (issue #11); their defaults change nothing for a
-#: single-role env.
+#: The multi-agent fields PPO, A2C, DQN and Ape-X added (issue #11); their defaults change
+#: nothing for a single-role env.
 _MULTI_AGENT: dict[str, Any] = {
     "policy_mapping": "shared",
     "policies": [],
@@ -92,6 +92,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "dqn": {
         **_RUN,
         **_Q_NETWORK,
+        **_MULTI_AGENT,
         "backend": "inline",
         "num_evaluators": 1,
         "num_envs_per_evaluator": 1,
@@ -112,6 +113,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "apex": {
         **_RUN,
         **_Q_NETWORK,
+        **_MULTI_AGENT,
         "iteration_env_steps": 500,
         "num_workers": 2,
         "num_envs_per_worker": 4,

@@ -1,10 +1,13 @@
 """QLearningConfig: the fields DQN and Ape-X share, the run's plus n-step Q-learning's.
 
 The returns (``n_step``, ``gamma``), the rollouts, replay's capacity and batch, the Q-network
-and the learner step. :class:`~rlactors.algorithms.dqn.DQNConfig` and
-:class:`~rlactors.algorithms.apex.ApexConfig` extend it with their own sampling, exploration
-and replay fields; Ape-X re-declares, saying why, the defaults it tuned on its own. No torch
-here: the CLI reads these classes to build ``rlactors train dqn --help``.
+and the learner step, and the multi-agent fields (:class:`MultiAgentFields`: the role mapping,
+scripted opponents, self-play), which a multi-role env reads (turn-based games with action
+masks; see :mod:`rlactors.algorithms.multi_agent_q`).
+:class:`~rlactors.algorithms.dqn.DQNConfig` and :class:`~rlactors.algorithms.apex.ApexConfig`
+extend it with their own sampling, exploration and replay fields; Ape-X re-declares, saying
+why, the defaults it tuned on its own. No torch here: the CLI reads these classes to build
+``rlactors train dqn --help``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rlactors.algorithms.multi_agent_config import MultiAgentFields
 from rlactors.algorithms.run_config import RunConfig
 from rlactors.validation import (
     check_fractions,
@@ -23,7 +27,7 @@ from rlactors.validation import (
 
 
 @dataclass(frozen=True)
-class QLearningConfig(RunConfig):
+class QLearningConfig(MultiAgentFields, RunConfig):
     """Fields of every Q-learning algorithm's config (DQN's defaults)."""
 
     # -- sampling ---------------------------------------------------------------------------------
@@ -80,7 +84,7 @@ class QLearningConfig(RunConfig):
     """Copy the online network into the target network every this many learner steps."""
 
     def __post_init__(self) -> None:
-        """Checks these fields, then the run's.
+        """Checks these fields, then the run's, then the multi-agent ones.
 
         Raises:
             ValueError: A field is out of range; the message names it as ``Class.field``.
@@ -103,3 +107,4 @@ class QLearningConfig(RunConfig):
         check_positive_numbers(self, "learning_rate")
         check_positive_numbers(self, "huber_delta", "max_grad_norm", none_ok=True)
         super().__post_init__()
+        self.check_multi_agent_fields()

@@ -208,10 +208,44 @@ class AsyncReplayOptimizer(Optimizer):
         learner: Learner,
         iteration_env_steps: int = 2_000,
     ) -> None:
-        self.config = config
+        policy_id = evaluator_config.policy_id
         self.learner = learner
+        self.policy_id = policy_id
+        self._spawn_shards(config, {policy_id: learner}, evaluator_config.seed, iteration_env_steps)
+
+        def weights() -> dict[str, Weights]:
+            return {policy_id: learner.get_weights()}
+
+        self.workers: WorkerGroup[Any] = WorkerGroup(
+            ApexWorker,
+            lambda i: (
+                dataclasses.replace(evaluator_config, epsilon=self.epsilons[i]),
+                self.shards,
+            ),
+            config.num_workers,
+            weights=weights,
+            max_restarts=config.max_worker_restarts,
+            name="worker",
+        )
+        self._start_counters(evaluator_config.env_steps_per_sample)
+
+    def _spawn_shards(
+        self,
+        config: AsyncReplayConfig,
+        learners: Mapping[str, Learner],
+        seed: int,
+        iteration_env_steps: int,
+    ) -> None:
+        """The replay shards: ``num_replay_shards`` for each learner's policy (one policy for
+        single-role Ape-X; see :mod:`rlactors.optimizers.multi_agent_async_replay`), each
+        policy's capacity split evenly over its shards."""
+        self.config = config
+        #: The learners by policy id; shard ``j`` holds policy ``shard_policies[j]``'s rows.
+        self.learners = dict(learners)
+        self.shard_policies = [
+            pid for pid in self.learners for _ in range(config.num_replay_shards)
+        ]
         self.iteration_env_steps = iteration_env_steps
-        seed = evaluator_config.seed
         per_shard = config.buffer_capacity_transitions // config.num_replay_shards
         # Shards that came back (their index), from the backend's supervisor thread; handled
         # by the learner's loop, which owns the counters.
@@ -231,26 +265,13 @@ class AsyncReplayOptimizer(Optimizer):
                 alpha=config.priority_alpha,
                 seed=derive_seed(seed, SHARD_STREAM, j),
             )
-            for j in range(config.num_replay_shards)
+            for j in range(len(self.shard_policies))
         ]
         self.epsilons = apex_epsilons(config.num_workers)
-        policy_id = evaluator_config.policy_id
 
-        def weights() -> dict[str, Weights]:
-            return {policy_id: learner.get_weights()}
-
-        self.workers = WorkerGroup(
-            ApexWorker,
-            lambda i: (
-                dataclasses.replace(evaluator_config, epsilon=self.epsilons[i]),
-                self.shards,
-            ),
-            config.num_workers,
-            weights=weights,
-            max_restarts=config.max_worker_restarts,
-            name="worker",
-        )
-        self.policy_id = policy_id
+    def _start_counters(self, env_steps_per_sample: int) -> None:
+        """The counters and the learner loop's state (after the shards and workers)."""
+        config = self.config
         # Counters (saved with checkpoints, so a restored run keeps its replay ratio).
         self.env_steps = 0
         self.inserted = 0
@@ -263,8 +284,8 @@ class AsyncReplayOptimizer(Optimizer):
         # as its last answer gave it, and shards left out of sampling until they refill.
         self.replay_restarts = 0
         self.lost_transitions = 0
-        self._shard_sizes = [0] * config.num_replay_shards
-        self._refill_until = [0] * config.num_replay_shards
+        self._shard_sizes = [0] * len(self.shards)
+        self._refill_until = [0] * len(self.shards)
         # How far learning may fall behind the replay ratio (in samples) before new rollouts
         # wait: one rollout per worker. Each rollout owes the learner replay_ratio * rollout
         # samples, so when rollouts restart the learner still has that much work queued, more
@@ -272,7 +293,7 @@ class AsyncReplayOptimizer(Optimizer):
         # a lag of two batches, the learner waited ~0.4 ms per 1.8 ms learner step, the
         # workers' round trip.)
         self._max_lag_samples = max(
-            config.replay_ratio * evaluator_config.env_steps_per_sample * config.num_workers,
+            config.replay_ratio * env_steps_per_sample * config.num_workers,
             float(
                 config.sample_requests_in_flight_per_shard
                 * config.batches_per_sample_request
@@ -309,12 +330,9 @@ class AsyncReplayOptimizer(Optimizer):
         target = self.env_steps + self.iteration_env_steps
         env_steps0 = self.env_steps
         episodes: list[EpisodeStats] = []
-        learned: list[dict[str, float]] = []
-        t0, learner_steps0, learn_time0 = (
-            time.perf_counter(),
-            self.learner_steps,
-            self._learn_time_s,
-        )
+        # Each policy's learner statistics of this step (one policy for single-role Ape-X).
+        learned: dict[str, list[dict[str, float]]] = {pid: [] for pid in self.learners}
+        t0, learn_time0 = time.perf_counter(), self._learn_time_s
         wait_s = 0.0
         while self.env_steps < target:
             self._note_shard_restarts()
@@ -345,7 +363,8 @@ class AsyncReplayOptimizer(Optimizer):
                     self.inserted += value["transitions"]
                     self.lost_transitions += value["undelivered"]
                     self.env_crashes += value.get("env_crashes", 0)
-                    episodes += [EpisodeStats(r, n) for r, n in value["episodes"]]
+                    # (return, length), and a multi-role worker's role returns and players.
+                    episodes += [EpisodeStats(*e) for e in value["episodes"]]
                 else:
                     batches, self._shard_sizes[who], incarnation = value
                     if len(batches) * self.config.batch_size < asked:
@@ -354,12 +373,18 @@ class AsyncReplayOptimizer(Optimizer):
                         self._refill_until[who] = self.inserted + self.config.batch_size * len(
                             self.shards
                         )
-                    learned += [self._learn(who, incarnation, *sample) for sample in batches]
+                    learned[self.shard_policies[who]] += [
+                        self._learn(who, incarnation, *sample) for sample in batches
+                    ]
         self._send_priorities()  # none wait past the iteration (a checkpoint may follow)
         elapsed = time.perf_counter() - t0
 
-        def mean(key: str) -> float | None:
-            return float(np.mean([s[key] for s in learned])) if learned else None
+        def stats(steps: list[dict[str, float]]) -> dict[str, float | None]:
+            means = {
+                key: float(np.mean([s[key] for s in steps])) if steps else None
+                for key in ("loss", "q_mean", "grad_norm")
+            }
+            return {**means, "learner_updates_per_s": len(steps) / elapsed}
 
         workers = self.worker_metrics()
         return {
@@ -370,14 +395,7 @@ class AsyncReplayOptimizer(Optimizer):
             "episode_lengths": [e.length for e in episodes],
             "sample_wait_s": wait_s,
             "learn_time_s": self._learn_time_s - learn_time0,
-            "learners": {
-                self.policy_id: {
-                    "loss": mean("loss"),
-                    "q_mean": mean("q_mean"),
-                    "grad_norm": mean("grad_norm"),
-                    "learner_updates_per_s": (self.learner_steps - learner_steps0) / elapsed,
-                }
-            },
+            "learners": {pid: stats(steps) for pid, steps in learned.items()},
             "metrics": {
                 "epsilon": None,
                 "replay_size": self.replay_size(),
@@ -390,8 +408,14 @@ class AsyncReplayOptimizer(Optimizer):
                 "env_crashes": self.env_crashes,
                 "worker_epsilons": [w["epsilon"] for w in workers],
                 "worker_env_steps_per_s": [w["env_steps_per_s"] for w in workers],
+                **self._episodes_finished(episodes),
             },
         }
+
+    def _episodes_finished(self, episodes: list[EpisodeStats]) -> dict[str, Any]:
+        """The episodes of a step, once it ends; returns extra metrics (none here: the
+        multi-role optimizer scores its league with them)."""
+        return {}
 
     def _top_up(self) -> None:
         """Keep rollouts and replay samples in flight, within the replay ratio."""
@@ -475,7 +499,7 @@ class AsyncReplayOptimizer(Optimizer):
         # the learner learns: topping up only once every answer in hand was learned on left
         # the learner a full shard round trip (~0.6 ms) short of data after each burst.
         self._top_up()
-        stats = self.learner.learn(batch)
+        stats = self.learners[self.shard_policies[shard]].learn(batch)
         self.learned_samples += len(batch)
         # Not sent now but with the shard's next sample request (see
         # batches_per_sample_request): a message of their own per learner step took ~13% of

@@ -140,12 +140,7 @@ class SyncReplayOptimizer(Optimizer):
         self.config = config
         self._epsilon_schedule = epsilon_schedule
         self._beta_schedule = beta_schedule or (lambda _step: 0.4)
-        sampler = (
-            PrioritizedSampler(config.prioritized_replay_alpha, config.prioritized_replay_eps)
-            if config.prioritized_replay
-            else UniformSampler()
-        )
-        self.replay = ReplayBuffer(config.buffer_capacity_transitions, sampler)
+        self.replay = replay_buffer(config)
         self._rng = np.random.default_rng(seed)
         self.env_steps = 0
         self.learner_steps = 0
@@ -280,29 +275,68 @@ class SyncReplayOptimizer(Optimizer):
         self.replay.add(columns, priorities=priorities)
 
     def _learn(self) -> tuple[dict[str, Any], float]:
-        config = self.config
         beta = float(self._beta_schedule(self.env_steps))
-        steps = 0
-        # Means over the round of the learner's scalar statistics (loss, q_mean, grad_norm for
-        # DQN); None for each before learning starts, so every round reports the same keys.
-        totals: dict[str, float] = dict.fromkeys(self._stat_keys, 0.0)
-        if self.env_steps >= config.learning_starts_env_steps and len(self.replay):
-            for _ in range(config.train_steps_per_sample):
-                batch, ids, weights = self.replay.sample(config.batch_size, self._rng, beta)
-                stats = self.learner.learn(SampleBatch({**batch.columns, "weights": weights}))
-                if config.prioritized_replay:
-                    self.replay.update_priorities(ids, np.abs(stats["td_error"]))
-                for key, value in stats.items():
-                    if key != "learner_steps" and _is_scalar(value):
-                        totals[key] = totals.get(key, 0.0) + float(value)
-                steps += 1
-        self._stat_keys.update(totals)
-        self.learner_steps += steps
-        means: dict[str, Any] = {k: (v / steps if steps else None) for k, v in totals.items()}
-        loss = means.get("loss")
+        learned = learn_from_replay(
+            self.replay, self.learner, self.config, self._rng, beta, self.env_steps, self._stat_keys
+        )
+        self.learner_steps += learned["learner_steps_this_step"]
+        loss = learned.get("loss")
         if loss is not None and not math.isfinite(loss):
             log.warning("non-finite loss %s at learner step %d", loss, self.learner_steps)
-        return {"learner_steps_this_step": steps, **means}, beta
+        return learned, beta
+
+
+def replay_buffer(config: SyncReplayConfig) -> ReplayBuffer:
+    """An empty buffer of ``config``'s capacity, prioritized or uniform."""
+    sampler = (
+        PrioritizedSampler(config.prioritized_replay_alpha, config.prioritized_replay_eps)
+        if config.prioritized_replay
+        else UniformSampler()
+    )
+    return ReplayBuffer(config.buffer_capacity_transitions, sampler)
+
+
+def learn_from_replay(
+    replay: ReplayBuffer,
+    learner: Learner,
+    config: SyncReplayConfig,
+    rng: np.random.Generator,
+    beta: float,
+    env_steps: int,
+    stat_keys: set[str],
+) -> dict[str, Any]:
+    """One round of learning: ``config.train_steps_per_sample`` learner steps on batches of
+    ``replay`` (none before ``learning_starts_env_steps``), priorities updated when prioritized.
+
+    Args:
+        replay: The buffer to sample.
+        learner: What learns; ``learn`` returns ``td_error`` ``[B]`` for prioritized replay.
+        config: Batch size, learner steps per round, learning start, prioritized or not.
+        rng: The sampling stream.
+        beta: Importance-sampling exponent.
+        env_steps: Env steps sampled so far (against ``learning_starts_env_steps``).
+        stat_keys: The statistic names reported so far; updated with this round's, so a round
+            without learning reports the same keys (as None).
+
+    Returns:
+        ``learner_steps_this_step`` and the means over the round of the learner's scalar
+        statistics (``loss``, ``q_mean``, ``grad_norm`` for DQN; None without learning).
+    """
+    steps = 0
+    totals: dict[str, float] = dict.fromkeys(stat_keys, 0.0)
+    if env_steps >= config.learning_starts_env_steps and len(replay):
+        for _ in range(config.train_steps_per_sample):
+            batch, ids, weights = replay.sample(config.batch_size, rng, beta)
+            stats = learner.learn(SampleBatch({**batch.columns, "weights": weights}))
+            if config.prioritized_replay:
+                replay.update_priorities(ids, np.abs(stats["td_error"]))
+            for key, value in stats.items():
+                if key != "learner_steps" and _is_scalar(value):
+                    totals[key] = totals.get(key, 0.0) + float(value)
+            steps += 1
+    stat_keys.update(totals)
+    means: dict[str, Any] = {k: (v / steps if steps else None) for k, v in totals.items()}
+    return {"learner_steps_this_step": steps, **means}
 
 
 def _is_scalar(value: object) -> bool:

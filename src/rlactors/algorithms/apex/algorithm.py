@@ -18,19 +18,25 @@ Everything else is DQN's: :class:`ApexBuilder` and DQN's builder share the Q-lea
 (:class:`~rlactors.algorithms.q_learning.QLearningBuilder`: policy, learner, evaluator config);
 Ape-X adds its optimizer and a greedy evaluator actor for evaluations beside learning, which is
 the point of the design. The stop criterion, checkpoints and metrics are the training loop's.
+
+A multi-role env is built by :class:`MultiAgentApexBuilder`: multi-role workers, and replay
+shards per trained policy id (:mod:`rlactors.optimizers.multi_agent_async_replay`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rlactors.algorithms.apex.config import ApexConfig
 from rlactors.algorithms.builder import PolicyMap
 from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.multi_agent_q import MultiAgentQBuilder
 from rlactors.algorithms.q_learning import QLearningBuilder
 from rlactors.core import DEFAULT_POLICY_ID
-from rlactors.evaluators import DQNEvaluator, EvaluatorConfig
+from rlactors.evaluators import DQNEvaluator
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
+from rlactors.optimizers.multi_agent_async_replay import MultiAgentAsyncReplayOptimizer
 from rlactors.seeding import APEX_GREEDY_EVALUATOR_STREAM, APEX_WORKERS_STREAM
 
 #: Modules the process backend's fork server imports once, so actor processes start in
@@ -39,7 +45,11 @@ from rlactors.seeding import APEX_GREEDY_EVALUATOR_STREAM, APEX_WORKERS_STREAM
 #: each actor process imports it, and whatever it imports is imported once here instead of once
 #: per actor (the algorithm modules import no torch until an algorithm is built; a script that
 #: imports torch itself at its top pays that here, once).
-_PRELOAD = ("__main__", "rlactors.optimizers.async_replay")
+_PRELOAD = (
+    "__main__",
+    "rlactors.optimizers.async_replay",
+    "rlactors.optimizers.multi_agent_async_replay",
+)
 
 
 class ApexBuilder(QLearningBuilder):
@@ -57,27 +67,52 @@ class ApexBuilder(QLearningBuilder):
             c.num_envs_per_worker, APEX_WORKERS_STREAM, 0.0, env_steps
         )
         return AsyncReplayOptimizer(
-            AsyncReplayConfig(
-                num_workers=c.num_workers,
-                num_replay_shards=c.num_replay_shards,
-                buffer_capacity_transitions=c.buffer_capacity_transitions,
-                priority_alpha=c.priority_alpha,
-                importance_beta=c.importance_beta,
-                batch_size=c.batch_size,
-                learning_starts_transitions=c.learning_starts_transitions,
-                replay_ratio=c.replay_ratio,
-                weight_sync_period_learner_steps=c.weight_sync_period_learner_steps,
-                max_worker_restarts=c.max_worker_restarts,
-                max_replay_restarts=c.max_replay_restarts,
-            ),
+            self.async_replay_config(),
             evaluator_config,
             policies[DEFAULT_POLICY_ID].learner,
             iteration_env_steps=c.iteration_env_steps,
         )
 
-    def greedy_evaluator(self, env_steps: int) -> tuple[type[DQNEvaluator], EvaluatorConfig]:
+    def async_replay_config(self) -> AsyncReplayConfig:
+        """How the workers, the replay shards and the learner are coordinated."""
+        c = self.config
+        return AsyncReplayConfig(
+            num_workers=c.num_workers,
+            num_replay_shards=c.num_replay_shards,
+            buffer_capacity_transitions=c.buffer_capacity_transitions,
+            priority_alpha=c.priority_alpha,
+            importance_beta=c.importance_beta,
+            batch_size=c.batch_size,
+            learning_starts_transitions=c.learning_starts_transitions,
+            replay_ratio=c.replay_ratio,
+            weight_sync_period_learner_steps=c.weight_sync_period_learner_steps,
+            max_worker_restarts=c.max_worker_restarts,
+            max_replay_restarts=c.max_replay_restarts,
+        )
+
+    def greedy_evaluator(self, env_steps: int) -> tuple[Callable[..., Any], Any] | None:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate).
         return DQNEvaluator, self.evaluator_config(1, APEX_GREEDY_EVALUATOR_STREAM, 0.0, env_steps)
+
+
+class MultiAgentApexBuilder(MultiAgentQBuilder, ApexBuilder):
+    """Ape-X's parts for a multi-role env: multi-role workers with Ape-X's epsilons, replay
+    shards and a learner per trained policy id; greedy evaluations are matches in this
+    process (no greedy evaluator actor)."""
+
+    config: ApexConfig
+
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> MultiAgentAsyncReplayOptimizer:
+        c = self.config
+        learners = self.trained_learners(policies, env_steps)
+        return MultiAgentAsyncReplayOptimizer(
+            self.async_replay_config(),
+            self.q_config(c.num_envs_per_worker, APEX_WORKERS_STREAM, 0.0, env_steps),
+            learners,
+            self.weights_fn(policies),
+            self.league,
+            iteration_env_steps=c.iteration_env_steps,
+        )
 
 
 class Apex(TrainingLoop):
@@ -91,3 +126,4 @@ class Apex(TrainingLoop):
     config: ApexConfig
     config_class: type[Any] = ApexConfig
     builder_class = ApexBuilder
+    multi_agent_builder_class = MultiAgentApexBuilder

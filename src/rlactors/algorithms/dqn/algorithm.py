@@ -11,6 +11,11 @@ The composition, in one read (:class:`DQNBuilder` makes the parts)::
         every eval_interval_env_steps, once training returns near stop_reward:
             solved = mean greedy return over eval_episodes >= stop_reward
 
+A multi-role env (``pettingzoo:classic/tictactoe_v3``, with ``self_play`` or scripted
+``opponents``) is built by :class:`MultiAgentDQNBuilder` instead: a Q-policy per policy id,
+multi-role evaluators and a replay buffer per trained id (see
+:mod:`rlactors.algorithms.multi_agent_q`).
+
 Usage::
 
     with DQN(DQNConfig(env="CartPole-v1", stop_reward=475)) as dqn:
@@ -25,11 +30,14 @@ from typing import Any
 from rlactors.algorithms.builder import PolicyMap
 from rlactors.algorithms.dqn.config import DQNConfig
 from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.multi_agent_q import MultiAgentQBuilder
 from rlactors.algorithms.q_learning import QLearningBuilder
 from rlactors.core import DEFAULT_POLICY_ID, Optimizer
 from rlactors.evaluators import DQNEvaluator
+from rlactors.multiagent.q_evaluator import MultiAgentQEvaluator
 from rlactors.optimizers import LinearSchedule, SyncReplayConfig, SyncReplayOptimizer
-from rlactors.optimizers.worker_group import evaluator_group
+from rlactors.optimizers.multi_agent_replay import MultiAgentReplayOptimizer
+from rlactors.optimizers.worker_group import WorkerGroup, evaluator_group
 from rlactors.seeding import EVALUATORS_STREAM, REPLAY_STREAM, derive_seed
 
 
@@ -64,17 +72,58 @@ class DQNBuilder(QLearningBuilder):
         return SyncReplayOptimizer(
             evaluators,
             learner,
-            SyncReplayConfig(
-                buffer_capacity_transitions=c.buffer_capacity_transitions,
-                batch_size=c.batch_size,
-                train_steps_per_sample=c.train_steps_per_sample,
-                learning_starts_env_steps=c.learning_starts_env_steps,
-                prioritized_replay=c.prioritized_replay,
-                prioritized_replay_alpha=c.prioritized_replay_alpha,
-            ),
+            self.replay_config(),
             seed=derive_seed(c.seed, REPLAY_STREAM, env_steps),
             epsilon_schedule=epsilon,
-            beta_schedule=LinearSchedule(c.prioritized_replay_beta, 1.0, c.max_env_steps),
+            beta_schedule=self.beta_schedule(),
+        )
+
+    def replay_config(self) -> SyncReplayConfig:
+        """Replay and learning per round."""
+        c = self.config
+        return SyncReplayConfig(
+            buffer_capacity_transitions=c.buffer_capacity_transitions,
+            batch_size=c.batch_size,
+            train_steps_per_sample=c.train_steps_per_sample,
+            learning_starts_env_steps=c.learning_starts_env_steps,
+            prioritized_replay=c.prioritized_replay,
+            prioritized_replay_alpha=c.prioritized_replay_alpha,
+        )
+
+    def beta_schedule(self) -> LinearSchedule:
+        """Prioritized replay's importance-sampling exponent, annealed to 1 over the budget."""
+        c = self.config
+        return LinearSchedule(c.prioritized_replay_beta, 1.0, c.max_env_steps)
+
+
+class MultiAgentDQNBuilder(MultiAgentQBuilder, DQNBuilder):
+    """DQN's parts for a multi-role env: a learner and a replay buffer per trained policy id,
+    multi-role evaluators stepped in rounds, one epsilon schedule for every learned policy."""
+
+    config: DQNConfig
+
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> Optimizer:
+        c = self.config
+        learners = self.trained_learners(policies, env_steps)
+        epsilon = self.epsilon_schedule()
+        config = self.q_config(
+            c.num_envs_per_evaluator, EVALUATORS_STREAM, epsilon(env_steps), env_steps
+        )
+        group: WorkerGroup[MultiAgentQEvaluator] = WorkerGroup(
+            MultiAgentQEvaluator,
+            lambda i: (config,),
+            c.num_evaluators,
+            weights=self.weights_fn(policies),
+            name="dqn-evaluator",
+        )
+        return MultiAgentReplayOptimizer(
+            group,
+            learners,
+            self.replay_config(),
+            seed=derive_seed(c.seed, REPLAY_STREAM, env_steps),
+            epsilon_schedule=epsilon,
+            beta_schedule=self.beta_schedule(),
+            league=self.league,
         )
 
 
@@ -99,3 +148,4 @@ class DQN(TrainingLoop):
     config: DQNConfig
     config_class: type[Any] = DQNConfig
     builder_class = DQNBuilder
+    multi_agent_builder_class = MultiAgentDQNBuilder
