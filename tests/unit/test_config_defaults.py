@@ -71,8 +71,8 @@ _ACTOR_CRITIC: dict[str, Any] = {
     "normalize_advantages": False,
 }
 
-#: The multi-agent fields PPO and A2C added (issue #11); their defaults change nothing for a
-#: single-role env.
+#: The multi-agent fields PPO, A2C and IMPALA added (issue #11); their defaults change nothing
+#: for a single-role env.
 _MULTI_AGENT: dict[str, Any] = {
     "policy_mapping": "shared",
     "policies": [],
@@ -148,6 +148,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "impala": {
         **_ACTOR_CRITIC,
+        **_MULTI_AGENT,
         "entropy_coef": 0.01,
         "rho_bar": 1.0,
         "c_bar": 1.0,

@@ -321,7 +321,8 @@ class MultiAgentEvaluator:
         finished: list[EpisodeStats] = []
         for _ in range(self.config.rollout_steps):
             self._step(closed, finished)
-        batches = self._segments() if self.config.gae_lambda is None else self._batches(closed)
+        lam = self.config.gae_lambda
+        batches = self._segments() if lam is None else self._batches(closed, lam)
         self._env_steps += self.config.env_steps_per_rollout
         self._sample_time_s += time.perf_counter() - start
         return MultiAgentRollout(batches, finished, self.config.env_steps_per_rollout)
@@ -565,9 +566,11 @@ class MultiAgentEvaluator:
 
     # -- GAE and batches ------------------------------------------------------------------------
 
-    def _batches(self, closed: dict[tuple[int, str], _Closed]) -> dict[str, SampleBatch]:
-        """GAE over each (env, role)'s closed moves; rows grouped by policy id."""
-        gamma, lam = self.config.gamma, self.config.gae_lambda
+    def _batches(
+        self, closed: dict[tuple[int, str], _Closed], lam: float
+    ) -> dict[str, SampleBatch]:
+        """GAE(``lam``) over each (env, role)'s closed moves; rows grouped by policy id."""
+        gamma = self.config.gamma
         parts: dict[str, list[dict[str, np.ndarray]]] = {}
         for (_, _), c in sorted(closed.items()):
             n = len(c.rewards)
@@ -615,7 +618,8 @@ class MultiAgentEvaluator:
         batches: dict[str, SampleBatch] = {}
         for pid, parts in segments.items():
             columns = {name: np.stack([p[name] for p in parts], axis=1) for name in parts[0]}
-            columns["crashed"] = np.zeros((steps, len(parts)), bool)  # a crash ends the rollout instead
+            # All False: an env crash ends the rollout (see the module docstring).
+            columns["crashed"] = np.zeros((steps, len(parts)), bool)
             rows = steps * len(parts)
             batches[pid] = SampleBatch(
                 {name: v.reshape(rows, *v.shape[2:]) for name, v in columns.items()}
