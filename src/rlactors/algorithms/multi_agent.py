@@ -144,8 +144,8 @@ class MultiAgentParts:
 
 
 class MultiAgentActorCriticBuilder(ActorCriticBuilder):
-    """The multi-role parts of PPO and A2C (see the module docstring); a subclass makes the
-    learning step of each policy in :meth:`learn_fns`.
+    """The multi-role parts of PPO, A2C and IMPALA (see the module docstring); a subclass makes
+    the learning step of each policy in :meth:`learn_fns` (IMPALA: its own ``optimizer``).
 
     Raises:
         PolicyMappingError: See the module docstring.

@@ -229,9 +229,8 @@ class _Stream:
             "truncated": np.asarray(self.truncated[:steps], bool),
             "next_obs": np.stack(self.next_obs[:steps]),
         }
-        for column in (self.obs, self.actions, self.log_probs, self.values, self.rewards):
-            del column[:steps]
-        for column in (self.discounts, self.truncated, self.next_obs):
+        columns = (self.obs, self.actions, self.log_probs, self.values, self.rewards)
+        for column in (*columns, self.discounts, self.truncated, self.next_obs):
             del column[:steps]
         return segment
 
