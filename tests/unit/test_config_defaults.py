@@ -71,7 +71,7 @@ _ACTOR_CRITIC: dict[str, Any] = {
     "normalize_advantages": False,
 }
 
-#: The multi-agent fields PPO, A2C, DQN and Ape-X added (issue #11); their defaults change
+#: The multi-agent fields every algorithm but A3C added (issue #11); their defaults change
 #: nothing for a single-role env.
 _MULTI_AGENT: dict[str, Any] = {
     "policy_mapping": "shared",
@@ -151,6 +151,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "impala": {
         **_ACTOR_CRITIC,
+        **_MULTI_AGENT,
         "entropy_coef": 0.01,
         "rho_bar": 1.0,
         "c_bar": 1.0,

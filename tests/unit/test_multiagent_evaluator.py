@@ -13,9 +13,9 @@ from rlactors.core import Env, Observation
 from rlactors.envs import EnvSpec
 from rlactors.envs.errors import EnvCheckError
 from rlactors.envs.toy import NimEnv, RockPaperScissorsEnv
-from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig
+from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig, SelfPlay
 from rlactors.multiagent.mapping import RoleMapping
-from rlactors.policies import ActorCriticConfig
+from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
 
 P0, P1 = "p0", "p1"
 
@@ -28,8 +28,9 @@ class FourMoves(Env):
     acted). The observation is the move number, one-hot.
     """
 
-    def __init__(self, *, bad_turn: bool = False) -> None:
+    def __init__(self, *, bad_turn: bool = False, cut: bool = False) -> None:
         self.bad_turn = bad_turn  # list p1 as acting once more after it is done
+        self.cut = cut  # the game ends truncated (a time limit), not terminated
         self._space = gym.spaces.Box(0.0, 1.0, (5,), np.float32)
         self._t = 0
         self._rewards = {P0: 0.0, P1: 0.0}
@@ -67,6 +68,8 @@ class FourMoves(Env):
     def observe(self, role: str) -> Observation:
         state = np.eye(5, dtype=np.float32)[min(self._t, 4)]
         over = self._t >= 4
+        if self.cut:
+            return Observation(state, self._rewards[role], truncated=over)
         return Observation(state, self._rewards[role], terminated=over)
 
 
@@ -144,3 +147,85 @@ def test_weights_for_an_unknown_policy_are_refused() -> None:
     ev = _evaluator(NimEnv)
     with pytest.raises(ValueError, match="'player_9'"):
         ev.set_weights({"player_9": {}})
+
+
+# -- trajectories (gae_lambda=None, IMPALA) ------------------------------------------------------
+
+
+def _time_major(batch: Any, name: str, steps: int) -> np.ndarray:
+    column = np.asarray(batch[name])
+    return column.reshape(steps, len(column) // steps, *column.shape[1:])
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_trajectory_segments_by_hand(cut: bool) -> None:
+    # Shared policy, 2 envs, T = 3 moves. Each 4-step episode gives every seat 2 moves, and the
+    # step that sees it over starts the next: after 3 rollouts (9 steps) each of the 4 seats
+    # has closed 4 moves, one segment of 3 plus 1 left; rollout 4 closes 2 more: a second
+    # segment, starting with that left-over move (the end of episode 2).
+    gamma = 0.5
+    ev = _evaluator(
+        lambda: FourMoves(cut=cut), num_envs=2, rollout_steps=3, gamma=gamma, gae_lambda=None
+    )
+    assert ev.rollout().batches == {} and ev.rollout().batches == {}
+    third, fourth = ev.rollout(), ev.rollout()
+    p0_moves = [([0, 2, 0], [0.0, 1.0, 0.0], [gamma, 0.0, gamma], [2, 4, 2])]
+    p1_moves = [([1, 3, 1], [0.5, -1.0, 0.5], [gamma, 0.0, gamma], [3, 4, 3])]
+    p0_moves.append(([2, 0, 2], [1.0, 0.0, 1.0], [0.0, gamma, 0.0], [4, 2, 4]))
+    p1_moves.append(([3, 1, 3], [-1.0, 0.5, -1.0], [0.0, gamma, 0.0], [4, 3, 4]))
+    for n, out in enumerate((third, fourth)):
+        (batch,) = out.batches.values()
+        assert len(batch) == 3 * 4  # [T, S]: one segment per (env, role) seat
+        # Segments are side by side in seat order: (env 0, p0), (env 0, p1), (env 1, p0), ...
+        expected = [p0_moves[n], p1_moves[n], p0_moves[n], p1_moves[n]]
+        obs, next_obs = _time_major(batch, "obs", 3), _time_major(batch, "next_obs", 3)
+        np.testing.assert_array_equal(obs.argmax(-1).T, [e[0] for e in expected])
+        np.testing.assert_allclose(_time_major(batch, "rewards", 3).T, [e[1] for e in expected])
+        np.testing.assert_allclose(_time_major(batch, "discounts", 3).T, [e[2] for e in expected])
+        np.testing.assert_array_equal(next_obs.argmax(-1).T, [e[3] for e in expected])
+        ended = _time_major(batch, "discounts", 3) == 0.0
+        np.testing.assert_array_equal(_time_major(batch, "truncated", 3), ended & cut)
+        assert not batch["crashed"].any()
+        # The behaviour policy's log-probs and values, at those observations and actions.
+        policy = ActorCriticPolicy(
+            FourMoves().observation_space(P0), gym.spaces.Discrete(2), ActorCriticConfig(), seed=0
+        )
+        policy.set_weights(ev.get_weights()["default"])
+        log_probs, _, values = policy.evaluate_actions(batch["obs"], batch["actions"])
+        np.testing.assert_allclose(batch["log_probs"], log_probs.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(batch["values"], values.detach().numpy(), atol=1e-5)
+
+
+def test_trajectories_hold_no_league_snapshot_moves() -> None:
+    # T = 2 = a seat's moves in one game, so every segment is one seat of one episode. After
+    # the first episode (the learner against itself), every game is the learner against a
+    # snapshot: only the learner's seat makes a segment.
+    roles = FourMoves().roles
+    config = MultiAgentRolloutConfig(
+        EnvSpec.of(FourMoves),
+        RoleMapping(roles, "shared"),
+        {"default": ActorCriticConfig()},
+        rollout_steps=2,
+        gae_lambda=None,
+        self_play=SelfPlay("default", latest_prob=0.0),
+    )
+    ev = MultiAgentEvaluator(config)
+    ev.set_weights({"league:1": ev.get_weights()["default"]})
+    ev.set_league({"league:1": 1.0})
+    segments: list[list[int]] = []
+    episodes = []
+    for _ in range(11):  # 22 steps: 5 games closed and recorded, the 6th not closed yet
+        out = ev.rollout()
+        episodes += out.episodes
+        if "default" in out.batches:
+            obs = _time_major(out.batches["default"], "obs", 2).argmax(-1)
+            segments += obs.T.tolist()
+    assert len(episodes) == 5
+    learned_seats = [[0, 2] if e.policy_ids[P0] == "default" else [1, 3] for e in episodes[1:]]
+    assert all(sorted(e.policy_ids.values()) == ["default", "league:1"] for e in episodes[1:])
+    assert sorted(segments) == sorted([[0, 2], [1, 3], *learned_seats])
+
+
+def test_gae_lambda_is_none_or_a_fraction() -> None:
+    with pytest.raises(ValueError, match="gae_lambda must lie in"):
+        _evaluator(FourMoves, gae_lambda=1.5)

@@ -1,4 +1,5 @@
-"""What PPO and A2C build for a multi-role env: a policy per id, multi-role evaluators, a league.
+"""What PPO, A2C and IMPALA build for a multi-role env: a policy per id, multi-role evaluators,
+a league.
 
 When the env has several roles, :class:`~rlactors.algorithms.loop.TrainingLoop` makes the
 algorithm's ``multi_agent_builder_class`` instead of its single-role builder. The composition::
@@ -9,6 +10,8 @@ algorithm's ``multi_agent_builder_class`` instead of its single-role builder. Th
     learn = {id: PPOLearner(policies[id].learner, ...) for id in policies_to_train}   # or
             {id: policies[id].learner.learn ...}                                      # A2C
     optimizer = MultiAgentSamplesOptimizer(group, learners, learn, league)
+    # IMPALA: the evaluators return trajectories (gae_lambda=None), a VTraceLearner per
+    # trained id, MultiAgentAsyncSamplesOptimizer (algorithms.impala)
 
 Bad mappings fail here, in the caller's process, before any actor starts: a role left out, a
 policy id without a spec, roles that share a policy but not a space, ``policies_to_train``
@@ -27,7 +30,7 @@ import gymnasium as gym
 from rlactors.algorithms.actor_critic import ActorCriticBuilder
 from rlactors.algorithms.builder import EnvInfo, PolicyEntry, PolicyMap, policy_weights
 from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig, MultiAgentFields
-from rlactors.core import DEFAULT_POLICY_ID, Weights
+from rlactors.core import DEFAULT_POLICY_ID, Optimizer, Weights
 from rlactors.envs import EnvSpec
 from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig, SelfPlay
 from rlactors.multiagent.league import League, LeagueConfig
@@ -143,8 +146,8 @@ class MultiAgentParts:
 
 
 class MultiAgentActorCriticBuilder(ActorCriticBuilder):
-    """The multi-role parts of PPO and A2C (see the module docstring); a subclass makes the
-    learning step of each policy in :meth:`learn_fns`.
+    """The multi-role parts of PPO, A2C and IMPALA (see the module docstring); a subclass makes
+    the learning step of each policy in :meth:`learn_fns` (IMPALA: its own ``optimizer``).
 
     Raises:
         PolicyMappingError: See the module docstring.
@@ -212,32 +215,48 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
             num_envs=c.num_envs_per_worker,
             rollout_steps=c.rollout_steps,
             gamma=c.gamma,
-            gae_lambda=c.gae_lambda,
+            gae_lambda=c.gae_lambda if gae else None,
             seed=derive_seed(c.seed, EVALUATORS_STREAM, env_steps),
             self_play=self.multi_agent.self_play(),
             mask_key=c.action_mask_key,
         )
 
-    def optimizer(self, policies: PolicyMap, env_steps: int) -> MultiAgentSamplesOptimizer:
-        learners = {pid: cast("ActorCriticLearner", e.learner) for pid, e in policies.items()}
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> Optimizer:
+        learners = learners_of(policies)
+        return MultiAgentSamplesOptimizer(
+            self.multi_agent_group(policies, env_steps),
+            learners,
+            self.learn_fns(learners, env_steps),
+            self.league,
+        )
+
+    def multi_agent_group(
+        self, policies: PolicyMap, env_steps: int, *, gae: bool = True
+    ) -> WorkerGroup[MultiAgentEvaluator]:
+        """Spawn the multi-role evaluators (inside this session's runtime), acting with every
+        learned policy's weights and the league's snapshots; a league still empty gets the
+        learner's weights as its first snapshot here.
+
+        Args:
+            policies: The run's policies.
+            env_steps: Env steps of earlier sessions (the env seeds continue from them).
+            gae: Rollouts carry GAE advantages (False: trajectory segments, for V-trace).
+        """
         league = self.league
         if league is not None and not league.snapshots:
-            league.add(learners[DEFAULT_POLICY_ID].get_weights(), env_steps)
+            league.add(policies[DEFAULT_POLICY_ID].learner.get_weights(), env_steps)
 
         def weights() -> dict[str, Weights]:
             return {**policy_weights(policies), **league_weights(league)}
 
-        config = self.rollout_config(env_steps)
-        group: WorkerGroup[MultiAgentEvaluator] = WorkerGroup(
+        config = self.rollout_config(env_steps, gae=gae)
+        return WorkerGroup(
             MultiAgentEvaluator,
             lambda i: (config,),
             self.config.num_workers,
             weights=weights,
             max_restarts=self.config.max_worker_restarts,
             name=f"{self.name}-evaluator",
-        )
-        return MultiAgentSamplesOptimizer(
-            group, learners, self.learn_fns(learners, env_steps), league
         )
 
     def greedy_evaluator(self, env_steps: int) -> None:
@@ -257,3 +276,8 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.multi_agent.load_state_dict(state)
+
+
+def learners_of(policies: PolicyMap) -> dict[str, ActorCriticLearner]:
+    """Every learned policy's actor-critic learner, by id."""
+    return {pid: cast("ActorCriticLearner", e.learner) for pid, e in policies.items()}

@@ -2,8 +2,8 @@
 
 They matter only when the env has several roles (a PettingZoo game, ``NimEnv``,
 ``RockPaperScissorsEnv``); a single-role env ignores their defaults and refuses anything else.
-PPO and A2C include them (:class:`MultiAgentActorCriticConfig`). No torch here: the CLI reads
-these classes to build ``--help``.
+PPO, A2C and IMPALA include them (:class:`MultiAgentActorCriticConfig`). No torch here: the CLI
+reads these classes to build ``--help``.
 """
 
 from __future__ import annotations

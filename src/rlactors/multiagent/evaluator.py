@@ -17,6 +17,19 @@ A transition still open when a rollout ends (the role moved and has not moved ag
 in the next rollout: its action was sampled by the weights of the rollout before, which PPO's
 ratio corrects like any other stale sample.
 
+Trajectories (``gae_lambda=None``, IMPALA). V-trace needs time-major sequences, so each stream
+of a learned policy's closed moves in one seat, ``(env k, role, policy id)``, is cut into
+segments of exactly ``T = rollout_steps`` moves. A stream's moves that do not fill a segment yet
+wait for the next rollout (a turn-based role moves on about every other env step, so its
+segment takes about two rollouts); nothing is padded and no move is dropped. A rollout emits,
+per policy id, the segments completed in it side by side, ``[T, S]`` time-major as
+:class:`~rlactors.evaluators.ActorCriticEvaluator`'s trajectories (row ``t * S + s``), so
+:class:`~rlactors.learners.v_trace.VTraceLearner` learns them unchanged. A segment crosses an
+episode end as a single-role rollout does: the last move of an episode has discount 0 (and
+``truncated`` with its final observation in ``next_obs`` if the episode was cut, not
+terminated); the stream goes on with the seat's moves in a later episode of that env. A league
+snapshot's or a script's moves are not in any stream.
+
 Usage::
 
     evaluator = spawn(MultiAgentEvaluator, config, index=0)
@@ -84,13 +97,15 @@ class MultiAgentRolloutConfig:
 
     rollout_steps: int = 32
     """Steps of all K envs per rollout: a rollout is ``rollout_steps * num_envs`` env steps
-    (interactions), whichever roles act in them."""
+    (interactions), whichever roles act in them. With trajectories, also T: the moves in one
+    segment."""
 
     gamma: float = 0.99
     """Discount per move of a role."""
 
-    gae_lambda: float = 0.95
-    """GAE lambda over each role's moves."""
+    gae_lambda: float | None = 0.95
+    """GAE lambda over each role's moves; None for raw trajectories in segments of
+    ``rollout_steps`` moves (IMPALA; see the module docstring)."""
 
     seed: int = 0
     """Root seed: env seeds, the policies' sampling and the scripts' draws derive from it and
@@ -116,7 +131,7 @@ class MultiAgentRolloutConfig:
         check_positive_ints(self, "num_envs", "rollout_steps", "max_episode_steps")
         for name in ("gamma", "gae_lambda"):
             value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
+            if value is not None and not 0.0 <= value <= 1.0:
                 raise ValueError(f"MultiAgentRolloutConfig.{name} must lie in [0, 1], got {value}")
         missing = [p for p in self.mapping.learned_ids() if p not in self.policies]
         if self.self_play is not None and self.self_play.policy_id not in self.policies:
@@ -138,6 +153,12 @@ class MultiAgentRollout(NamedTuple):
             (packed), ``actions`` ``[N, *action_shape]``, ``log_probs``, ``values``,
             ``advantages`` and ``returns`` ``[N]`` (the columns PPO and A2C learn from). Rows
             are the transitions closed during the rollout, each role's in order of its moves.
+            Trajectories (``gae_lambda=None``) instead: per policy that completed a segment,
+            ``N = T * S`` time-major rows of ``S`` segments of ``T = rollout_steps`` moves
+            (row ``t * S + s``), with ``obs``, ``actions``, ``log_probs`` (behaviour),
+            ``values``, ``rewards``, ``discounts`` (``gamma``, 0 at an episode end),
+            ``truncated`` (bool), ``next_obs`` ``[N, P]`` (the observation of the seat's next
+            move, or its final one) and ``crashed`` (all False).
         episodes: The episodes that ended: ``episode_return`` is the mean return of the roles
             played by learned policies; ``role_returns`` and ``policy_ids`` say who played and
             what each role got.
@@ -177,6 +198,41 @@ class _Closed:
     rewards: list[float] = field(default_factory=list)
     next_values: list[float] = field(default_factory=list)  # 0 where it terminated
     ended: list[bool] = field(default_factory=list)  # no next move follows (episode over)
+
+
+@dataclass
+class _Stream:
+    """Closed moves of one learned policy in one (env, role) seat not emitted in a segment yet
+    (trajectory mode), in move order."""
+
+    obs: list[np.ndarray] = field(default_factory=list)
+    actions: list[Any] = field(default_factory=list)
+    log_probs: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    discounts: list[float] = field(default_factory=list)
+    truncated: list[bool] = field(default_factory=list)
+    next_obs: list[np.ndarray] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+    def pop_segment(self, steps: int) -> dict[str, np.ndarray]:
+        """The first ``steps`` moves as ``[steps, ...]`` columns, removed from the stream."""
+        segment = {
+            "obs": np.stack(self.obs[:steps]),
+            "actions": np.asarray(self.actions[:steps]),
+            "log_probs": np.asarray(self.log_probs[:steps], np.float32),
+            "values": np.asarray(self.values[:steps], np.float32),
+            "rewards": np.asarray(self.rewards[:steps], np.float32),
+            "discounts": np.asarray(self.discounts[:steps], np.float32),
+            "truncated": np.asarray(self.truncated[:steps], bool),
+            "next_obs": np.stack(self.next_obs[:steps]),
+        }
+        columns = (self.obs, self.actions, self.log_probs, self.values, self.rewards)
+        for column in (*columns, self.discounts, self.truncated, self.next_obs):
+            del column[:steps]
+        return segment
 
 
 class _Episode:
@@ -242,6 +298,8 @@ class MultiAgentEvaluator:
         self._league_probs: dict[str, float] = {}
         self._rng = np.random.default_rng(derive_seed(config.seed, index, 8))
         self._episode_count = 0
+        # Trajectory mode: each (env, role, policy id) seat's moves not in a segment yet.
+        self._streams: dict[tuple[int, str, str], _Stream] = {}
         self._episodes: list[_Episode] = []
         for k in range(config.num_envs):
             self._episodes.append(self._start(k))
@@ -262,7 +320,8 @@ class MultiAgentEvaluator:
         finished: list[EpisodeStats] = []
         for _ in range(self.config.rollout_steps):
             self._step(closed, finished)
-        batches = self._batches(closed)
+        lam = self.config.gae_lambda
+        batches = self._segments() if lam is None else self._batches(closed, lam)
         self._env_steps += self.config.env_steps_per_rollout
         self._sample_time_s += time.perf_counter() - start
         return MultiAgentRollout(batches, finished, self.config.env_steps_per_rollout)
@@ -387,7 +446,14 @@ class MultiAgentEvaluator:
             previous = episode.open.get(role)
             if previous is not None:  # its last move's outcome: everything up to this move
                 self._close(
-                    k, role, previous, float(obs.reward), float(info.values[i]), False, closed
+                    k,
+                    role,
+                    previous,
+                    float(obs.reward),
+                    float(info.values[i]),
+                    rows[i],
+                    None,
+                    closed,
                 )
             episode.open[role] = _Move(
                 pid, rows[i], info.actions[i], float(info.log_probs[i]), float(info.values[i])
@@ -403,11 +469,15 @@ class MultiAgentEvaluator:
         move = episode.open.pop(role, None)
         if move is None:
             return
+        row = self._layouts[role].pack_many([obs.state])
         next_value = 0.0
-        if not obs.terminated:  # cut (time limit): the state it reached still has a value
-            row = self._layouts[role].pack_many([obs.state])
+        if not obs.terminated and self.config.gae_lambda is not None:
+            # Cut (time limit): the state it reached still has a value. (V-trace's learner
+            # bootstraps a truncated trajectory itself, from next_obs.)
             next_value = float(self._policies[move.policy_id].value(row)[0])
-        self._close(k, role, move, float(obs.reward), next_value, True, closed)
+        self._close(
+            k, role, move, float(obs.reward), next_value, row[0], not obs.terminated, closed
+        )
 
     def _finish(
         self, k: int, closed: dict[tuple[int, str], _Closed], finished: list[EpisodeStats]
@@ -440,9 +510,24 @@ class MultiAgentEvaluator:
         move: _Move,
         reward: float,
         next_value: float,
-        ended: bool,
+        next_row: np.ndarray,
+        truncated: bool | None,
         closed: dict[tuple[int, str], _Closed],
     ) -> None:
+        """Close ``role``'s open ``move`` in env ``k``: at the role's next move (``truncated``
+        None), or at the episode's end (``truncated``: cut rather than terminated)."""
+        ended = truncated is not None
+        if self.config.gae_lambda is None:
+            stream = self._streams.setdefault((k, role, move.policy_id), _Stream())
+            stream.obs.append(move.row)
+            stream.actions.append(move.action)
+            stream.log_probs.append(move.log_prob)
+            stream.values.append(move.value)
+            stream.rewards.append(reward)
+            stream.discounts.append(0.0 if ended else self.config.gamma)
+            stream.truncated.append(bool(truncated))
+            stream.next_obs.append(next_row)
+            return
         out = closed.setdefault((k, role), _Closed())
         out.policy_id.append(move.policy_id)
         out.rows.append(move.row)
@@ -480,9 +565,11 @@ class MultiAgentEvaluator:
 
     # -- GAE and batches ------------------------------------------------------------------------
 
-    def _batches(self, closed: dict[tuple[int, str], _Closed]) -> dict[str, SampleBatch]:
-        """GAE over each (env, role)'s closed moves; rows grouped by policy id."""
-        gamma, lam = self.config.gamma, self.config.gae_lambda
+    def _batches(
+        self, closed: dict[tuple[int, str], _Closed], lam: float
+    ) -> dict[str, SampleBatch]:
+        """GAE(``lam``) over each (env, role)'s closed moves; rows grouped by policy id."""
+        gamma = self.config.gamma
         parts: dict[str, list[dict[str, np.ndarray]]] = {}
         for (_, _), c in sorted(closed.items()):
             n = len(c.rewards)
@@ -517,3 +604,23 @@ class MultiAgentEvaluator:
             pid: SampleBatch.concat([SampleBatch(p) for p in chunks])
             for pid, chunks in parts.items()
         }
+
+    def _segments(self) -> dict[str, SampleBatch]:
+        """Every full segment of ``rollout_steps`` moves of every stream, ``[T, S]`` time-major
+        per policy id (see the module docstring); shorter remainders stay for the next
+        rollout."""
+        steps = self.config.rollout_steps
+        segments: dict[str, list[dict[str, np.ndarray]]] = {}
+        for (_, _, pid), stream in sorted(self._streams.items()):
+            while len(stream) >= steps:
+                segments.setdefault(pid, []).append(stream.pop_segment(steps))
+        batches: dict[str, SampleBatch] = {}
+        for pid, parts in segments.items():
+            columns = {name: np.stack([p[name] for p in parts], axis=1) for name in parts[0]}
+            # All False: an env crash ends the rollout (see the module docstring).
+            columns["crashed"] = np.zeros((steps, len(parts)), bool)
+            rows = steps * len(parts)
+            batches[pid] = SampleBatch(
+                {name: v.reshape(rows, *v.shape[2:]) for name, v in columns.items()}
+            )
+        return batches

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rlactors.core import SampleBatch
-from rlactors.evaluators import Rollout
 from rlactors.optimizers.group_optimizer import GroupOptimizer
 from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.validation import check_positive_ints
@@ -101,7 +100,8 @@ class AsyncSamplesOptimizer(GroupOptimizer):
         super().__init__(group, learner, timeout_s)
         self.learn = learn
         self.config = config
-        self.queued: deque[Rollout] = deque()
+        #: Rollouts received, not learned on yet (``MultiAgentRollout`` s in the subclass).
+        self.queued: deque[Any] = deque()
         self._steps_since_sync = 0
 
     def step(self, *, last: bool = False) -> dict[str, Any]:
@@ -119,7 +119,7 @@ class AsyncSamplesOptimizer(GroupOptimizer):
         stats["metrics"]["queued_rollouts"] = len(self.queued)
         return stats
 
-    def _take(self, index: int, answer: Rollout) -> tuple[list[dict[str, float]], float]:
+    def _take(self, index: int, answer: Any) -> tuple[list[dict[str, float]], float]:
         self.queued.append(answer)
         return [], 0.0
 
@@ -128,15 +128,19 @@ class AsyncSamplesOptimizer(GroupOptimizer):
         learned: list[dict[str, float]] = []
         seconds = 0.0
         while len(self.queued) >= c.rollouts_per_batch:
-            batch = [self.queued.popleft().batch for _ in range(c.rollouts_per_batch)]
+            rollouts = [self.queued.popleft() for _ in range(c.rollouts_per_batch)]
             start = time.perf_counter()
-            learned.append(self.learn(batch))
+            learned.append(self._learn(rollouts))
             seconds += time.perf_counter() - start
             self._steps_since_sync += 1
             if self._steps_since_sync >= c.weight_sync_period_learner_steps:
                 self.group.broadcast()
                 self._steps_since_sync = 0
         return learned, seconds
+
+    def _learn(self, rollouts: list[Any]) -> dict[str, float]:
+        """One learner step on ``rollouts``; its statistics."""
+        return self.learn([rollout.batch for rollout in rollouts])
 
     def _top_up(self) -> None:
         c = self.config

@@ -145,13 +145,7 @@ class GroupOptimizer(Optimizer):
             "episode_lengths": [e.length for e in episodes],
             "sample_wait_s": wait_s,
             "learn_time_s": learn_s,
-            "learners": {
-                self.policy_id: {
-                    **{key: learned.get(key) for key in LOSS_KEYS},
-                    **{k: v for k, v in learned.items() if k not in LOSS_KEYS},
-                    "learning_rate": self.learner.learning_rate,
-                }
-            },
+            "learners": {self.policy_id: learner_stats(learned, self.learner)},
             "metrics": {
                 "worker_restarts": self.group.restarts,
                 "lost_rollouts": self.group.lost_requests,
@@ -162,6 +156,16 @@ class GroupOptimizer(Optimizer):
 
 #: The learner statistics every actor-critic step reports (None where it did not learn).
 LOSS_KEYS = ("loss", "policy_loss", "value_loss", "entropy", "grad_norm")
+
+
+def learner_stats(stats: Mapping[str, Any], learner: ActorCriticLearner) -> dict[str, Any]:
+    """A learner's entry of a step's ``learners``: :data:`LOSS_KEYS` (None where it did not
+    learn), its other statistics, and its ``learning_rate``."""
+    return {
+        **{key: stats.get(key) for key in LOSS_KEYS},
+        **{k: v for k, v in stats.items() if k not in LOSS_KEYS},
+        "learning_rate": learner.learning_rate,
+    }
 
 
 def mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlactors.actors import ActorDiedError
 from rlactors.core import EpisodeStats, Optimizer, SampleBatch, Weights
-from rlactors.optimizers.group_optimizer import LOSS_KEYS
+from rlactors.optimizers.group_optimizer import learner_stats
 from rlactors.optimizers.worker_group import WorkerGroup
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class MultiAgentSamplesOptimizer(Optimizer):
         self.league = league
         self.timeout_s = timeout_s
         self.env_steps = 0
-        self._tell_league()
+        tell_league(league, group)
 
     def step(self, *, last: bool = False) -> dict[str, Any]:
         """One round (``last`` changes nothing: nothing is asked ahead).
@@ -86,18 +86,12 @@ class MultiAgentSamplesOptimizer(Optimizer):
         for pid, learn in self.learn.items():
             batch = SampleBatch.concat([r.batches[pid] for r in rollouts if pid in r.batches])
             stats = learn(batch) if len(batch) else {}
-            learner = self.learners[pid]
-            learned[pid] = {
-                **{key: stats.get(key) for key in LOSS_KEYS},
-                **{k: v for k, v in stats.items() if k not in LOSS_KEYS},
-                "learning_rate": learner.learning_rate,
-                "samples": len(batch),
-            }
+            learned[pid] = {**learner_stats(stats, self.learners[pid]), "samples": len(batch)}
         learn_s = time.perf_counter() - learn_start
         episodes = [e for r in rollouts for e in r.episodes]
         steps = sum(r.env_steps for r in rollouts)
         self.env_steps += steps
-        self._update_league(episodes)
+        update_league(self.league, episodes, self.learners, self.env_steps, self.group)
         self.group.broadcast()
         return {
             "env_steps": self.env_steps,
@@ -112,14 +106,13 @@ class MultiAgentSamplesOptimizer(Optimizer):
                 "worker_restarts": self.group.restarts,
                 "lost_rollouts": self.group.lost_requests,
                 "env_crashes": 0,
-                "role_return_mean": role_return_means(episodes),
-                **(self.league.metrics() if self.league is not None else {}),
+                **multi_agent_metrics(episodes, self.league),
             },
         }
 
     def broadcast_weights(self) -> None:
         """Send every policy's weights (and the league's snapshots) to the evaluators."""
-        self._tell_league()
+        tell_league(self.league, self.group)
         self.group.broadcast()
 
     def state_dict(self) -> dict[str, int]:
@@ -134,26 +127,50 @@ class MultiAgentSamplesOptimizer(Optimizer):
         """Stop the evaluators."""
         self.group.stop()
 
-    def _update_league(self, episodes: list[EpisodeStats]) -> None:
-        league = self.league
-        if league is None:
-            return
-        for episode in episodes:
-            league.record(episode)
-        if league.ready_to_join():
-            sid = league.add(self.learners[league.learner_id].get_weights(), self.env_steps)
-            log.info("%s joined the self-play league (rating %.0f)", sid, league.rating)
-        self._tell_league()
 
-    def _tell_league(self) -> None:
-        if self.league is None:
-            return
-        probabilities = self.league.probabilities()
-        for ref in self.group.refs:
-            try:
-                ref.tell("set_league", probabilities)
-            except ActorDiedError:
-                log.debug("%s is down; it gets the league with its next round", ref.name)
+# -- what the multi-policy optimizers share (this one and MultiAgentAsyncSamplesOptimizer) ---------
+
+
+def update_league(
+    league: League | None,
+    episodes: list[EpisodeStats],
+    learners: Mapping[str, ActorCriticLearner],
+    env_steps: int,
+    group: WorkerGroup[Any],
+) -> None:
+    """Score ``episodes`` in the league, add the learner's current weights as a snapshot if it
+    earned one, and tell the evaluators the new sampling odds (nothing without a league or
+    episodes: the odds only move with results). A new snapshot's weights reach the evaluators
+    with the next weights broadcast (:func:`league_weights`)."""
+    if league is None or not episodes:
+        return
+    for episode in episodes:
+        league.record(episode)
+    if league.ready_to_join():
+        sid = league.add(learners[league.learner_id].get_weights(), env_steps)
+        log.info("%s joined the self-play league (rating %.0f)", sid, league.rating)
+    tell_league(league, group)
+
+
+def tell_league(league: League | None, group: WorkerGroup[Any]) -> None:
+    """Send the league's sampling odds to every evaluator (nothing without a league)."""
+    if league is None:
+        return
+    probabilities = league.probabilities()
+    for ref in group.refs:
+        try:
+            ref.tell("set_league", probabilities)
+        except ActorDiedError:
+            log.debug("%s is down; it gets the league with its next round", ref.name)
+
+
+def multi_agent_metrics(episodes: list[EpisodeStats], league: League | None) -> dict[str, Any]:
+    """A multi-policy step's own ``metrics``: ``role_return_mean`` and, with a league, its
+    :meth:`~rlactors.multiagent.league.League.metrics`."""
+    return {
+        "role_return_mean": role_return_means(episodes),
+        **(league.metrics() if league is not None else {}),
+    }
 
 
 def role_return_means(episodes: list[EpisodeStats]) -> dict[str, float]:

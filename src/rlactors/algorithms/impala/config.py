@@ -3,7 +3,8 @@
 Espeholt et al. (2018): evaluators stream fixed-length trajectories with their behaviour
 log-probs; the learner batches them and corrects the policy lag with V-trace (rho-bar = c-bar =
 1, the paper's choice). Scaled for small problems: 2 evaluators of 4 envs, 32-step rollouts,
-2 rollouts per learner step.
+2 rollouts per learner step. Multi-role envs too (:class:`MultiAgentFields`): each seat's moves
+are cut into ``rollout_steps``-move segments (see :mod:`rlactors.multiagent.evaluator`).
 
 No torch here: the CLI reads this class to build ``rlactors train impala --help``.
 """
@@ -12,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
+from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig
 from rlactors.validation import check_positive_ints, check_positive_numbers
 
 
 @dataclass(frozen=True)
-class IMPALAConfig(ActorCriticRunConfig):
+class IMPALAConfig(MultiAgentActorCriticConfig):
     """Configuration of :class:`rlactors.algorithms.impala.IMPALA`."""
 
     entropy_coef: float = 0.01
