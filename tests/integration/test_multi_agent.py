@@ -11,6 +11,7 @@ import pytest
 
 from rlactors.algorithms import get_algorithm
 from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.ppo.algorithm import PPO
 from rlactors.envs.toy import NimEnv, RockPaperScissorsEnv
 from rlactors.errors import SpaceError
 from rlactors.multiagent.mapping import PolicyMappingError
@@ -32,7 +33,7 @@ def tiny(name: str, **overrides: Any) -> Any:
     if name == "ppo":
         fields.setdefault("num_epochs", 2)
         fields.setdefault("minibatch_size", 32)
-    if name == "impala":
+    if name in ("impala", "a3c"):
         fields.setdefault("iteration_env_steps", 128)
     return get_algorithm(name).config_class()(**fields)
 
@@ -44,7 +45,7 @@ def build(name: str, config: Any) -> TrainingLoop:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name", ["ppo", "a2c", "impala"])
+@pytest.mark.parametrize("name", ["ppo", "a2c", "a3c", "impala"])
 @pytest.mark.parametrize(
     ("env", "mapping", "ids"),
     [
@@ -62,7 +63,7 @@ def test_trains_every_policy_of_a_mapping(
         result = algorithm.train(callback=iterations.append)
         after = {pid: e.policy.get_weights() for pid, e in algorithm.policies.items()}
     assert set(algorithm.policies) == ids
-    if name == "impala":  # its stream may overshoot by the rollouts in flight
+    if name in ("impala", "a3c"):  # a stream may overshoot by the rollouts in flight
         in_flight = 2 * 2 * 2 * 16  # workers x requests in flight x envs x rollout steps
         assert 512 - 128 < result["env_steps"] <= 512 + in_flight
     else:
@@ -76,7 +77,7 @@ def test_trains_every_policy_of_a_mapping(
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name", ["ppo", "impala"])
+@pytest.mark.parametrize("name", ["ppo", "a3c", "impala"])
 def test_a_scripted_opponent_is_played_and_never_trained(name: str, backend_name: str) -> None:
     config = tiny(
         name,
@@ -93,7 +94,7 @@ def test_a_scripted_opponent_is_played_and_never_trained(name: str, backend_name
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("name", ["ppo", "impala"])
+@pytest.mark.parametrize("name", ["ppo", "a3c", "impala"])
 def test_a_self_play_league_is_saved_and_restored(
     name: str, backend_name: str, tmp_path: Path
 ) -> None:
@@ -138,8 +139,12 @@ def test_bad_mappings_fail_before_any_actor_starts() -> None:
         build("ppo", tiny("ppo", policies_to_train=("ghost",)))
     with pytest.raises(SpaceError, match="has one role"):
         build("ppo", tiny("ppo", env="CartPole-v1", self_play=True))
+
+    class SingleRoleOnly(PPO):
+        multi_agent_builder_class = None
+
     with pytest.raises(SpaceError, match="trains single-role envs"):
-        build("a3c", get_algorithm("a3c").config_class()(env=NimEnv))
+        SingleRoleOnly(tiny("ppo"))
 
 
 def test_role_input_gives_a_shared_policy_the_role() -> None:

@@ -71,7 +71,7 @@ _ACTOR_CRITIC: dict[str, Any] = {
     "normalize_advantages": False,
 }
 
-#: The multi-agent fields every algorithm but A3C added (issue #11); their defaults change
+#: The multi-agent fields every algorithm added (issue #11); their defaults change
 #: nothing for a single-role env.
 _MULTI_AGENT: dict[str, Any] = {
     "policy_mapping": "shared",
@@ -132,7 +132,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "weight_sync_period_learner_steps": 20,
     },
     "a2c": {**_ACTOR_CRITIC, **_MULTI_AGENT, "rollout_steps": 8, "gae_lambda": 1.0},
-    "a3c": {**_ACTOR_CRITIC, "rollout_steps": 8, "gae_lambda": 1.0, "iteration_env_steps": 2048},
+    "a3c": {
+        **_ACTOR_CRITIC,
+        **_MULTI_AGENT,
+        "rollout_steps": 8,
+        "gae_lambda": 1.0,
+        "iteration_env_steps": 2048,
+    },
     "ppo": {
         **_ACTOR_CRITIC,
         **_MULTI_AGENT,

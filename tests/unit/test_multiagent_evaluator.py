@@ -229,3 +229,23 @@ def test_trajectories_hold_no_league_snapshot_moves() -> None:
 def test_gae_lambda_is_none_or_a_fraction() -> None:
     with pytest.raises(ValueError, match="gae_lambda must lie in"):
         _evaluator(FourMoves, gae_lambda=1.5)
+
+
+def test_a3c_workers_compute_a_gradient_per_trained_policy() -> None:
+    from rlactors.multiagent.gradients import MultiAgentGradientEvaluator
+
+    roles = (P0, P1)
+    m = RoleMapping(roles, "independent")
+    networks = {p: ActorCriticConfig(hidden_sizes=(8,)) for p in roles}
+    config = MultiAgentRolloutConfig(
+        EnvSpec.of(FourMoves), m, networks, rollout_steps=4, trained=(P1,)
+    )
+    worker = MultiAgentGradientEvaluator(config)
+    answer = worker.compute_gradients()
+    assert set(answer.gradients) == {P1}  # p0 moved too, but is not trained
+    weights = worker.get_weights()[P1]
+    assert {k: v.shape for k, v in answer.gradients[P1].items()} == {
+        k: v.shape for k, v in weights.items()
+    }
+    assert all(np.isfinite(g).all() for g in answer.gradients[P1].values())
+    assert answer.stats[P1]["samples"] == 2 and answer.env_steps == 4

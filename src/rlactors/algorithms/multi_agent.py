@@ -219,6 +219,8 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
             seed=derive_seed(c.seed, EVALUATORS_STREAM, env_steps),
             self_play=self.multi_agent.self_play(),
             mask_key=c.action_mask_key,
+            learner=self.learner_config(),
+            trained=self.trained,
         )
 
     def optimizer(self, policies: PolicyMap, env_steps: int) -> Optimizer:
@@ -231,7 +233,12 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
         )
 
     def multi_agent_group(
-        self, policies: PolicyMap, env_steps: int, *, gae: bool = True
+        self,
+        policies: PolicyMap,
+        env_steps: int,
+        *,
+        gae: bool = True,
+        factory: type[MultiAgentEvaluator] = MultiAgentEvaluator,
     ) -> WorkerGroup[MultiAgentEvaluator]:
         """Spawn the multi-role evaluators (inside this session's runtime), acting with every
         learned policy's weights and the league's snapshots; a league still empty gets the
@@ -241,6 +248,7 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
             policies: The run's policies.
             env_steps: Env steps of earlier sessions (the env seeds continue from them).
             gae: Rollouts carry GAE advantages (False: trajectory segments, for V-trace).
+            factory: The evaluator class (A3C's computes gradients too).
         """
         league = self.league
         if league is not None and not league.snapshots:
@@ -251,7 +259,7 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
 
         config = self.rollout_config(env_steps, gae=gae)
         return WorkerGroup(
-            MultiAgentEvaluator,
+            factory,
             lambda i: (config,),
             self.config.num_workers,
             weights=weights,

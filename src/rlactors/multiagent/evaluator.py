@@ -56,7 +56,9 @@ from rlactors.envs.errors import EnvCheckError
 from rlactors.envs.observations import ObservationLayout
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
+from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.multiagent.mapping import LEAGUE_PREFIX, SCRIPTED_PREFIX, RoleMapping, is_learned
+from rlactors.multiagent.trajectories import ClosedMoves, MoveStream, gae_batches, segment_batches
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy
 from rlactors.seeding import ENV_STREAM, POLICY_STREAM, derive_seed
 from rlactors.validation import check_positive_ints
@@ -119,6 +121,14 @@ class MultiAgentRolloutConfig:
 
     mask_key: str = "action_mask"
     """The Dict observation key of the action mask, for the checks."""
+
+    learner: ActorCriticLearnerConfig = field(default_factory=ActorCriticLearnerConfig)
+    """The A2C loss weights and clipping of A3C's workers
+    (:class:`~rlactors.multiagent.gradients.MultiAgentGradientEvaluator`): the learners'."""
+
+    trained: tuple[str, ...] = ()
+    """The learned policies that learn (A3C's workers compute only their gradients); empty:
+    every learned policy."""
 
     max_episode_steps: int = 100_000
     """An episode longer than this is an error naming the env (a game that never ends)."""
@@ -186,55 +196,6 @@ class _Move:
     value: float
 
 
-@dataclass
-class _Closed:
-    """Transitions of one (env, role) closed in this rollout, in move order."""
-
-    policy_id: list[str] = field(default_factory=list)
-    rows: list[np.ndarray] = field(default_factory=list)
-    actions: list[Any] = field(default_factory=list)
-    log_probs: list[float] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    rewards: list[float] = field(default_factory=list)
-    next_values: list[float] = field(default_factory=list)  # 0 where it terminated
-    ended: list[bool] = field(default_factory=list)  # no next move follows (episode over)
-
-
-@dataclass
-class _Stream:
-    """Closed moves of one learned policy in one (env, role) seat not emitted in a segment yet
-    (trajectory mode), in move order."""
-
-    obs: list[np.ndarray] = field(default_factory=list)
-    actions: list[Any] = field(default_factory=list)
-    log_probs: list[float] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    rewards: list[float] = field(default_factory=list)
-    discounts: list[float] = field(default_factory=list)
-    truncated: list[bool] = field(default_factory=list)
-    next_obs: list[np.ndarray] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.rewards)
-
-    def pop_segment(self, steps: int) -> dict[str, np.ndarray]:
-        """The first ``steps`` moves as ``[steps, ...]`` columns, removed from the stream."""
-        segment = {
-            "obs": np.stack(self.obs[:steps]),
-            "actions": np.asarray(self.actions[:steps]),
-            "log_probs": np.asarray(self.log_probs[:steps], np.float32),
-            "values": np.asarray(self.values[:steps], np.float32),
-            "rewards": np.asarray(self.rewards[:steps], np.float32),
-            "discounts": np.asarray(self.discounts[:steps], np.float32),
-            "truncated": np.asarray(self.truncated[:steps], bool),
-            "next_obs": np.stack(self.next_obs[:steps]),
-        }
-        columns = (self.obs, self.actions, self.log_probs, self.values, self.rewards)
-        for column in (*columns, self.discounts, self.truncated, self.next_obs):
-            del column[:steps]
-        return segment
-
-
 class _Episode:
     """One env's episode in progress: who plays, what each role got, moves still open."""
 
@@ -299,7 +260,7 @@ class MultiAgentEvaluator:
         self._rng = np.random.default_rng(derive_seed(config.seed, index, 8))
         self._episode_count = 0
         # Trajectory mode: each (env, role, policy id) seat's moves not in a segment yet.
-        self._streams: dict[tuple[int, str, str], _Stream] = {}
+        self._streams: dict[tuple[int, str, str], MoveStream] = {}
         self._episodes: list[_Episode] = []
         for k in range(config.num_envs):
             self._episodes.append(self._start(k))
@@ -316,12 +277,16 @@ class MultiAgentEvaluator:
                 past ``max_episode_steps``.
         """
         start = time.perf_counter()
-        closed: dict[tuple[int, str], _Closed] = {}
+        closed: dict[tuple[int, str], ClosedMoves] = {}
         finished: list[EpisodeStats] = []
         for _ in range(self.config.rollout_steps):
             self._step(closed, finished)
         lam = self.config.gae_lambda
-        batches = self._segments() if lam is None else self._batches(closed, lam)
+        batches = (
+            segment_batches(self._streams, self.config.rollout_steps)
+            if lam is None
+            else gae_batches(closed, self.config.gamma, lam)
+        )
         self._env_steps += self.config.env_steps_per_rollout
         self._sample_time_s += time.perf_counter() - start
         return MultiAgentRollout(batches, finished, self.config.env_steps_per_rollout)
@@ -375,7 +340,9 @@ class MultiAgentEvaluator:
 
     # -- one step of every env ------------------------------------------------------------------
 
-    def _step(self, closed: dict[tuple[int, str], _Closed], finished: list[EpisodeStats]) -> None:
+    def _step(
+        self, closed: dict[tuple[int, str], ClosedMoves], finished: list[EpisodeStats]
+    ) -> None:
         requests: dict[str, list[tuple[int, str, Observation]]] = {}
         for k, env in enumerate(self._envs):
             episode = self._episodes[k]
@@ -424,7 +391,7 @@ class MultiAgentEvaluator:
         pid: str,
         asked: list[tuple[int, str, Observation]],
         actions: dict[int, dict[str, Any]],
-        closed: dict[tuple[int, str], _Closed],
+        closed: dict[tuple[int, str], ClosedMoves],
     ) -> None:
         """One batched call to policy ``pid`` for every role it plays that must act now."""
         for k, role, obs in asked:
@@ -460,7 +427,7 @@ class MultiAgentEvaluator:
             )
 
     def _end_role(
-        self, k: int, role: str, obs: Observation, closed: dict[tuple[int, str], _Closed]
+        self, k: int, role: str, obs: Observation, closed: dict[tuple[int, str], ClosedMoves]
     ) -> None:
         """``role`` is done in env ``k``: its last reward, and its open move closed."""
         episode = self._episodes[k]
@@ -480,7 +447,7 @@ class MultiAgentEvaluator:
         )
 
     def _finish(
-        self, k: int, closed: dict[tuple[int, str], _Closed], finished: list[EpisodeStats]
+        self, k: int, closed: dict[tuple[int, str], ClosedMoves], finished: list[EpisodeStats]
     ) -> None:
         """Env ``k`` has no acting role: collect what every role still has, record the episode."""
         env, episode = self._envs[k], self._episodes[k]
@@ -512,13 +479,13 @@ class MultiAgentEvaluator:
         next_value: float,
         next_row: np.ndarray,
         truncated: bool | None,
-        closed: dict[tuple[int, str], _Closed],
+        closed: dict[tuple[int, str], ClosedMoves],
     ) -> None:
         """Close ``role``'s open ``move`` in env ``k``: at the role's next move (``truncated``
         None), or at the episode's end (``truncated``: cut rather than terminated)."""
         ended = truncated is not None
         if self.config.gae_lambda is None:
-            stream = self._streams.setdefault((k, role, move.policy_id), _Stream())
+            stream = self._streams.setdefault((k, role, move.policy_id), MoveStream())
             stream.obs.append(move.row)
             stream.actions.append(move.action)
             stream.log_probs.append(move.log_prob)
@@ -528,7 +495,7 @@ class MultiAgentEvaluator:
             stream.truncated.append(bool(truncated))
             stream.next_obs.append(next_row)
             return
-        out = closed.setdefault((k, role), _Closed())
+        out = closed.setdefault((k, role), ClosedMoves())
         out.policy_id.append(move.policy_id)
         out.rows.append(move.row)
         out.actions.append(move.action)
@@ -562,65 +529,3 @@ class MultiAgentEvaluator:
             if role != learner_seat:
                 assignment[role] = opponent
         return assignment
-
-    # -- GAE and batches ------------------------------------------------------------------------
-
-    def _batches(
-        self, closed: dict[tuple[int, str], _Closed], lam: float
-    ) -> dict[str, SampleBatch]:
-        """GAE(``lam``) over each (env, role)'s closed moves; rows grouped by policy id."""
-        gamma = self.config.gamma
-        parts: dict[str, list[dict[str, np.ndarray]]] = {}
-        for (_, _), c in sorted(closed.items()):
-            n = len(c.rewards)
-            values = np.asarray(c.values, np.float32)
-            deltas = (
-                np.asarray(c.rewards, np.float32)
-                + gamma * np.asarray(c.next_values, np.float32)
-                - values
-            )
-            advantages = np.zeros(n, np.float32)
-            running = 0.0
-            for i in range(n - 1, -1, -1):
-                # The next closed move of this role continues the sum, unless the episode ended
-                # here or this is the last closed move (its successor is still open).
-                continues = i + 1 < n and not c.ended[i]
-                running = float(deltas[i]) + (gamma * lam * running if continues else 0.0)
-                advantages[i] = running
-            pids = np.asarray(c.policy_id)
-            for pid in dict.fromkeys(c.policy_id):
-                rows = np.flatnonzero(pids == pid)
-                parts.setdefault(pid, []).append(
-                    {
-                        "obs": np.stack([c.rows[i] for i in rows]),
-                        "actions": np.asarray([c.actions[i] for i in rows]),
-                        "log_probs": np.asarray(c.log_probs, np.float32)[rows],
-                        "values": values[rows],
-                        "advantages": advantages[rows],
-                        "returns": (advantages + values)[rows],
-                    }
-                )
-        return {
-            pid: SampleBatch.concat([SampleBatch(p) for p in chunks])
-            for pid, chunks in parts.items()
-        }
-
-    def _segments(self) -> dict[str, SampleBatch]:
-        """Every full segment of ``rollout_steps`` moves of every stream, ``[T, S]`` time-major
-        per policy id (see the module docstring); shorter remainders stay for the next
-        rollout."""
-        steps = self.config.rollout_steps
-        segments: dict[str, list[dict[str, np.ndarray]]] = {}
-        for (_, _, pid), stream in sorted(self._streams.items()):
-            while len(stream) >= steps:
-                segments.setdefault(pid, []).append(stream.pop_segment(steps))
-        batches: dict[str, SampleBatch] = {}
-        for pid, parts in segments.items():
-            columns = {name: np.stack([p[name] for p in parts], axis=1) for name in parts[0]}
-            # All False: an env crash ends the rollout (see the module docstring).
-            columns["crashed"] = np.zeros((steps, len(parts)), bool)
-            rows = steps * len(parts)
-            batches[pid] = SampleBatch(
-                {name: v.reshape(rows, *v.shape[2:]) for name, v in columns.items()}
-            )
-        return batches

@@ -16,7 +16,10 @@ from rlactors.algorithms.a3c.config import A3CConfig
 from rlactors.algorithms.actor_critic import PRELOAD, ActorCriticBuilder, learner_of
 from rlactors.algorithms.builder import PolicyMap
 from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.multi_agent import MultiAgentActorCriticBuilder, learners_of
+from rlactors.multiagent.gradients import MultiAgentGradientEvaluator
 from rlactors.optimizers.async_gradients import AsyncGradientsOptimizer
+from rlactors.optimizers.multi_agent_async_gradients import MultiAgentAsyncGradientsOptimizer
 
 
 class A3CBuilder(ActorCriticBuilder):
@@ -34,6 +37,22 @@ class A3CBuilder(ActorCriticBuilder):
         )
 
 
+class MultiAgentA3CBuilder(MultiAgentActorCriticBuilder):
+    """A3C's parts for a multi-role env: workers compute each trained policy's gradient."""
+
+    config: A3CConfig
+    preload = A3CBuilder.preload
+
+    def optimizer(self, policies: PolicyMap, env_steps: int) -> MultiAgentAsyncGradientsOptimizer:
+        return MultiAgentAsyncGradientsOptimizer(
+            self.multi_agent_group(policies, env_steps, factory=MultiAgentGradientEvaluator),
+            learners_of(policies),
+            self.trained,
+            self.config.iteration_env_steps,
+            self.league,
+        )
+
+
 class A3C(TrainingLoop):
     """Asynchronous advantage actor-critic; see the module docstring.
 
@@ -45,3 +64,4 @@ class A3C(TrainingLoop):
     config: A3CConfig
     config_class: type[Any] = A3CConfig
     builder_class = A3CBuilder
+    multi_agent_builder_class = MultiAgentA3CBuilder

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
+from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig
 from rlactors.validation import check_positive_ints
 
 
 @dataclass(frozen=True)
-class A3CConfig(ActorCriticRunConfig):
+class A3CConfig(MultiAgentActorCriticConfig):
     """Configuration of :class:`rlactors.algorithms.a3c.A3C`."""
 
     rollout_steps: int = 8
