@@ -466,7 +466,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         if self.multi_agent_builder_class is None:
             raise SpaceError(
                 f"{self.name} trains single-role envs; {self.env_spec.name} has roles "
-                f"{', '.join(env.roles)}: train it with ppo, a2c, dqn or apex (docs/multi_agent.md)"
+                f"{', '.join(env.roles)}; every built-in algorithm trains those "
+                "(docs/multi_agent.md)"
             )
         if getattr(config, "role_input", False) or getattr(config, "centralized_critic", False):
             from rlactors.multiagent.central_critic import central_critic_spec

@@ -1,4 +1,4 @@
-"""What PPO, A2C and IMPALA build for a multi-role env: a policy per id, multi-role evaluators,
+"""What PPO, A2C, A3C and IMPALA build for a multi-role env: a policy per id, multi-role evaluators,
 a league.
 
 When the env has several roles, :class:`~rlactors.algorithms.loop.TrainingLoop` makes the
@@ -146,7 +146,7 @@ class MultiAgentParts:
 
 
 class MultiAgentActorCriticBuilder(ActorCriticBuilder):
-    """The multi-role parts of PPO, A2C and IMPALA (see the module docstring); a subclass makes
+    """The multi-role parts of PPO, A2C, A3C and IMPALA (see the module docstring); a subclass makes
     the learning step of each policy in :meth:`learn_fns` (IMPALA: its own ``optimizer``).
 
     Raises:

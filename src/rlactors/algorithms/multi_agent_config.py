@@ -2,8 +2,9 @@
 
 They matter only when the env has several roles (a PettingZoo game, ``NimEnv``,
 ``RockPaperScissorsEnv``); a single-role env ignores their defaults and refuses anything else.
-PPO, A2C and IMPALA include them (:class:`MultiAgentActorCriticConfig`). No torch here: the CLI
-reads these classes to build ``--help``.
+Every algorithm's config includes them (the actor-critics' through
+:class:`MultiAgentActorCriticConfig`). No torch here: the CLI reads these classes to build
+``--help``.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ class MultiAgentFields:
 
     centralized_critic: bool = False
     """A centralized critic (MAPPO): the value function also reads every role's observation
-    (a ``critic`` part added to each observation), the actor only its own. PPO and A2C."""
+    (a ``critic`` part added to each observation), the actor only its own. The actor-critics
+    (PPO, A2C, A3C, IMPALA); the Q-learners have no critic."""
 
     opponents: OpponentsField = NO_KWARGS
     """Roles played by scripted players, e.g. ``player_1=random`` (CLI) or ``{"player_1":
