@@ -43,6 +43,7 @@ from rlactors.algorithms.loop import TrainingLoop
 from rlactors.envs import EnvSpec
 from rlactors.envs.toy import RockPaperScissorsEnv
 from rlactors.multiagent.matches import PolicyPlayer, play_games
+from rlactors.multiagent.opponents import NearestLandmarkPlayer
 
 #: The algorithm and settings of each game (what the bars were measured with).
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -92,28 +93,6 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "eval_episodes": 100,
     },
 }
-
-
-class NearestLandmark:
-    """simple_spread's greedy heuristic: step along the larger axis toward the nearest landmark.
-
-    An agent's observation is ``[self_vel(2), self_pos(2), landmark_rel(2N), other_rel(2(N-1)),
-    comm]``; MPE's discrete actions are 0 no-op, 1 -x, 2 +x, 3 -y, 4 +y.
-    """
-
-    def __init__(self, landmarks: int) -> None:
-        self.landmarks = landmarks
-
-    def act_states(self, states: list[Any]) -> np.ndarray:
-        actions = []
-        for state in states:
-            rel = np.asarray(state[4 : 4 + 2 * self.landmarks]).reshape(self.landmarks, 2)
-            dx, dy = rel[np.argmin((rel**2).sum(axis=1))]
-            if abs(dx) >= abs(dy):
-                actions.append(2 if dx > 0 else 1)
-            else:
-                actions.append(4 if dy > 0 else 3)
-        return np.asarray(actions)
 
 
 class Uniform:
@@ -189,7 +168,7 @@ def spread(seed: int, overrides: dict[str, Any], games: int) -> dict[str, Any]:
         space = spec.make().observation_space(roles[0])
         # The same env seeds for all three: the bar compares them on the same episodes.
         ours = mean_return(lambda i: PolicyPlayer(algorithm.policy, space, greedy=True))
-    heuristic = mean_return(lambda i: NearestLandmark(landmarks))
+    heuristic = mean_return(lambda i: NearestLandmarkPlayer(landmarks))
     random = mean_return(lambda i: Uniform(5, seed * 10 + i))
     met = ours >= heuristic
     print(

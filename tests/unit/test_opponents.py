@@ -17,6 +17,7 @@ from rlactors.multiagent.opponents import (
     PLAYER_NAMES,
     BiasedRockPlayer,
     ConnectFourHeuristic,
+    NearestLandmarkPlayer,
     PlayerError,
     RandomPlayer,
     ScriptedPolicy,
@@ -297,6 +298,7 @@ def test_scripted_player_by_name() -> None:
         "minimax": (TicTacToeMinimax, gym.spaces.Discrete(9)),
         "heuristic": (ConnectFourHeuristic, gym.spaces.Discrete(7)),
         "rock": (BiasedRockPlayer, gym.spaces.Discrete(3)),
+        "landmark": (NearestLandmarkPlayer, gym.spaces.Discrete(5)),
     }
     assert set(expected) == set(PLAYER_NAMES)
     for name, (cls, space) in expected.items():
@@ -313,3 +315,18 @@ def test_scripted_player_errors_are_one_line_and_name_the_fix() -> None:
         scripted_player("minimax", gym.spaces.Discrete(7), seed=0)
     with pytest.raises(PlayerError, match=r"Discrete\(3\)"):
         scripted_player("rock", gym.spaces.Discrete(5), seed=0)
+
+
+def test_nearest_landmark_steps_toward_the_nearest_landmark_on_the_larger_axis() -> None:
+    def obs(*landmarks: tuple[float, float]) -> np.ndarray:
+        rel = np.asarray(landmarks, np.float32).reshape(-1)
+        return np.concatenate([np.zeros(4, np.float32), rel, np.zeros(8, np.float32)])
+
+    player = NearestLandmarkPlayer(3, seed=0)
+    states = [
+        obs((0.5, 0.1), (2.0, 2.0), (-3.0, 0.0)),  # nearest is +x mostly: 2
+        obs((-0.5, 0.1), (2.0, 2.0), (-3.0, 0.0)),  # -x: 1
+        obs((3.0, 3.0), (0.1, -0.4), (-3.0, 0.0)),  # the second, -y: 3
+        obs((3.0, 3.0), (2.0, 2.0), (0.0, 0.2)),  # the third, +y: 4
+    ]
+    assert list(player.act_states(states)) == [2, 1, 3, 4]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rlactors.multiagent.opponents import (
         BiasedRockPlayer,
         ConnectFourHeuristic,
+        NearestLandmarkPlayer,
         PlayerError,
         RandomPlayer,
         ScriptedPolicy,
@@ -44,6 +45,7 @@ _MODULES = {
     "seat_results": "rlactors.multiagent.matches",
     "BiasedRockPlayer": "rlactors.multiagent.opponents",
     "ConnectFourHeuristic": "rlactors.multiagent.opponents",
+    "NearestLandmarkPlayer": "rlactors.multiagent.opponents",
     "PlayerError": "rlactors.multiagent.opponents",
     "RandomPlayer": "rlactors.multiagent.opponents",
     "ScriptedPolicy": "rlactors.multiagent.opponents",
@@ -69,6 +71,7 @@ __all__ = [
     "ConnectFourHeuristic",
     "MatchError",
     "MatchResult",
+    "NearestLandmarkPlayer",
     "Player",
     "PlayerError",
     "PolicyPlayer",
