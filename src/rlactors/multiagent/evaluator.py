@@ -48,7 +48,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import gymnasium as gym
 import numpy as np
 
 from rlactors.core import EpisodeStats, Observation, SampleBatch
@@ -184,7 +183,7 @@ class MultiAgentEvaluator(
     """
 
     def __init__(self, config: MultiAgentRolloutConfig, index: int = 0) -> None:
-        super().__init__(config, index)
+        super().__init__(config, index, NumpyActorCriticPolicy)
         # Trajectory mode: each (env, role, policy id) seat's moves not in a segment yet.
         self._streams: dict[tuple[int, str, str], MoveStream] = {}
 
@@ -208,25 +207,7 @@ class MultiAgentEvaluator(
             )
         return MultiAgentRollout(batches, finished, self.config.env_steps_per_rollout)
 
-    def get_metrics(self) -> dict[str, Any]:
-        """``env_steps`` since construction and ``env_steps_per_s`` inside :meth:`rollout`."""
-        return {
-            "env_steps": self._env_steps,
-            "env_steps_per_s": self._env_steps_per_s,
-            "env_crashes": 0,
-        }
-
     # -- the stepper's hooks --------------------------------------------------------------------
-
-    def _new_policy(
-        self,
-        observation_space: gym.Space[Any],
-        action_space: gym.Space[Any],
-        network_id: str,
-        seed: int,
-    ) -> NumpyActorCriticPolicy:
-        network = self.config.policies[network_id]
-        return NumpyActorCriticPolicy(observation_space, action_space, network, seed=seed)
 
     def _act_policy(self, pid: str, rows: np.ndarray) -> tuple[np.ndarray, list[_Move]]:
         """Sampled actions (clipped to the env's bounds), each with its log-prob and value."""

@@ -34,7 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import gymnasium as gym
 import numpy as np
 
 from rlactors.core import EpisodeStats, Observation, SampleBatch
@@ -162,7 +161,7 @@ class MultiAgentQEvaluator(MultiRoleStepper[MultiAgentQConfig, NumpyQPolicy, _Mo
     """
 
     def __init__(self, config: MultiAgentQConfig, index: int = 0) -> None:
-        super().__init__(config, index)
+        super().__init__(config, index, NumpyQPolicy)
         self._epsilon = config.epsilon
         self.set_epsilon(config.epsilon)
         self._accumulators = {
@@ -212,26 +211,11 @@ class MultiAgentQEvaluator(MultiRoleStepper[MultiAgentQConfig, NumpyQPolicy, _Mo
         return 0
 
     def get_metrics(self) -> dict[str, Any]:
-        """``env_steps`` since construction, ``epsilon``, ``env_steps_per_s`` inside
-        :meth:`sample` and ``env_crashes`` (0)."""
-        return {
-            "env_steps": self._env_steps,
-            "epsilon": self._epsilon,
-            "env_steps_per_s": self._env_steps_per_s,
-            "env_crashes": 0,
-        }
+        """The stepper's metrics (``env_steps``, ``env_steps_per_s``, ``env_crashes``) and
+        ``epsilon``."""
+        return {**super().get_metrics(), "epsilon": self._epsilon}
 
     # -- the stepper's hooks --------------------------------------------------------------------
-
-    def _new_policy(
-        self,
-        observation_space: gym.Space[Any],
-        action_space: gym.Space[Any],
-        network_id: str,
-        seed: int,
-    ) -> NumpyQPolicy:
-        network = self.config.policies[network_id]
-        return NumpyQPolicy(observation_space, action_space, network, seed=seed)
 
     def _act_policy(self, pid: str, rows: np.ndarray) -> tuple[np.ndarray, list[_Move]]:
         """Epsilon-greedy actions of a learned policy; a league snapshot plays greedily: it is

@@ -11,10 +11,9 @@ convention), which makes turn-based credit exact.
 
 What a closed move becomes is the subclass's: GAE rows or V-trace segments
 (:class:`~rlactors.multiagent.evaluator.MultiAgentEvaluator`), n-step transitions
-(:class:`~rlactors.multiagent.q_evaluator.MultiAgentQEvaluator`). A subclass implements four
-hooks::
+(:class:`~rlactors.multiagent.q_evaluator.MultiAgentQEvaluator`). A subclass passes its
+policy copies' class (``NumpyQPolicy``) and implements three hooks::
 
-    _new_policy(observation_space, action_space, network_id, seed) -> policy copy
     _act_policy(pid, rows) -> (env actions, one move record per row)     # one batched call
     _close_at_next(k, role, move, reward, next_move, out)   # the role moved again
     _close_at_end(k, role, move, obs, row, out)             # the role is done
@@ -134,6 +133,22 @@ class _Weighted(Protocol):
 
 ConfigT = TypeVar("ConfigT", bound=SteppingConfig)
 PolicyT = TypeVar("PolicyT", bound=_Weighted)
+PolicyT_co = TypeVar("PolicyT_co", bound=_Weighted, covariant=True)
+
+
+class PolicyClass(Protocol[PolicyT_co]):
+    """How a policy copy is built (``NumpyActorCriticPolicy``, ``NumpyQPolicy``): spaces,
+    the network config of its id in ``config.policies``, a seed."""
+
+    def __call__(
+        self,
+        observation_space: gym.Space[Any],
+        action_space: gym.Space[Any],
+        config: Any,
+        seed: int,
+    ) -> PolicyT_co: ...
+
+
 MoveT = TypeVar("MoveT")
 OutT = TypeVar("OutT")
 
@@ -165,15 +180,17 @@ class MultiRoleStepper(ABC, Generic[ConfigT, PolicyT, MoveT, OutT]):
     Args:
         config: Envs, mapping, networks, shape, seeds.
         index: This evaluator's number among its siblings (names its random streams).
+        policy_class: Builds the learned policies' and the league snapshots' copies.
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
         ValueError: The env has one role (use the single-role evaluators).
     """
 
-    def __init__(self, config: ConfigT, index: int = 0) -> None:
+    def __init__(self, config: ConfigT, index: int, policy_class: PolicyClass[PolicyT]) -> None:
         self.config = config
         self.index = index
+        self._policy_class = policy_class
         self._envs: list[Env] = [
             config.env.make(check=config.check_env, mask_key=config.mask_key)
             for _ in range(config.num_envs)
@@ -210,16 +227,6 @@ class MultiRoleStepper(ABC, Generic[ConfigT, PolicyT, MoveT, OutT]):
         self._sample_time_s = 0.0
 
     # -- the subclass's hooks -------------------------------------------------------------------
-
-    @abstractmethod
-    def _new_policy(
-        self,
-        observation_space: gym.Space[Any],
-        action_space: gym.Space[Any],
-        network_id: str,
-        seed: int,
-    ) -> PolicyT:
-        """A policy copy with ``config.policies[network_id]``'s network in these spaces."""
 
     @abstractmethod
     def _act_policy(self, pid: str, rows: np.ndarray) -> tuple[np.ndarray, list[MoveT]]:
@@ -271,6 +278,13 @@ class MultiRoleStepper(ABC, Generic[ConfigT, PolicyT, MoveT, OutT]):
         """Every learned policy copy's weights, by id."""
         return {pid: self._policies[pid].get_weights() for pid in self.config.policies}
 
+    def get_metrics(self) -> dict[str, Any]:
+        """``env_steps`` since construction, ``env_steps_per_s`` inside the sampling calls and
+        ``env_crashes`` (always 0: an env that raises ends the call, and the evaluator's
+        supervisor restarts it)."""
+        rate = self._env_steps / self._sample_time_s if self._sample_time_s > 0 else 0.0
+        return {"env_steps": self._env_steps, "env_steps_per_s": rate, "env_crashes": 0}
+
     def close(self) -> None:
         """Close the envs."""
         for env in self._envs:
@@ -282,11 +296,6 @@ class MultiRoleStepper(ABC, Generic[ConfigT, PolicyT, MoveT, OutT]):
     def _env_steps_per_call(self) -> int:
         """``rollout_steps * num_envs``: the interactions of one :meth:`_play`."""
         return self.config.rollout_steps * self.config.num_envs
-
-    @property
-    def _env_steps_per_s(self) -> float:
-        """Env steps per second inside the :meth:`_timed` blocks (0 before the first)."""
-        return self._env_steps / self._sample_time_s if self._sample_time_s > 0 else 0.0
 
     @contextmanager
     def _timed(self) -> Iterator[None]:
@@ -440,9 +449,9 @@ class MultiRoleStepper(ABC, Generic[ConfigT, PolicyT, MoveT, OutT]):
         """Policy copy ``n``: ``network_id``'s network in ``role``'s spaces, seeded
         ``(POLICY_STREAM, n)``."""
         first = self._envs[0]
-        return self._new_policy(
+        return self._policy_class(
             first.observation_space(role),
             first.action_space(role),
-            network_id,
+            self.config.policies[network_id],
             derive_seed(self.config.seed, self.index, POLICY_STREAM, n),
         )
