@@ -2,75 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from multiagent_envs import P0, P1, FourMoves
 
-from rlactors.core import Env, Observation
 from rlactors.envs import EnvSpec
 from rlactors.envs.errors import EnvCheckError
 from rlactors.envs.toy import NimEnv, RockPaperScissorsEnv
 from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig, SelfPlay
 from rlactors.multiagent.mapping import RoleMapping
 from rlactors.policies import ActorCriticConfig, ActorCriticPolicy
-
-P0, P1 = "p0", "p1"
-
-
-class FourMoves(Env):
-    """Two roles alternate for exactly four moves (p0, p1, p0, p1).
-
-    p1 collects 0.5 when p0 makes its second move; the game ends after p1's second move with
-    +1 for p0 and -1 for p1. Rewards follow the AEC convention (collected since the role last
-    acted). The observation is the move number, one-hot.
-    """
-
-    def __init__(self, *, bad_turn: bool = False, cut: bool = False) -> None:
-        self.bad_turn = bad_turn  # list p1 as acting once more after it is done
-        self.cut = cut  # the game ends truncated (a time limit), not terminated
-        self._space = gym.spaces.Box(0.0, 1.0, (5,), np.float32)
-        self._t = 0
-        self._rewards = {P0: 0.0, P1: 0.0}
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        return (P0, P1)
-
-    def observation_space(self, role: str) -> gym.Space[Any]:
-        return self._space
-
-    def action_space(self, role: str) -> gym.Space[Any]:
-        return gym.spaces.Discrete(2)
-
-    def reset(self, seed: int | None = None) -> None:
-        self._t = 0
-        self._rewards = {P0: 0.0, P1: 0.0}
-
-    def acting_roles(self) -> tuple[str, ...]:
-        if self.bad_turn and self._t == 4:
-            return (P1,)
-        return () if self._t >= 4 else ((P0,) if self._t % 2 == 0 else (P1,))
-
-    def interact(self, actions: Mapping[str, Any]) -> None:
-        mover = self.acting_roles()[0]
-        assert set(actions) == {mover}
-        self._rewards[mover] = 0.0
-        self._t += 1
-        if self._t == 3:
-            self._rewards[P1] += 0.5
-        if self._t == 4:
-            self._rewards[P0] += 1.0
-            self._rewards[P1] += -1.0
-
-    def observe(self, role: str) -> Observation:
-        state = np.eye(5, dtype=np.float32)[min(self._t, 4)]
-        over = self._t >= 4
-        if self.cut:
-            return Observation(state, self._rewards[role], truncated=over)
-        return Observation(state, self._rewards[role], terminated=over)
 
 
 def _evaluator(env: Any, mapping: str = "shared", **kwargs: Any) -> MultiAgentEvaluator:

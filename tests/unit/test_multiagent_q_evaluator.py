@@ -3,14 +3,12 @@ league's seats, priorities, bad envs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pytest
+from multiagent_envs import P0, P1, SixMoves
 
-from rlactors.core import Env, Observation
 from rlactors.envs import EnvSpec
 from rlactors.envs.errors import EnvCheckError
 from rlactors.envs.toy import NimEnv, RockPaperScissorsEnv
@@ -23,61 +21,6 @@ from rlactors.multiagent.q_evaluator import (
     MultiAgentQSample,
 )
 from rlactors.policies import DQNPolicyConfig
-
-P0, P1 = "p0", "p1"
-
-
-class SixMoves(Env):
-    """Two roles alternate for six moves (p0, p1, p0, p1, p0, p1).
-
-    p0's first move earns p0 0.25 (seen at its next move); p0's second move deals p1 0.5; the
-    game ends after p1's third move with +1 for p0 and -1 for p1. Rewards are what a role
-    collected since it last acted (the AEC convention). The observation is the move number,
-    one-hot. ``cut`` ends the game after the six moves without flagging it done (a time limit
-    the env does not report); ``bad_turn`` lists p1 as acting once more after it is done.
-    """
-
-    def __init__(self, *, cut: bool = False, bad_turn: bool = False) -> None:
-        self.cut, self.bad_turn = cut, bad_turn
-        self._space = gym.spaces.Box(0.0, 1.0, (7,), np.float32)
-        self._t = 0
-        self._rewards = {P0: 0.0, P1: 0.0}
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        return (P0, P1)
-
-    def observation_space(self, role: str) -> gym.Space[Any]:
-        return self._space
-
-    def action_space(self, role: str) -> gym.Space[Any]:
-        return gym.spaces.Discrete(2)
-
-    def reset(self, seed: int | None = None) -> None:
-        self._t = 0
-        self._rewards = {P0: 0.0, P1: 0.0}
-
-    def acting_roles(self) -> tuple[str, ...]:
-        if self.bad_turn and self._t == 6:
-            return (P1,)
-        return () if self._t >= 6 else ((P0,) if self._t % 2 == 0 else (P1,))
-
-    def interact(self, actions: Mapping[str, Any]) -> None:
-        mover = self.acting_roles()[0]
-        assert set(actions) == {mover}
-        self._rewards[mover] = 0.0
-        self._t += 1
-        if self._t == 1:
-            self._rewards[P0] += 0.25
-        if self._t == 3:
-            self._rewards[P1] += 0.5
-        if self._t == 6 and not self.cut:
-            self._rewards[P0] += 1.0
-            self._rewards[P1] += -1.0
-
-    def observe(self, role: str) -> Observation:
-        state = np.eye(7, dtype=np.float32)[min(self._t, 6)]
-        return Observation(state, self._rewards[role], terminated=self._t >= 6 and not self.cut)
 
 
 def _evaluator(

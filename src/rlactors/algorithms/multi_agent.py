@@ -32,9 +32,10 @@ from rlactors.algorithms.builder import EnvInfo, PolicyEntry, PolicyMap, policy_
 from rlactors.algorithms.multi_agent_config import MultiAgentActorCriticConfig, MultiAgentFields
 from rlactors.core import DEFAULT_POLICY_ID, Optimizer, Weights
 from rlactors.envs import EnvSpec
-from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig, SelfPlay
+from rlactors.multiagent.evaluator import MultiAgentEvaluator, MultiAgentRolloutConfig
 from rlactors.multiagent.league import League, LeagueConfig
 from rlactors.multiagent.mapping import PolicyMappingError, RoleMapping, check_shared_spaces
+from rlactors.multiagent.stepping import SelfPlay
 from rlactors.optimizers.multi_agent_samples import (
     LearnFn,
     MultiAgentSamplesOptimizer,

@@ -21,22 +21,22 @@ Usage (what ``centralized_critic=True`` does)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from rlactors.core import Env, Observation
+from rlactors.core import Observation
 from rlactors.envs.observations import ObservationLayout
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import SpaceError
+from rlactors.multiagent.augmented import ObservationAugmentingEnv
 
 #: The Dict key of the critic-only part.
 CRITIC_KEY = "critic"
 
 
-class CentralCriticEnv(Env):
+class CentralCriticEnv(ObservationAugmentingEnv):
     """A multi-role env whose observations carry every role's observation for the critic; see
     the module docstring.
 
@@ -49,8 +49,7 @@ class CentralCriticEnv(Env):
     """
 
     def __init__(self, env: EnvSpec) -> None:
-        self._env = env.make(check=False)
-        self.name = f"{env.name}+critic"
+        super().__init__(env, CRITIC_KEY, "centralized_critic", "critic")
         roles = tuple(self._env.roles)
         self._layouts = {r: ObservationLayout.of(self._env.observation_space(r)) for r in roles}
         for role, layout in self._layouts.items():
@@ -61,65 +60,15 @@ class CentralCriticEnv(Env):
                 )
         width = sum(layout.shape[0] for layout in self._layouts.values())
         critic = gym.spaces.Box(-np.inf, np.inf, (width,), np.float32)
-        self._spaces: dict[str, gym.spaces.Dict] = {}
-        for role in roles:
-            inner = self._env.observation_space(role)
-            if isinstance(inner, gym.spaces.Dict):
-                if CRITIC_KEY in inner.spaces:
-                    raise SpaceError(
-                        f"{env.name}: role {role!r}'s Dict observation already has a "
-                        f"{CRITIC_KEY!r} key; centralized_critic cannot add its own"
-                    )
-                self._spaces[role] = gym.spaces.Dict({**inner.spaces, CRITIC_KEY: critic})
-            else:
-                self._spaces[role] = gym.spaces.Dict({"observation": inner, CRITIC_KEY: critic})
+        self._add_part_spaces(dict.fromkeys(roles, critic))
 
-    def __repr__(self) -> str:
-        return f"CentralCriticEnv({self._env!r})"
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """The wrapped env's roles."""
-        return tuple(self._env.roles)
-
-    def observation_space(self, role: str) -> gym.Space[Any]:
-        """The wrapped space with the ``critic`` part."""
-        return self._spaces[role]
-
-    def action_space(self, role: str) -> gym.Space[Any]:
-        """The wrapped env's."""
-        return self._env.action_space(role)
-
-    def reset(self, seed: int | None = None) -> None:
-        """Reset the wrapped env."""
-        self._env.reset(seed=seed)
-
-    def interact(self, actions: Mapping[str, Any]) -> None:
-        """Step the wrapped env."""
-        self._env.interact(actions)
-
-    def observe(self, role: str) -> Observation:
-        """The wrapped observation with every role's (packed, in role order) added."""
-        obs = self._env.observe(role)
+    def _part(self, role: str, obs: Observation) -> Any:
+        """Every role's observation, packed, in role order (``role``'s is ``obs``)."""
         every = [
             self._layouts[r].pack(obs.state if r == role else self._env.observe(r).state)
             for r in self.roles
         ]
-        joint = np.concatenate([np.asarray(x, np.float32).reshape(-1) for x in every])
-        state = obs.state
-        if isinstance(state, Mapping):
-            state = {**state, CRITIC_KEY: joint}
-        else:
-            state = {"observation": state, CRITIC_KEY: joint}
-        return Observation(state, obs.reward, obs.terminated, obs.truncated, obs.info)
-
-    def acting_roles(self) -> tuple[str, ...]:
-        """The wrapped env's."""
-        return tuple(self._env.acting_roles())
-
-    def close(self) -> None:
-        """Close the wrapped env."""
-        self._env.close()
+        return np.concatenate([np.asarray(x, np.float32).reshape(-1) for x in every])
 
 
 def central_critic_spec(spec: EnvSpec) -> EnvSpec:

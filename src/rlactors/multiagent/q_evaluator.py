@@ -30,26 +30,25 @@ Usage::
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from rlactors.core import Env, EpisodeStats, Observation, PolicyWeights, SampleBatch, Weights
-from rlactors.envs.errors import EnvCheckError
-from rlactors.envs.observations import ObservationLayout
+from rlactors.core import EpisodeStats, Observation, SampleBatch
 from rlactors.envs.spec import EnvSpec
-from rlactors.errors import EnvSpecError
-from rlactors.multiagent.evaluator import SelfPlay
-from rlactors.multiagent.mapping import LEAGUE_PREFIX, SCRIPTED_PREFIX, RoleMapping, is_learned
+from rlactors.multiagent.mapping import RoleMapping, is_learned
+from rlactors.multiagent.stepping import (
+    MultiRoleStepper,
+    SelfPlay,
+    check_networks,
+    check_stepping_fields,
+)
 from rlactors.policies import DQNPolicyConfig
 from rlactors.policies.dqn_config import check_epsilon
 from rlactors.policies.numpy_q import NumpyQPolicy
 from rlactors.replay import NStepAccumulator
-from rlactors.seeding import ENV_STREAM, POLICY_STREAM, derive_seed
-from rlactors.validation import check_positive_ints
 
 #: The extra column of each batch when ``compute_priorities`` is set (as ``DQNEvaluator``'s).
 PRIORITIES = "priorities"
@@ -105,19 +104,9 @@ class MultiAgentQConfig:
     """An episode longer than this is an error naming the env (a game that never ends)."""
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "env", EnvSpec.of(self.env))
-        except EnvSpecError as exc:
-            raise EnvSpecError(f"MultiAgentQConfig.{exc}") from None
-        check_positive_ints(self, "num_envs", "rollout_steps", "n_step", "max_episode_steps")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"MultiAgentQConfig.gamma must lie in [0, 1], got {self.gamma}")
+        check_stepping_fields(self, ints=("n_step",), fractions=("gamma",))
         check_epsilon("MultiAgentQConfig.epsilon", self.epsilon)
-        missing = [p for p in self.mapping.learned_ids() if p not in self.policies]
-        if self.self_play is not None and self.self_play.policy_id not in self.policies:
-            missing.append(self.self_play.policy_id)
-        if missing:
-            raise ValueError(f"MultiAgentQConfig: policy {missing[0]!r} has no network")
+        check_networks(self)
 
     @property
     def env_steps_per_sample(self) -> int:
@@ -145,22 +134,21 @@ class MultiAgentQSample(NamedTuple):
 
 
 @dataclass
-class _Episode:
-    """One env's episode in progress: who plays, the roles' open moves and returns."""
+class _Move:
+    """A learned policy's move whose outcome (the role's next move, or the end) is not known yet."""
 
-    assignment: dict[str, str]
-    length: int = 0
-    returns: dict[str, float] = field(default_factory=dict)
-    finished: set[str] = field(default_factory=set)
-    # A learned role's last move, ``(packed row, action)``, whose outcome is not known yet.
-    open: dict[str, tuple[np.ndarray, Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.returns = dict.fromkeys(self.assignment, 0.0)
+    policy_id: str
+    row: np.ndarray
+    action: Any
 
 
-class MultiAgentQEvaluator:
-    """Steps K multi-role envs with Q policies; see the module docstring.
+#: What one sample collects: each policy's n-step transitions, in the order they completed.
+_Pieces = dict[str, list[SampleBatch]]
+
+
+class MultiAgentQEvaluator(MultiRoleStepper[MultiAgentQConfig, NumpyQPolicy, _Move, _Pieces]):
+    """Steps K multi-role envs with Q policies; see the module docstring (the envs, episodes
+    and matchmaking are :class:`~rlactors.multiagent.stepping.MultiRoleStepper`'s).
 
     Args:
         config: Envs, mapping, networks, n-step, seeds.
@@ -173,36 +161,7 @@ class MultiAgentQEvaluator:
     """
 
     def __init__(self, config: MultiAgentQConfig, index: int = 0) -> None:
-        self.config = config
-        self.index = index
-        self._envs: list[Env] = [
-            config.env.make(check=config.check_env, mask_key=config.mask_key)
-            for _ in range(config.num_envs)
-        ]
-        first = self._envs[0]
-        self.name = config.env.name
-        if len(first.roles) < 2:
-            raise ValueError(
-                f"MultiAgentQEvaluator needs a multi-role env; {self.name} has roles {first.roles}"
-            )
-        self.roles: tuple[str, ...] = tuple(first.roles)
-        self._layouts = {r: ObservationLayout.of(first.observation_space(r)) for r in self.roles}
-        mapping = config.mapping
-        self._policies: dict[str, NumpyQPolicy] = {}
-        self._policy_roles: dict[str, str] = {}  # a role each policy plays (for its spaces)
-        for n, pid in enumerate(sorted(config.policies)):
-            role = (mapping.roles_of(pid) or self.roles)[0]
-            self._policy_roles[pid] = role
-            self._policies[pid] = self._policy(pid, role, n)
-        self._scripts: dict[str, Any] = {}
-        for n, (role, name) in enumerate(sorted(mapping.opponents.items())):
-            pid = f"{SCRIPTED_PREFIX}{name}"
-            if pid not in self._scripts:
-                from rlactors.multiagent.opponents import scripted_player
-
-                self._scripts[pid] = scripted_player(
-                    name, first.action_space(role), derive_seed(config.seed, index, 7, n)
-                )
+        super().__init__(config, index, NumpyQPolicy)
         self._epsilon = config.epsilon
         self.set_epsilon(config.epsilon)
         self._accumulators = {
@@ -210,12 +169,6 @@ class MultiAgentQEvaluator:
             for k in range(config.num_envs)
             for role in self.roles
         }
-        self._league_probs: dict[str, float] = {}
-        self._rng = np.random.default_rng(derive_seed(config.seed, index, 8))
-        self._episode_count = 0
-        self._episodes = [self._start(k) for k in range(config.num_envs)]
-        self._env_steps = 0
-        self._sample_time_s = 0.0
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -226,39 +179,17 @@ class MultiAgentQEvaluator:
             EnvCheckError: An env names a role as acting that is already done, or an episode ran
                 past ``max_episode_steps``.
         """
-        start = time.perf_counter()
-        pieces: dict[str, list[SampleBatch]] = {}
-        finished: list[EpisodeStats] = []
-        for _ in range(self.config.rollout_steps):
-            self._step(pieces, finished)
-        batches: dict[str, SampleBatch] = {}
-        for pid, chunks in pieces.items():
-            batch = SampleBatch.concat(chunks)
-            if self.config.compute_priorities:
-                td_error = self._policies[pid].compute_td_error(batch)
-                batch = SampleBatch({**batch.columns, PRIORITIES: np.abs(td_error)})
-            batches[pid] = batch
-        self._env_steps += self.config.env_steps_per_sample
-        self._sample_time_s += time.perf_counter() - start
+        with self._timed():
+            pieces: _Pieces = {}
+            finished = self._play(pieces)
+            batches: dict[str, SampleBatch] = {}
+            for pid, chunks in pieces.items():
+                batch = SampleBatch.concat(chunks)
+                if self.config.compute_priorities:
+                    td_error = self._policies[pid].compute_td_error(batch)
+                    batch = SampleBatch({**batch.columns, PRIORITIES: np.abs(td_error)})
+                batches[pid] = batch
         return MultiAgentQSample(batches, finished, self.config.env_steps_per_sample)
-
-    def set_weights(self, weights: PolicyWeights) -> None:
-        """Load weights by policy id: learned policies' and league snapshots' (a snapshot id
-        seen for the first time gets a policy copy of its own).
-
-        Raises:
-            ValueError: An id that is neither a learned policy nor a league snapshot.
-        """
-        for pid, w in weights.items():
-            if pid not in self._policies:
-                if not (pid.startswith(LEAGUE_PREFIX) and self.config.self_play is not None):
-                    raise ValueError(
-                        f"MultiAgentQEvaluator {self.index} acts with policies "
-                        f"{sorted(self._policies)} and was sent weights for {pid!r}"
-                    )
-                learner_id = self.config.self_play.policy_id
-                self._policies[pid] = self._policy(learner_id, self._policy_roles[learner_id], 1000)
-            self._policies[pid].set_weights(w)
 
     def set_epsilon(self, epsilon: float) -> None:
         """The learned policies' exploration for the following samples (snapshots act greedily).
@@ -271,15 +202,6 @@ class MultiAgentQEvaluator:
         for pid in self.config.policies:
             self._policies[pid].set_epsilon(epsilon)
 
-    def set_league(self, probabilities: Mapping[str, float]) -> None:
-        """The self-play opponents' sampling probabilities, ``{league id: p}`` (summing to 1;
-        ids without weights yet are skipped until they arrive)."""
-        self._league_probs = dict(probabilities)
-
-    def get_weights(self) -> dict[str, Weights]:
-        """Every learned policy copy's weights, by id."""
-        return {pid: self._policies[pid].get_weights() for pid in self.config.policies}
-
     def env_steps_per_sample(self) -> int:
         """Env steps each ``sample()`` call takes (``rollout_steps * num_envs``)."""
         return self.config.env_steps_per_sample
@@ -289,184 +211,42 @@ class MultiAgentQEvaluator:
         return 0
 
     def get_metrics(self) -> dict[str, Any]:
-        """``env_steps`` since construction, ``epsilon``, ``env_steps_per_s`` inside
-        :meth:`sample` and ``env_crashes`` (0)."""
-        rate = self._env_steps / self._sample_time_s if self._sample_time_s > 0 else 0.0
-        return {
-            "env_steps": self._env_steps,
-            "epsilon": self._epsilon,
-            "env_steps_per_s": rate,
-            "env_crashes": 0,
-        }
+        """The stepper's metrics (``env_steps``, ``env_steps_per_s``, ``env_crashes``) and
+        ``epsilon``."""
+        return {**super().get_metrics(), "epsilon": self._epsilon}
 
-    def close(self) -> None:
-        """Close the envs."""
-        for env in self._envs:
-            env.close()
+    # -- the stepper's hooks --------------------------------------------------------------------
 
-    # -- one step of every env ------------------------------------------------------------------
+    def _act_policy(self, pid: str, rows: np.ndarray) -> tuple[np.ndarray, list[_Move]]:
+        """Epsilon-greedy actions of a learned policy; a league snapshot plays greedily: it is
+        the opponent to beat, not a learner."""
+        chosen = self._policies[pid].act(rows, explore=is_learned(pid))
+        return chosen, [_Move(pid, rows[i], chosen[i]) for i in range(len(rows))]
 
-    def _step(self, pieces: dict[str, list[SampleBatch]], finished: list[EpisodeStats]) -> None:
-        requests: dict[str, list[tuple[int, str, Observation]]] = {}
-        for k, env in enumerate(self._envs):
-            episode = self._episodes[k]
-            acting = env.acting_roles()
-            if not acting:  # over: every role's last reward, then a new episode
-                self._finish(k, pieces, finished)
-                episode = self._episodes[k] = self._start(k)
-                acting = env.acting_roles()
-            for role in acting:
-                if role in episode.finished:
-                    raise EnvCheckError(
-                        self.name,
-                        role,
-                        episode.length,
-                        self._env_steps,
-                        "the env lists this role as acting, but the role is done",
-                        acting,
-                    )
-                requests.setdefault(episode.assignment[role], []).append(
-                    (k, role, env.observe(role))
-                )
-        actions: dict[int, dict[str, Any]] = {k: {} for k in range(len(self._envs))}
-        for pid, asked in requests.items():
-            self._act(pid, asked, actions, pieces)
-        for k, env in enumerate(self._envs):
-            env.interact(actions[k])
-            episode = self._episodes[k]
-            episode.length += 1
-            if episode.length > self.config.max_episode_steps:
-                raise EnvCheckError(
-                    self.name,
-                    ",".join(env.acting_roles()),
-                    episode.length,
-                    self._env_steps,
-                    f"the episode ran past max_episode_steps ({self.config.max_episode_steps})",
-                    None,
-                )
-            for role in self.roles:
-                if role not in episode.finished:
-                    obs = env.observe(role)
-                    if obs.done:
-                        self._end_role(k, role, obs, pieces)
-
-    def _act(
-        self,
-        pid: str,
-        asked: list[tuple[int, str, Observation]],
-        actions: dict[int, dict[str, Any]],
-        pieces: dict[str, list[SampleBatch]],
+    def _close_at_next(
+        self, k: int, role: str, move: _Move, reward: float, next_move: _Move, out: _Pieces
     ) -> None:
-        """One batched call to policy ``pid`` for every role it plays that must act now."""
-        for k, role, obs in asked:
-            self._episodes[k].returns[role] += float(obs.reward)
-        if pid in self._scripts:
-            chosen = self._scripts[pid].act_states([obs.state for _, _, obs in asked])
-            for (k, role, _), action in zip(asked, chosen, strict=True):
-                actions[k][role] = action
-            return
-        rows = self._layouts[asked[0][1]].pack_many([obs.state for _, _, obs in asked])
-        learned = is_learned(pid)
-        # A league snapshot plays greedily: it is the opponent to beat, not a learner.
-        chosen = self._policies[pid].act(rows, explore=learned)
-        for i, (k, role, obs) in enumerate(asked):
-            actions[k][role] = chosen[i]
-            if not learned:
-                continue  # a league snapshot: it acts, its moves teach nothing
-            episode = self._episodes[k]
-            previous = episode.open.get(role)
-            if previous is not None:  # its last move's outcome: everything up to this move
-                self._add(k, role, pid, previous, float(obs.reward), rows[i], False, False, pieces)
-            episode.open[role] = (rows[i], chosen[i])
+        self._add(k, role, move, reward, next_move.row, False, False, out)
 
-    def _end_role(
-        self, k: int, role: str, obs: Observation, pieces: dict[str, list[SampleBatch]]
+    def _close_at_end(
+        self, k: int, role: str, move: _Move, obs: Observation, row: np.ndarray, out: _Pieces
     ) -> None:
-        """``role`` is done in env ``k``: its last reward, and its open move closed."""
-        episode = self._episodes[k]
-        episode.finished.add(role)
-        episode.returns[role] += float(obs.reward)
-        move = episode.open.pop(role, None)
-        if move is None:
-            return
-        row = self._layouts[role].pack_many([obs.state])[0]
-        pid = episode.assignment[role]
         # Cut (not terminated): the state it reached still has a value to bootstrap from.
-        self._add(k, role, pid, move, float(obs.reward), row, obs.terminated, True, pieces)
+        self._add(k, role, move, float(obs.reward), row, obs.terminated, True, out)
 
     def _add(
         self,
         k: int,
         role: str,
-        pid: str,
-        move: tuple[np.ndarray, Any],
+        move: _Move,
         reward: float,
         next_row: np.ndarray,
         terminated: bool,
         truncated: bool,
-        pieces: dict[str, list[SampleBatch]],
+        pieces: _Pieces,
     ) -> None:
         """One move of (env ``k``, ``role``) into its stream's n-step accumulator."""
-        row, action = move
-        out = self._accumulators[k, role].add(row, action, reward, next_row, terminated, truncated)
+        accumulator = self._accumulators[k, role]
+        out = accumulator.add(move.row, move.action, reward, next_row, terminated, truncated)
         if len(out):
-            pieces.setdefault(pid, []).append(out)
-
-    def _finish(
-        self, k: int, pieces: dict[str, list[SampleBatch]], finished: list[EpisodeStats]
-    ) -> None:
-        """Env ``k`` has no acting role: collect what every role still has, record the episode."""
-        env, episode = self._envs[k], self._episodes[k]
-        for role in self.roles:
-            if role not in episode.finished:
-                obs = env.observe(role)
-                # No role acts, so the episode is over even for a role the env has not flagged
-                # done: treat it as cut (truncated), bootstrapping from where it stands.
-                if not obs.done:
-                    obs = Observation(obs.state, obs.reward, False, True, obs.info)
-                self._end_role(k, role, obs, pieces)
-        learned = [r for r in self.roles if is_learned(episode.assignment[r])]
-        mean = float(np.mean([episode.returns[r] for r in learned])) if learned else 0.0
-        finished.append(
-            EpisodeStats(
-                mean,
-                episode.length,
-                role_returns=dict(episode.returns),
-                policy_ids=dict(episode.assignment),
-            )
-        )
-
-    def _start(self, k: int) -> _Episode:
-        """Reset env ``k`` for a new episode and pick who plays it."""
-        seed = derive_seed(self.config.seed, self.index, ENV_STREAM, k, self._episode_count)
-        self._envs[k].reset(seed=seed)
-        assignment = self._assignment(self._episode_count)
-        self._episode_count += 1
-        return _Episode(assignment)
-
-    def _assignment(self, episode: int) -> dict[str, str]:
-        """The mapping's players, or (self-play) a league snapshot on all seats but one."""
-        assignment = self.config.mapping.assignment(episode)
-        self_play = self.config.self_play
-        if self_play is None:
-            return assignment
-        league = [pid for pid in self._league_probs if pid in self._policies]
-        if not league or self._rng.random() < self_play.latest_prob:
-            return assignment
-        p = np.array([self._league_probs[pid] for pid in league], dtype=np.float64)
-        opponent = league[int(self._rng.choice(len(league), p=p / p.sum()))]
-        free = [r for r in self.roles if r not in self.config.mapping.opponents]
-        learner_seat = free[int(self._rng.integers(len(free)))]
-        for role in free:
-            if role != learner_seat:
-                assignment[role] = opponent
-        return assignment
-
-    def _policy(self, pid: str, role: str, n: int) -> NumpyQPolicy:
-        first = self._envs[0]
-        return NumpyQPolicy(
-            first.observation_space(role),
-            first.action_space(role),
-            self.config.policies[pid],
-            seed=derive_seed(self.config.seed, self.index, POLICY_STREAM, n),
-        )
+            pieces.setdefault(move.policy_id, []).append(out)

@@ -18,21 +18,20 @@ Usage (what ``role_input=True`` does)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from rlactors.core import Env, Observation
+from rlactors.core import Observation
 from rlactors.envs.spec import EnvSpec
-from rlactors.errors import SpaceError
+from rlactors.multiagent.augmented import ObservationAugmentingEnv
 
 #: The Dict key of the role part.
 ROLE_KEY = "role"
 
 
-class RoleInputEnv(Env):
+class RoleInputEnv(ObservationAugmentingEnv):
     """A multi-role env whose observations carry the observing role's index; see the module
     docstring.
 
@@ -44,65 +43,14 @@ class RoleInputEnv(Env):
     """
 
     def __init__(self, env: EnvSpec) -> None:
-        self._env = env.make(check=False)
-        self.name = f"{env.name}+role"
+        super().__init__(env, ROLE_KEY, "role_input", "role")
         self._index = {role: i for i, role in enumerate(self._env.roles)}
-        self._spaces: dict[str, gym.spaces.Dict] = {}
-        for role in self._env.roles:
-            inner = self._env.observation_space(role)
-            part = gym.spaces.Discrete(len(self._index))
-            if isinstance(inner, gym.spaces.Dict):
-                if ROLE_KEY in inner.spaces:
-                    raise SpaceError(
-                        f"{env.name}: role {role!r}'s Dict observation already has a "
-                        f"{ROLE_KEY!r} key; role_input cannot add its own"
-                    )
-                self._spaces[role] = gym.spaces.Dict({**inner.spaces, ROLE_KEY: part})
-            else:
-                self._spaces[role] = gym.spaces.Dict({"observation": inner, ROLE_KEY: part})
+        part = gym.spaces.Discrete(len(self._index))
+        self._add_part_spaces(dict.fromkeys(self._env.roles, part))
 
-    def __repr__(self) -> str:
-        return f"RoleInputEnv({self._env!r})"
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """The wrapped env's roles."""
-        return tuple(self._env.roles)
-
-    def observation_space(self, role: str) -> gym.Space[Any]:
-        """The wrapped space with the ``role`` part."""
-        return self._spaces[role]
-
-    def action_space(self, role: str) -> gym.Space[Any]:
-        """The wrapped env's."""
-        return self._env.action_space(role)
-
-    def reset(self, seed: int | None = None) -> None:
-        """Reset the wrapped env."""
-        self._env.reset(seed=seed)
-
-    def interact(self, actions: Mapping[str, Any]) -> None:
-        """Step the wrapped env."""
-        self._env.interact(actions)
-
-    def observe(self, role: str) -> Observation:
-        """The wrapped observation with ``role``'s index added."""
-        obs = self._env.observe(role)
-        index = np.int64(self._index[role])
-        state = obs.state
-        if isinstance(state, Mapping):
-            state = {**state, ROLE_KEY: index}
-        else:
-            state = {"observation": state, ROLE_KEY: index}
-        return Observation(state, obs.reward, obs.terminated, obs.truncated, obs.info)
-
-    def acting_roles(self) -> tuple[str, ...]:
-        """The wrapped env's."""
-        return tuple(self._env.acting_roles())
-
-    def close(self) -> None:
-        """Close the wrapped env."""
-        self._env.close()
+    def _part(self, role: str, obs: Observation) -> Any:
+        """``role``'s index in the env's roles."""
+        return np.int64(self._index[role])
 
 
 def role_input_spec(spec: EnvSpec) -> EnvSpec:
