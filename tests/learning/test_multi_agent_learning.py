@@ -5,7 +5,7 @@ suite's time (``benchmarks/multi_agent.py`` runs them with their full budgets).
   round >= 0.4 (the best response, always paper, earns 0.5);
 * MPE2 ``simple_spread_v3`` (3 agents, 25 cycles), one shared policy: a mean per-agent return
   at least that of the "each agent steps toward its nearest landmark" heuristic on the same
-  episodes (the benchmark's budget is 300K env steps; 120K here).
+  episodes (100K env steps).
 """
 
 from __future__ import annotations
@@ -46,19 +46,9 @@ def test_rock_paper_scissors_against_a_rock_biased_player() -> None:
 @pytest.mark.timeout(600)
 def test_simple_spread_shared_policy_beats_the_nearest_landmark_heuristic() -> None:
     kwargs = {"N": 3, "max_cycles": 25}
+    # PPO's defaults (RL-Zoo's CartPole settings) learn it faster than the benchmark's.
     config = PPOConfig(
-        env="mpe2:simple_spread_v3",
-        env_kwargs=kwargs,
-        max_env_steps=120_000,
-        num_envs_per_worker=8,
-        rollout_steps=50,
-        num_epochs=10,
-        minibatch_size=512,
-        learning_rate=7e-4,
-        gamma=0.99,
-        gae_lambda=0.95,
-        entropy_coef=0.01,
-        seed=0,
+        env="mpe2:simple_spread_v3", env_kwargs=kwargs, max_env_steps=100_000, seed=0
     )
     spec = EnvSpec("mpe2:simple_spread_v3", kwargs)
     roles = ("agent_0", "agent_1", "agent_2")
