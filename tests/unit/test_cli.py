@@ -195,6 +195,15 @@ def test_small_returns_keep_three_decimals_and_large_ones_one() -> None:
     metrics = {"env_steps": 10, "episode_return_mean": 0.05, "eval_return_mean": 1.0}
     line = progress_line(metrics, 100)
     assert "return 0.050" in line and "greedy eval 1.000" in line
+    assert "league" not in line
+
+
+def test_a_self_play_run_shows_its_league_and_rating() -> None:
+    from rlactors.cli.output import progress_line
+
+    metrics = {"env_steps": 10, "episode_return_mean": 0.0, "league_size": 7}
+    line = progress_line({**metrics, "league_rating": 1403.4}, 100)
+    assert "league 7, Elo 1403" in line
 
 
 def a_run(tmp_path: Path, algorithm: str = "dqn") -> Path:

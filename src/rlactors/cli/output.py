@@ -65,11 +65,21 @@ def progress_line(metrics: Mapping[str, Any], total_env_steps: int) -> str:
     ]
     if metrics.get("eval_return_mean") is not None:
         parts.append(f"greedy eval {format_return(metrics['eval_return_mean'])}")
+    if league_text(metrics):
+        parts.append(league_text(metrics))
     parts.append(f"{rate:.0f} env steps/s")
     parts.append(f"{float(metrics.get('time_s') or 0.0):.0f} s elapsed")
     if left is not None:
         parts.append(f"at most {left:.0f} s left in the budget")
     return " | ".join(parts)
+
+
+def league_text(metrics: Mapping[str, Any]) -> str:
+    """A self-play run's league, ``"league 12, Elo 1403"`` ("" without one): its training
+    return says little (the learner against itself scores 0), its rating says how it does."""
+    if metrics.get("league_rating") is None:
+        return ""
+    return f"league {metrics.get('league_size', 0)}, Elo {float(metrics['league_rating']):.0f}"
 
 
 class TrainingProgress:
@@ -108,6 +118,7 @@ class TrainingProgress:
                 TextColumn("{task.completed:,.0f}/{task.total:,.0f} env steps"),
                 TextColumn("return {task.fields[ret]}"),
                 TextColumn("eval {task.fields[eval]}"),
+                TextColumn("{task.fields[league]}"),
                 TextColumn("{task.fields[rate]} steps/s"),
                 TimeElapsedColumn(),
                 TextColumn("left"),
@@ -116,7 +127,7 @@ class TrainingProgress:
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(
-                self.title, total=self.total, ret="-", eval="-", rate="-"
+                self.title, total=self.total, ret="-", eval="-", rate="-", league=""
             )
         elif not self.quiet:
             self._console.print(f"training {self.title}: budget {self.total} env steps")
@@ -133,6 +144,7 @@ class TrainingProgress:
                 ret=format_return(metrics.get("episode_return_mean")),
                 eval=format_return(self._last_eval),
                 rate=_fmt(metrics.get("env_steps_per_s"), ".0f"),
+                league=league_text(metrics),
             )
             return
         now = time.monotonic()
