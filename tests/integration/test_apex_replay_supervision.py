@@ -35,8 +35,11 @@ def test_a_killed_replay_shard_is_restarted_empty_and_its_loss_counted() -> None
             metrics = apex.train_iter()
         assert metrics["replay_restarts"] == 1
         # At least what the shard held when it was killed (more may have reached it before
-        # its death was noticed); never more than was ever inserted.
-        assert held <= metrics["lost_transitions"] <= metrics["inserted_transitions"]
+        # its death was noticed); never more than the env steps taken: lost_transitions also
+        # counts what workers sampled but could not deliver to the dead shard, which
+        # inserted_transitions does not (a loaded machine once gave 1,147 lost of 1,146
+        # inserted, so that bound was wrong).
+        assert held <= metrics["lost_transitions"] <= metrics["env_steps"]
         assert metrics["learner_steps"] > learner_steps  # learning went on
         _wait_for(lambda: optimizer.shards[0].ask("size").result(30.0) > 0, "shard 0 refills")
         # The counters travel with checkpoints, so a resumed run reports the same totals.
