@@ -43,3 +43,12 @@ def test_a_role_key_that_exists_is_refused() -> None:
 
     with pytest.raises(SpaceError, match="already has a 'role' key"):
         RoleInputEnv(EnvSpec(Clash))
+
+
+def test_a_wrapped_spec_is_named_after_the_env_it_wraps() -> None:
+    from rlactors.multiagent.central_critic import central_critic_spec
+
+    inner = EnvSpec("pettingzoo:classic/tictactoe_v3")
+    assert role_input_spec(inner).name == "classic/tictactoe_v3+role"
+    assert central_critic_spec(role_input_spec(inner)).name == "classic/tictactoe_v3+role+critic"
+    assert role_input_spec(inner).make().name == "classic/tictactoe_v3+role"

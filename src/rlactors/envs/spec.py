@@ -261,7 +261,11 @@ class EnvSpec:
     @property
     def name(self) -> str:
         """A short name for logs and run directories: the id without its module
-        (``"ALE/Pong-v5"``), or the factory's name (``"make_corridor"``)."""
+        (``"ALE/Pong-v5"``), or the factory's name (``"make_corridor"``); a factory with a
+        ``spec_name(kwargs)`` (an env wrapper that takes the spec it wraps) names itself."""
+        naming = getattr(self.env, "spec_name", None)
+        if callable(naming):
+            return str(naming(self.kwargs))
         return _short_name(self.env)
 
     def resolve(self) -> EnvSpec:

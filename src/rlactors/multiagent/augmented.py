@@ -34,6 +34,9 @@ class ObservationAugmentingEnv(Env):
         suffix: This env's name is the wrapped env's, ``+suffix``.
     """
 
+    #: What :meth:`spec_name` appends to the wrapped env's name (a subclass's).
+    SUFFIX: str = ""
+
     def __init__(self, env: EnvSpec, key: str, option: str, suffix: str) -> None:
         self._env = env.make(check=False)
         self.name = f"{env.name}+{suffix}"
@@ -41,6 +44,14 @@ class ObservationAugmentingEnv(Env):
         self._key = key
         self._option = option
         self._spaces: dict[str, gym.spaces.Dict] = {}
+
+    @classmethod
+    def spec_name(cls, kwargs: Mapping[str, Any]) -> str:
+        """The name of ``EnvSpec(cls, kwargs)`` (what :attr:`EnvSpec.name` asks): the wrapped
+        env's with the suffix, so runs and logs say ``classic/tictactoe_v3+role``, not the
+        wrapper's class name."""
+        inner = kwargs["env"]
+        return f"{inner.name if isinstance(inner, EnvSpec) else inner}+{cls.SUFFIX}"
 
     def _add_part_spaces(self, parts: Mapping[str, gym.Space[Any]]) -> None:
         """Every role's observation space: the wrapped one with ``parts[role]`` added.

@@ -48,8 +48,10 @@ class CentralCriticEnv(ObservationAugmentingEnv):
             observation cannot be packed into one row (an image: the critic would be huge).
     """
 
+    SUFFIX = "critic"
+
     def __init__(self, env: EnvSpec) -> None:
-        super().__init__(env, CRITIC_KEY, "centralized_critic", "critic")
+        super().__init__(env, CRITIC_KEY, "centralized_critic", self.SUFFIX)
         roles = tuple(self._env.roles)
         self._layouts = {r: ObservationLayout.of(self._env.observation_space(r)) for r in roles}
         for role, layout in self._layouts.items():

@@ -42,8 +42,10 @@ class RoleInputEnv(ObservationAugmentingEnv):
         SpaceError: A Dict observation that already has a ``"role"`` key.
     """
 
+    SUFFIX = "role"
+
     def __init__(self, env: EnvSpec) -> None:
-        super().__init__(env, ROLE_KEY, "role_input", "role")
+        super().__init__(env, ROLE_KEY, "role_input", self.SUFFIX)
         self._index = {role: i for i, role in enumerate(self._env.roles)}
         part = gym.spaces.Discrete(len(self._index))
         self._add_part_spaces(dict.fromkeys(self._env.roles, part))
