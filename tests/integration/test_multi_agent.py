@@ -175,3 +175,30 @@ def test_a_centralized_critic_reads_what_the_actor_does_not() -> None:
     # roles' packed observations (2 x (4 + 1)).
     assert weights["policy_torso.0.weight"].shape[1] == 6
     assert weights["value_torso.0.weight"].shape[1] == 6 + 10
+
+
+def only_alice(role: str, episode: int) -> str:
+    """A function mapping that names a policy the run has no spec for (for the test below)."""
+    return "alice" if role == "player_0" else "mallory"
+
+
+def test_roles_with_different_spaces_train_as_different_policies() -> None:
+    adversary = {"env": "mpe2:simple_adversary_v3", "env_kwargs": {"max_cycles": 10}}
+    with pytest.raises(PolicyMappingError, match="share policy 'default' but not an observation"):
+        build("ppo", tiny("ppo", **adversary))
+    mapping = {"adversary_0": "adversary", "agent_0": "agent", "agent_1": "agent"}
+    config = tiny("ppo", **adversary, policy_mapping=mapping, backend="inline")
+    with build("ppo", config) as algorithm:
+        metrics = algorithm.train_iter()
+    assert set(metrics["policies"]) == {"adversary", "agent"}
+    weights = {pid: e.policy.get_weights() for pid, e in algorithm.policies.items()}
+    assert weights["adversary"]["policy_torso.0.weight"].shape[1] == 8
+    assert weights["agent"]["policy_torso.0.weight"].shape[1] == 10
+
+
+def test_a_function_mapping_to_a_policy_without_a_spec_fails_before_any_actor() -> None:
+    with pytest.raises(PolicyMappingError, match="role 'player_1' to policy 'mallory'"):
+        build(
+            "ppo",
+            tiny("ppo", policy_mapping="test_multi_agent:only_alice", policies=("alice",)),
+        )
