@@ -89,20 +89,23 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         # what every evaluator builds. The envs are kept: they give the builder its spaces
         # and run the greedy evaluations.
         self.env_spec = env_spec_of(config).resolve()
-        probe = self.env_spec.make(check=False)
-        try:
-            #: The env's roles (several: a multi-role run, see algorithms.multi_agent).
-            self.roles: tuple[str, ...] = tuple(probe.roles)
-            roles = self.roles
-            multi_agent = len(roles) > 1
-            if multi_agent:
+        # One env tells single- from multi-role; a single-role one is the first of the greedy
+        # evaluations' envs (an Atari env costs a ROM load: build none twice).
+        probe = self.env_spec.make(mask_key=config.action_mask_key)
+        #: The env's roles (several: a multi-role run, see algorithms.multi_agent).
+        self.roles: tuple[str, ...] = tuple(probe.roles)
+        roles = self.roles
+        multi_agent = len(roles) > 1
+        if multi_agent:
+            try:
                 self.builder = self._multi_agent_builder(config, probe)
-        finally:
-            probe.close()
+            finally:
+                probe.close()
         #: The greedy evaluations' envs (None for a multi-role env: those play matches).
         self._eval_envs: EnvBatch | None = None
         if not multi_agent:
             if not getattr(config, "multi_agent_defaults", True):
+                probe.close()
                 raise SpaceError(
                     f"{self.name}: {self.env_spec.name} has one role ({roles[0]!r}); the "
                     "multi-agent fields (policy_mapping, opponents, self_play, ...) need a "
@@ -113,6 +116,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 config.eval_episodes,
                 mask_key=config.action_mask_key,
                 crash_policy=config.env_crash_policy,
+                first=probe,
             )
             check_action_space(self.name, self.env_spec.name, self._eval_envs.action_space)
             self.builder = self.builder_class(
@@ -589,6 +593,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             rival = opponent or parts.eval_opponent
         return evaluate_policies(
             self.env_spec,
+            parts.env.spaces,
             parts.mapping,
             {pid: entry.policy for pid, entry in self.policies.items()},
             episodes,

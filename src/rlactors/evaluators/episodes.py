@@ -31,10 +31,12 @@ def make_env_batch(
     check: bool = True,
     mask_key: str = DEFAULT_MASK_KEY,
     crash_policy: EnvCrashPolicy | None = None,
+    first: Env | None = None,
 ) -> EnvBatch:
     """``num_envs`` fresh envs of ``env`` (a spec, or a Gymnasium id) in an :class:`EnvBatch`
     that rebuilds a crashed env from the same spec, within ``crash_policy`` (default
-    :class:`EnvCrashPolicy`'s).
+    :class:`EnvCrashPolicy`'s). ``first``, an env of the same spec built with the same
+    ``check`` and ``mask_key``, is used as the first of them (the caller built it already).
 
     Raises:
         EnvSpecError: The env cannot be built (e.g. an unknown id: the message lists close
@@ -47,8 +49,9 @@ def make_env_batch(
     def build() -> Env:
         return spec.make(check=check, mask_key=mask_key)
 
+    envs = [first] if first is not None else []
     return EnvBatch(
-        [build() for _ in range(num_envs)],
+        envs + [build() for _ in range(num_envs - len(envs))],
         rebuild=build,
         crash_policy=crash_policy,
         name=spec.name,

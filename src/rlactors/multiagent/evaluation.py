@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from rlactors.core import Policy
@@ -30,6 +31,7 @@ from rlactors.seeding import derive_seed
 
 def evaluate_policies(
     spec: EnvSpec,
+    spaces: Mapping[str, tuple[gym.Space[Any], gym.Space[Any]]],
     mapping: RoleMapping,
     policies: Mapping[str, Policy],
     episodes: int,
@@ -42,6 +44,8 @@ def evaluate_policies(
 
     Args:
         spec: The env.
+        spaces: ``{role: (observation space, action space)}`` of the env, in its role order
+            (the builder's :class:`~rlactors.algorithms.multi_agent.MultiAgentEnvInfo`).
         mapping: The run's roles -> policy ids (and its scripted opponents).
         policies: The learned policies by id.
         episodes: Games per seat (against an opponent) or in all (as trained).
@@ -55,10 +59,7 @@ def evaluate_policies(
         ``eval_return_max``, ``eval_length_mean``, ``role_returns`` (``{role: mean}``) and, with
         an opponent, ``opponent`` and ``seats`` (``{role: {"win", "draw", "loss"}}``).
     """
-    probe = spec.make(check=False)
-    roles = tuple(probe.roles)
-    spaces = {r: (probe.observation_space(r), probe.action_space(r)) for r in roles}
-    probe.close()
+    roles = tuple(spaces)
 
     def make_env() -> Any:
         return spec.make(mask_key=mask_key)
