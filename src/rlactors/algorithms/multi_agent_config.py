@@ -20,6 +20,17 @@ from rlactors.envs.spec import NO_KWARGS, Kwargs
 from rlactors.validation import check_fractions, check_positive_ints
 
 
+def _json(text: str, field: str) -> Any:
+    """``text`` as JSON, or a one-line ``ValueError`` naming ``field``: ValueError covers a
+    JSONDecodeError and an integer of more than 4300 digits, RecursionError nesting past the
+    parser's limit (as ``envs.spec.parse_kwargs`` found)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise ValueError(f"{field} is not valid JSON ({why})") from None
+
+
 def parse_policy_mapping(value: Any) -> str | Kwargs:
     """``shared``, ``independent``, ``package.module:function`` or ``{role: policy id}`` (a
     mapping, or its JSON text)."""
@@ -32,10 +43,7 @@ def parse_policy_mapping(value: Any) -> str | Kwargs:
         )
     text = value.strip()
     if text.startswith("{"):
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"policy_mapping is not valid JSON ({exc.msg})") from None
+        loaded = _json(text, "policy_mapping")
         if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
             raise ValueError("policy_mapping JSON must be an object {role: policy id}")
         return Kwargs(loaded)
@@ -50,10 +58,7 @@ def parse_opponents(value: Any) -> Kwargs:
             raise ValueError(f"opponents must read role=player,role=player; got {value!r}")
         return Kwargs({k.strip(): v.strip() for k, v in pairs})
     if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"opponents is not valid JSON ({exc.msg})") from None
+        value = _json(value, "opponents") if value.strip() else {}
     if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
         raise ValueError(f"opponents must be {{role: player name}}, got {value!r}")
     return Kwargs({str(k): v for k, v in value.items()})
