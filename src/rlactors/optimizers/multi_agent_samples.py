@@ -73,13 +73,7 @@ class MultiAgentSamplesOptimizer(Optimizer):
             a league, its :meth:`~rlactors.multiagent.league.League.metrics`.
         """
         start = time.perf_counter()
-        futures = [ref.ask("rollout") for ref in self.group.refs]
-        rollouts: list[MultiAgentRollout] = []
-        for i, future in enumerate(futures):
-            try:
-                rollouts.append(future.result(self.timeout_s))
-            except ActorDiedError as exc:
-                self.group.lost(i, "rollout", exc)
+        rollouts: list[MultiAgentRollout] = self.group.gather("rollout", self.timeout_s)
         wait_s = time.perf_counter() - start
         learn_start = time.perf_counter()
         learned: dict[str, dict[str, Any]] = {}

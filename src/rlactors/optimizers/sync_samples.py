@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rlactors.actors import ActorDiedError
 from rlactors.core import SampleBatch
 from rlactors.evaluators import Rollout
 from rlactors.optimizers.group_optimizer import GroupOptimizer
@@ -60,15 +59,9 @@ class SyncSamplesOptimizer(GroupOptimizer):
             learner's.
         """
         start = time.perf_counter()
-        futures = [ref.ask("rollout") for ref in self.group.refs]
-        rollouts: list[Rollout] = []
-        for i, future in enumerate(futures):
-            try:
-                rollouts.append(future.result(self.timeout_s))
-            except ActorDiedError as exc:
-                # Its supervisor restarts it (with the current weights); this round goes on
-                # with the others' rollouts.
-                self.group.lost(i, "rollout", exc)
+        # An evaluator that died answering is restarted by its supervisor (with the current
+        # weights); this round goes on with the others' rollouts.
+        rollouts: list[Rollout] = self.group.gather("rollout", self.timeout_s)
         wait_s = time.perf_counter() - start
         learned: dict[str, float] = {}
         learn_start = time.perf_counter()

@@ -102,6 +102,23 @@ class WorkerGroup(Generic[A]):
             except Exception:  # shutting down: report and go on
                 log.exception("stopping %s failed", ref.name)
 
+    def gather(self, method: str, timeout_s: float) -> list[Any]:
+        """Ask every worker ``method`` at once and return the answers, in worker order, of
+        those that did not die answering (each one that did is counted by :meth:`lost`; its
+        supervisor restarts it).
+
+        Raises:
+            TimeoutError: A worker did not answer within ``timeout_s``.
+        """
+        futures = [ref.ask(method) for ref in self.refs]
+        answers: list[Any] = []
+        for i, future in enumerate(futures):
+            try:
+                answers.append(future.result(timeout_s))
+            except ActorDiedError as exc:
+                self.lost(i, method, exc)
+        return answers
+
     def lost(self, index: int, what: str, exc: Exception) -> None:
         """Count and report a request worker ``index`` died answering (its supervisor
         restarts it; whatever it had sampled for the request is lost)."""
