@@ -264,6 +264,12 @@ class Optimizer(abc.ABC):
     (:meth:`load_state_dict`) and replay (:meth:`load_replay_state`) of the last.
     """
 
+    #: Total env steps the run may not pass (the loop sets it, to ``max_env_steps``, before
+    #: every :meth:`step`; None: no limit). An optimizer that keeps requests in flight sends
+    #: none that could take the total past it, and a round that meets it ends short (one of
+    #: fixed size never meets it: the loop starts no round that would pass the limit).
+    env_step_limit: int | None = None
+
     @abc.abstractmethod
     def step(self, *, last: bool = False) -> dict[str, Any]:
         """Run one round.
@@ -278,7 +284,9 @@ class Optimizer(abc.ABC):
             ``sample_wait_s`` and ``learn_time_s`` (seconds blocked on samples, and learning),
             ``learners`` (``{policy id: that learner's statistics over the round}``: scalars,
             None before learning starts) and ``metrics`` (the optimizer's own entries of the
-            iteration's metrics row: epsilon, replay size, worker restarts, ...).
+            iteration's metrics row: epsilon, replay size, worker restarts, ...); an optimizer
+            that keeps requests in flight adds ``env_step_limit_met`` (True: the round ended
+            short because no further request fits within :attr:`env_step_limit`).
         """
 
     @abc.abstractmethod

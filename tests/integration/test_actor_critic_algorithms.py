@@ -58,9 +58,9 @@ def test_trains_saves_restores_and_evaluates(name: str, backend_name: str, tmp_p
         weights = algorithm.policy.get_weights()
     assert not result["solved"] and iterations
     last = iterations[-1]
-    # Asynchronous optimizers may overshoot an iteration by the rollouts in flight.
-    in_flight = 2 * 2 * 2 * 16  # workers x requests in flight x envs x rollout steps
-    assert 640 - config.env_steps_per_round < last["env_steps"] <= 640 + in_flight
+    # Asynchronous optimizers may overshoot an iteration by the rollouts in flight, but send
+    # none that could take the run past max_env_steps.
+    assert 640 - config.env_steps_per_round < last["env_steps"] <= 640
     assert last["learner_steps"] > 0 and last["loss"] is not None
     assert last["worker_restarts"] == 0 and last["learning_rate"] > 0
     assert any(m["eval_return_mean"] is not None for m in iterations)

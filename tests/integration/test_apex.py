@@ -49,11 +49,12 @@ def test_apex_trains_saves_and_restores_its_counters(
     with Apex(tiny(backend=backend, stop_reward=10_000.0)) as apex:
         result = apex.train(callback=iterations.append)
         # Asynchronous: an iteration ends once its env steps are in, plus any rollout that
-        # was already running, so counts overshoot by up to a rollout per worker.
+        # was already running, so it overshoots by up to a rollout per worker; but none is
+        # sent that could take the run past max_env_steps (regression: the last one did, by
+        # 50, in CI).
         assert len(iterations) >= 2
         last = iterations[-1]
-        rollouts_in_flight = 2 * 2 * 2 * 25  # workers x in flight x envs x rollout steps
-        assert 2000 <= last["env_steps"] == result["env_steps"] <= 3000 + rollouts_in_flight
+        assert 2000 <= last["env_steps"] == result["env_steps"] <= 3000
         assert last["learner_steps"] > 0
         assert 1.5 <= last["replay_ratio"] <= 2.5  # the replay-ratio control holds it near 2
         assert last["worker_epsilons"] == pytest.approx([0.4, 0.4**8])  # Ape-X's schedule

@@ -136,7 +136,7 @@ def test_help_of_an_algorithm_lists_its_fields(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     for name in ("--max-env-steps", "--stop-reward", "--exploration-fraction", "--backend"):
         assert name in out
-    assert "Budget: training stops" in out  # the field's docstring is its help
+    assert "Budget: training never takes" in out  # the field's docstring is its help
 
 
 def test_train_help_lists_the_algorithms(capsys: pytest.CaptureFixture[str]) -> None:

@@ -129,3 +129,19 @@ def test_priorities_for_a_shard_that_just_died_are_dropped_not_raised(
     optimizer._priorities[0] = [("some-incarnation", np.arange(3), np.ones(3))]
     optimizer._send_priorities()
     assert optimizer._priorities[0] == []
+
+
+def test_no_rollout_is_sent_that_could_take_the_run_past_its_env_step_limit(
+    optimizer: AsyncReplayOptimizer,
+) -> None:
+    # Rollouts of 50 env steps; 530 leaves room for ten of them. The round (1000 env steps)
+    # ends short, at the limit, and says so; the next one fits nothing and ends at once.
+    optimizer.env_step_limit = 530
+    stats = optimizer.step()
+    assert stats["env_steps"] == 500 and stats["env_step_limit_met"]
+    assert in_flight(optimizer, "run") == 0
+    again = optimizer.step()
+    assert again["env_steps_this_step"] == 0 and again["env_step_limit_met"]
+    optimizer.env_step_limit = None  # no limit: a whole round
+    stats = optimizer.step()
+    assert stats["env_steps_this_step"] >= 1000 and not stats["env_step_limit_met"]

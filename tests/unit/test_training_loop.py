@@ -32,15 +32,21 @@ class ScriptedOptimizer(Optimizer):
         self.loaded_state: dict[str, int] = {}
         self.loaded_replay: dict[str, np.ndarray] | None = None
         self.stopped = False
+        self.limits: list[int | None] = []  # env_step_limit at each step
         ScriptedOptimizer.made.append(self)
 
     def step(self, *, last: bool = False) -> dict[str, Any]:
-        self.env_steps += 100
+        self.limits.append(self.env_step_limit)
+        # As an asynchronous optimizer's round: whole rollouts of 100 env steps that fit.
+        room = 100 if self.env_step_limit is None else self.env_step_limit - self.env_steps
+        steps = min(100, room) // 100 * 100
+        self.env_steps += steps
         self.learner_steps += 1
         self.rounds += 1
         return {
             "env_steps": self.env_steps,
-            "env_steps_this_step": 100,
+            "env_steps_this_step": steps,
+            "env_step_limit_met": steps < 100,
             "learner_steps": self.learner_steps,
             "episode_returns": [10.0],
             "episode_lengths": [10],
@@ -101,6 +107,17 @@ def test_the_loop_reads_only_the_optimizer_interface() -> None:
     assert rows[0]["policies"] == {DEFAULT_POLICY_ID: {"loss": 0.5}} and rows[0]["loss"] == 0.5
     assert rows[-1]["rounds"] == 3 and rows[-1]["episodes"] == 3
     assert ScriptedOptimizer.made[-1].stopped
+
+
+def test_a_round_cut_short_by_the_env_step_limit_ends_training() -> None:
+    # Rounds of 50 (so the loop's own check would start a fourth at 150 + 50 <= 199) of
+    # which the optimizer can do only whole rollouts of 100 within the limit.
+    with Scripted(config(max_env_steps=199, rollout_steps=50)) as loop:
+        result = loop.train()
+        assert loop.done
+    optimizer = ScriptedOptimizer.made[-1]
+    assert optimizer.limits == [199, 199]  # the loop hands the optimizer its budget
+    assert result["env_steps"] == 100
 
 
 def test_counters_and_replay_pass_from_a_checkpoint_to_the_next_sessions_optimizer(

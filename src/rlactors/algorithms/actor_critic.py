@@ -115,13 +115,15 @@ class ActorCriticBuilder(Builder):
         self, policies: PolicyMap, env_steps: int, *, gae: bool = True
     ) -> WorkerGroup[ActorCriticEvaluator]:
         """Spawn the evaluators (inside this session's runtime); see :meth:`rollout_config`."""
+        config = self.rollout_config(env_steps, gae=gae)
         return evaluator_group(
             ActorCriticEvaluator,
-            self.rollout_config(env_steps, gae=gae),
+            config,
             learner_of(policies),
             self.config.num_workers,
             max_restarts=self.config.max_worker_restarts,
             name=f"{self.name}-evaluator",
+            request_env_steps=config.env_steps_per_rollout,
         )
 
     def minibatch_seed(self, env_steps: int) -> int:

@@ -154,6 +154,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._last_eval: float | None = None
         self._last_eval_env_steps: int | None = None  # env steps of the policy it evaluated
         self._solved = False
+        self._limit_met = False  # see train_iter
         self._greedy_evaluator: ActorRef[Any] | None = None  # see _spawn_greedy_evaluator
         self.greedy_evaluator_restarts = 0  # this session's (its actor is the session's)
         self._evaluation = None
@@ -190,7 +191,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     @property
     def done(self) -> bool:
         """Solved, or another round would exceed ``max_env_steps``."""
-        return self._solved or self._budget_spent(self.env_steps)
+        return self._solved or self._limit_met or self._budget_spent(self.env_steps)
 
     def train_iter(self) -> dict[str, Any]:
         """One optimizer round, then the greedy evaluation business (see :meth:`_maybe_evaluate`):
@@ -222,7 +223,12 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             )
         optimizer = self._start()
         self.builder.update_schedules(self.policies, self.env_steps)
+        # An asynchronous round takes what its requests in flight bring (more than the round,
+        # up to a request per worker): only the limit keeps the last one within the budget.
+        optimizer.env_step_limit = self.config.max_env_steps
         stats = optimizer.step(last=self._budget_spent(self.env_steps + self._round))
+        # A round the limit cut short is the last one that fits.
+        self._limit_met = bool(stats.get("env_step_limit_met", False))
         self.iteration += 1
         self.env_steps = stats["env_steps"]
         self.learner_steps = stats["learner_steps"]

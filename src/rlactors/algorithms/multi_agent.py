@@ -266,6 +266,7 @@ class MultiAgentActorCriticBuilder(ActorCriticBuilder):
             weights=weights,
             max_restarts=self.config.max_worker_restarts,
             name=f"{self.name}-evaluator",
+            request_env_steps=config.env_steps_per_rollout,
         )
 
     def greedy_evaluator(self, env_steps: int) -> None:

@@ -66,7 +66,8 @@ class RunConfig:
     tests and debugging)."""
 
     max_env_steps: int = 100_000
-    """Budget: training stops before it would take more env steps than this."""
+    """Budget: training never takes more env steps than this (asynchronous optimizers send
+    no request that could pass it, so their last iteration may end short)."""
 
     stop_reward: float | None = None
     """Stop once a greedy evaluation's mean return reaches this (None: use the whole budget)."""

@@ -72,6 +72,8 @@ class AsyncGradientsOptimizer(GroupOptimizer):
 
     def _top_up(self) -> None:
         busy = set(self._inflight.values())
+        room = self._room()
         for index, ref in enumerate(self.group.refs):
-            if index not in busy:
+            if index not in busy and room > 0:
                 self._inflight[ref.ask("compute_gradients")] = index
+                room -= 1

@@ -272,6 +272,7 @@ class AsyncReplayOptimizer(Optimizer):
     def _start_counters(self, env_steps_per_sample: int) -> None:
         """The counters and the learner loop's state (after the shards and workers)."""
         config = self.config
+        self._rollout_env_steps = env_steps_per_sample  # what each worker's "run" brings
         # Counters (saved with checkpoints, so a restored run keeps its replay ratio).
         self.env_steps = 0
         self.inserted = 0
@@ -334,9 +335,15 @@ class AsyncReplayOptimizer(Optimizer):
         learned: dict[str, list[dict[str, float]]] = {pid: [] for pid in self.learners}
         t0, learn_time0 = time.perf_counter(), self._learn_time_s
         wait_s = 0.0
+        limit_met = False
         while self.env_steps < target:
             self._note_shard_restarts()
             self._top_up()
+            if self._rollouts_that_fit() <= 0 and not any(
+                kind == "run" for kind, _, _ in self._inflight.values()
+            ):
+                limit_met = True  # no rollout fits within env_step_limit, none is coming
+                break
             wait_start = time.perf_counter()
             done, _ = wait_any(list(self._inflight), timeout=60.0)
             wait_s += time.perf_counter() - wait_start
@@ -390,6 +397,7 @@ class AsyncReplayOptimizer(Optimizer):
         return {
             "env_steps": self.env_steps,
             "env_steps_this_step": self.env_steps - env_steps0,
+            "env_step_limit_met": limit_met,
             "learner_steps": self.learner_steps,
             "episode_returns": [e.episode_return for e in episodes],
             "episode_lengths": [e.length for e in episodes],
@@ -466,9 +474,19 @@ class AsyncReplayOptimizer(Optimizer):
         # the learner catches up instead of the buffer filling with unlearned transitions.
         lagging = learning and owed > self._max_lag_samples
         limit = 0 if lagging and requests else cfg.rollouts_in_flight_per_worker
+        fit = self._rollouts_that_fit()
         for i, worker in enumerate(self.workers.refs):
-            for _ in range(limit - runs[i]):
+            for _ in range(min(limit - runs[i], fit)):
                 self._inflight[worker.ask("run")] = ("run", i, 0)
+                fit -= 1
+
+    def _rollouts_that_fit(self) -> int:
+        """New rollouts that fit within ``env_step_limit`` beside those in flight (a large
+        number when there is no limit)."""
+        if self.env_step_limit is None:
+            return 1 << 62
+        runs = sum(1 for kind, _, _ in self._inflight.values() if kind == "run")
+        return (self.env_step_limit - self.env_steps) // self._rollout_env_steps - runs
 
     def _shard_restarted(self, j: int, _ref: ActorRef[ReplayShard]) -> None:
         # The backend's supervisor thread calls this; the learner's loop owns the counters.

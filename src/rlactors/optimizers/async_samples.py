@@ -147,13 +147,16 @@ class AsyncSamplesOptimizer(GroupOptimizer):
         counts = [0] * len(self.group)
         for index in self._inflight.values():
             counts[index] += 1
+        room = self._room()
         for index, ref in enumerate(self.group.refs):
             while (
-                counts[index] < c.max_inflight_per_worker
+                room > 0
+                and counts[index] < c.max_inflight_per_worker
                 and len(self.queued) + len(self._inflight) < c.max_queued_rollouts
             ):
                 self._inflight[ref.ask("rollout")] = index
                 counts[index] += 1
+                room -= 1
 
     def stop(self) -> None:
         """Stop the evaluators (abandoning rollouts in flight or queued)."""

@@ -94,8 +94,12 @@ class GroupOptimizer(Optimizer):
         episodes: list[EpisodeStats] = []
         learned: list[dict[str, float]] = []
         wait_s = learn_s = 0.0
+        limit_met = False
         while self.env_steps < target:
             self._top_up()
+            if not self._inflight:
+                limit_met = True  # no request fits within env_step_limit (see _room)
+                break
             answers, waited = wait_for_answers(self._inflight, self.timeout_s, asked, self.group)
             wait_s += waited
             for index, answer in answers:
@@ -110,7 +114,21 @@ class GroupOptimizer(Optimizer):
             learned += stats
             learn_s += seconds
         steps = self.env_steps - start_steps
-        return self._stats(steps, episodes, wait_s, learn_s, mean_stats(learned))
+        result = self._stats(steps, episodes, wait_s, learn_s, mean_stats(learned))
+        return {**result, "env_step_limit_met": limit_met}
+
+    def _room(self) -> int:
+        """New requests that fit within ``env_step_limit`` beside those in flight (a large
+        number when there is no limit)."""
+        if self.env_step_limit is None:
+            return 1 << 62
+        size = self.group.request_env_steps
+        if size is None:
+            raise ValueError(
+                f"{type(self).__name__} keeps requests in flight under an env_step_limit: "
+                "give its WorkerGroup request_env_steps"
+            )
+        return (self.env_step_limit - self.env_steps) // size - len(self._inflight)
 
     def _top_up(self) -> None:
         """Send the requests that should be in flight (for :meth:`_stream`)."""

@@ -37,6 +37,9 @@ class WorkerGroup(Generic[A]):
             broadcast (the last result is what a restarted worker receives).
         max_restarts: Restarts per worker within a minute before its failure escalates.
         name: Actor names are ``f"{name}-{i}"``.
+        request_env_steps: Env steps each worker's request (a rollout, a gradient) takes:
+            what an optimizer that keeps requests in flight counts against its
+            ``env_step_limit``; None: not known (such optimizers refuse the group).
 
     Raises:
         ValueError: ``num_workers`` < 1 or ``max_restarts`` < 0.
@@ -51,12 +54,14 @@ class WorkerGroup(Generic[A]):
         weights: Callable[[], PolicyWeights],
         max_restarts: int = 3,
         name: str = "worker",
+        request_env_steps: int | None = None,
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {num_workers}")
         if max_restarts < 0:
             raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
         self.restarts = 0
+        self.request_env_steps = request_env_steps
         #: Requests (rollouts, samples, gradients) lost with a worker that died answering.
         self.lost_requests = 0
         self._get_weights = weights
@@ -147,6 +152,7 @@ def evaluator_group(
     *,
     max_restarts: int = 3,
     name: str = "evaluator",
+    request_env_steps: int | None = None,
 ) -> WorkerGroup[A]:
     """N supervised evaluators ``factory(config, index=i)`` acting with ``learner``'s weights,
     as policy ``config.policy_id`` (a ``DQNEvaluator`` or ``ActorCriticEvaluator`` and its
@@ -162,4 +168,5 @@ def evaluator_group(
         weights=weights,
         max_restarts=max_restarts,
         name=name,
+        request_env_steps=request_env_steps,
     )

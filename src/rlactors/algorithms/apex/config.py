@@ -30,10 +30,6 @@ class ApexConfig(QLearningConfig):
 
     # -- the run: re-declared where Ape-X's asynchrony changes the meaning ------------------------
 
-    max_env_steps: int = 100_000
-    """Budget: no iteration starts that would end past it. Rollouts are asynchronous, so the
-    last iteration may overshoot by the rollouts already running (at most two per worker)."""
-
     eval_interval_env_steps: int = 2048
     """With ``stop_reward`` set, start a greedy evaluation every this many env steps. It runs
     on an evaluator actor of its own, on a snapshot of the weights, while training goes on
