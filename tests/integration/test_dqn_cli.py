@@ -62,7 +62,7 @@ def test_default_run_dir_is_named_after_algorithm_env_and_time(
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert run_dir.name.startswith("dqn-CartPole-v1-")
     assert {p.name for p in run_dir.iterdir()} == {
-        "config.json", "metrics.jsonl", "learning_curve.png", "checkpoint"
+        "config.json", "metrics.jsonl", "learning_curve.png", "checkpoint", "tensorboard"
     }  # fmt: skip
     capsys.readouterr()
 

@@ -47,6 +47,7 @@ def train(args: TrainArgs) -> int:
         CONFIG_FILE,
         CURVE_FILE,
         METRICS_FILE,
+        TENSORBOARD_DIR,
         LearningCurve,
         MetricsWriter,
         clear_run,
@@ -99,7 +100,9 @@ def train(args: TrainArgs) -> int:
         failure: ActorError | None = None
         title = f"{entry.name} {env_name}"
         with (
-            MetricsWriter(run_dir / METRICS_FILE) as writer,
+            MetricsWriter(
+                run_dir / METRICS_FILE, tensorboard_dir=run_dir / TENSORBOARD_DIR, header=header
+            ) as writer,
             output.TrainingProgress(config.max_env_steps, title, quiet=args.quiet) as progress,
         ):
 

@@ -3,6 +3,8 @@
 * :func:`make_run_dir` — ``runs/<algo>-<env>-<timestamp>/`` (never reused).
 * :class:`MetricsWriter` / :func:`read_metrics` — one JSON object per iteration.
 * :func:`truncate_metrics` — drop the rows past a checkpoint, for a resumed run.
+* :class:`TensorBoardWriter` / :func:`scalar_tags` — the rows as TensorBoard event files
+  (``MetricsWriter(tensorboard_dir=)`` writes them beside each row).
 * :func:`run_entries` / :func:`clear_run` — what a run wrote into a directory.
 * :func:`plot_learning_curve` — episode return vs env steps as a PNG (matplotlib, Agg canvas);
   :class:`LearningCurve` — its points, collected while training in bounded memory.
@@ -16,11 +18,13 @@ from rlactors.metrics.run_dir import (
     CURVE_FILE,
     METRICS_FILE,
     RUN_ENTRIES,
+    TENSORBOARD_DIR,
     clear_run,
     make_run_dir,
     run_dir_name,
     run_entries,
 )
+from rlactors.metrics.tensorboard import TensorBoardWriter, scalar_tags
 from rlactors.metrics.writer import MetricsWriter, read_metrics, to_jsonable, truncate_metrics
 
 __all__ = [
@@ -31,6 +35,8 @@ __all__ = [
     "LearningCurve",
     "METRICS_FILE",
     "RUN_ENTRIES",
+    "TENSORBOARD_DIR",
+    "TensorBoardWriter",
     "MetricsWriter",
     "clear_run",
     "make_run_dir",
@@ -38,6 +44,7 @@ __all__ = [
     "read_metrics",
     "run_dir_name",
     "run_entries",
+    "scalar_tags",
     "to_jsonable",
     "truncate_metrics",
 ]

@@ -1,4 +1,5 @@
-"""Run directories: ``runs/<algo>-<env>-<timestamp>/`` with config, metrics, curve, checkpoints."""
+"""Run directories: ``runs/<algo>-<env>-<timestamp>/`` with config, metrics, curve, checkpoints
+and TensorBoard event files."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from pathlib import Path
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "learning_curve.png"
+#: TensorBoard's event files, mirroring the metrics (see :mod:`rlactors.metrics.tensorboard`).
+TENSORBOARD_DIR = "tensorboard"
 #: The final checkpoint, written when training ends (``rlactors evaluate RUN`` reads it).
 CHECKPOINT_DIR = "checkpoint"
 #: The periodic and best checkpoints (see :mod:`rlactors.run_checkpoints`).
 CHECKPOINTS_DIR = "checkpoints"
 #: Everything a run writes into its directory, and nothing else: what ``--overwrite`` clears.
-RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, CURVE_FILE, CHECKPOINT_DIR, CHECKPOINTS_DIR)
+RUN_ENTRIES = (
+    CONFIG_FILE,
+    METRICS_FILE,
+    CURVE_FILE,
+    CHECKPOINT_DIR,
+    CHECKPOINTS_DIR,
+    TENSORBOARD_DIR,
+)
 
 
 def run_dir_name(algorithm: str, env_name: str, timestamp: float | None = None) -> str:

@@ -12,6 +12,7 @@ from typing import IO, Any
 import numpy as np
 
 from rlactors.checkpoint import atomic_write_text
+from rlactors.metrics.tensorboard import TensorBoardWriter, open_tensorboard
 
 
 def to_jsonable(value: Any) -> Any:
@@ -43,11 +44,27 @@ class MetricsWriter:
 
     Args:
         path: The ``.jsonl`` file (created with its parent directory; appended to if present).
+        tensorboard_dir: Also write every row as TensorBoard events into this directory
+            (:mod:`rlactors.metrics.tensorboard`); the rows ``path`` holds already (a resumed
+            run's) are written there first, so the event files mirror the whole file. Without
+            ``tensorboard`` installed, one warning is logged and no event file is written.
+        header: The run's ``config.json``, written beside the events as text and
+            hyperparameters (with ``tensorboard_dir`` only).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        tensorboard_dir: str | Path | None = None,
+        header: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tensorboard: TensorBoardWriter | None = None
+        if tensorboard_dir is not None:
+            rows = read_metrics(self.path) if self.path.is_file() else []
+            self._tensorboard = open_tensorboard(tensorboard_dir, header=header, rows=rows)
         self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
 
     def write(self, record: Mapping[str, Any]) -> None:
@@ -58,14 +75,20 @@ class MetricsWriter:
         """
         if self._file is None:
             raise ValueError(f"MetricsWriter({self.path}) is closed")
-        self._file.write(json.dumps(to_jsonable(record), allow_nan=False) + "\n")
+        row = to_jsonable(record)
+        self._file.write(json.dumps(row, allow_nan=False) + "\n")
         self._file.flush()
+        if self._tensorboard is not None:
+            self._tensorboard.write(row)
 
     def close(self) -> None:
-        """Close the file (idempotent)."""
+        """Close the file and the event file (idempotent)."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+            self._tensorboard = None
 
     def __enter__(self) -> MetricsWriter:
         return self
