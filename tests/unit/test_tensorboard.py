@@ -114,6 +114,10 @@ def test_a_runs_event_files_hold_every_scalar_of_its_metrics(tmp_path: Path) -> 
     assert len(rows) == 2
     actual = scalar_points(run_dir / "tensorboard")
     assert_points_equal(actual, expected_points(rows))
+    # Independently of scalar_tags: every number at the top of a row is there, at its step.
+    for row in rows:
+        numbers = {k: float(v) for k, v in row.items() if isinstance(v, int | float)}
+        assert {k: actual[k][row["env_steps"]] for k in numbers} == pytest.approx(numbers)
     # The flattening the users see: per policy, per worker, env steps as the step.
     assert {"policies/default/loss", "worker_epsilons/0", "worker_epsilons/1"} <= set(actual)
     assert actual["policies/default/loss"] and actual["eval_return_mean"]
