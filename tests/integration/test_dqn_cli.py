@@ -184,18 +184,19 @@ def test_train_keeps_only_a_bounded_curve_not_every_metrics_row(
 ) -> None:
     """Regression (issue #14's soak): every iteration's metrics row was held in memory until
     the curve was drawn at the end, a growth without end over a long run."""
-    import rlactors.metrics
+    import rlactors.run_recorder
     from rlactors.metrics import LearningCurve
 
     monkeypatch.setattr(LearningCurve, "MAX_POINTS", 4)
     plotted: list[list[dict[str, object]]] = []
-    plot = rlactors.metrics.plot_learning_curve
+    plot = rlactors.run_recorder.plot_learning_curve
 
     def capture(records: list[dict[str, object]], *args: object, **kwargs: object) -> Path:
         plotted.append(list(records))
         return plot(records, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(rlactors.metrics, "plot_learning_curve", capture)
+    # RunRecorder draws the curve, for the CLI as for TrainingLoop.train(run_dir=...).
+    monkeypatch.setattr(rlactors.run_recorder, "plot_learning_curve", capture)
     argv = [*TINY, "--max-env-steps", "2000"]  # the later flag wins: 20 iterations
     assert main(["train", "dqn", "-q", "--run-dir", str(tmp_path / "run"), *argv]) == 0
     capsys.readouterr()

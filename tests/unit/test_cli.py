@@ -98,6 +98,34 @@ def test_mistakes_raise_one_line_errors(argv: list[str], message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("argv", "suggested"),
+    [
+        (["dqn", "--lr", "1e-3"], "--learning-rate"),  # initials (it suggested --help)
+        (["dqn", "--bs", "64"], "--batch-size"),
+        (["ppo", "--bs", "64"], "--minibatch-size"),  # SB3's PPO batch_size, by its initials
+        (["dqn", "--mes", "1e5"], "--max-env-steps"),
+        (["dqn", "--total-timesteps", "1e5"], "--max-env-steps"),  # SB3, CleanRL
+        (["ppo", "--total_timesteps", "1e5"], "--max-env-steps"),
+        (["ppo", "--n-envs", "4"], "--num-envs-per-worker"),  # RL Zoo
+        (["dqn", "--num-envs", "4"], "--num-envs-per-evaluator"),  # CleanRL
+        (["ppo", "--ent-coef", "0.01"], "--entropy-coef"),
+        (["ppo", "--clip-range", "0.2"], "--clip-epsilon"),
+        (["dqn", "--learning_rate", "1e-3"], "--learning-rate"),
+        (["dqn", "--expl-frac", "0.1"], "--exploration-fraction"),  # words' beginnings
+        (["dqn", "--gama", "0.9"], "--gamma"),
+        (["dqn", "--hepl"], "--help"),  # --help, for a near-miss of --help itself
+    ],
+)
+def test_unknown_flags_suggest_the_field_meant(argv: list[str], suggested: str) -> None:
+    """Issue #15: ``--lr`` suggested ``--help``."""
+    with pytest.raises(CliError) as info:
+        parse_train_args(argv)
+    assert f"did you mean {suggested}" in str(info.value)
+    if suggested != "--help":
+        assert "--help" not in str(info.value)
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["train", "dqnn"], "unknown algorithm 'dqnn'"),
@@ -187,7 +215,7 @@ def test_the_summary_names_the_policy_that_solved_when_it_is_an_earlier_one() ->
 def test_small_returns_keep_three_decimals_and_large_ones_one() -> None:
     """Regression: Blackjack's greedy mean printed as -0.1 whether it was -0.05 or -0.14, and
     FrozenLake's training success rate as 0.0."""
-    from rlactors.cli.output import format_return, progress_line
+    from rlactors.progress import format_return, progress_line
 
     assert format_return(-0.0537) == "-0.054"
     assert format_return(475.0) == "475.0" and format_return(-200.25) == "-200.2"
@@ -199,7 +227,7 @@ def test_small_returns_keep_three_decimals_and_large_ones_one() -> None:
 
 
 def test_a_self_play_run_shows_its_league_and_rating() -> None:
-    from rlactors.cli.output import progress_line
+    from rlactors.progress import progress_line
 
     metrics = {"env_steps": 10, "episode_return_mean": 0.0, "league_size": 7}
     line = progress_line({**metrics, "league_rating": 1403.4}, 100)

@@ -184,3 +184,61 @@ def test_policy_and_learner_name_the_ids_of_a_run_with_several() -> None:
         loop.policies = {"red": entry, "blue": PolicyEntry(entry.policy, entry.learner)}
         with pytest.raises(ValueError, match=r"\['blue', 'red'\]; pick one"):
             _ = loop.policy
+
+
+def test_train_reports_each_iteration_and_each_evaluation() -> None:
+    """Issue #15: from Python, train() told nothing; it takes per-iteration and
+    per-evaluation callbacks (and the final evaluation of an unsolved run reaches the latter)."""
+    iterations: list[dict[str, Any]] = []
+    evaluations: list[dict[str, Any]] = []
+    cfg = config(backend="inline", stop_reward=1e6, eval_interval_env_steps=200)
+    with Scripted(cfg) as loop:
+        result = loop.train(iterations.append, on_evaluation=evaluations.append)
+    assert [m["env_steps"] for m in iterations] == [100, 200, 300]
+    assert set(evaluations[0]) == {
+        "iteration", "env_steps", "eval_return_mean", "eval_env_steps", "solved"
+    }  # fmt: skip
+    # The one due at 200 env steps, collected; then the final policy's, which result() reports.
+    assert [e["eval_env_steps"] for e in evaluations] == [200, 300]
+    assert evaluations[-1]["eval_return_mean"] == result["eval_return_mean"]
+    assert not any(e["solved"] for e in evaluations)
+
+
+def test_train_shows_progress_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    with Scripted(config(backend="inline")) as loop:
+        loop.train()
+    assert capsys.readouterr().out == ""  # a library prints nothing of its own accord
+    with Scripted(config(backend="inline")) as loop:
+        loop.train(progress=True)
+    out = capsys.readouterr().out.splitlines()  # not a terminal: the plain lines
+    assert out[0] == "training dqn CartPole-v1: budget 300 env steps"
+    assert out[-1].startswith("env steps 300/300 (100%) | return 10.0 |")
+
+
+def test_train_writes_the_run_directory_the_cli_writes(tmp_path: Path) -> None:
+    """Issue #15: from Python, no metrics or curve were written; train(run_dir=) writes what
+    `rlactors train` does, through the same RunRecorder, and `rlactors evaluate` reads it."""
+    import json
+
+    from rlactors.cli.commands import _load_run
+    from rlactors.metrics import read_metrics
+    from rlactors.run_checkpoints import CheckpointSchedule
+
+    run = tmp_path / "run"
+    schedule = CheckpointSchedule(every_iterations=1, every_s=None, keep=1)
+    with Scripted(config(backend="inline")) as loop:
+        loop.train(run_dir=run, checkpoints=schedule)
+    header = json.loads((run / "config.json").read_text())
+    assert header["algorithm"] == "dqn" and header["config"]["max_env_steps"] == 300
+    assert header["checkpoints"]["every_iterations"] == 1
+    assert [row["env_steps"] for row in read_metrics(run / "metrics.jsonl")] == [100, 200, 300]
+    assert (run / "learning_curve.png").stat().st_size > 0
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["iteration-00000002"]
+    restored = _load_run(str(run))  # what `rlactors evaluate RUN_DIR` loads
+    assert isinstance(restored, TrainingLoop) and restored.env_steps == 300
+    # A run directory is never reused silently.
+    with Scripted(config(backend="inline")) as again:
+        with pytest.raises(ValueError, match="holds a run already"):
+            again.train(run_dir=run)
+        with pytest.raises(ValueError, match="checkpoints= schedules run_dir"):
+            again.train(checkpoints=schedule)

@@ -29,6 +29,8 @@ which act in numpy, start in a fraction of a second instead of after a ~1.2 s to
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import time
 import weakref
@@ -50,6 +52,7 @@ from rlactors.core import DEFAULT_POLICY_ID, Env, Learner, Optimizer, Policy
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.errors import SpaceError
 from rlactors.evaluators import make_env_batch
+from rlactors.run_checkpoints import CheckpointSchedule
 
 log = logging.getLogger(__name__)
 
@@ -262,21 +265,89 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             "done": self.done,
         }
 
-    def train(self, callback: Callback | None = None) -> dict[str, Any]:
+    def train(
+        self,
+        callback: Callback | None = None,
+        *,
+        on_evaluation: Callback | None = None,
+        progress: bool = False,
+        run_dir: str | Path | None = None,
+        checkpoints: CheckpointSchedule | None = None,
+    ) -> dict[str, Any]:
         """Iterate until solved (``stop_reward``) or the budget is spent; see :meth:`result`.
 
+        Nothing is shown or written unless asked for::
+
+            algo.train(progress=True, run_dir="runs/my-dqn")   # as `rlactors train` does
+
         Args:
-            callback: Called with each iteration's metrics (for progress displays, logging).
+            callback: Called with each iteration's metrics (see :meth:`train_iter`).
+            on_evaluation: Called with each greedy evaluation collected, as ``{"iteration",
+                "env_steps", "eval_return_mean", "eval_env_steps", "solved"}``
+                (``eval_env_steps``: the env steps of the policy it evaluated, fewer than
+                ``env_steps`` when it ran beside learning), and with the final one that
+                :meth:`result` reports when training ends unsolved.
+            progress: Show the progress display of ``rlactors train`` on stdout
+                (:class:`rlactors.progress.TrainingProgress`: a live line on a terminal, a
+                plain line every 5 s elsewhere).
+            run_dir: Write the run directory ``rlactors train`` writes there
+                (:class:`rlactors.run_recorder.RunRecorder`: ``config.json``,
+                ``metrics.jsonl``, periodic and best checkpoints, then the final
+                ``checkpoint/`` and ``learning_curve.png``, also when interrupted with
+                Ctrl-C); ``rlactors evaluate`` and ``rlactors train --resume`` read it.
+            checkpoints: When ``run_dir`` takes periodic checkpoints (default: every 5
+                minutes, the newest 3 kept).
+
+        Raises:
+            ValueError: ``run_dir`` holds a run already, or ``checkpoints`` without
+                ``run_dir``.
         """
+        if checkpoints is not None and run_dir is None:
+            raise ValueError(f"{self.name}.train: checkpoints= schedules run_dir's checkpoints")
+        title = f"{self.name} {self.env_spec.name}"
+        observers: list[Callback] = [] if callback is None else [callback]
+        with contextlib.ExitStack() as stack:
+            recorder = None
+            if run_dir is not None:
+                from rlactors.run_recorder import RunRecorder, new_run_dir
+
+                schedule = checkpoints or CheckpointSchedule()
+                recorder = RunRecorder(
+                    new_run_dir(run_dir), self.name, self.config, schedule, title=title
+                )
+                stack.enter_context(recorder)
+                observers.insert(0, functools.partial(recorder.record, self))
+            if progress:
+                from rlactors.progress import TrainingProgress  # rich: only when shown
+
+                display = stack.enter_context(TrainingProgress(self.config.max_env_steps, title))
+                observers.append(display.update)
+                on_evaluation = _both(display.show_evaluation, on_evaluation)
+            try:
+                self._train(observers, on_evaluation)
+            except KeyboardInterrupt:
+                if recorder is not None:
+                    recorder.finish(self)  # as the CLI does: an interrupted run is kept
+                raise
+            if recorder is not None:
+                recorder.finish(self)
+        return self.result()
+
+    def _train(self, observers: list[Callback], on_evaluation: Callback | None) -> None:
+        """:meth:`train`'s iterations, each handed to ``observers``, then the final
+        evaluation."""
         while not self.done:
             metrics = self.train_iter()
-            if callback is not None:
-                callback(metrics)
+            for observe in observers:
+                observe(metrics)
+            if on_evaluation is not None and metrics["eval_return_mean"] is not None:
+                on_evaluation(_evaluation_of(metrics))
         if not self._solved and self._last_eval_env_steps != self.env_steps:
             # The result should say how good the final policy is, not an older one.
             self._last_eval = self.evaluate()["eval_return_mean"]
             self._last_eval_env_steps = self.env_steps
-        return self.result()
+            if on_evaluation is not None:
+                on_evaluation(_evaluation_of({**self.result(), "iteration": self.iteration}))
 
     def result(self) -> dict[str, Any]:
         """Where training stands: ``env_steps``, ``learner_steps``, ``episodes``,
@@ -625,3 +696,21 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
 
     def _greedy_evaluator_spec(self) -> tuple[Any, Any] | None:
         return self.builder.greedy_evaluator(self.env_steps)
+
+
+def _evaluation_of(metrics: dict[str, Any]) -> dict[str, Any]:
+    """What ``train``'s ``on_evaluation`` is called with, from an iteration's metrics."""
+    keys = ("iteration", "env_steps", "eval_return_mean", "eval_env_steps", "solved")
+    return {key: metrics[key] for key in keys}
+
+
+def _both(first: Callback, second: Callback | None) -> Callback:
+    """A callback that calls ``first``, then ``second`` (if any)."""
+    if second is None:
+        return first
+
+    def call(record: dict[str, Any]) -> None:
+        first(record)
+        second(record)
+
+    return call

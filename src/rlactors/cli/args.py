@@ -22,7 +22,7 @@ import difflib
 import json
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NoReturn, Union
 
@@ -325,10 +325,112 @@ def _unknown_message(parser: Parser, argument: str) -> str:
     if not argument.startswith("-"):
         return f"{prog}: unexpected argument {argument!r} (options take --name value)"
     name = argument.split("=", 1)[0]
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    close = suggest_flags(name, known)
     if close:
         return f"{prog}: unknown option {name}; did you mean {' or '.join(close)}?"
     return f"{prog}: unknown option {name}; options are: {' '.join(known)}"
+
+
+#: What the peers call rlactors' fields (Stable-Baselines3 and the RL Zoo, CleanRL, RLlib),
+#: by the peer's name in snake case; a name is suggested only where the algorithm has it.
+PEER_NAMES: dict[str, tuple[str, ...]] = {
+    "total_timesteps": ("max_env_steps",),  # SB3 learn(), CleanRL
+    "n_timesteps": ("max_env_steps",),  # RL Zoo hyperparameter files
+    "timesteps_total": ("max_env_steps",),  # RLlib's stop criterion
+    "env_id": ("env",),  # CleanRL
+    "lr": ("learning_rate",),  # RLlib
+    "n_envs": ("num_envs_per_worker", "num_envs_per_evaluator"),  # RL Zoo
+    "num_envs": ("num_envs_per_worker", "num_envs_per_evaluator"),  # CleanRL
+    "num_env_runners": ("num_workers", "num_evaluators"),  # RLlib
+    "num_rollout_workers": ("num_workers", "num_evaluators"),  # RLlib before 2.10
+    "buffer_size": ("buffer_capacity_transitions",),  # SB3, CleanRL
+    "learning_starts": ("learning_starts_env_steps", "learning_starts_transitions"),  # SB3
+    "target_update_interval": ("target_update_period_learner_steps",),  # SB3
+    "target_network_frequency": ("target_update_period_learner_steps",),  # CleanRL
+    "target_network_update_freq": ("target_update_period_learner_steps",),  # RLlib
+    "start_e": ("exploration_initial_epsilon",),  # CleanRL
+    "end_e": ("exploration_final_epsilon",),  # CleanRL
+    "exploration_initial_eps": ("exploration_initial_epsilon",),  # SB3
+    "exploration_final_eps": ("exploration_final_epsilon",),  # SB3
+    "n_steps": ("rollout_steps", "n_step"),  # SB3's rollout length
+    "num_steps": ("rollout_steps",),  # CleanRL
+    "rollout_fragment_length": ("rollout_steps",),  # RLlib
+    "n_epochs": ("num_epochs",),  # SB3
+    "update_epochs": ("num_epochs",),  # CleanRL
+    "batch_size": ("minibatch_size",),  # SB3's PPO: the minibatch
+    "clip_range": ("clip_epsilon",),  # SB3
+    "clip_coef": ("clip_epsilon",),  # CleanRL
+    "clip_param": ("clip_epsilon",),  # RLlib
+    "ent_coef": ("entropy_coef",),  # SB3, CleanRL
+    "vf_coef": ("value_coef",),  # SB3, CleanRL
+    "vf_loss_coeff": ("value_coef",),  # RLlib
+    "lambda": ("gae_lambda",),  # RLlib
+    "norm_adv": ("normalize_advantages",),  # CleanRL
+    "grad_clip": ("max_grad_norm",),  # RLlib
+    "net_arch": ("hidden_sizes",),  # SB3
+    "fcnet_hiddens": ("hidden_sizes",),  # RLlib
+    "hiddens": ("hidden_sizes",),  # RLlib's DQN
+    "n_eval_episodes": ("eval_episodes",),  # SB3's EvalCallback
+    "eval_freq": ("eval_interval_env_steps",),  # SB3's EvalCallback
+    "evaluation_duration": ("eval_episodes",),  # RLlib
+    "reward_threshold": ("stop_reward",),  # SB3's StopTrainingOnRewardThreshold, gymnasium
+}
+
+
+def suggest_flags(name: str, known: Sequence[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of the ``known`` flags that ``name`` (an unknown ``--flag``) may have meant.
+
+    The first of these that finds any: the same flag in snake case (``--learning_rate``); the
+    rlactors name of a peer's flag (:data:`PEER_NAMES`: ``--total-timesteps`` ->
+    ``--max-env-steps``); a flag (or a peer's) whose words' initials ``name`` is (``--lr`` ->
+    ``--learning-rate``, ``--bs`` -> ``--batch-size``); flags whose words ``name``'s words
+    begin (``--max-env`` -> ``--max-env-steps``, ``--n-envs`` -> ``--num-envs-per-worker``),
+    closest first; difflib's close matches. ``--help`` is suggested only for a near-miss of
+    ``--help`` itself: by difflib's measure ``--lr`` is close to it, and a user who typed a
+    field's abbreviation wants the field.
+    """
+    typed = name.lstrip("-").lower().replace("_", "-")
+    fields = [f for f in known if f != "--help"]
+    words = {f: f[2:].split("-") for f in fields}
+    squeezed = typed.replace("-", "")
+    parts = typed.split("-")
+
+    def closest(candidates: Iterable[str]) -> list[str]:
+        def ratio(f: str) -> float:
+            return difflib.SequenceMatcher(None, typed, f[2:]).ratio()
+
+        return sorted(candidates, key=ratio, reverse=True)
+
+    initials = [f for f, ws in words.items() if len(ws) > 1 and _initials(ws) == squeezed]
+    for peer, targets in PEER_NAMES.items():
+        if len(peer.split("_")) > 1 and _initials(peer.split("_")) == squeezed:
+            initials.extend(map(flag, targets))
+    tiers = (
+        [f"--{typed}"],
+        [flag(field) for field in PEER_NAMES.get(typed.replace("-", "_"), ())],
+        initials,
+        closest(f for f, ws in words.items() if all(parts) and _begins(parts, ws)),
+        difflib.get_close_matches(f"--{typed}", fields, n=n, cutoff=0.6),
+    )
+    for tier in tiers:
+        found = list(dict.fromkeys(f for f in tier if f in words))
+        if found:
+            return found[:n]
+    if difflib.SequenceMatcher(None, f"--{typed}", "--help").ratio() >= 0.8:
+        return ["--help"]
+    return []
+
+
+def _initials(words: Sequence[str]) -> str:
+    """The first letters of ``words`` (``["learning", "rate"]`` -> ``"lr"``)."""
+    return "".join(w[0] for w in words if w)
+
+
+def _begins(parts: Sequence[str], words: Sequence[str]) -> bool:
+    """Each of ``parts`` begins the word of ``words`` in its place (``words`` may be longer)."""
+    return len(parts) <= len(words) and all(
+        w.startswith(p) for p, w in zip(parts, words[: len(parts)], strict=True)
+    )
 
 
 #: Short spellings of the flags users type most.

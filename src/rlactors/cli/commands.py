@@ -6,21 +6,22 @@ torch, gymnasium and matplotlib are imported inside the commands, when they are 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlactors.algorithms import (
     Algorithm,
     UnknownAlgorithmError,
-    config_to_dict,
     get_algorithm,
 )
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.cli import output
 from rlactors.cli.args import CliError, TrainArgs
+
+if TYPE_CHECKING:
+    from rlactors.run_recorder import RunRecorder
 
 #: Exit status of a run stopped with Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -40,21 +41,9 @@ def train(args: TrainArgs) -> int:
             (ditto).
     """
     from rlactors.actors import ActorError
-    from rlactors.checkpoint import atomic_write_text
     from rlactors.cli import runs
-    from rlactors.metrics import (
-        CHECKPOINT_DIR,
-        CONFIG_FILE,
-        CURVE_FILE,
-        METRICS_FILE,
-        TENSORBOARD_DIR,
-        LearningCurve,
-        MetricsWriter,
-        clear_run,
-        make_run_dir,
-        plot_learning_curve,
-    )
-    from rlactors.run_checkpoints import PeriodicCheckpoints
+    from rlactors.metrics import METRICS_FILE, clear_run, make_run_dir
+    from rlactors.run_recorder import SCHEDULE_KEY, RunRecorder
 
     entry = get_algorithm(args.algorithm)
     if args.resume is None:
@@ -64,11 +53,12 @@ def train(args: TrainArgs) -> int:
     else:
         header = runs.read_run_header(args.resume)
         config = runs.resumed_config(entry, header, args)
-        schedule = runs.schedule_of(args, entry, header.get(runs.SCHEDULE_KEY))
+        schedule = runs.schedule_of(args, entry, header.get(SCHEDULE_KEY))
     if args.address is not None and getattr(config, "backend", None) != "ray":
         raise CliError("--address joins a Ray cluster: use it with --backend ray")
     algorithm = runs.loop_class(entry)(config)
     env_name = algorithm.env_spec.name
+    title = f"{entry.name} {env_name}"
     with _ray_cluster(args.address), algorithm:
         resumed = None
         if args.resume is not None:
@@ -78,18 +68,17 @@ def train(args: TrainArgs) -> int:
             if args.overwrite and args.run_dir is not None:
                 clear_run(args.run_dir)
             run_dir = make_run_dir(entry.name, env_name, path=args.run_dir)
-        header = {
-            "algorithm": entry.name,
-            "config": config_to_dict(config),
-            runs.SCHEDULE_KEY: dataclasses.asdict(schedule),
-        }
-        atomic_write_text(run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
-        checkpoints = PeriodicCheckpoints(run_dir, schedule)
-        # Only the plotted points, not the rows: a row per iteration kept for hours was the
-        # driver's one unbounded growth (LearningCurve).
-        points = LearningCurve()
+        # The same writer as TrainingLoop.train(run_dir=...): config.json, metrics.jsonl,
+        # periodic and best checkpoints, then the final checkpoint and the curve.
+        recorder = RunRecorder(
+            run_dir,
+            entry.name,
+            config,
+            schedule,
+            title=title,
+            records=resumed.records if resumed is not None else (),
+        )
         if resumed is not None:
-            points.extend(resumed.records)
             resumed.records.clear()  # read for the curve once, not held for the whole run
             dropped = f"; dropped {resumed.dropped} metrics rows past it" if resumed.dropped else ""
             output.say(
@@ -98,23 +87,19 @@ def train(args: TrainArgs) -> int:
             )
         interrupted = False
         failure: ActorError | None = None
-        title = f"{entry.name} {env_name}"
         with (
-            MetricsWriter(
-                run_dir / METRICS_FILE, tensorboard_dir=run_dir / TENSORBOARD_DIR, header=header
-            ) as writer,
+            recorder,
             output.TrainingProgress(config.max_env_steps, title, quiet=args.quiet) as progress,
         ):
 
             def on_iteration(metrics: dict[str, Any]) -> None:
-                writer.write(metrics)
-                points.add(metrics)
+                recorder.record(algorithm, metrics)
                 progress.update(metrics)
-                # After the row is written: a checkpoint never runs ahead of the metrics.
-                checkpoints.after_iteration(algorithm, metrics)
 
             try:
-                result = algorithm.train(callback=on_iteration)
+                result = algorithm.train(
+                    callback=on_iteration, on_evaluation=progress.show_evaluation
+                )
             except KeyboardInterrupt:
                 interrupted = True
                 result = _result_of(algorithm)
@@ -123,21 +108,14 @@ def train(args: TrainArgs) -> int:
                 # state in this process is whole, so it is saved and the run can be resumed.
                 failure = exc
         if failure is not None:
-            stopped = _failed(algorithm, run_dir, failure, include_replay=schedule.include_replay)
+            stopped = _failed(algorithm, recorder, run_dir, failure)
         else:
-            checkpoint = algorithm.save(
-                run_dir / CHECKPOINT_DIR, include_replay=schedule.include_replay
-            )
+            checkpoint = recorder.save_checkpoint(algorithm)
     if failure is not None:
         # After the actors were shut down (which may log): this is the last line printed.
         output.error(stopped)
         return EXIT_FAILED
-    curve = plot_learning_curve(
-        points.records(),
-        run_dir / CURVE_FILE,
-        title=title,
-        stop_reward=getattr(config, "stop_reward", None),
-    )
+    curve = recorder.plot()
     output.say(
         ("interrupted: " if interrupted else "") + _summary(result),
         f"learning curve: {curve}",
@@ -148,17 +126,16 @@ def train(args: TrainArgs) -> int:
 
 
 def _failed(
-    algorithm: TrainingLoop, run_dir: Path, failure: Exception, *, include_replay: bool
+    algorithm: TrainingLoop, recorder: RunRecorder, run_dir: Path, failure: Exception
 ) -> str:
     """Save what the failed run has (its replay too, if asked and still reachable); returns
     the one line that says why it stopped and how to go on."""
     from rlactors.actors import ActorError
-    from rlactors.metrics import CHECKPOINT_DIR
 
     saved: Path | None = None
-    for replay in dict.fromkeys((include_replay, False)):
+    for replay in dict.fromkeys((recorder.schedule.include_replay, False)):
         try:
-            saved = algorithm.save(run_dir / CHECKPOINT_DIR, include_replay=replay)
+            saved = recorder.save_checkpoint(algorithm, include_replay=replay)
             break
         except ActorError:
             continue  # the replay actors are gone: save without their contents

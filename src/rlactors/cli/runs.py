@@ -28,9 +28,6 @@ from rlactors.run_checkpoints import (
     parse_checkpoint_every,
 )
 
-#: The key of the checkpoint schedule in a run's ``config.json`` (a resumed run keeps it).
-SCHEDULE_KEY = "checkpoints"
-
 
 @dataclass
 class Resumed:

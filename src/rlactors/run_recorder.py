@@ -1,0 +1,150 @@
+"""A run directory, written as an algorithm trains: the one writer of ``rlactors train`` and
+``TrainingLoop.train(run_dir=...)``::
+
+    RUN_DIR/
+      config.json          {"algorithm", "config", "checkpoints"}: written before training
+      metrics.jsonl        a row per iteration, written before that iteration's checkpoints
+      checkpoints/         periodic and best (rlactors.run_checkpoints)
+      checkpoint/          the final checkpoint, at the end
+      learning_curve.png   at the end
+
+``rlactors evaluate RUN_DIR`` and ``rlactors train --resume RUN_DIR`` read what it writes,
+whichever of the two wrote it. A run directory is never reused silently: :func:`new_run_dir`
+refuses one that holds a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rlactors.algorithms.base import config_to_dict
+from rlactors.checkpoint import atomic_write_text
+from rlactors.metrics import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    CURVE_FILE,
+    METRICS_FILE,
+    TENSORBOARD_DIR,
+    LearningCurve,
+    MetricsWriter,
+    plot_learning_curve,
+    run_entries,
+)
+from rlactors.run_checkpoints import CheckpointSchedule, PeriodicCheckpoints, Saves
+
+#: The key of the checkpoint schedule in a run's ``config.json`` (a resumed run keeps it).
+SCHEDULE_KEY = "checkpoints"
+
+
+def new_run_dir(path: str | Path) -> Path:
+    """``path``, created, for a fresh run.
+
+    Raises:
+        ValueError: It holds a run already (:func:`rlactors.metrics.run_entries`).
+    """
+    found = run_entries(path)
+    if found:
+        raise ValueError(
+            f"{path} holds a run already ({', '.join(found)}): pass another run_dir, continue "
+            f"it with rlactors train --resume {path}, or delete it (rlactors.metrics.clear_run)"
+        )
+    target = Path(path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+class RunRecorder:
+    """Writes one training session into a run directory; a context manager around the
+    session (entering writes ``config.json`` and opens ``metrics.jsonl`` for appending).
+
+    Call :meth:`record` after each iteration, then :meth:`finish` (the final checkpoint and
+    the curve) once training ended, or was interrupted.
+
+    Args:
+        run_dir: The run directory (it exists: :func:`new_run_dir`, or a resumed run's).
+        algorithm: The algorithm's registry name (``config.json`` names it).
+        config: Its config dataclass.
+        schedule: The periodic checkpoints.
+        title: The curve's title, e.g. ``"dqn CartPole-v1"``.
+        records: Metrics rows of earlier sessions (a resumed run's), for the curve only.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        algorithm: str,
+        config: Any,
+        schedule: CheckpointSchedule,
+        *,
+        title: str,
+        records: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.algorithm = algorithm
+        self.config = config
+        self.schedule = schedule
+        self.title = title
+        # Only the plotted points, not the rows: a row per iteration kept for hours was the
+        # driver's one unbounded growth (LearningCurve).
+        self._points = LearningCurve()
+        self._points.extend(records)
+        self._writer: MetricsWriter | None = None
+        self._checkpoints: PeriodicCheckpoints | None = None
+
+    def __enter__(self) -> RunRecorder:
+        header = {
+            "algorithm": self.algorithm,
+            "config": config_to_dict(self.config),
+            SCHEDULE_KEY: dataclasses.asdict(self.schedule),
+        }
+        atomic_write_text(self.run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
+        self._checkpoints = PeriodicCheckpoints(self.run_dir, self.schedule)
+        self._writer = MetricsWriter(
+            self.run_dir / METRICS_FILE,
+            tensorboard_dir=self.run_dir / TENSORBOARD_DIR,
+            header=header,
+        )
+        return self
+
+    def record(self, algorithm: Saves, metrics: Mapping[str, Any]) -> None:
+        """One iteration: its metrics row, its curve point, then its checkpoints (a checkpoint
+        never runs ahead of the metrics)."""
+        if self._writer is None or self._checkpoints is None:
+            raise RuntimeError("RunRecorder.record outside its with block")
+        self._writer.write(metrics)
+        self._points.add(metrics)
+        self._checkpoints.after_iteration(algorithm, metrics)
+
+    def save_checkpoint(self, algorithm: Saves, *, include_replay: bool | None = None) -> Path:
+        """The final checkpoint, ``RUN_DIR/checkpoint`` (with the replay buffer if the
+        schedule says so, or ``include_replay``)."""
+        replay = self.schedule.include_replay if include_replay is None else include_replay
+        return algorithm.save(self.run_dir / CHECKPOINT_DIR, include_replay=replay)
+
+    def plot(self) -> Path:
+        """The learning curve of every iteration recorded, ``RUN_DIR/learning_curve.png``."""
+        return plot_learning_curve(
+            self._points.records(),
+            self.run_dir / CURVE_FILE,
+            title=self.title,
+            stop_reward=getattr(self.config, "stop_reward", None),
+        )
+
+    def finish(self, algorithm: Saves) -> tuple[Path, Path]:
+        """The final checkpoint and the learning curve; returns their paths."""
+        return self.save_checkpoint(algorithm), self.plot()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
