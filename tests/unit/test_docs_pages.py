@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib.util
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -123,3 +124,16 @@ def test_a_wrong_default_is_caught() -> None:
     assert not same(parse_value(values[0]), 100_000)
     assert not same(parse_value("`inline`"), "process")
     assert not same(parse_value("1"), True)
+
+
+def test_sphinx_roles_render_as_code() -> None:
+    pytest.importorskip("griffe")  # the docs extra
+    spec = importlib.util.spec_from_file_location("roles", ROOT / "docs" / "griffe_sphinx_roles.py")
+    assert spec is not None and spec.loader is not None
+    roles = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roles)
+    assert roles.rewrite(":class:`~rlactors.core.Env` and :meth:`EnvSpec.make`") == (
+        "`Env` and `EnvSpec.make`"
+    )
+    assert roles.rewrite("Usage::\n\n    x = 1\n") == "Usage:\n\n    x = 1\n"
+    assert roles.rewrite("a ``literal``, and ``a::b``") == "a ``literal``, and ``a::b``"
