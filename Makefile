@@ -23,8 +23,8 @@ actors-demo: install
 	$(BIN)/python examples/actors_demo.py
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples docs/griffe_sphinx_roles.py
+	$(BIN)/ruff format --check src tests benchmarks examples docs/griffe_sphinx_roles.py
 	$(BIN)/mypy src
 
 # --strict: a broken link or anchor, a missing example file or a docstring griffe cannot read
