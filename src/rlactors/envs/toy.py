@@ -289,7 +289,8 @@ class CrashingCorridorEnv(CorridorEnv):
     schedule again (a crash every ``crash_every_interacts`` steps stays periodic).
 
     Args:
-        length, max_steps: As :class:`CorridorEnv`'s.
+        length: As :class:`CorridorEnv`'s.
+        max_steps: As :class:`CorridorEnv`'s.
         crash_every_interacts: Raise in every n-th ``interact`` (before moving); None never.
         crash_interacts: Raise in these ``interact`` calls (1 is the first).
         crash_observes: Raise in these ``observe`` calls.
