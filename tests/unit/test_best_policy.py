@@ -280,6 +280,11 @@ def test_a_best_policy_of_other_policy_ids_is_refused(tmp_path: Path) -> None:
                              state=state)  # fmt: skip
     with Scripted(config()) as restored, pytest.raises(CheckpointError, match=r"\['red'\]"):
         restored.restore(edited)
+    state["best"] = {**checkpoint.state["best"], "policies": {"default": {"w": "text"}}}
+    edited = save_checkpoint(tmp_path / "text", algorithm="dqn", config=checkpoint.config,
+                             state=state)  # fmt: skip
+    with Scripted(config()) as restored, pytest.raises(CheckpointError, match="not numbers"):
+        restored.restore(edited)
 
 
 def test_a_multi_role_run_keeps_the_best_of_every_policy_id_and_confirms_its_solve(

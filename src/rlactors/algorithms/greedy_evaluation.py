@@ -97,6 +97,8 @@ class BestPolicy:
             if not isinstance(arrays, dict) or not all(isinstance(k, str) for k in arrays):
                 raise ValueError(f"its best policy {pid!r} is not named arrays")
             weights[pid] = {key: np.asarray(value) for key, value in arrays.items()}
+            if any(array.dtype.kind not in "fiub" for array in weights[pid].values()):
+                raise ValueError(f"its best policy {pid!r} holds arrays that are not numbers")
         env_steps, eval_return = state.get("env_steps"), state.get("eval_return_mean")
         if type(env_steps) is not int or not is_finite_number(eval_return):
             raise ValueError("its best policy has no env_steps or eval_return_mean")
