@@ -21,8 +21,9 @@ from its end.
 The best checkpoint is the training state at the end of the iteration whose greedy evaluation
 (``eval_return_mean``) was the highest so far. When evaluations run beside learning, that
 evaluation is of the weights of a few iterations earlier (``eval_env_steps`` in ``eval.json``
-says which); the weights saved are the learner's at that iteration, except when the evaluation
-solved the run, for the loop then restores the evaluated weights. It is kept apart from the
+says which); the checkpoint's last policy is the learner's at that iteration, and its best
+policy (which every checkpoint holds, see :class:`~rlactors.algorithms.greedy_evaluation.
+BestPolicy`) the evaluated weights. It is kept apart from the
 rotation, as SB3's ``EvalCallback(best_model_save_path=...)`` keeps its best model apart from
 ``CheckpointCallback``'s, and RLlib's ``CheckpointConfig`` pairs ``num_to_keep`` with a score.
 """

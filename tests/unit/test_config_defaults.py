@@ -27,6 +27,7 @@ _RUN: dict[str, Any] = {
     "max_env_steps": 100_000,
     "stop_reward": None,
     "eval_episodes": 20,
+    "final_eval_episodes": 100,  # added with the confirming evaluation (issue #15)
     "eval_interval_env_steps": 2048,
     "eval_trigger_fraction": 0.0,
     "return_window_episodes": 20,

@@ -6,6 +6,18 @@ training return), runs or dispatches it, collects its answer and records whether
 An algorithm that spawns a greedy evaluator actor (:meth:`~GreedyEvaluations.
 _spawn_greedy_evaluator`) has its evaluations run there, on a snapshot of the weights, while the
 learner goes on; see :meth:`~GreedyEvaluations._maybe_evaluate`.
+
+Two things keep what a run reports honest:
+
+* **The best policy.** The weights of the evaluation with the highest mean return so far are
+  kept (:class:`BestPolicy`, every policy id together: a run has one greedy score), and a
+  checkpoint holds them beside the last ones: a policy that peaked and then collapsed is
+  not lost with the collapse (SB3's ``EvalCallback`` keeps a ``best_model`` for this).
+* **Confirmed solves.** An evaluation that meets ``stop_reward`` solves the run only if a
+  larger one of the same weights (``final_eval_episodes``, in this process) meets it too: the
+  first of many noisy 20-episode means to cross the line is biased upwards (on LunarLander a
+  greedy 208.4 over 20 episodes was 178.2 over 50). RL Zoo and CleanRL report a final
+  evaluation of 10-100 episodes for the same reason.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -33,12 +45,64 @@ from rlactors.core import EpisodeStats, Weights
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.evaluators import make_env_batch, run_episodes
 from rlactors.seeding import GREEDY_EVAL_STREAM, derive_seed
+from rlactors.validation import is_finite_number
 
 log = logging.getLogger(__name__)
 
 
 #: Seconds to wait for an evaluation still running when the budget is spent.
 _EVAL_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class BestPolicy:
+    """The policies of a run's highest greedy evaluation so far.
+
+    Attributes:
+        weights: ``{policy id: weights}``, every policy of the run as it was evaluated.
+        env_steps: The env steps those weights had been trained for.
+        eval_return_mean: That evaluation's mean greedy return (over ``eval_episodes``).
+    """
+
+    weights: dict[str, Weights]
+    env_steps: int
+    eval_return_mean: float
+
+    def to_state(self) -> dict[str, Any]:
+        """For a checkpoint's ``state["best"]`` (plain arrays and numbers)."""
+        return {
+            "policies": self.weights,
+            "env_steps": self.env_steps,
+            "eval_return_mean": self.eval_return_mean,
+        }
+
+    @classmethod
+    def from_state(cls, state: Any, policy_ids: set[str]) -> BestPolicy:
+        """Read :meth:`to_state` back (tensors become numpy arrays).
+
+        Raises:
+            ValueError: ``state`` is not what :meth:`to_state` wrote, or holds other policy
+                ids than ``policy_ids``; the message says what.
+        """
+        if not isinstance(state, dict) or not isinstance(state.get("policies"), dict):
+            raise ValueError("its best policy is not a dict of policies")
+        policies = state["policies"]
+        if set(policies) != policy_ids:
+            raise ValueError(
+                f"its best policy holds the ids {sorted(map(str, policies))}, "
+                f"the run {sorted(policy_ids)}"
+            )
+        weights: dict[str, Weights] = {}
+        for pid, arrays in policies.items():
+            if not isinstance(arrays, dict) or not all(isinstance(k, str) for k in arrays):
+                raise ValueError(f"its best policy {pid!r} is not named arrays")
+            weights[pid] = {key: np.asarray(value) for key, value in arrays.items()}
+            if any(array.dtype.kind not in "fiub" for array in weights[pid].values()):
+                raise ValueError(f"its best policy {pid!r} holds arrays that are not numbers")
+        env_steps, eval_return = state.get("env_steps"), state.get("eval_return_mean")
+        if type(env_steps) is not int or not is_finite_number(eval_return):
+            raise ValueError("its best policy has no env_steps or eval_return_mean")
+        return cls(weights, env_steps, float(cast(float, eval_return)))
 
 
 @dataclass
@@ -61,11 +125,15 @@ class GreedyEvaluations(abc.ABC):
     env_steps: int
     evaluations: int
     _eval_envs: EnvBatch | None
+    _other_eval_envs: EnvBatch | None  # evaluate()'s of another size (the confirming one)
     _next_eval_env_steps: int
     _returns: deque[float]
     _last_eval: float | None
     _last_eval_env_steps: int | None
     _solved: bool
+    _best: BestPolicy | None
+    _final_eval: dict[str, Any] | None  # the latest confirming evaluation (final_eval_*)
+    _final_eval_now: dict[str, Any] | None  # ... if it ran this iteration
     _greedy_evaluator: ActorRef[Any] | None
     _evaluation: _Evaluation | None
     greedy_evaluator_restarts: int
@@ -103,15 +171,21 @@ class GreedyEvaluations(abc.ABC):
             raise ValueError(f"evaluate: episodes must be >= 1, got {count}")
         if self._eval_envs is None:
             return self._evaluate_matches(count, self._next_evaluation_seed())
-        if self._eval_envs.num_envs != count:
-            self._eval_envs.close()
-            self._eval_envs = make_env_batch(
-                self.env_spec,
-                count,
-                mask_key=self.config.action_mask_key,
-                crash_policy=self.config.env_crash_policy,
-            )
-        stats = run_episodes(self._eval_envs, self._greedy, self._next_evaluation_seed())
+        envs = self._eval_envs
+        if envs.num_envs != count:
+            # Kept apart: the confirming evaluations' batch would otherwise replace the
+            # regular ones' at each, and an Atari env costs a ROM load to build.
+            if self._other_eval_envs is None or self._other_eval_envs.num_envs != count:
+                if self._other_eval_envs is not None:
+                    self._other_eval_envs.close()
+                self._other_eval_envs = make_env_batch(
+                    self.env_spec,
+                    count,
+                    mask_key=self.config.action_mask_key,
+                    crash_policy=self.config.env_crash_policy,
+                )
+            envs = self._other_eval_envs
+        stats = run_episodes(envs, self._greedy, self._next_evaluation_seed())
         returns = np.array([s.episode_return for s in stats])
         return {
             "episodes": count,
@@ -136,10 +210,13 @@ class GreedyEvaluations(abc.ABC):
         solve counts at the env steps of the snapshot. One evaluation runs at a time; one that
         falls due meanwhile starts when it ends. When the budget is spent, the one in flight
         is waited for and a due one runs here. Without such an actor, evaluations run here.
+        An evaluation that meets ``stop_reward`` is confirmed here (see
+        :meth:`_record_evaluation`).
 
         Returns:
             The mean return of the evaluation collected now, or None.
         """
+        self._final_eval_now = None
         evaluation, eval_return = self._evaluation, None
         last = self._budget_spent(self.env_steps)
         if evaluation is not None and (last or _answered(evaluation.future)):
@@ -174,7 +251,7 @@ class GreedyEvaluations(abc.ABC):
             log.warning("the greedy evaluator died (%s); its evaluation is dropped", exc)
             return None
         eval_return = float(np.mean([s.episode_return for s in stats]))
-        self._record_evaluation(eval_return, evaluation.env_steps)
+        self._record_evaluation(eval_return, evaluation.env_steps, evaluation.weights)
         if self._solved:
             for pid, weights in evaluation.weights.items():
                 self.policies[pid].learner.set_weights(weights)
@@ -202,18 +279,104 @@ class GreedyEvaluations(abc.ABC):
         self.evaluations += 1
         return derive_seed(self.config.seed, GREEDY_EVAL_STREAM, self.evaluations)
 
-    def _record_evaluation(self, eval_return: float, env_steps: int) -> None:
-        """Keep a greedy evaluation's mean return, of the policy trained for ``env_steps``."""
+    def _record_evaluation(
+        self, eval_return: float, env_steps: int, weights: dict[str, Weights] | None = None
+    ) -> None:
+        """Keep a greedy evaluation's mean return, of the policy trained for ``env_steps``
+        (``weights``, by policy id; None: the current ones): the best policy if it is the
+        highest so far; solved if it meets ``stop_reward`` and so does the confirming
+        evaluation of the same weights (:meth:`_confirm`)."""
         stop_reward = self.config.stop_reward
         self._last_eval = eval_return
         self._last_eval_env_steps = env_steps
-        self._solved = stop_reward is not None and eval_return >= stop_reward
+        if self._best is None or eval_return > self._best.eval_return_mean:
+            kept = policy_weights(self.policies) if weights is None else weights
+            self._best = BestPolicy(kept, env_steps, eval_return)
+        met = stop_reward is not None and eval_return >= stop_reward
+        self._solved = met and self._confirm(env_steps, weights)
         log.info(
             "greedy evaluation of the policy at %d env steps: mean return %.1f (%s)",
             env_steps,
             eval_return,
-            "solved" if self._solved else "not yet",
+            "solved" if self._solved else "met, not confirmed" if met else "not yet",
         )
+
+    def _confirm(self, env_steps: int, weights: dict[str, Weights] | None) -> bool:
+        """Whether ``final_eval_episodes`` greedy episodes of ``weights`` (None: the current
+        ones) meet ``stop_reward`` too; runs here, keeps the result as ``final_eval_*``."""
+        episodes = self.config.final_eval_episodes
+        if episodes == 0:
+            return True
+        stats = self._evaluate_weights(weights, episodes)
+        self._final_eval = self._final_eval_now = {
+            "final_eval_return_mean": stats["eval_return_mean"],
+            "final_eval_return_std": stats["eval_return_std"],
+            "final_eval_episodes": episodes,
+            "final_eval_env_steps": env_steps,
+        }
+        confirmed = bool(stats["eval_return_mean"] >= self.config.stop_reward)
+        log.info(
+            "confirming evaluation of the policy at %d env steps: mean return %.1f +- %.1f over "
+            "%d episodes (%s)",
+            env_steps,
+            stats["eval_return_mean"],
+            stats["eval_return_std"],
+            episodes,
+            "solved" if confirmed else "below the stop reward: training goes on",
+        )
+        return confirmed
+
+    def _evaluate_weights(
+        self, weights: dict[str, Weights] | None, episodes: int
+    ) -> dict[str, Any]:
+        """:meth:`evaluate` of ``weights`` by policy id (None: the current ones), lent to the
+        policies for the evaluation and taken back after it."""
+        if weights is None:
+            return self.evaluate(episodes)
+        # The policies' own (copies): loading them back leaves the learners' networks, which
+        # the policies' are, as they were (set_weights copies into the same tensors, so the
+        # optimizers' references stay valid).
+        current = {pid: self.policies[pid].policy.get_weights() for pid in weights}
+        try:
+            for pid, snapshot in weights.items():
+                self.policies[pid].policy.set_weights(snapshot)
+            return self.evaluate(episodes)
+        finally:
+            for pid, own in current.items():
+                self.policies[pid].policy.set_weights(own)
+
+    def _final_eval_metrics(self) -> dict[str, Any]:
+        """An iteration's ``final_eval_*`` metrics: the confirming evaluation run in it (None
+        when none was)."""
+        keys = ("final_eval_return_mean", "final_eval_return_std", "final_eval_episodes",
+                "final_eval_env_steps")  # fmt: skip
+        now = self._final_eval_now or {}
+        return {key: now.get(key) for key in keys}
+
+    @property
+    def best_policy(self) -> BestPolicy | None:
+        """The policies of the highest greedy evaluation so far (restored from a checkpoint
+        too); None when no greedy evaluation ran (they run with ``stop_reward`` set) or the
+        checkpoint is of a release that kept none."""
+        return self._best
+
+    def load_best_policy(self) -> BestPolicy:
+        """Load :attr:`best_policy` into the learners (and so the policies), to evaluate or
+        act with it. The learners' optimizer state stays the last one: resume training from a
+        checkpoint's last policy (``restore(path)``), not from this.
+
+        Raises:
+            ValueError: There is no best policy (see :attr:`best_policy`).
+        """
+        best = self._best
+        if best is None:
+            raise ValueError(
+                f"{self.name} has no best policy: no greedy evaluation ran (they run with "
+                "stop_reward set), or its checkpoint is of a release that kept none"
+            )
+        for pid, weights in best.weights.items():
+            self.policies[pid].learner.set_weights(weights)
+        return best
 
     def _spawn_greedy_evaluator(self) -> ActorRef[Any] | None:
         """The actor that runs the greedy evaluations beside learning (see

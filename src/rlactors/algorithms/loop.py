@@ -12,11 +12,14 @@ same for DQN, Ape-X, A2C, A3C, PPO and IMPALA::
         stats = optimizer.step()                  # the rlactors.core.Optimizer interface
         counters += stats                         # env steps, learner steps, episodes
         every eval_interval_env_steps (with stop_reward set):
-            solved = greedy mean return over eval_episodes >= stop_reward
-                                                  # greedy_evaluation.py: here, or beside
+            greedy mean return over eval_episodes # greedy_evaluation.py: here, or beside
                                                   # learning on a greedy evaluator actor
+            best = its weights, if the highest so far
+            solved = it >= stop_reward and so is the mean over final_eval_episodes
 
-Checkpoints hold every policy's learner state by id, the loop's counters, the optimizer's own
+Checkpoints hold every policy's learner state by id (the last policy), the best-evaluated
+policies' weights (``state["best"]``, see :class:`~rlactors.algorithms.greedy_evaluation.
+BestPolicy`; ``restore(path, policy="best")`` loads them), the loop's counters, the optimizer's own
 counters (:meth:`~rlactors.core.Optimizer.state_dict`) and, on request, its replay. The config
 is a :class:`~rlactors.algorithms.run_config.RunConfig` (every algorithm's extends it) with an
 ``action_mask_key`` and the property ``env_steps_per_round``.
@@ -37,7 +40,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,15 +49,19 @@ from rlactors.algorithms import check_action_space
 from rlactors.algorithms.base import Algorithm, Callback, config_from_dict, config_to_dict
 from rlactors.algorithms.builder import Builder, EnvInfo, PolicyEntry
 from rlactors.algorithms.env_fields import env_spec_of
-from rlactors.algorithms.greedy_evaluation import GreedyEvaluations
+from rlactors.algorithms.greedy_evaluation import BestPolicy, GreedyEvaluations
 from rlactors.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlactors.core import DEFAULT_POLICY_ID, Env, Learner, Optimizer, Policy
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.errors import SpaceError
 from rlactors.evaluators import make_env_batch
 from rlactors.run_checkpoints import CheckpointSchedule
+from rlactors.validation import is_finite_number
 
 log = logging.getLogger(__name__)
+
+#: Which of a checkpoint's policies :meth:`TrainingLoop.restore` loads.
+PolicyChoice = Literal["best", "last"]
 
 
 class TrainingLoop(GreedyEvaluations, Algorithm):
@@ -106,6 +113,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 probe.close()
         #: The greedy evaluations' envs (None for a multi-role env: those play matches).
         self._eval_envs: EnvBatch | None = None
+        self._other_eval_envs: EnvBatch | None = None  # see evaluate()
         if not multi_agent:
             if not getattr(config, "multi_agent_defaults", True):
                 probe.close()
@@ -157,6 +165,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._last_eval: float | None = None
         self._last_eval_env_steps: int | None = None  # env steps of the policy it evaluated
         self._solved = False
+        self._best: BestPolicy | None = None
+        self._final_eval: dict[str, Any] | None = None
+        self._final_eval_now: dict[str, Any] | None = None
         self._limit_met = False  # see train_iter
         self._greedy_evaluator: ActorRef[Any] | None = None  # see _spawn_greedy_evaluator
         self.greedy_evaluator_restarts = 0  # this session's (its actor is the session's)
@@ -209,8 +220,11 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             them at the top level); the optimizer's own (e.g. ``epsilon``, ``replay_size``,
             ``worker_restarts``); ``eval_return_mean`` (of the evaluation collected this iteration,
             which may be of an earlier snapshot; None when none was); ``eval_env_steps`` (the
-            env steps of the policy it evaluated); ``greedy_evaluator_restarts`` (this
-            session's);
+            env steps of the policy it evaluated); ``final_eval_return_mean``,
+            ``final_eval_return_std``, ``final_eval_episodes`` and ``final_eval_env_steps`` (of
+            the confirming evaluation run this iteration because ``eval_return_mean`` met
+            ``stop_reward``: ``solved`` is whether it met it too; None when none ran);
+            ``greedy_evaluator_restarts`` (this session's);
             ``env_steps_per_s`` (this session), ``time_s`` (training wall time, all sessions);
             ``sample_wait_s``, ``learn_time_s`` and ``eval_time_s`` (where this iteration's
             time went; beside learning, evaluating costs only the dispatch); ``solved`` and
@@ -255,6 +269,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             **stats["metrics"],
             "eval_return_mean": eval_return,
             "eval_env_steps": self._last_eval_env_steps if eval_return is not None else None,
+            **self._final_eval_metrics(),
             "greedy_evaluator_restarts": self.greedy_evaluator_restarts,
             "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
             "time_s": self._time_s + elapsed,
@@ -354,7 +369,11 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         ``episode_return_mean`` (training, latest window), ``eval_return_mean`` (the latest
         greedy evaluation, None if none ran) and ``eval_env_steps`` (the env steps of the policy
         it evaluated: fewer than ``env_steps`` when it ran beside learning), ``env_steps_per_s``
-        (this session), ``time_s`` (training wall time) and ``solved``."""
+        (this session), ``time_s`` (training wall time) and ``solved``; ``final_eval_return_mean``,
+        ``final_eval_return_std``, ``final_eval_episodes`` and ``final_eval_env_steps`` (the
+        latest confirming evaluation, which decided ``solved``; None if none ran);
+        ``best_eval_return_mean`` and ``best_env_steps`` (:attr:`best_policy`'s; None if none).
+        """
         elapsed = (
             time.perf_counter() - self._session_start if self._session_start is not None else 0.0
         )
@@ -368,6 +387,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
             "time_s": self._time_s + elapsed,
             "solved": self._solved,
+            **(self._final_eval or dict.fromkeys(self._final_eval_metrics())),
+            "best_eval_return_mean": None if self._best is None else self._best.eval_return_mean,
+            "best_env_steps": None if self._best is None else self._best.env_steps,
         }
 
     def stop(self) -> None:
@@ -406,7 +428,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     def save(self, path: str | Path, *, include_replay: bool = False) -> Path:
         """Write a checkpoint directory atomically (see :mod:`rlactors.checkpoint`).
 
-        It holds every policy's learner state by policy id (networks, optimizer state), the
+        It holds every policy's learner state by policy id (networks, optimizer state: the
+        last policy), the best-evaluated policies' weights (:attr:`best_policy`, if any), the
         counters (env and learner steps, which also place every schedule) and the optimizer's
         own, the recent training returns and the config as JSON; with ``include_replay`` also
         the replay buffer, for algorithms that have one.
@@ -438,11 +461,14 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 "solved": self._solved,
                 "last_eval": self._last_eval,
                 "last_eval_env_steps": self._last_eval_env_steps,
+                "final_eval": self._final_eval,
             },
             "recent_returns": list(self._returns),
             "recent_lengths": list(self._lengths),
             "builder": self.builder.state_dict(),
         }
+        if self._best is not None:
+            state["best"] = self._best.to_state()
         return save_checkpoint(
             path,
             algorithm=self.name,
@@ -451,16 +477,27 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             arrays=self._replay_arrays() if include_replay else None,
         )
 
-    def restore(self, path: str | Path) -> None:
+    def restore(self, path: str | Path, *, policy: PolicyChoice = "last") -> None:
         """Load a checkpoint written by :meth:`save` into this instance (keeping its config).
 
         Evaluators restart their episodes; a replay buffer in the checkpoint refills replay.
 
+        Args:
+            path: The checkpoint directory.
+            policy: ``"last"``: the policies as training left them, to resume training.
+                ``"best"``: then the best-evaluated ones' weights (:meth:`load_best_policy`),
+                to evaluate or act with; the counters, optimizer state and
+                :attr:`best_policy` are the checkpoint's either way.
+
         Raises:
             CheckpointError: Not a checkpoint of this algorithm, it does not load safely, or
-                its policy ids are not this run's.
-            ValueError: The networks' shapes differ from this config's.
+                its policy ids are not this run's; ``policy="best"`` and it holds no best
+                policy (one of an earlier release, or of a run without greedy evaluations).
+            ValueError: The networks' shapes differ from this config's, or ``policy`` is
+                neither ``"best"`` nor ``"last"``.
         """
+        if policy not in ("best", "last"):
+            raise ValueError(f"restore: policy must be 'best' or 'last', got {policy!r}")
         checkpoint = load_checkpoint(path)
         if checkpoint.algorithm != self.name:
             raise CheckpointError(
@@ -492,6 +529,13 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             ) from None
         self.builder.load_state_dict(state.get("builder", {}))
         self._pending_replay = checkpoint.arrays
+        if policy == "best":
+            if self._best is None:
+                raise CheckpointError(
+                    f"{path} holds no best policy (no greedy evaluation ran: they run with "
+                    "stop_reward set; or an earlier release wrote it); restore its last one"
+                )
+            self.load_best_policy()
         if self._optimizer is not None:
             self._resume(self._optimizer)
             self._optimizer.broadcast_weights()
@@ -509,6 +553,12 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._solved = bool(counters["solved"])
         last_eval = counters["last_eval"]
         self._last_eval = None if last_eval is None else float(last_eval)
+        # Checkpoints of earlier releases hold no best policy, nor a confirming evaluation.
+        best = state.get("best")
+        self._best = None if best is None else BestPolicy.from_state(best, set(self.policies))
+        final_eval = counters.get("final_eval")
+        self._final_eval = None if final_eval is None else _final_eval_of(final_eval)
+        self._final_eval_now = None
         # Checkpoints before evaluations ran beside learning do not have it: the env steps then.
         fallback = None if last_eval is None else self.env_steps
         evaluated = counters.get("last_eval_env_steps", fallback)
@@ -525,8 +575,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._optimizer_state = {k: int(v) for k, v in state.get("optimizer", legacy).items()}
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> TrainingLoop:
-        """An instance built from the checkpoint's own config, with its state restored."""
+    def from_checkpoint(cls, path: str | Path, *, policy: PolicyChoice = "last") -> TrainingLoop:
+        """An instance built from the checkpoint's own config, with its state restored
+        (``policy``: as :meth:`restore`'s)."""
         checkpoint = load_checkpoint(path)
         try:
             config = config_from_dict(cls.config_class, checkpoint.config)
@@ -535,7 +586,11 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{path}: its config does not fit this release's {cls.config_class.__name__}: {exc}"
             ) from None
         algorithm = cls(config)
-        algorithm.restore(path)
+        try:
+            algorithm.restore(path, policy=policy)
+        except BaseException:
+            algorithm.stop()
+            raise
         return algorithm
 
     # -- internals ------------------------------------------------------------------------------
@@ -714,3 +769,17 @@ def _both(first: Callback, second: Callback | None) -> Callback:
         second(record)
 
     return call
+
+
+def _final_eval_of(saved: Any) -> dict[str, Any]:
+    """A checkpoint's confirming evaluation (``counters["final_eval"]``), its keys checked."""
+    keys = ("final_eval_return_mean", "final_eval_return_std", "final_eval_episodes",
+            "final_eval_env_steps")  # fmt: skip
+    if not isinstance(saved, dict) or not all(is_finite_number(saved.get(k)) for k in keys):
+        raise ValueError(f"its final_eval is not {{{', '.join(keys)}}}")
+    return {
+        "final_eval_return_mean": float(saved["final_eval_return_mean"]),
+        "final_eval_return_std": float(saved["final_eval_return_std"]),
+        "final_eval_episodes": int(saved["final_eval_episodes"]),
+        "final_eval_env_steps": int(saved["final_eval_env_steps"]),
+    }

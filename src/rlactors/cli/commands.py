@@ -16,7 +16,7 @@ from rlactors.algorithms import (
     UnknownAlgorithmError,
     get_algorithm,
 )
-from rlactors.algorithms.loop import TrainingLoop
+from rlactors.algorithms.loop import PolicyChoice, TrainingLoop
 from rlactors.cli import output
 from rlactors.cli.args import CliError, TrainArgs
 
@@ -148,9 +148,13 @@ def _failed(
     return f"the run stopped: {failure}; {how}"
 
 
-def evaluate(run_dir: str, episodes: int, opponent: str | None = None) -> int:
+def evaluate(
+    run_dir: str, episodes: int, opponent: str | None = None, policy: PolicyChoice = "best"
+) -> int:
     """Print the greedy return of the checkpoint in ``run_dir`` (the final one, else the
-    newest periodic one); returns the exit status. With ``opponent`` (a multi-role run), play
+    newest periodic one), of its ``policy`` (``best``: the best-evaluated one, falling back
+    to the last for a checkpoint that holds none; ``last``), after a line naming the policy
+    and its env steps; returns the exit status. With ``opponent`` (a multi-role run), play
     each learned seat against it and print win/draw/loss per seat, then one JSON line
     ``{"first": {"win": .., "draw": .., "loss": ..}, "second": {...}}`` (seats in the env's
     role order; an env of more roles is keyed by role).
@@ -161,7 +165,8 @@ def evaluate(run_dir: str, episodes: int, opponent: str | None = None) -> int:
     """
     if episodes < 1:
         raise CliError(f"evaluate: --episodes must be >= 1, got {episodes}")
-    algorithm = _load_run(run_dir)
+    algorithm = _load_run(run_dir, policy=policy)
+    output.say(_policy_line(algorithm, policy))
     if opponent is not None:
         return _evaluate_against(algorithm, opponent, episodes)
     with algorithm:
@@ -220,9 +225,23 @@ def _evaluate_against(algorithm: TrainingLoop, opponent: str, episodes: int) -> 
     return 0
 
 
-def _load_run(run_dir: str) -> TrainingLoop:
+def _policy_line(algorithm: TrainingLoop, policy: PolicyChoice) -> str:
+    """Which policy :func:`_load_run` loaded, with its env steps (and, for the best, its
+    greedy return in training)."""
+    best = algorithm.best_policy
+    if policy == "best" and best is not None:
+        return (
+            f"evaluating the best policy: the one at {best.env_steps} env steps (greedy return "
+            f"{output.format_return(best.eval_return_mean)} over "
+            f"{algorithm.config.eval_episodes} episodes in training)"
+        )
+    return f"evaluating the last policy: the one at {algorithm.env_steps} env steps"
+
+
+def _load_run(run_dir: str, policy: PolicyChoice = "best") -> TrainingLoop:
     """The algorithm of the checkpoint in ``run_dir`` (the final one, else the newest
-    periodic one), restored.
+    periodic one), restored with its ``policy``: ``best``, the best-evaluated one (for a
+    checkpoint that holds none, the last one, and a line says so), or ``last``.
 
     Raises:
         CliError: No checkpoint there, or one of an unknown algorithm.
@@ -248,6 +267,14 @@ def _load_run(run_dir: str) -> TrainingLoop:
     except (CheckpointError, UnknownAlgorithmError) as exc:
         raise CliError(f"evaluate: {exc}") from None
     assert isinstance(algorithm, TrainingLoop)  # every registered algorithm is one
+    if policy == "best":
+        if algorithm.best_policy is None:
+            output.say(
+                f"{path} holds no best policy (no greedy evaluation ran: they run with "
+                "--stop-reward; or an earlier release wrote it): using the last one"
+            )
+        else:
+            algorithm.load_best_policy()
     return algorithm
 
 
@@ -293,6 +320,33 @@ def _summary(result: dict[str, Any]) -> str:
         f"{solved} after {number('env_steps', 'd')} env steps{policy_at} and "
         f"{number('time_s', '.1f')} s: "
         f"training return {output.format_return(result.get('episode_return_mean'))}, "
-        f"greedy return {output.format_return(result.get('eval_return_mean'))}, "
+        f"greedy return {output.format_return(result.get('eval_return_mean'))}"
+        f"{_confirmation(result)}, "
         f"{number('env_steps_per_s', '.0f')} env steps/s"
     )
+
+
+def _confirmation(result: dict[str, Any]) -> str:
+    """The summary's words on the confirming evaluation (mean ± std over its episodes) and,
+    for a run that is not solved, on its best policy; "" when there is neither."""
+    mean = result.get("final_eval_return_mean")
+    words = ""
+    if mean is not None:
+        measured = (
+            f"{output.format_return(mean)} ± "
+            f"{output.format_return(result.get('final_eval_return_std'))} over "
+            f"{result.get('final_eval_episodes')} episodes"
+        )
+        words = (
+            f", confirmed: {measured}"
+            if result.get("solved")
+            else f" (the policy at {result.get('final_eval_env_steps')} env steps met the stop "
+            f"reward, but not in the confirming evaluation: {measured})"
+        )
+    best = result.get("best_eval_return_mean")
+    if best is not None and not result.get("solved"):
+        words += (
+            f", best policy kept: greedy return {output.format_return(best)} at "
+            f"{result.get('best_env_steps')} env steps"
+        )
+    return words

@@ -40,7 +40,7 @@ def build_parser() -> Parser:
         help="mean greedy return of a run's checkpoint",
         description="Greedy episodes with the final checkpoint of a run (or its newest "
         "periodic one, for a run that did not end), or with a checkpoint directory "
-        "(e.g. RUN_DIR/checkpoints/best).",
+        "(e.g. RUN_DIR/checkpoints/best); of its best-evaluated policy by default.",
     )
     evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a run directory or checkpoint")
     evaluate.add_argument(
@@ -57,6 +57,13 @@ def build_parser() -> Parser:
         help="multi-role runs: play each learned seat against random, minimax (tic-tac-toe), "
         "heuristic (Connect Four), rock (rock-paper-scissors) or another run's directory; "
         "prints win/draw/loss per seat and, last, one JSON line",
+    )
+    evaluate.add_argument(
+        "--policy",
+        choices=("best", "last"),
+        default="best",
+        help="best (default): the policy of the checkpoint's highest greedy evaluation in "
+        "training (the last one if it holds none, saying so); last: as training left it",
     )
     return parser
 
@@ -82,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if namespace.command == "evaluate":
             from rlactors.cli import commands
 
-            return commands.evaluate(namespace.run_dir, namespace.episodes, namespace.opponent)
+            return commands.evaluate(
+                namespace.run_dir, namespace.episodes, namespace.opponent, namespace.policy
+            )
         build_parser().print_help()
         return EXIT_USAGE
     except UserError as exc:
