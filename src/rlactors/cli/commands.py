@@ -240,9 +240,9 @@ def _evaluate_against(algorithm: TrainingLoop, opponent: str, episodes: int) -> 
     return 0
 
 
-def _load_run(run_dir: str) -> TrainingLoop:
+def _load_run(run_dir: str, *, command: str = "evaluate") -> TrainingLoop:
     """The algorithm of the checkpoint in ``run_dir`` (the final one, else the newest
-    periodic one), restored.
+    periodic one), restored; ``command`` names the command in the errors.
 
     Raises:
         CliError: No checkpoint there, or one of an unknown algorithm.
@@ -253,7 +253,7 @@ def _load_run(run_dir: str) -> TrainingLoop:
 
     root = Path(run_dir)
     if not root.is_dir():
-        raise CliError(f"evaluate: {run_dir} is not a directory")
+        raise CliError(f"{command}: {run_dir} is not a directory")
     # A run directory holds checkpoint/; a checkpoint directory can be named directly too.
     path = root / CHECKPOINT_DIR if (root / CHECKPOINT_DIR).is_dir() else root
     periodic = periodic_checkpoints(root)
@@ -266,7 +266,7 @@ def _load_run(run_dir: str) -> TrainingLoop:
         entry = get_algorithm(name)
         algorithm = entry.algorithm_class().from_checkpoint(path)
     except (CheckpointError, UnknownAlgorithmError) as exc:
-        raise CliError(f"evaluate: {exc}") from None
+        raise CliError(f"{command}: {exc}") from None
     assert isinstance(algorithm, TrainingLoop)  # every registered algorithm is one
     return algorithm
 
