@@ -185,7 +185,7 @@ class GreedyEvaluations(abc.ABC):
                     crash_policy=self.config.env_crash_policy,
                 )
             envs = self._other_eval_envs
-        stats = run_episodes(envs, self._greedy, self._next_evaluation_seed())
+        stats = self.greedy_episodes(envs, self._next_evaluation_seed())
         returns = np.array([s.episode_return for s in stats])
         return {
             "episodes": count,
@@ -195,6 +195,17 @@ class GreedyEvaluations(abc.ABC):
             "eval_return_max": float(returns.max()),
             "eval_length_mean": float(np.mean([s.length for s in stats])),
         }
+
+    def greedy_episodes(self, envs: EnvBatch, seed: int) -> list[EpisodeStats]:
+        """One greedy episode in each of ``envs``, acting as :meth:`evaluate` does: for callers
+        that bring envs of their own (``rlactors enjoy`` renders them).
+
+        Args:
+            envs: Single-role envs of this run's env spec (see :func:`~rlactors.evaluators.
+                make_env_batch`); they are reset here.
+            seed: Root seed of the episodes.
+        """
+        return run_episodes(envs, self._greedy, seed)
 
     def _maybe_evaluate(self) -> float | None:
         """Collect a finished greedy evaluation, and start the next one when it is due (see

@@ -238,10 +238,13 @@ def _policy_line(algorithm: TrainingLoop, policy: PolicyChoice) -> str:
     return f"evaluating the last policy: the one at {algorithm.env_steps} env steps"
 
 
-def _load_run(run_dir: str, policy: PolicyChoice = "best") -> TrainingLoop:
+def _load_run(
+    run_dir: str, policy: PolicyChoice = "best", *, command: str = "evaluate"
+) -> TrainingLoop:
     """The algorithm of the checkpoint in ``run_dir`` (the final one, else the newest
     periodic one), restored with its ``policy``: ``best``, the best-evaluated one (for a
-    checkpoint that holds none, the last one, and a line says so), or ``last``.
+    checkpoint that holds none, the last one, and a line says so), or ``last``; ``command``
+    names the command in the errors.
 
     Raises:
         CliError: No checkpoint there, or one of an unknown algorithm.
@@ -252,7 +255,7 @@ def _load_run(run_dir: str, policy: PolicyChoice = "best") -> TrainingLoop:
 
     root = Path(run_dir)
     if not root.is_dir():
-        raise CliError(f"evaluate: {run_dir} is not a directory")
+        raise CliError(f"{command}: {run_dir} is not a directory")
     # A run directory holds checkpoint/; a checkpoint directory can be named directly too.
     path = root / CHECKPOINT_DIR if (root / CHECKPOINT_DIR).is_dir() else root
     periodic = periodic_checkpoints(root)
@@ -265,7 +268,7 @@ def _load_run(run_dir: str, policy: PolicyChoice = "best") -> TrainingLoop:
         entry = get_algorithm(name)
         algorithm = entry.algorithm_class().from_checkpoint(path)
     except (CheckpointError, UnknownAlgorithmError) as exc:
-        raise CliError(f"evaluate: {exc}") from None
+        raise CliError(f"{command}: {exc}") from None
     assert isinstance(algorithm, TrainingLoop)  # every registered algorithm is one
     if policy == "best":
         if algorithm.best_policy is None:

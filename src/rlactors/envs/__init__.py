@@ -18,6 +18,8 @@
   is made) as ``rlactors/DictMatch-v0``, ``rlactors/MaskedChoice-v0`` and
   ``rlactors/MaskedChoicePZ-v0``.
 * :class:`ObservationLayout` — how an observation of any space travels as one array.
+* :mod:`rlactors.envs.rendering` — a spec built with a ``render_mode``, and
+  :class:`~rlactors.envs.rendering.FrameTap`, which hands on its frames (``rlactors enjoy``).
 
 Nothing here knows about actors: an env becomes one with :func:`rlactors.actors.spawn`.
 

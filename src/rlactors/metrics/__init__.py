@@ -8,6 +8,8 @@
 * :func:`run_entries` / :func:`clear_run` — what a run wrote into a directory.
 * :func:`plot_learning_curve` — episode return vs env steps as a PNG (matplotlib, Agg canvas);
   :class:`LearningCurve` — its points, collected while training in bounded memory.
+* :mod:`rlactors.metrics.plot` also compares runs: ``group_curves`` (seeds of one config as
+  a mean ± std on a common grid) and ``plot_comparison`` (``rlactors plot``).
 """
 
 from rlactors.metrics.plot import LearningCurve, plot_learning_curve

@@ -1,17 +1,27 @@
-"""The learning curve: episode return against env steps, as a PNG, and the points it draws.
+"""Learning curves as PNGs: one run's (episode return against env steps), and several runs'
+compared on one figure, seeds of one config drawn as a mean with a ± std band.
 
 Drawn with matplotlib's object API on an Agg canvas, never through ``pyplot``: no GUI backend
 is touched and the global backend of a program that imports rlactors stays as it was.
 :class:`LearningCurve` collects the points while a run trains, in bounded memory.
+:func:`group_curves` groups runs by config (all but the seed) and averages each group on a
+common grid; :func:`plot_comparison` draws the groups (``rlactors plot``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from rlactors.checkpoint import atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def plot_learning_curve(
@@ -175,3 +185,207 @@ class _Thinned:
         if self.latest is not None and (not self.kept or self.kept[-1] is not self.latest):
             return [*self.kept, self.latest]
         return list(self.kept)
+
+
+# -- several runs on one figure -----------------------------------------------------------------
+
+#: Config keys that say how a run was seeded, not what it is: runs differing only there are
+#: seeds of one config, drawn as one group.
+SEED_KEYS = frozenset({"seed"})
+
+#: Points of a group's common grid (a PNG is ~800 pixels wide).
+GRID_POINTS = 200
+
+
+@dataclass(frozen=True)
+class RunCurve:
+    """One run's series, and the config that says which group it belongs to.
+
+    Attributes:
+        name: The run (its directory), for legends and errors.
+        config: ``{"algorithm": name, **config fields}``, as ``config.json`` holds them;
+            :data:`SEED_KEYS` are ignored when grouping.
+        x: ``[N]`` horizontal values (env steps or seconds), ascending.
+        y: ``[N]`` the metric at each.
+    """
+
+    name: str
+    config: Mapping[str, Any]
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class CurveGroup:
+    """Runs of one config (seeds apart), ready to draw.
+
+    Attributes:
+        label: What sets this group apart from the others (see :func:`group_labels`), plus
+            the number of seeds when there are several.
+        names: Its runs.
+        x: ``[G]``: a single run's own x; for several, :data:`GRID_POINTS` points spanning the
+            range every run covers (no run is extrapolated).
+        mean: ``[G]`` mean over the runs of their curves, linearly interpolated at ``x``.
+        std: ``[G]`` their standard deviation (population, ``ddof=0``); None for one run.
+    """
+
+    label: str
+    names: tuple[str, ...]
+    x: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray | None
+
+
+def group_curves(curves: Sequence[RunCurve], *, grid_points: int = GRID_POINTS) -> list[CurveGroup]:
+    """Group runs whose configs are equal but for :data:`SEED_KEYS`, in the order each group's
+    first run is given, and average each group.
+
+    Raises:
+        ValueError: No curves; a run without points; the runs of a group share no range of x
+            (each names the runs).
+    """
+    if not curves:
+        raise ValueError("no runs to plot")
+    for curve in curves:
+        if len(curve.x) == 0:
+            raise ValueError(f"{curve.name} has no points to plot")
+    members: dict[str, list[RunCurve]] = {}
+    for curve in curves:
+        members.setdefault(_config_key(curve.config), []).append(curve)
+    groups = list(members.values())
+    labels = group_labels([group[0].config for group in groups])
+    out = []
+    for label, group in zip(labels, groups, strict=True):
+        names = tuple(c.name for c in group)
+        if len(group) == 1:
+            (only,) = group
+            out.append(CurveGroup(label, names, only.x, only.y, None))
+            continue
+        try:
+            x, mean, std = aggregate([(c.x, c.y) for c in group], grid_points=grid_points)
+        except ValueError as exc:
+            raise ValueError(f"{', '.join(names)}: {exc}") from None
+        out.append(CurveGroup(f"{label} ({len(group)} seeds)", names, x, mean, std))
+    return out
+
+
+def aggregate(
+    curves: Sequence[tuple[np.ndarray, np.ndarray]], *, grid_points: int = GRID_POINTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and standard deviation of curves sampled at different x, on a common grid.
+
+    Each ``(x [N_i] ascending, y [N_i])`` is interpolated linearly at ``grid_points`` evenly
+    spaced points from the largest first x to the smallest last x: the range every curve
+    covers, so that no curve is extrapolated (runs that stopped at different env steps are
+    compared where all of them have data, as RL Zoo's and rliable's plots do).
+
+    Returns:
+        ``(grid [G], mean [G], std [G])``, std with ``ddof=0``.
+
+    Raises:
+        ValueError: The curves share no range of x.
+    """
+    low = max(float(x[0]) for x, _ in curves)
+    high = min(float(x[-1]) for x, _ in curves)
+    if not low < high:
+        raise ValueError(
+            f"the curves share no range of x (the latest start is {low:g}, "
+            f"the earliest end {high:g})"
+        )
+    grid = np.linspace(low, high, grid_points)
+    ys = np.stack([np.interp(grid, x, y) for x, y in curves])
+    return grid, ys.mean(axis=0), ys.std(axis=0)
+
+
+def group_labels(configs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One legend label per config, naming what differs between them.
+
+    The algorithm's name is shown bare (``dqn``), every other differing field as
+    ``field=value``, the env first. When the algorithms differ, a field that is the same for
+    every config of one algorithm is left out: it follows from the algorithm (another
+    algorithm's defaults, or a field it lacks), and ``dqn`` vs ``ppo`` is the difference. A
+    single config is labelled ``algorithm env``.
+    """
+    keys = sorted(
+        {k for c in configs for k in c} - SEED_KEYS - {"algorithm"},
+        key=lambda k: (k != "env", k),
+    )
+    algorithms = [_shown_value(c.get("algorithm")) for c in configs]
+    by_algorithm = len(set(algorithms)) > 1
+
+    def differs(key: str) -> bool:
+        values = [_canonical(c.get(key)) for c in configs]
+        if len(set(values)) == 1:
+            return False
+        if not by_algorithm:
+            return True
+        per_algorithm: dict[str, set[str]] = {}
+        for algorithm, value in zip(algorithms, values, strict=True):
+            per_algorithm.setdefault(algorithm, set()).add(value)
+        return any(len(v) > 1 for v in per_algorithm.values())
+
+    shown = [k for k in keys if differs(k)]
+    labels = []
+    for algorithm, config in zip(algorithms, configs, strict=True):
+        parts = [algorithm] if by_algorithm else []
+        parts += [f"{k}={_shown_value(config.get(k))}" for k in shown]
+        labels.append(", ".join(parts) or f"{algorithm} {_shown_value(config.get('env'))}")
+    return labels
+
+
+def comparison_figure(
+    groups: Sequence[CurveGroup], *, x_label: str, y_label: str, title: str = ""
+) -> Figure:
+    """The figure :func:`plot_comparison` saves: a line per group, with a ± std band
+    (``fill_between``) for a group of several runs."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 4.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for group in groups:
+        (line,) = ax.plot(group.x, group.mean, label=group.label)
+        if group.std is not None:
+            ax.fill_between(
+                group.x,
+                group.mean - group.std,
+                group.mean + group.std,
+                color=line.get_color(),
+                alpha=0.2,
+                lw=0,
+            )
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_comparison(
+    groups: Sequence[CurveGroup],
+    path: str | Path,
+    *,
+    x_label: str,
+    y_label: str,
+    title: str = "",
+) -> Path:
+    """Draw ``groups`` (see :func:`group_curves`) on one figure and write it as a PNG
+    (atomically); returns ``path`` as a :class:`Path`."""
+    fig = comparison_figure(groups, x_label=x_label, y_label=y_label, title=title)
+    return atomic_write(path, lambda f: fig.savefig(f, format="png"))
+
+
+def _config_key(config: Mapping[str, Any]) -> str:
+    return json.dumps({k: v for k, v in config.items() if k not in SEED_KEYS}, sort_keys=True)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _shown_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:39] + "…"
