@@ -72,6 +72,9 @@ class RunRecorder:
         schedule: The periodic checkpoints.
         title: The curve's title, e.g. ``"dqn CartPole-v1"``.
         records: Metrics rows of earlier sessions (a resumed run's), for the curve only.
+        provenance: More keys of ``config.json``: where each config field came from
+            (``rlactors train``'s ``sources``, ``preset`` and ``config_file``:
+            :mod:`rlactors.cli.presets`).
     """
 
     def __init__(
@@ -83,12 +86,14 @@ class RunRecorder:
         *,
         title: str,
         records: Iterable[Mapping[str, Any]] = (),
+        provenance: Mapping[str, Any] | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.algorithm = algorithm
         self.config = config
         self.schedule = schedule
         self.title = title
+        self.provenance = dict(provenance or {})
         # Only the plotted points, not the rows: a row per iteration kept for hours was the
         # driver's one unbounded growth (LearningCurve).
         self._points = LearningCurve()
@@ -101,6 +106,7 @@ class RunRecorder:
             "algorithm": self.algorithm,
             "config": config_to_dict(self.config),
             SCHEDULE_KEY: dataclasses.asdict(self.schedule),
+            **self.provenance,
         }
         atomic_write_text(self.run_dir / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
         self._checkpoints = PeriodicCheckpoints(self.run_dir, self.schedule)

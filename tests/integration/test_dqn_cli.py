@@ -11,9 +11,12 @@ from rlactors.checkpoint import load_checkpoint
 from rlactors.cli.main import main
 from rlactors.metrics import read_metrics
 
+#: --no-preset: these tests are about the run directory and its output, from the defaults
+#: (tests/unit/test_cli_presets.py covers the presets).
 TINY = [
-    "--max-env-steps", "400", "--rollout-steps", "100", "--learning-starts-env-steps", "200",
-    "--train-steps-per-sample", "4", "--batch-size", "16", "--hidden-sizes", "16",
+    "--no-preset", "--max-env-steps", "400", "--rollout-steps", "100",
+    "--learning-starts-env-steps", "200", "--train-steps-per-sample", "4", "--batch-size", "16",
+    "--hidden-sizes", "16",
     "--eval-episodes", "2", "--stop-reward", "10000",
 ]  # fmt: skip
 

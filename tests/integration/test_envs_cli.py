@@ -75,12 +75,6 @@ def _has(module: str) -> bool:
             "or 'phys2d/CartPole-v1'?",
         ),
         pytest.param(
-            ["dqn", "--env", "LunarLander-v3"],
-            "LunarLander-v3 needs Box2D, which is not installed: "
-            'pip install swig "gymnasium[box2d]"',
-            marks=pytest.mark.skipif(_has("Box2D"), reason="Box2D is installed"),
-        ),
-        pytest.param(
             ["ppo", "--env", "ALE/Pong-v5"],
             "ALE/Pong-v5 is an Atari env of ale-py: pip install ale-py, then give it as "
             "ale_py:ALE/Pong-v5 (the prefix imports ale_py, which registers the ALE/ envs)",

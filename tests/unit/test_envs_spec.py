@@ -166,20 +166,6 @@ def test_unknown_ids_without_a_match_say_why_a_script_registration_does_not_reac
         EnvSpec("GoRight2-v0").resolve()
 
 
-def test_missing_box2d_is_one_line_naming_gymnasium_box2d() -> None:
-    try:
-        import Box2D  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("Box2D is installed")
-    with pytest.raises(EnvSpecError) as info:
-        EnvSpec("LunarLander-v3").make()
-    assert str(info.value) == (
-        'LunarLander-v3 needs Box2D, which is not installed: pip install swig "gymnasium[box2d]"'
-    )
-
-
 def test_ale_ids_name_ale_py_and_the_prefix() -> None:
     with pytest.raises(EnvSpecError, match=r"ale-py.*ale_py:ALE/Pong-v5"):
         EnvSpec("ALE/Pong-v5").resolve()

@@ -11,7 +11,9 @@ Beside the fields, ``train`` takes run options: where the run goes (``--run-dir`
 ``--overwrite``), how it is checkpointed (``--checkpoint-every``, ``--keep-checkpoints``,
 ``--checkpoint-replay``) and ``--resume RUN_DIR``, which continues a run with the config it
 started with: the algorithm may be left out (``rlactors train --resume RUN_DIR``) and the only
-field that may be given is ``--max-env-steps``, a new budget.
+field that may be given is ``--max-env-steps``, a new budget. A fresh run's fields come from
+the defaults, then the shipped preset for the env (``--no-preset`` skips it), then ``--config
+FILE``, then the flags (:mod:`rlactors.cli.presets`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ class TrainArgs:
         keep_checkpoints: ``--keep-checkpoints``; None when not given.
         checkpoint_replay: ``--checkpoint-replay`` / ``--no-checkpoint-replay``; None when
             not given.
+        config_file: ``--config FILE``: a YAML mapping of config fields, over the preset and
+            under the flags; None when not given.
+        use_preset: False for ``--no-preset``: the shipped preset for the env is not used.
     """
 
     algorithm: str
@@ -82,6 +87,8 @@ class TrainArgs:
     checkpoint_every: str | None = None
     keep_checkpoints: int | None = None
     checkpoint_replay: bool | None = None
+    config_file: str | None = None
+    use_preset: bool = True
 
 
 #: The only config field a resumed run may be given: a new budget.
@@ -120,6 +127,18 @@ def build_train_parser(algorithm: str, config_cls: type[Any], description: str =
         help="continue the run in RUN_DIR (killed, interrupted or finished) from its newest "
         "checkpoint, with the config it started with; only --max-env-steps may be given, "
         "and the algorithm may be left out: rlactors train --resume RUN_DIR",
+    )
+    run.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a YAML file of config fields (learning_rate: 3.0e-4): over the preset, under "
+        "the flags",
+    )
+    run.add_argument(
+        "--no-preset",
+        action="store_true",
+        help="do not use the shipped preset for the env (rlactors/presets/<algo>.yml): "
+        "start from the defaults",
     )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     run.add_argument(
@@ -219,6 +238,8 @@ def parse_train_args(argv: Sequence[str]) -> TrainArgs | None:
         checkpoint_every=run["checkpoint_every"],
         keep_checkpoints=run["keep_checkpoints"],
         checkpoint_replay=run["checkpoint_replay"],
+        config_file=run["config"],
+        use_preset=not run["no_preset"],
     )
 
 
@@ -232,6 +253,8 @@ _RUN_OPTIONS = (
     "checkpoint_every",
     "keep_checkpoints",
     "checkpoint_replay",
+    "config",
+    "no_preset",
 )
 
 
@@ -274,6 +297,12 @@ def _check_resume(algorithm: str, run: dict[str, Any], overrides: dict[str, Any]
         given = "--run-dir" if run["run_dir"] is not None else "--overwrite"
         raise CliError(
             f"train: --resume RUN_DIR continues the run in RUN_DIR; {given} cannot go with it"
+        )
+    if run["config"] is not None:
+        raise CliError(
+            f"train --resume: --config would change the run's config; a resumed run keeps the "
+            f"config it started with ({Path(resume) / 'config.json'}), presets and config "
+            "files are not read again"
         )
     ran = _algorithm_of_run(resume)
     if ran != algorithm:

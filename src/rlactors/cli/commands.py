@@ -19,6 +19,7 @@ from rlactors.algorithms import (
 from rlactors.algorithms.loop import PolicyChoice, TrainingLoop
 from rlactors.cli import output
 from rlactors.cli.args import CliError, TrainArgs
+from rlactors.cli.presets import preset_line
 
 if TYPE_CHECKING:
     from rlactors.run_recorder import RunRecorder
@@ -48,15 +49,22 @@ def train(args: TrainArgs) -> int:
     entry = get_algorithm(args.algorithm)
     if args.resume is None:
         runs.check_fresh_run_dir(args)
-        config = runs.fresh_config(entry, args)
+        config, merged = runs.fresh_config(entry, args)
         schedule = runs.schedule_of(args, entry)
+        provenance = runs.provenance(merged)
+        preset = merged.preset
     else:
         header = runs.read_run_header(args.resume)
         config = runs.resumed_config(entry, header, args)
         schedule = runs.schedule_of(args, entry, header.get(SCHEDULE_KEY))
+        provenance = runs.resumed_provenance(header, args)
+        preset = None  # a resumed run keeps its recorded config: no preset is read again
     if args.address is not None and getattr(config, "backend", None) != "ray":
         raise CliError("--address joins a Ray cluster: use it with --backend ray")
     algorithm = runs.loop_class(entry)(config)
+    if preset is not None:
+        # After the env was found: a run refused for its env prints that error alone.
+        output.say(preset_line(preset))
     env_name = algorithm.env_spec.name
     title = f"{entry.name} {env_name}"
     with _ray_cluster(args.address), algorithm:
@@ -77,6 +85,7 @@ def train(args: TrainArgs) -> int:
             schedule,
             title=title,
             records=resumed.records if resumed is not None else (),
+            provenance=provenance,
         )
         if resumed is not None:
             resumed.records.clear()  # read for the curve once, not held for the whole run

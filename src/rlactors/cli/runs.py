@@ -2,7 +2,8 @@
 
 A fresh run refuses a directory that holds a run already (:func:`rlactors.metrics.run_entries`)
 unless ``--overwrite`` clears it. ``--resume RUN_DIR`` rebuilds the algorithm from the run's
-``config.json`` (the budget may be raised with ``--max-env-steps``; nothing else changes),
+``config.json`` (the budget may be raised with ``--max-env-steps``; nothing else changes, and
+no preset or config file is read again),
 restores its newest checkpoint (:func:`rlactors.run_checkpoints.latest_checkpoint`: learner
 states, counters, schedules, the optimizer's counters, replay if it was saved; the actors'
 env seeds continue from the env steps) and cuts ``metrics.jsonl`` back to the checkpoint's
@@ -21,12 +22,16 @@ from rlactors.algorithms import AlgorithmEntry, config_from_dict
 from rlactors.algorithms.loop import TrainingLoop
 from rlactors.checkpoint import CheckpointError
 from rlactors.cli.args import CliError, TrainArgs
+from rlactors.cli.presets import MergedConfig, merge_config
 from rlactors.metrics import CONFIG_FILE, METRICS_FILE, run_entries, truncate_metrics
 from rlactors.run_checkpoints import (
     CheckpointSchedule,
     latest_checkpoint,
     parse_checkpoint_every,
 )
+
+#: The key of ``config.json``'s record of where each config field came from.
+SOURCES_KEY = "sources"
 
 
 @dataclass
@@ -61,16 +66,47 @@ def check_fresh_run_dir(args: TrainArgs) -> None:
         )
 
 
-def fresh_config(entry: AlgorithmEntry, args: TrainArgs) -> Any:
-    """The config of a fresh run: the defaults with the fields given on the command line.
+def fresh_config(entry: AlgorithmEntry, args: TrainArgs) -> tuple[Any, MergedConfig]:
+    """The config of a fresh run: the defaults, then the preset for its env (unless
+    ``--no-preset``), then ``--config FILE``, then the fields given as flags; with where each
+    field came from.
 
     Raises:
-        CliError: A value the config refuses (its message names the field).
+        CliError: A config file that does not read, or a value the config refuses (its
+            message names the field).
     """
+    merged = merge_config(
+        entry.name,
+        entry.config_class(),
+        args.overrides,
+        config_file=args.config_file,
+        use_preset=args.use_preset,
+    )
     try:
-        return entry.config_class()(**args.overrides)
+        return entry.config_class()(**merged.values), merged
     except ValueError as exc:
         raise CliError(f"{args.algorithm} config: {exc}") from None
+
+
+def provenance(merged: MergedConfig) -> dict[str, Any]:
+    """What a fresh run's ``config.json`` records of where its config came from:
+    ``{"sources": {field: "default"|"preset"|"config"|"flag"}, "preset": "ppo/LunarLander-v3"
+    or None, "config_file": path or None}``."""
+    return {
+        SOURCES_KEY: dict(merged.sources),
+        "preset": merged.preset.name if merged.preset is not None else None,
+        "config_file": merged.config_file,
+    }
+
+
+def resumed_provenance(header: dict[str, Any], args: TrainArgs) -> dict[str, Any]:
+    """A resumed run's provenance: the recorded one, with a new budget marked as a flag (a
+    run directory written before provenance was recorded has none)."""
+    sources = header.get(SOURCES_KEY)
+    if not isinstance(sources, dict):
+        return {}
+    kept = {key: header.get(key) for key in ("preset", "config_file")}
+    return {SOURCES_KEY: {**sources, **dict.fromkeys(args.overrides, "flag")}, **kept}
 
 
 def schedule_of(

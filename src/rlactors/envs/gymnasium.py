@@ -25,9 +25,10 @@ from rlactors.envs.errors import (
     check_action_roles,
     unknown_role_error,
 )
+from rlactors.envs.lookup import missing_dependency
 from rlactors.envs.observations import ObservationLayout
 from rlactors.envs.toy_structured import register as register_structured_toys
-from rlactors.errors import SpaceError
+from rlactors.errors import EnvSpecError, SpaceError
 
 _ROLES = (DEFAULT_ROLE,)
 
@@ -143,12 +144,16 @@ def make_env(env_id: str, *, check: bool = True, **kwargs: Any) -> Env:
 
     Raises:
         UnknownEnvError: ``env_id`` is not registered; the message lists close matches.
+        EnvSpecError: The env needs a package that is not installed (Box2D for LunarLander);
+            the message names the extra to install.
     """
     try:
         gym_env = gym.make(env_id, **kwargs)
     except (gym.error.UnregisteredEnv, gym.error.DeprecatedEnv):
         # `from None`: gymnasium's chain of registry lookups says nothing the message doesn't.
         raise UnknownEnvError(env_id, _close_matches(env_id)) from None
+    except gym.error.DependencyNotInstalled as exc:
+        raise EnvSpecError(missing_dependency(env_id, str(exc))) from None
     env: Env = GymnasiumEnv(gym_env, name=env_id)
     return CheckedEnv(env, name=env_id) if check else env
 

@@ -23,10 +23,14 @@ from rlactors.errors import EnvSpecError
 #: The extra that installs PettingZoo, its MPE envs and the pygame its classic games import.
 MULTIAGENT_EXTRA = "'rlactors[multiagent]'"
 
+#: The extra that installs Box2D (LunarLander, BipedalWalker, CarRacing): box2d 2.3.10, the
+#: release gymnasium's own box2d extra pins, has wheels, so no swig is needed to build it.
+BOX2D_EXTRA = "'rlactors[box2d]'"
+
 #: Modules whose absence means a package to install, and that package's pip name.
 PIP_NAMES = {
     "ale_py": "ale-py",
-    "Box2D": '"gymnasium[box2d]"',
+    "Box2D": BOX2D_EXTRA,
     "mujoco": '"gymnasium[mujoco]"',
     "pettingzoo": MULTIAGENT_EXTRA,
     "mpe2": MULTIAGENT_EXTRA,
@@ -172,10 +176,13 @@ def require_registration(env_id: str) -> Any:
 def missing_dependency(name: str, message: str) -> str:
     """One line naming what to install, from gymnasium's ``DependencyNotInstalled`` message
     (``Box2D is not installed, you can install it by run `pip install swig` followed by `pip
-    install "gymnasium[box2d]"```)."""
-    extras = re.findall(r"gymnasium\[[\w-]+\]", message)
+    install "gymnasium[box2d]"```): our extra where we have one (:data:`PIP_NAMES`), else the
+    gymnasium extra the message names."""
     what = re.match(r"\s*(\S+) is not installed", message)
     package = what.group(1) if what else "a dependency"
+    if package in PIP_NAMES:
+        return f"{name} needs {package}, which is not installed: pip install {PIP_NAMES[package]}"
+    extras = re.findall(r"gymnasium\[[\w-]+\]", message)
     if extras:
         swig = "swig " if "swig" in message else ""
         return f'{name} needs {package}, which is not installed: pip install {swig}"{extras[0]}"'
