@@ -201,3 +201,16 @@ def test_missing_box2d_names_the_extra_in_one_line(
     assert main(["train", "ppo", "--env", "LunarLander-v3", "--run-dir", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert err == f"rlactors: error: {expected}\n" and out == ""
+
+
+def test_train_help_lists_the_envs_with_presets(
+    preset_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "dqn", "--help"])
+    out = capsys.readouterr().out
+    assert f"Presets for --env ({preset_dir / 'dqn.yml'}; --no-preset skips them): " in out
+    assert "CartPole-v1, Acrobot-v1\n" in out
+    with pytest.raises(SystemExit):
+        main(["train", "ppo", "--help"])
+    assert "Presets for --env" not in capsys.readouterr().out  # preset_dir has no ppo.yml

@@ -102,11 +102,19 @@ def flag(name: str) -> str:
 
 def build_train_parser(algorithm: str, config_cls: type[Any], description: str = "") -> Parser:
     """The parser of ``rlactors train <algorithm>``, with one flag per config field."""
+    from rlactors.cli.presets import preset_env_ids, preset_file
+
+    envs = preset_env_ids(algorithm)
+    presets = (
+        f"Presets for --env ({preset_file(algorithm)}; --no-preset skips them): {', '.join(envs)}\n"
+        if envs
+        else ""
+    )
     parser = Parser(
         prog=f"rlactors train {algorithm}",
         description=description or None,
-        epilog="Values: integers accept 1e5 and 100_000; 'none' clears an optional field; "
-        "lists are comma-separated (--hidden-sizes 256,256).",
+        epilog=f"{presets}Values: integers accept 1e5 and 100_000; 'none' clears an optional "
+        "field; lists are comma-separated (--hidden-sizes 256,256).",
     )
     run = parser.add_argument_group("run")
     run.add_argument(
