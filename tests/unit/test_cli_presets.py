@@ -131,6 +131,30 @@ def test_config_file_mistakes_are_one_line_naming_the_file_and_the_key(
     assert not (tmp_path / "r").exists()
 
 
+def test_a_value_out_of_range_names_the_config_file_it_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path / "c.yml", "learning_rate: -1\n")
+    assert main(["train", "dqn", "--config", config, "--run-dir", str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err == (
+        "rlactors: error: dqn config: DQNConfig.learning_rate must be > 0, got -1.0 "
+        f"(from --config {config})\n"
+    )
+    assert main(["train", "dqn", "--learning-rate", "-1", "--run-dir", str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err.endswith("got -1.0\n")  # a flag: the user just typed it
+
+
+def test_a_preset_value_out_of_range_names_the_preset(
+    preset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (preset_dir / "dqn.yml").write_text("MountainCar-v0:\n  learning_rate: -1\n")
+    argv = ["train", "dqn", "--env", "MountainCar-v0", "--run-dir", str(tmp_path / "r")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.endswith(
+        f"got -1.0 (from preset dqn/MountainCar-v0, {preset_dir / 'dqn.yml'})\n"
+    )
+
+
 def test_a_missing_config_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(CliError, match=r"--config .*nothere.yml: cannot read it"):
         merge_config("dqn", DQNConfig, {}, config_file=str(tmp_path / "nothere.yml"))

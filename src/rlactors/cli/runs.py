@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,19 @@ def fresh_config(entry: AlgorithmEntry, args: TrainArgs) -> tuple[Any, MergedCon
     try:
         return entry.config_class()(**merged.values), merged
     except ValueError as exc:
-        raise CliError(f"{args.algorithm} config: {exc}") from None
+        raise CliError(f"{args.algorithm} config: {exc}{_from_where(str(exc), merged)}") from None
+
+
+def _from_where(message: str, merged: MergedConfig) -> str:
+    """`` (from --config FILE)`` or `` (from preset ppo/Env)`` when a field that ``message``
+    names came from there (a range check in the config class names only the field)."""
+    named = set(re.findall(r"\w+", message))
+    sources = {merged.sources[name] for name in named & set(merged.sources)}
+    if "config" in sources:
+        return f" (from --config {merged.config_file})"
+    if "preset" in sources and merged.preset is not None:
+        return f" (from preset {merged.preset.name}, {merged.preset.path})"
+    return ""
 
 
 def provenance(merged: MergedConfig) -> dict[str, Any]:
