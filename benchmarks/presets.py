@@ -2,7 +2,7 @@
 hyperparameter flag) on N seeds and report whether each solved.
 
 Each seed is a fresh ``python -m rlactors.cli.main train ALGO --env ENV --seed S --run-dir
-DIR --quiet`` process, run one after another (the machines are shared: run it under
+DIR --overwrite --quiet`` process, run one after another (the machines are shared: run it under
 ``nice -n 10``). Solved is what the run itself reports: a greedy evaluation's mean return over
 the preset's ``eval_episodes`` reached its ``stop_reward`` within its ``max_env_steps``. Per
 seed it prints solved, the greedy return of the last evaluation, the env steps and the wall
@@ -41,19 +41,23 @@ def run_seed(algorithm: str, env_id: str, seed: int, run_dir: Path) -> dict[str,
         str(seed),
         "--run-dir",
         str(run_dir),
+        "--overwrite",  # a rerun into the same --keep-runs directory replaces the last one
         "--quiet",
     ]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     wall_s = time.perf_counter() - started
     first_line = (done.stdout.splitlines() or [""])[0]
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    metrics = run_dir / "metrics.jsonl"
+    # A run refused before it started (exit 2: a bad preset, a missing Box2D) wrote none.
+    lines = metrics.read_text().splitlines() if metrics.is_file() else []
+    rows = [json.loads(line) for line in lines]
     evaluated = [row for row in rows if row.get("eval_return_mean") is not None]
     last = rows[-1] if rows else {}
     return {
         "seed": seed,
         "exit_status": done.returncode,
-        "solved": bool(last.get("solved")),
+        "solved": done.returncode == 0 and bool(last.get("solved")),
         "greedy_return": evaluated[-1]["eval_return_mean"] if evaluated else None,
         "env_steps": last.get("env_steps"),
         "wall_s": round(wall_s, 1),
