@@ -4,10 +4,11 @@ hyperparameter flag) on N seeds and report whether each solved.
 Each seed is a fresh ``python -m rlactors.cli.main train ALGO --env ENV --seed S --run-dir
 DIR --overwrite --quiet`` process, run one after another (the machines are shared: run it under
 ``nice -n 10``). Solved is what the run itself reports: a greedy evaluation's mean return over
-the preset's ``eval_episodes`` reached its ``stop_reward`` within its ``max_env_steps``. Per
-seed it prints solved, the greedy return of the last evaluation, the env steps and the wall
-time from launch to exit (start-up and shutdown included); the last line printed is one JSON
-object with every figure.
+the preset's ``eval_episodes`` reached its ``stop_reward``, and so did the confirming
+evaluation of the same policy (``final_eval_episodes``), within its ``max_env_steps``. Per seed
+it prints solved, the greedy return of the last evaluation and of the last confirming one, the
+env steps and the wall time from launch to exit (start-up and shutdown included); the last line
+printed is one JSON object with every figure.
 
 Usage: ``nice -n 10 python benchmarks/presets.py ppo LunarLander-v3 [--seeds 3]
 [--first-seed 0] [--keep-runs DIR]``.
@@ -53,12 +54,15 @@ def run_seed(algorithm: str, env_id: str, seed: int, run_dir: Path) -> dict[str,
     lines = metrics.read_text().splitlines() if metrics.is_file() else []
     rows = [json.loads(line) for line in lines]
     evaluated = [row for row in rows if row.get("eval_return_mean") is not None]
+    confirmed = [row for row in rows if row.get("final_eval_return_mean") is not None]
     last = rows[-1] if rows else {}
     return {
         "seed": seed,
         "exit_status": done.returncode,
         "solved": done.returncode == 0 and bool(last.get("solved")),
         "greedy_return": evaluated[-1]["eval_return_mean"] if evaluated else None,
+        "confirmed_return": confirmed[-1]["final_eval_return_mean"] if confirmed else None,
+        "confirmed_episodes": confirmed[-1]["final_eval_episodes"] if confirmed else None,
         "env_steps": last.get("env_steps"),
         "wall_s": round(wall_s, 1),
         "first_line": first_line,
@@ -82,11 +86,13 @@ def main() -> None:
         results.append(result)
         if seed == args.first_seed:
             print(result["first_line"], flush=True)
-        greedy = result["greedy_return"]
+        greedy, confirmed = result["greedy_return"], result["confirmed_return"]
         print(
             f"seed {seed}: {'solved' if result['solved'] else 'NOT solved'}, greedy return "
-            f"{'-' if greedy is None else format(greedy, '.1f')}, {result['env_steps']} env "
-            f"steps, {result['wall_s']:.1f} s wall (exit {result['exit_status']})",
+            f"{'-' if greedy is None else format(greedy, '.1f')} (confirmed: "
+            f"{'-' if confirmed is None else format(confirmed, '.1f')} over "
+            f"{result['confirmed_episodes'] or '-'} episodes), {result['env_steps']} env steps, "
+            f"{result['wall_s']:.1f} s wall (exit {result['exit_status']})",
             flush=True,
         )
     solved = [r for r in results if r["solved"]]
