@@ -111,6 +111,7 @@ def test_the_live_display_in_a_real_terminal_shows_whole_fields(width: int, tmp_
     command = (
         f"cd {tmp_path} && env -u COLUMNS -u LINES PYTHONPATH={src} {sys.executable} -m "
         "rlactors.cli.main train dqn --env CartPole-v1 --max-env-steps 1500 --backend inline "
+        "--no-preset "  # the display alone: no preset line above it
         f"--run-dir {tmp_path / 'run'}; tmux -L {socket} wait-for -S done; sleep 60"
     )
     tmux = ["tmux", "-L", socket, "-f", "/dev/null"]
