@@ -53,6 +53,15 @@ log = logging.getLogger(__name__)
 #: Seconds to wait for an evaluation still running when the budget is spent.
 _EVAL_TIMEOUT_S = 300.0
 
+#: The confirming evaluation's entries in metrics rows, results and checkpoints (see
+#: :meth:`GreedyEvaluations._confirm`).
+FINAL_EVAL_KEYS = (
+    "final_eval_return_mean",
+    "final_eval_return_std",
+    "final_eval_episodes",
+    "final_eval_env_steps",
+)
+
 
 @dataclass(frozen=True)
 class BestPolicy:
@@ -319,12 +328,8 @@ class GreedyEvaluations(abc.ABC):
         if episodes == 0:
             return True
         stats = self._evaluate_weights(weights, episodes)
-        self._final_eval = self._final_eval_now = {
-            "final_eval_return_mean": stats["eval_return_mean"],
-            "final_eval_return_std": stats["eval_return_std"],
-            "final_eval_episodes": episodes,
-            "final_eval_env_steps": env_steps,
-        }
+        values = (stats["eval_return_mean"], stats["eval_return_std"], episodes, env_steps)
+        self._final_eval = self._final_eval_now = dict(zip(FINAL_EVAL_KEYS, values, strict=True))
         confirmed = bool(stats["eval_return_mean"] >= self.config.stop_reward)
         log.info(
             "confirming evaluation of the policy at %d env steps: mean return %.1f +- %.1f over "
@@ -359,10 +364,8 @@ class GreedyEvaluations(abc.ABC):
     def _final_eval_metrics(self) -> dict[str, Any]:
         """An iteration's ``final_eval_*`` metrics: the confirming evaluation run in it (None
         when none was)."""
-        keys = ("final_eval_return_mean", "final_eval_return_std", "final_eval_episodes",
-                "final_eval_env_steps")  # fmt: skip
         now = self._final_eval_now or {}
-        return {key: now.get(key) for key in keys}
+        return {key: now.get(key) for key in FINAL_EVAL_KEYS}
 
     @property
     def best_policy(self) -> BestPolicy | None:

@@ -49,7 +49,11 @@ from rlactors.algorithms import check_action_space
 from rlactors.algorithms.base import Algorithm, Callback, config_from_dict, config_to_dict
 from rlactors.algorithms.builder import Builder, EnvInfo, PolicyEntry
 from rlactors.algorithms.env_fields import env_spec_of
-from rlactors.algorithms.greedy_evaluation import BestPolicy, GreedyEvaluations
+from rlactors.algorithms.greedy_evaluation import (
+    FINAL_EVAL_KEYS,
+    BestPolicy,
+    GreedyEvaluations,
+)
 from rlactors.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlactors.core import DEFAULT_POLICY_ID, Env, Learner, Optimizer, Policy
 from rlactors.envs import EnvBatch, EnvSpec
@@ -773,13 +777,10 @@ def _both(first: Callback, second: Callback | None) -> Callback:
 
 def _final_eval_of(saved: Any) -> dict[str, Any]:
     """A checkpoint's confirming evaluation (``counters["final_eval"]``), its keys checked."""
-    keys = ("final_eval_return_mean", "final_eval_return_std", "final_eval_episodes",
-            "final_eval_env_steps")  # fmt: skip
-    if not isinstance(saved, dict) or not all(is_finite_number(saved.get(k)) for k in keys):
-        raise ValueError(f"its final_eval is not {{{', '.join(keys)}}}")
-    return {
-        "final_eval_return_mean": float(saved["final_eval_return_mean"]),
-        "final_eval_return_std": float(saved["final_eval_return_std"]),
-        "final_eval_episodes": int(saved["final_eval_episodes"]),
-        "final_eval_env_steps": int(saved["final_eval_env_steps"]),
-    }
+    if not isinstance(saved, dict) or not all(
+        is_finite_number(saved.get(k)) for k in FINAL_EVAL_KEYS
+    ):
+        raise ValueError(f"its final_eval is not {{{', '.join(FINAL_EVAL_KEYS)}}}")
+    mean, std, episodes, env_steps = (saved[k] for k in FINAL_EVAL_KEYS)
+    values = (float(mean), float(std), int(episodes), int(env_steps))
+    return dict(zip(FINAL_EVAL_KEYS, values, strict=True))

@@ -234,17 +234,17 @@ def _evaluate_against(algorithm: TrainingLoop, opponent: str, episodes: int) -> 
     return 0
 
 
-def _policy_line(algorithm: TrainingLoop, policy: PolicyChoice) -> str:
+def _policy_line(algorithm: TrainingLoop, policy: PolicyChoice, doing: str = "evaluating") -> str:
     """Which policy :func:`_load_run` loaded, with its env steps (and, for the best, its
-    greedy return in training)."""
+    greedy return in training), as ``f"{doing} the ... policy"``."""
     best = algorithm.best_policy
     if policy == "best" and best is not None:
         return (
-            f"evaluating the best policy: the one at {best.env_steps} env steps (greedy return "
+            f"{doing} the best policy: the one at {best.env_steps} env steps (greedy return "
             f"{output.format_return(best.eval_return_mean)} over "
             f"{algorithm.config.eval_episodes} episodes in training)"
         )
-    return f"evaluating the last policy: the one at {algorithm.env_steps} env steps"
+    return f"{doing} the last policy: the one at {algorithm.env_steps} env steps"
 
 
 def _load_run(

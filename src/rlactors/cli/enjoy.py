@@ -83,7 +83,7 @@ def _play(run_dir: str, episodes: int, mp4: Mp4File | None, seed: int, policy: P
     from rlactors.seeding import derive_seed
 
     algorithm = _load_run(run_dir, policy, command="enjoy")
-    output.say(_policy_line(algorithm, policy).replace("evaluating", "playing", 1))
+    output.say(_policy_line(algorithm, policy, doing="playing"))
     with algorithm:
         if len(algorithm.roles) > 1:
             raise CliError(
