@@ -270,6 +270,14 @@ class Optimizer(abc.ABC):
     #: fixed size never meets it: the loop starts no round that would pass the limit).
     env_step_limit: int | None = None
 
+    def requests_within_limit(self, env_steps: int, request_env_steps: int, in_flight: int) -> int:
+        """How many more requests of ``request_env_steps`` env steps each fit within
+        :attr:`env_step_limit` at ``env_steps``, beside the ``in_flight`` ones sent already (a
+        large number when there is no limit; zero or less when none fits)."""
+        if self.env_step_limit is None:
+            return 1 << 62
+        return (self.env_step_limit - env_steps) // request_env_steps - in_flight
+
     @abc.abstractmethod
     def step(self, *, last: bool = False) -> dict[str, Any]:
         """Run one round.

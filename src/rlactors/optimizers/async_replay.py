@@ -339,9 +339,8 @@ class AsyncReplayOptimizer(Optimizer):
         while self.env_steps < target:
             self._note_shard_restarts()
             self._top_up()
-            if self._rollouts_that_fit() <= 0 and not any(
-                kind == "run" for kind, _, _ in self._inflight.values()
-            ):
+            runs = sum(1 for kind, _, _ in self._inflight.values() if kind == "run")
+            if not runs and self._rollouts_that_fit(runs) <= 0:
                 limit_met = True  # no rollout fits within env_step_limit, none is coming
                 break
             wait_start = time.perf_counter()
@@ -474,19 +473,15 @@ class AsyncReplayOptimizer(Optimizer):
         # the learner catches up instead of the buffer filling with unlearned transitions.
         lagging = learning and owed > self._max_lag_samples
         limit = 0 if lagging and requests else cfg.rollouts_in_flight_per_worker
-        fit = self._rollouts_that_fit()
+        fit = self._rollouts_that_fit(sum(runs))
         for i, worker in enumerate(self.workers.refs):
             for _ in range(min(limit - runs[i], fit)):
                 self._inflight[worker.ask("run")] = ("run", i, 0)
                 fit -= 1
 
-    def _rollouts_that_fit(self) -> int:
-        """New rollouts that fit within ``env_step_limit`` beside those in flight (a large
-        number when there is no limit)."""
-        if self.env_step_limit is None:
-            return 1 << 62
-        runs = sum(1 for kind, _, _ in self._inflight.values() if kind == "run")
-        return (self.env_step_limit - self.env_steps) // self._rollout_env_steps - runs
+    def _rollouts_that_fit(self, runs: int) -> int:
+        """New rollouts that fit within ``env_step_limit`` beside the ``runs`` in flight."""
+        return self.requests_within_limit(self.env_steps, self._rollout_env_steps, runs)
 
     def _shard_restarted(self, j: int, _ref: ActorRef[ReplayShard]) -> None:
         # The backend's supervisor thread calls this; the learner's loop owns the counters.

@@ -120,15 +120,14 @@ class GroupOptimizer(Optimizer):
     def _room(self) -> int:
         """New requests that fit within ``env_step_limit`` beside those in flight (a large
         number when there is no limit)."""
-        if self.env_step_limit is None:
-            return 1 << 62
         size = self.group.request_env_steps
-        if size is None:
+        if size is None and self.env_step_limit is not None:
             raise ValueError(
                 f"{type(self).__name__} keeps requests in flight under an env_step_limit: "
                 "give its WorkerGroup request_env_steps"
             )
-        return (self.env_step_limit - self.env_steps) // size - len(self._inflight)
+        # Without a limit the size does not count (any stands in for an unknown one).
+        return self.requests_within_limit(self.env_steps, size or 1, len(self._inflight))
 
     def _top_up(self) -> None:
         """Send the requests that should be in flight (for :meth:`_stream`)."""
