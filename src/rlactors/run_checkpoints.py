@@ -123,9 +123,10 @@ class CheckpointSchedule:
 
 
 class Saves(Protocol):
-    """What a checkpoint is taken of: :meth:`rlactors.algorithms.loop.TrainingLoop.save`."""
+    """What a checkpoint is taken of: :meth:`rlactors.algorithms.loop.TrainingLoop.
+    save_checkpoint`."""
 
-    def save(self, path: str | Path, *, include_replay: bool = False) -> Path:
+    def save_checkpoint(self, path: str | Path, *, include_replay: bool = False) -> Path:
         """Write a checkpoint directory at ``path``."""
         ...
 
@@ -175,7 +176,11 @@ class PeriodicCheckpoints:
             replay = self.schedule.include_replay
             name = f"iteration-{int(metrics['iteration']):08d}"
             written.append(
-                _write_dir(self.root, name, lambda tmp: algorithm.save(tmp, include_replay=replay))
+                _write_dir(
+                    self.root,
+                    name,
+                    lambda tmp: algorithm.save_checkpoint(tmp, include_replay=replay),
+                )
             )
             self._last_s = self._clock()
             for old in periodic_checkpoints(self.root.parent)[: -self.schedule.keep]:
@@ -186,7 +191,7 @@ class PeriodicCheckpoints:
         ):
 
             def write_best(tmp: Path) -> None:
-                algorithm.save(tmp)
+                algorithm.save_checkpoint(tmp)
                 record = {
                     key: metrics.get(key)
                     for key in ("iteration", "env_steps", "eval_return_mean", "eval_env_steps")

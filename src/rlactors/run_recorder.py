@@ -1,5 +1,5 @@
-"""A run directory, written as an algorithm trains: the one writer of ``rlactors train`` and
-``TrainingLoop.train(run_dir=...)``::
+"""A run directory, written as an algorithm trains: the one writer of ``rlactors train``,
+``TrainingLoop.train(run_dir=...)`` and ``TrainingLoop.save`` (:func:`save_run`)::
 
     RUN_DIR/
       config.json          {"algorithm", "config", "checkpoints"}: written before training
@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlactors.algorithms.base import config_to_dict
-from rlactors.checkpoint import atomic_write_text
+from rlactors.checkpoint import STATE_FILE, atomic_write_text
 from rlactors.metrics import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
     CURVE_FILE,
     METRICS_FILE,
+    RUN_ENTRIES,
     TENSORBOARD_DIR,
     LearningCurve,
     MetricsWriter,
@@ -36,6 +39,9 @@ from rlactors.metrics import (
     run_entries,
 )
 from rlactors.run_checkpoints import CheckpointSchedule, PeriodicCheckpoints, Saves
+
+if TYPE_CHECKING:
+    from rlactors.algorithms.loop import TrainingLoop
 
 #: The key of the checkpoint schedule in a run's ``config.json`` (a resumed run keeps it).
 SCHEDULE_KEY = "checkpoints"
@@ -130,7 +136,7 @@ class RunRecorder:
         """The final checkpoint, ``RUN_DIR/checkpoint`` (with the replay buffer if the
         schedule says so, or ``include_replay``)."""
         replay = self.schedule.include_replay if include_replay is None else include_replay
-        return algorithm.save(self.run_dir / CHECKPOINT_DIR, include_replay=replay)
+        return algorithm.save_checkpoint(self.run_dir / CHECKPOINT_DIR, include_replay=replay)
 
     def plot(self) -> Path:
         """The learning curve of every iteration recorded, ``RUN_DIR/learning_curve.png``."""
@@ -141,9 +147,10 @@ class RunRecorder:
             stop_reward=getattr(self.config, "stop_reward", None),
         )
 
-    def finish(self, algorithm: Saves) -> tuple[Path, Path]:
-        """The final checkpoint and the learning curve; returns their paths."""
-        return self.save_checkpoint(algorithm), self.plot()
+    def finish(self, algorithm: Saves, *, include_replay: bool | None = None) -> tuple[Path, Path]:
+        """The final checkpoint (see :meth:`save_checkpoint`) and the learning curve; returns
+        their paths."""
+        return self.save_checkpoint(algorithm, include_replay=include_replay), self.plot()
 
     def __exit__(
         self,
@@ -154,3 +161,62 @@ class RunRecorder:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def save_run(algorithm: TrainingLoop, path: str | Path, *, include_replay: bool = False) -> Path:
+    """Write ``algorithm``'s run directory at ``path`` as ``rlactors train`` would have:
+    ``config.json``, ``metrics.jsonl`` (every iteration it trained: ``algorithm.history``),
+    the TensorBoard event files, ``learning_curve.png`` and the final ``checkpoint/`` (with the
+    replay buffer if ``include_replay``); not the periodic checkpoints, which only a run
+    writing its directory as it trains takes.
+
+    It is written beside ``path`` and then moved there, replacing what an earlier save (or
+    run) wrote: a crash midway leaves the earlier one whole.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: ``path`` is a file, or a directory holding files that no run or checkpoint
+            wrote (they are left alone).
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"save: {path} is a file, not a directory")
+    if target.is_dir():
+        ours = set(RUN_ENTRIES) | {STATE_FILE}  # a checkpoint directory: an older save()'s
+        others = sorted(entry.name for entry in target.iterdir() if entry.name not in ours)
+        if others:
+            raise ValueError(
+                f"save: {path} holds files no run wrote ({', '.join(others[:3])}); "
+                "save into an empty directory or a run's"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.saving-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)  # a crashed save's
+    staging.mkdir()
+    try:
+        with (staging / METRICS_FILE).open("w", encoding="utf-8") as rows:
+            rows.writelines(algorithm.history.lines())
+        title = f"{algorithm.name} {algorithm.env_spec.name}"
+        recorder = RunRecorder(
+            staging,
+            algorithm.name,
+            algorithm.config,
+            CheckpointSchedule(),
+            title=title,
+            records=algorithm.history,
+        )
+        with recorder:  # config.json, and the event files of the rows written above
+            recorder.finish(algorithm, include_replay=include_replay)
+        if target.exists():
+            replaced = target.with_name(f".{target.name}.replaced-{os.getpid()}")
+            target.rename(replaced)
+            staging.rename(target)
+            shutil.rmtree(replaced)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

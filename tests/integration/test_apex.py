@@ -59,7 +59,7 @@ def test_apex_trains_saves_and_restores_its_counters(
         assert 1.5 <= last["replay_ratio"] <= 2.5  # the replay-ratio control holds it near 2
         assert last["worker_epsilons"] == pytest.approx([0.4, 0.4**8])  # Ape-X's schedule
         assert last["replay_size"] > 0
-        checkpoint = apex.save(tmp_path / "checkpoint", include_replay=True)
+        checkpoint = apex.save_checkpoint(tmp_path / "checkpoint", include_replay=True)
         saved_counters = load_checkpoint(checkpoint).state["optimizer"]
         assert saved_counters["inserted"] == last["inserted_transitions"]
 

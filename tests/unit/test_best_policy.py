@@ -143,7 +143,7 @@ def test_the_best_evaluation_before_a_collapse_is_what_the_checkpoint_keeps_and_
     with Scripted(config()) as loop:
         result = loop.train()
         assert tag_of(loop.policy.get_weights()) == 4  # the collapsed one, trained last
-        path = loop.save(tmp_path / "checkpoint")
+        path = loop.save_checkpoint(tmp_path / "checkpoint")
     assert not result["solved"] and result["env_steps"] == 400
     assert (result["best_eval_return_mean"], result["best_env_steps"]) == (150.0, 200)
     assert "best policy kept: greedy return 150.0 at 200 env steps" in _summary(result)
@@ -192,7 +192,7 @@ def test_an_evaluation_beside_learning_keeps_the_weights_it_evaluated(tmp_path: 
                 assert not rows[2]["solved"] and not rows[2]["done"]
                 assert tag_of(loop.policy.get_weights()) == 3
                 assert (5, 2) in loop.evaluated
-                path = loop.save(tmp_path / "checkpoint")
+                path = loop.save_checkpoint(tmp_path / "checkpoint")
         assert loop.best_policy is not None and loop.best_policy.env_steps == 200
     assert rows[-1]["env_steps"] == 500 and not rows[-1]["solved"]
     state = load_checkpoint(path).state
@@ -247,7 +247,7 @@ def test_a_checkpoint_without_a_best_policy_loads_and_evaluate_says_it_uses_the_
 ) -> None:
     with Scripted(config()) as loop:
         loop.train()
-        path = loop.save(tmp_path / "new")
+        path = loop.save_checkpoint(tmp_path / "new")
     checkpoint = load_checkpoint(path)
     # The layout of earlier releases: no "best", no confirming evaluation in the counters.
     old = {k: v for k, v in checkpoint.state.items() if k != "best"}
@@ -272,7 +272,7 @@ def test_a_checkpoint_without_a_best_policy_loads_and_evaluate_says_it_uses_the_
 def test_a_best_policy_of_other_policy_ids_is_refused(tmp_path: Path) -> None:
     with Scripted(config()) as loop:
         loop.train()
-        path = loop.save(tmp_path / "new")
+        path = loop.save_checkpoint(tmp_path / "new")
     checkpoint = load_checkpoint(path)
     state = dict(checkpoint.state)
     state["best"] = {**state["best"], "policies": {"red": state["best"]["policies"]["default"]}}
@@ -306,7 +306,7 @@ def test_a_multi_role_run_keeps_the_best_of_every_policy_id_and_confirms_its_sol
             assert isinstance(a2c, TrainingLoop)
             result = a2c.train()
             last = {pid: e.policy.get_weights() for pid, e in a2c.policies.items()}
-            return result, a2c.save(tmp_path / str(stop_reward)), last
+            return result, a2c.save_checkpoint(tmp_path / str(stop_reward)), last
 
     # Both seats learned: every greedy match averages 0, which meets a stop reward of -1 ...
     result, _, _ = run(-1.0)

@@ -25,7 +25,7 @@ class FakeLoop:
         self.iteration = 0
         self.saved: list[tuple[str, bool]] = []
 
-    def save(self, path: str | Path, *, include_replay: bool = False) -> Path:
+    def save_checkpoint(self, path: str | Path, *, include_replay: bool = False) -> Path:
         self.saved.append((Path(path).name, include_replay))
         return save_checkpoint(
             path, algorithm="fake", config={}, state={"counters": {"iteration": self.iteration}}
@@ -162,7 +162,7 @@ def test_resume_takes_the_checkpoint_of_the_highest_iteration_final_included(
         checkpoints.after_iteration(loop, metrics(i))
     assert latest_checkpoint(tmp_path) == tmp_path / "checkpoints" / "iteration-00000010"
     loop.iteration = 12  # the run ended at iteration 12
-    loop.save(tmp_path / "checkpoint")
+    loop.save_checkpoint(tmp_path / "checkpoint")
     assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint"
     loop.iteration = 15  # ... was resumed with a larger budget and killed after iteration 15
     checkpoints.after_iteration(loop, metrics(15))

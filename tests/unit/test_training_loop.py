@@ -126,7 +126,7 @@ def test_counters_and_replay_pass_from_a_checkpoint_to_the_next_sessions_optimiz
     with Scripted(config()) as loop:
         loop.train_iter()
         loop.train_iter()
-        path = loop.save(tmp_path / "ckpt", include_replay=True)
+        path = loop.save_checkpoint(tmp_path / "ckpt", include_replay=True)
     state = load_checkpoint(path).state
     assert set(state["policies"]) == {DEFAULT_POLICY_ID}
     assert state["optimizer"]["rounds"] == 2
@@ -153,7 +153,7 @@ def test_replay_kept_at_stop_goes_to_the_next_session() -> None:
 def test_a_checkpoint_from_before_policy_ids_loads(tmp_path: Path) -> None:
     with Scripted(config()) as loop:
         loop.train_iter()
-        path = loop.save(tmp_path / "new")
+        path = loop.save_checkpoint(tmp_path / "new")
         state = load_checkpoint(path).state
         weights = loop.policy.get_weights()
     # The layout of earlier checkpoints: one learner under "policy", no optimizer counters.
@@ -170,7 +170,7 @@ def test_a_checkpoint_from_before_policy_ids_loads(tmp_path: Path) -> None:
 
 def test_a_checkpoint_of_other_policy_ids_is_refused(tmp_path: Path) -> None:
     with Scripted(config()) as loop:
-        path = loop.save(tmp_path / "ckpt")
+        path = loop.save_checkpoint(tmp_path / "ckpt")
     with Scripted(config()) as other:
         other.policies = {"red": other.policies[DEFAULT_POLICY_ID]}
         with pytest.raises(CheckpointError, match=r"holds the policies \['default'\].*\['red'\]"):
@@ -242,3 +242,46 @@ def test_train_writes_the_run_directory_the_cli_writes(tmp_path: Path) -> None:
             again.train(run_dir=run)
         with pytest.raises(ValueError, match="checkpoints= schedules run_dir"):
             again.train(checkpoints=schedule)
+
+
+def test_save_writes_the_run_directory_that_restore_and_the_cli_read(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rlactors.metrics import read_metrics
+
+    with Scripted(config(max_env_steps=1000)) as loop:
+        rows = [loop.train_iter() for _ in range(3)]
+        run = loop.save(tmp_path / "run")
+    assert run == tmp_path / "run"
+    saved = read_metrics(run / "metrics.jsonl")
+    assert [r["env_steps"] for r in saved] == [r["env_steps"] for r in rows] == [100, 200, 300]
+    assert (run / "learning_curve.png").stat().st_size > 0
+    assert (run / "config.json").is_file() and load_checkpoint(run / "checkpoint").state
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("episode_return_mean")] == [100, 200, 300]
+    # A run restored from it carries its rows on; saving again replaces the directory whole.
+    with Scripted.from_checkpoint(run) as restored:
+        assert restored.env_steps == 300 and len(restored.history) == 3
+        restored.train_iter()
+        restored.save(run)
+    assert [r["env_steps"] for r in read_metrics(run / "metrics.jsonl")] == [100, 200, 300, 400]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging left behind
+
+
+def test_save_refuses_a_directory_of_other_files_and_leaves_them(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with Scripted(config()) as loop:
+        loop.train_iter()
+        with pytest.raises(ValueError, match=r"holds files no run wrote \(notes.txt\)"):
+            loop.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_restore_from_a_bare_checkpoint_starts_an_empty_history(tmp_path: Path) -> None:
+    with Scripted(config(max_env_steps=1000)) as loop:
+        loop.train_iter()
+        path = loop.save_checkpoint(tmp_path / "ckpt")
+        loop.train_iter()
+        loop.restore(path)
+        assert len(loop.history) == 0

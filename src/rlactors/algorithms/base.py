@@ -294,7 +294,8 @@ class Algorithm(abc.ABC):
 
     @abc.abstractmethod
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint directory (atomically); returns its path."""
+        """Write the run directory (config, metrics, curve, final checkpoint); returns its
+        path."""
 
     @abc.abstractmethod
     def restore(self, path: str | Path) -> None:

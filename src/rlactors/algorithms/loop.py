@@ -59,6 +59,7 @@ from rlactors.core import DEFAULT_POLICY_ID, Env, Learner, Optimizer, Policy
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.errors import SpaceError
 from rlactors.evaluators import make_env_batch
+from rlactors.metrics import METRICS_FILE, MetricsSpool, checkpoint_in, read_metrics
 from rlactors.run_checkpoints import CheckpointSchedule
 from rlactors.validation import is_finite_number
 
@@ -176,6 +177,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         self._greedy_evaluator: ActorRef[Any] | None = None  # see _spawn_greedy_evaluator
         self.greedy_evaluator_restarts = 0  # this session's (its actor is the session's)
         self._evaluation = None
+        #: Every iteration's metrics row (:meth:`train_iter`'s), in a temporary file: what
+        #: :meth:`save` writes as ``metrics.jsonl``.
+        self.history = MetricsSpool()
         # This session's clock, for env steps per second.
         self._session_start: float | None = None
         self._session_env_steps = 0
@@ -261,7 +265,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         eval_return = self._maybe_evaluate()
         eval_time_s = time.perf_counter() - eval_start
         elapsed = time.perf_counter() - (self._session_start or time.perf_counter())
-        return {
+        metrics = {
             "iteration": self.iteration,
             "env_steps": self.env_steps,
             "learner_steps": self.learner_steps,
@@ -283,6 +287,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             "solved": self._solved,
             "done": self.done,
         }
+        self.history.append(metrics)
+        return metrics
 
     def train(
         self,
@@ -430,6 +436,27 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     # -- checkpoints ----------------------------------------------------------------------------
 
     def save(self, path: str | Path, *, include_replay: bool = False) -> Path:
+        """Write the run directory ``rlactors train`` writes, at ``path``: ``config.json``,
+        ``metrics.jsonl`` (every iteration trained: :attr:`history`), TensorBoard event files,
+        ``learning_curve.png`` and the final ``checkpoint/`` (:meth:`save_checkpoint`'s);
+        an earlier save there is replaced. ``rlactors evaluate``, ``rlactors enjoy``,
+        ``rlactors plot``, ``rlactors train --resume``, :meth:`restore` and
+        :meth:`from_checkpoint` all read it (:func:`rlactors.run_recorder.save_run`).
+
+        Returns:
+            The run directory.
+
+        Raises:
+            ValueError: ``include_replay`` for an algorithm without replay; ``path`` holds
+                files that no run wrote.
+        """
+        if include_replay and not self.builder.has_replay:
+            raise ValueError(f"{self.name} has no replay buffer to save (include_replay)")
+        from rlactors.run_recorder import save_run  # matplotlib and tensorboard: only here
+
+        return save_run(self, path, include_replay=include_replay)
+
+    def save_checkpoint(self, path: str | Path, *, include_replay: bool = False) -> Path:
         """Write a checkpoint directory atomically (see :mod:`rlactors.checkpoint`).
 
         It holds every policy's learner state by policy id (networks, optimizer state: the
@@ -482,12 +509,16 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         )
 
     def restore(self, path: str | Path, *, policy: PolicyChoice = "last") -> None:
-        """Load a checkpoint written by :meth:`save` into this instance (keeping its config).
+        """Load a run or checkpoint written by :meth:`save` into this instance (keeping its
+        config).
 
         Evaluators restart their episodes; a replay buffer in the checkpoint refills replay.
 
         Args:
-            path: The checkpoint directory.
+            path: A run directory (:meth:`save`'s, or ``rlactors train``'s: its final
+                ``checkpoint/``, and its ``metrics.jsonl`` rows up to that checkpoint become
+                :attr:`history`), or a checkpoint directory (:meth:`save_checkpoint`'s, a
+                periodic one: :attr:`history` is then emptied).
             policy: ``"last"``: the policies as training left them, to resume training.
                 ``"best"``: then the best-evaluated ones' weights (:meth:`load_best_policy`),
                 to evaluate or act with; the counters, optimizer state and
@@ -502,7 +533,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         """
         if policy not in ("best", "last"):
             raise ValueError(f"restore: policy must be 'best' or 'last', got {policy!r}")
-        checkpoint = load_checkpoint(path)
+        source = checkpoint_in(path)
+        checkpoint = load_checkpoint(source)
         if checkpoint.algorithm != self.name:
             raise CheckpointError(
                 f"{path} is a {checkpoint.algorithm!r} checkpoint, not {self.name!r}"
@@ -540,6 +572,13 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                     "stop_reward set; or an earlier release wrote it); restore its last one"
                 )
             self.load_best_policy()
+        rows = Path(path) / METRICS_FILE
+        if source != Path(path) and rows.is_file():
+            # The rows past the checkpoint are of iterations this run will train again.
+            kept = (r for r in read_metrics(rows) if int(r.get("iteration", 0)) <= self.iteration)
+            self.history.replace(kept)
+        else:
+            self.history.close()
         if self._optimizer is not None:
             self._resume(self._optimizer)
             self._optimizer.broadcast_weights()
@@ -581,8 +620,8 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, policy: PolicyChoice = "last") -> TrainingLoop:
         """An instance built from the checkpoint's own config, with its state restored
-        (``policy``: as :meth:`restore`'s)."""
-        checkpoint = load_checkpoint(path)
+        (``path`` and ``policy``: as :meth:`restore`'s)."""
+        checkpoint = load_checkpoint(checkpoint_in(path))
         try:
             config = config_from_dict(cls.config_class, checkpoint.config)
         except ValueError as exc:  # another release's fields, or an edited value

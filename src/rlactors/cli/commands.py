@@ -259,14 +259,14 @@ def _load_run(
         CliError: No checkpoint there, or one of an unknown algorithm.
     """
     from rlactors.checkpoint import CheckpointError, read_checkpoint_config
-    from rlactors.metrics import CHECKPOINT_DIR
+    from rlactors.metrics import checkpoint_in
     from rlactors.run_checkpoints import periodic_checkpoints
 
     root = Path(run_dir)
     if not root.is_dir():
         raise CliError(f"{command}: {run_dir} is not a directory")
     # A run directory holds checkpoint/; a checkpoint directory can be named directly too.
-    path = root / CHECKPOINT_DIR if (root / CHECKPOINT_DIR).is_dir() else root
+    path = checkpoint_in(root)
     periodic = periodic_checkpoints(root)
     if path == root and periodic:
         # A run killed before its end has no final checkpoint, but its periodic ones.

@@ -77,6 +77,13 @@ def make_run_dir(
     raise FileExistsError(f"could not find a free run directory name next to {base}")
 
 
+def checkpoint_in(path: str | Path) -> Path:
+    """The checkpoint directory ``path`` names: its :data:`CHECKPOINT_DIR` if it is a run
+    directory (``rlactors train``'s, or ``TrainingLoop.save``'s), else ``path`` itself."""
+    root = Path(path)
+    return root / CHECKPOINT_DIR if (root / CHECKPOINT_DIR).is_dir() else root
+
+
 def run_entries(path: str | Path) -> list[str]:
     """The names in ``path`` that a run wrote (:data:`RUN_ENTRIES`); empty if it holds no run
     (missing, empty, or only files of the user's)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -145,3 +147,53 @@ def truncate_metrics(path: str | Path, iteration: int) -> tuple[list[dict[str, A
     text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in kept)
     atomic_write_text(target, text)
     return kept, len(records) - len(kept)
+
+
+class MetricsSpool:
+    """The metrics rows of a training run, kept in an anonymous temporary file, not in memory
+    (a row per iteration, for hours, was the driver's one unbounded growth: see
+    :class:`~rlactors.metrics.plot.LearningCurve`); what ``TrainingLoop.save`` writes as the
+    run directory's ``metrics.jsonl``. The file goes when the spool is closed or collected.
+    """
+
+    def __init__(self) -> None:
+        self._file: IO[str] | None = None
+        self._count = 0
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Keep ``record`` (made JSON-able as :class:`MetricsWriter` writes it)."""
+        if self._file is None:
+            # Held open across calls (no with block): close() closes it.
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._file.seek(0, os.SEEK_END)  # a read of the rows may have moved it
+        self._file.write(json.dumps(to_jsonable(record), allow_nan=False) + "\n")
+        self._count += 1
+
+    def replace(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Keep ``records`` instead of every row so far (a restored run's history)."""
+        self.close()
+        for record in records:
+            self.append(record)
+
+    def lines(self) -> Iterator[str]:
+        """The rows, oldest first, each a line of JSON with its newline."""
+        if self._file is None:
+            return
+        self._file.flush()
+        self._file.seek(0)
+        yield from self._file
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The rows, oldest first."""
+        for line in self.lines():
+            yield json.loads(line)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        """Drop every row (idempotent)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._count = 0

@@ -20,7 +20,7 @@ Usage::
 
     with DQN(DQNConfig(env="CartPole-v1", stop_reward=475)) as dqn:
         result = dqn.train()              # {"solved": True, "env_steps": ..., ...}
-        dqn.save("runs/cartpole/checkpoint")
+        dqn.save("runs/cartpole")         # the run directory rlactors train writes
 """
 
 from __future__ import annotations
