@@ -85,6 +85,12 @@ def progress_line(
     ]
     if metrics.get("eval_return_mean") is not None:
         parts.append(f"greedy eval {format_return(metrics['eval_return_mean'])}")
+    if metrics.get("final_eval_return_mean") is not None:
+        # The confirming evaluation of a greedy one that met stop_reward, which decided solved.
+        parts.append(
+            f"confirmed {format_return(metrics['final_eval_return_mean'])} over "
+            f"{metrics.get('final_eval_episodes')} episodes"
+        )
     if league_text(metrics):
         parts.append(league_text(metrics))
     parts.append(f"{rate:.0f} env steps/s")
@@ -305,10 +311,18 @@ class TrainingProgress:
     def show_evaluation(self, evaluation: Mapping[str, Any]) -> None:
         """Show a greedy evaluation (``TrainingLoop.train``'s ``on_evaluation``): the final
         one, run after the last iteration, is in no iteration's metrics."""
-        if evaluation.get("eval_return_mean") is not None:
-            self._last_eval = float(evaluation["eval_return_mean"])
+        if evaluation.get("eval_return_mean") is None:
+            return
+        self._last_eval = float(evaluation["eval_return_mean"])
         if self._live is not None:
             self._live.refresh()
+        elif not self.quiet and self._metrics.get("done") and not self._metrics.get("solved"):
+            # After the last iteration's line: the evaluation of the final policy, which no
+            # iteration's line shows (a solved run ends on the line of its solving one).
+            self._console.print(
+                f"greedy eval of the final policy ({int(evaluation['env_steps'])} env steps): "
+                f"{format_return(self._last_eval)}"
+            )
 
     def __exit__(
         self,

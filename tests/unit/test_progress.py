@@ -101,6 +101,19 @@ def test_plain_lines_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFixture
     ]
 
 
+def test_plain_lines_show_the_confirming_and_the_final_evaluation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with TrainingProgress(1000, "dqn CartPole-v1", interval_s=3600) as progress:
+        confirmed = {"final_eval_return_mean": 470.5, "final_eval_episodes": 100}
+        progress.update({"env_steps": 100, "eval_return_mean": 480.0, **confirmed})
+        progress.update({"env_steps": 1000, "episode_return_mean": 30.0, "done": True})
+        progress.show_evaluation({"env_steps": 1000, "eval_return_mean": 450.25})
+    lines = capsys.readouterr().out.splitlines()
+    assert "greedy eval 480.0 | confirmed 470.5 over 100 episodes" in lines[1]
+    assert lines[-1] == "greedy eval of the final policy (1000 env steps): 450.2"
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("width", [80, 160])
