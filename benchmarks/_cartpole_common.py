@@ -11,7 +11,7 @@ Ape-X:
   the mean training return of the latest 20 episodes reaches half of 475 (rlactors'
   ``eval_trigger_fraction`` and ``return_window_episodes`` defaults; SB3 gets the same gate, or
   its greedy checks would start earlier and cost it time ours skips). rlactors checks with its
-  own ``stop_reward`` mechanism; SB3 through ``dqn_cartpole.solve_check``, a callback at the
+  own ``stop_reward`` mechanism; SB3 through ``_sb3_common.solve_check``, a callback at the
   start of each rollout (after the learning on the previous one), with the same batched
   greedy-episode runner and the same evaluation seeds (``derive_seed(seed, GREEDY_EVAL_STREAM,
   n)`` for the n-th evaluation, from ``rlactors.seeding``).
@@ -49,15 +49,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from _sb3_common import solve_check
 from apex_cartpole import launch, median_unsolved_as_never, ratio, reporter
-from dqn_cartpole import (
-    BAR_SEEDS,
-    ENV_ID,
-    EVAL_EPISODES,
-    STOP_REWARD,
-    solve_check,
-    summary,
-)
+from dqn_cartpole import BAR_SEEDS, ENV_ID, EVAL_EPISODES, STOP_REWARD, summary
 
 from rlactors.algorithms import config_to_dict, get_algorithm
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
@@ -143,6 +137,9 @@ def run_sb3(
     callback = solve_check(
         seed,
         EVAL_INTERVAL_ENV_STEPS,
+        env_id=ENV_ID,
+        eval_episodes=EVAL_EPISODES,
+        stop_reward=STOP_REWARD,
         gate=(RETURN_WINDOW_EPISODES, EVAL_TRIGGER_FRACTION * STOP_REWARD),
     )
     model = build()
@@ -160,11 +157,6 @@ def run_sb3(
             "evaluations": callback.evaluations,
         },
     )
-
-
-def linear(initial: float) -> Callable[[float], float]:
-    """RL-Zoo's ``lin_<initial>``: SB3 calls it with the fraction of the budget remaining."""
-    return lambda progress_remaining: progress_remaining * initial
 
 
 # -- the parent: launch, time, compare -------------------------------------------------------------

@@ -33,12 +33,9 @@ import statistics
 import time
 from typing import Any
 
-import numpy as np
-
 # No torch at the top: the actor-critic benchmarks import this module, and every actor
 # process imports the script it was started from (see _cartpole_common.py).
-from rlactors.evaluators import make_env_batch, run_episodes
-from rlactors.seeding import GREEDY_EVAL_STREAM, derive_seed
+from _sb3_common import solve_check
 
 ENV_ID = "CartPole-v1"
 STOP_REWARD = 475.0
@@ -86,68 +83,17 @@ def run_rlactors(seed: int, backend: str) -> dict[str, Any]:
     }
 
 
-def solve_check(seed: int, interval_env_steps: int, gate: tuple[int, float] | None = None) -> Any:
-    """An SB3 callback: a greedy check of ``EVAL_EPISODES`` episodes every
-    ``interval_env_steps``, after the learning round (at the start of the next rollout).
-
-    Args:
-        seed: The run's root seed; the n-th check's episodes derive from
-            ``derive_seed(seed, GREEDY_EVAL_STREAM, n)``, rlactors' greedy evaluations.
-        interval_env_steps: A check at the first round boundary at or after each multiple.
-        gate: ``(episodes, mean return)``: check only once the mean training return of the
-            latest ``episodes`` episodes (Monitor's records) reaches it, as rlactors'
-            ``eval_trigger_fraction`` gate does; None for no gate.
-
-    After ``model.learn``, ``solved_at`` holds the env steps of the solving check (None if
-    none solved), ``last_eval`` its mean return, ``evaluations`` every check as
-    ``(env_steps, mean return)``.
-    """
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class SolveCheck(BaseCallback):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self.eval_envs = make_env_batch(ENV_ID, EVAL_EPISODES)
-            self.next_eval = interval_env_steps
-            self.evaluations: list[tuple[int, float]] = []
-            self.solved_at: int | None = None
-            self.last_eval: float | None = None
-
-        def _on_rollout_start(self) -> None:
-            # Rollouts start after train(): the policy has learned on the round just sampled.
-            if self.num_timesteps < self.next_eval or self.solved_at is not None:
-                return
-            while self.next_eval <= self.num_timesteps:
-                self.next_eval += interval_env_steps
-            if gate is not None:
-                window, mean_return = gate
-                recent = [episode["r"] for episode in list(self.model.ep_info_buffer)[-window:]]
-                if not recent or np.mean(recent) < mean_return:
-                    return
-            model = self.model
-
-            def act(obs: np.ndarray) -> np.ndarray:
-                actions, _ = model.predict(obs, deterministic=True)
-                return np.asarray(actions)
-
-            eval_seed = derive_seed(seed, GREEDY_EVAL_STREAM, len(self.evaluations) + 1)
-            stats = run_episodes(self.eval_envs, act, eval_seed)
-            self.last_eval = float(np.mean([s.episode_return for s in stats]))
-            self.evaluations.append((self.num_timesteps, round(self.last_eval, 1)))
-            if self.last_eval >= STOP_REWARD:
-                self.solved_at = self.num_timesteps
-
-        def _on_step(self) -> bool:
-            return self.solved_at is None
-
-    return SolveCheck()
-
-
 def run_sb3(seed: int) -> dict[str, Any]:
     from stable_baselines3 import DQN as SB3DQN
 
     start = time.perf_counter()
-    callback = solve_check(seed, EVAL_INTERVAL_ENV_STEPS)
+    callback = solve_check(
+        seed,
+        EVAL_INTERVAL_ENV_STEPS,
+        env_id=ENV_ID,
+        eval_episodes=EVAL_EPISODES,
+        stop_reward=STOP_REWARD,
+    )
     model = SB3DQN("MlpPolicy", ENV_ID, seed=seed, device="cpu", verbose=0, **SB3_ZOO)
     model.learn(total_timesteps=BUDGET_ENV_STEPS, callback=callback)
     seconds = time.perf_counter() - start

@@ -36,7 +36,8 @@ import os
 import time
 from typing import Any
 
-from _cartpole_common import Peer, Report, linear, main, run_sb3
+from _cartpole_common import Peer, Report, main, run_sb3
+from _sb3_common import linear
 from dqn_cartpole import ENV_ID
 
 BUDGET_ENV_STEPS = 200_000
