@@ -45,7 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _sb3_common import linear, solve_check
+from _sb3_common import RL_ZOO, linear, solve_check
 
 from rlactors.algorithms import get_algorithm
 from rlactors.cli.presets import merge_config
@@ -54,117 +54,6 @@ from rlactors.cli.presets import merge_config
 #: distributed DQN, A3C asynchronous A2C, IMPALA an off-policy-corrected A2C.
 PEERS = {"dqn": "DQN", "ppo": "PPO", "a2c": "A2C", "apex": "DQN", "a3c": "A2C", "impala": "A2C"}
 
-#: RL Zoo's tuned hyperparameters (DLR-RM/rl-baselines3-zoo, ``hyperparams/dqn.yml``,
-#: ``a2c.yml`` and ``ppo.yml``) for the envs rlactors ships presets for, in RL Zoo's spelling:
-#: ``n_timesteps`` (its run's length), ``n_envs``, ``normalize`` (VecNormalize), ``lin_X``
-#: (linear from X to 0). ``policy_kwargs`` is the dict RL Zoo's string evaluates to. RL Zoo keys
-#: the discrete lander ``LunarLander-v2``; v3 has the same dynamics.
-RL_ZOO: dict[tuple[str, str], dict[str, Any]] = {
-    ("DQN", "CartPole-v1"): {
-        "n_timesteps": 50_000,
-        "learning_rate": 2.3e-3,
-        "batch_size": 64,
-        "buffer_size": 100_000,
-        "learning_starts": 1000,
-        "gamma": 0.99,
-        "target_update_interval": 10,
-        "train_freq": 256,
-        "gradient_steps": 128,
-        "exploration_fraction": 0.16,
-        "exploration_final_eps": 0.04,
-        "policy_kwargs": {"net_arch": [256, 256]},
-    },
-    ("DQN", "Acrobot-v1"): {
-        "n_timesteps": 100_000,
-        "learning_rate": 6.3e-4,
-        "batch_size": 128,
-        "buffer_size": 50_000,
-        "learning_starts": 0,
-        "gamma": 0.99,
-        "target_update_interval": 250,
-        "train_freq": 4,
-        "gradient_steps": -1,
-        "exploration_fraction": 0.12,
-        "exploration_final_eps": 0.1,
-        "policy_kwargs": {"net_arch": [256, 256]},
-    },
-    ("DQN", "LunarLander-v3"): {  # RL Zoo's LunarLander-v2 (the same as its Acrobot-v1)
-        "n_timesteps": 100_000,
-        "learning_rate": 6.3e-4,
-        "batch_size": 128,
-        "buffer_size": 50_000,
-        "learning_starts": 0,
-        "gamma": 0.99,
-        "target_update_interval": 250,
-        "train_freq": 4,
-        "gradient_steps": -1,
-        "exploration_fraction": 0.12,
-        "exploration_final_eps": 0.1,
-        "policy_kwargs": {"net_arch": [256, 256]},
-    },
-    ("A2C", "CartPole-v1"): {"n_timesteps": 500_000, "n_envs": 8, "ent_coef": 0.0},
-    ("A2C", "Acrobot-v1"): {
-        "n_timesteps": 500_000,
-        "normalize": True,
-        "n_envs": 16,
-        "ent_coef": 0.0,
-    },
-    ("PPO", "CartPole-v1"): {
-        "n_timesteps": 100_000,
-        "n_envs": 8,
-        "n_steps": 32,
-        "batch_size": 256,
-        "gae_lambda": 0.8,
-        "gamma": 0.98,
-        "n_epochs": 20,
-        "ent_coef": 0.0,
-        "learning_rate": "lin_0.001",
-        "clip_range": "lin_0.2",
-    },
-    ("PPO", "Acrobot-v1"): {
-        "n_timesteps": 1_000_000,
-        "normalize": True,
-        "n_envs": 16,
-        "n_steps": 256,
-        "gae_lambda": 0.94,
-        "gamma": 0.99,
-        "n_epochs": 4,
-        "ent_coef": 0.0,
-    },
-    ("PPO", "LunarLander-v3"): {  # RL Zoo's LunarLander-v2
-        "n_timesteps": 1_000_000,
-        "n_envs": 16,
-        "n_steps": 1024,
-        "batch_size": 64,
-        "gae_lambda": 0.98,
-        "gamma": 0.999,
-        "n_epochs": 4,
-        "ent_coef": 0.01,
-    },
-    ("PPO", "LunarLanderContinuous-v3"): {
-        "n_timesteps": 1_000_000,
-        "n_envs": 16,
-        "n_steps": 1024,
-        "batch_size": 64,
-        "gae_lambda": 0.98,
-        "gamma": 0.999,
-        "n_epochs": 4,
-        "ent_coef": 0.01,
-    },
-    ("PPO", "Pendulum-v1"): {
-        "n_timesteps": 100_000,
-        "n_envs": 4,
-        "n_steps": 1024,
-        "gae_lambda": 0.95,
-        "gamma": 0.9,
-        "n_epochs": 10,
-        "ent_coef": 0.0,
-        "learning_rate": 1e-3,
-        "clip_range": 0.2,
-        "use_sde": True,
-        "sde_sample_freq": 4,
-    },
-}
 
 #: Keys of an RL Zoo entry that say how to build the env or how long RL Zoo ran, not keyword
 #: arguments of the SB3 algorithm.
