@@ -13,7 +13,7 @@ import pytest
 
 from rlactors.cli.main import main
 from rlactors.core import EpisodeStats
-from rlactors.envs import EnvBatch, EnvSpec
+from rlactors.envs import EnvBatch, EnvSpec, make_env
 from rlactors.errors import EnvSpecError
 from rlactors.evaluators.episodes import run_episodes
 
@@ -59,9 +59,10 @@ def test_ale_ids_resolve_without_a_prefix_to_uint8_frame_stacks() -> None:
     states = batch.observe().states
     assert states.shape == (1, 4, 84, 84) and states.dtype == np.uint8
     batch.close()
-    # The prefix form builds the same env.
-    prefixed = EnvSpec("ale_py:ALE/Pong-v5").make()
-    assert prefixed.observation_space(prefixed.roles[0]).shape == (4, 84, 84)
+    # The prefix form, and make_env, build the same env.
+    for env in (EnvSpec("ale_py:ALE/Pong-v5").make(), make_env("ALE/Pong-v5")):
+        assert env.observation_space(env.roles[0]).shape == (4, 84, 84)
+        env.close()
 
 
 @needs_ale
