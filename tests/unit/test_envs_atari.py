@@ -189,3 +189,12 @@ def test_a_missing_ale_py_behind_the_prefix_names_the_extra(
     monkeypatch.setitem(sys.modules, "ale_py", None)
     with pytest.raises(EnvSpecError, match=r"no module named 'ale_py'; pip install 'rlactors\["):
         EnvSpec("ale_py:ALE/Pong-v5").resolve()
+
+
+@needs_ale
+def test_a_missing_opencv_names_the_atari_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cv2", None)  # AtariPreprocessing imports it to resize
+    with pytest.raises(EnvSpecError) as info:
+        EnvSpec("ALE/Pong-v5").make()
+    expected = "ALE/Pong-v5 needs opencv-python, which is not installed: pip install "
+    assert str(info.value) == expected + "'rlactors[atari]'"

@@ -215,7 +215,8 @@ def missing_dependency(name: str, message: str) -> str:
     (``Box2D is not installed, you can install it by run `pip install swig` followed by `pip
     install "gymnasium[box2d]"```): our extra where we have one (:data:`PIP_NAMES`), else the
     gymnasium extra the message names."""
-    what = re.match(r"\s*(\S+) is not installed", message)
+    # AtariPreprocessing's says "opencv-python package not installed, run ...".
+    what = re.match(r"\s*(\S+) (?:package )?(?:is )?not installed", message)
     package = what.group(1) if what else "a dependency"
     if package in PIP_NAMES:
         return f"{name} needs {package}, which is not installed: pip install {PIP_NAMES[package]}"
