@@ -8,7 +8,7 @@ export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
 $(BIN)/.installed: pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev,ray,multiagent,tensorboard,docs,video,box2d]'
+	$(BIN)/pip install --quiet -e '.[dev,ray,multiagent,tensorboard,docs,video,box2d,atari,minatar]'
 	touch $@
 
 .PHONY: install demo actors-demo test lint docs bench

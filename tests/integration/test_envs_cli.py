@@ -76,8 +76,7 @@ def _has(module: str) -> bool:
         ),
         pytest.param(
             ["ppo", "--env", "ALE/Pong-v5"],
-            "ALE/Pong-v5 is an Atari env of ale-py: pip install ale-py, then give it as "
-            "ale_py:ALE/Pong-v5 (the prefix imports ale_py, which registers the ALE/ envs)",
+            "ALE/Pong-v5 needs ale-py: pip install 'rlactors[atari]'",
             marks=pytest.mark.skipif(_has("ale_py"), reason="ale-py is installed"),
         ),
     ],

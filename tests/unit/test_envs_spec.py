@@ -162,16 +162,10 @@ def test_unknown_ids_are_env_spec_errors_with_close_matches() -> None:
 
 
 def test_unknown_ids_without_a_match_say_why_a_script_registration_does_not_reach_actors() -> None:
+    # Far from every id, ale-py's too: once an ALE/ id was asked for in this process, ale-py's
+    # unnamespaced ids (Gopher-v0, ...) are registered and close to many a short name.
     with pytest.raises(UnknownEnvError, match="exists only in that script's process"):
-        EnvSpec("GoRight2-v0").resolve()
-
-
-def test_ale_ids_name_ale_py_and_the_prefix() -> None:
-    with pytest.raises(EnvSpecError, match=r"ale-py.*ale_py:ALE/Pong-v5"):
-        EnvSpec("ALE/Pong-v5").resolve()
-    if "ale_py" not in sys.modules:
-        with pytest.raises(EnvSpecError, match="pip install ale-py"):
-            EnvSpec("ale_py:ALE/Pong-v5").resolve()
+        EnvSpec("MyScriptOnlyEnv-v0").resolve()
 
 
 def test_factories_that_cannot_be_imported_say_what_failed(mypkg: str) -> None:

@@ -25,8 +25,9 @@ from rlactors.envs.errors import (
     check_action_roles,
     unknown_role_error,
 )
-from rlactors.envs.lookup import missing_dependency
+from rlactors.envs.lookup import missing_dependency, register_namespace
 from rlactors.envs.observations import ObservationLayout
+from rlactors.envs.spec import EnvSpec
 from rlactors.envs.toy_structured import register as register_structured_toys
 from rlactors.errors import EnvSpecError, SpaceError
 
@@ -133,7 +134,8 @@ def make_env(env_id: str, *, check: bool = True, **kwargs: Any) -> Env:
 
     Args:
         env_id: A Gymnasium id such as ``"CartPole-v1"`` (``"module:Id-v0"`` imports ``module``
-            first, as in ``gymnasium.make``).
+            first, as in ``gymnasium.make``); ``ALE/`` ids get the standard Atari
+            preprocessing, as from :class:`~rlactors.envs.spec.EnvSpec`.
         check: Wrap the env in :class:`~rlactors.envs.checks.CheckedEnv`, which rejects
             non-finite or misshapen observations and out-of-space actions with an error naming
             the env, the role and the step. Costs a few microseconds per step.
@@ -144,9 +146,14 @@ def make_env(env_id: str, *, check: bool = True, **kwargs: Any) -> Env:
 
     Raises:
         UnknownEnvError: ``env_id`` is not registered; the message lists close matches.
-        EnvSpecError: The env needs a package that is not installed (Box2D for LunarLander);
-            the message names the extra to install.
+        EnvSpecError: The env needs a package that is not installed (Box2D for LunarLander,
+            ale-py for ``ALE/`` ids); the message names the extra to install.
     """
+    short_id = env_id.rpartition(":")[2]
+    register_namespace(short_id)  # ALE/ and MinAtar/ ids: their package, or its extra named
+    if short_id.startswith("ALE/"):
+        # Built as every other ALE/ id is, with the standard Atari preprocessing.
+        return EnvSpec(env_id, kwargs=kwargs).make(check=check)
     try:
         gym_env = gym.make(env_id, **kwargs)
     except (gym.error.UnregisteredEnv, gym.error.DeprecatedEnv):

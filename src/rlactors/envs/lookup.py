@@ -27,9 +27,18 @@ MULTIAGENT_EXTRA = "'rlactors[multiagent]'"
 #: release gymnasium's own box2d extra pins, has wheels, so no swig is needed to build it.
 BOX2D_EXTRA = "'rlactors[box2d]'"
 
+#: The extra that installs ale-py (the ALE/ envs, ROMs included) and the OpenCV that
+#: Gymnasium's AtariPreprocessing resizes frames with.
+ATARI_EXTRA = "'rlactors[atari]'"
+
+#: The extra that installs MinAtar (the MinAtar/ envs).
+MINATAR_EXTRA = "'rlactors[minatar]'"
+
 #: Modules whose absence means a package to install, and that package's pip name.
 PIP_NAMES = {
-    "ale_py": "ale-py",
+    "ale_py": ATARI_EXTRA,
+    "opencv-python": ATARI_EXTRA,  # as gymnasium's DependencyNotInstalled names it
+    "minatar": MINATAR_EXTRA,
     "Box2D": BOX2D_EXTRA,
     "mujoco": '"gymnasium[mujoco]"',
     "pettingzoo": MULTIAGENT_EXTRA,
@@ -129,13 +138,49 @@ def load_wrapper(name: str) -> Callable[..., Any]:
     return loaded  # type: ignore[no-any-return]
 
 
+#: Namespaces of Gymnasium ids that a package registers only once imported: the module to
+#: import, the function of it that registers them (None: importing does), its pip name, and
+#: the extra that installs it.
+LAZY_NAMESPACES: Mapping[str, tuple[str, str | None, str, str]] = {
+    "ALE": ("ale_py", None, "ale-py", ATARI_EXTRA),
+    "MinAtar": ("minatar.gym", "register_envs", "MinAtar", MINATAR_EXTRA),
+}
+
+
+def register_namespace(env_id: str) -> None:
+    """Register the envs of ``env_id``'s namespace if a package registers them only when
+    asked (:data:`LAZY_NAMESPACES`: ``ALE/Pong-v5``, ``MinAtar/Breakout-v1``), so those ids
+    need no ``module:`` prefix and importing rlactors imports neither package.
+
+    Raises:
+        EnvSpecError: The package is not installed (the message names the extra), or
+            importing it failed.
+    """
+    import gymnasium as gym
+
+    namespace = env_id.partition("/")[0] if "/" in env_id else ""
+    if namespace not in LAZY_NAMESPACES:
+        return
+    module_name, register, package, extra = LAZY_NAMESPACES[namespace]
+    if importlib.util.find_spec(module_name.partition(".")[0]) is None:
+        raise EnvSpecError(f"{env_id} needs {package}: pip install {extra}")
+    module = import_for(module_name, f"env {env_id!r}")
+    if register is not None and not any(i.startswith(namespace + "/") for i in gym.registry):
+        getattr(module, register)()
+
+
 def find_registration(env_id: str) -> Any:
     """The caller's registration of ``env_id`` (with a ``__main__`` entry point loaded), or
-    None if the id is not registered."""
+    None if the id is not registered.
+
+    Raises:
+        EnvSpecError: As :func:`register_namespace`.
+    """
     import gymnasium as gym
 
     import rlactors.envs.gymnasium  # noqa: F401 - registers the rlactors/ toy ids
 
+    register_namespace(env_id)
     try:
         registration = gym.spec(env_id)
     except (gym.error.Error, ValueError):
@@ -159,14 +204,6 @@ def require_registration(env_id: str) -> Any:
     registration = find_registration(env_id)
     if registration is not None:
         return registration
-    namespace = env_id.partition("/")[0] if "/" in env_id else None
-    if namespace == "ALE":
-        installed = importlib.util.find_spec("ale_py") is not None
-        fix = "" if installed else "pip install ale-py, then "
-        raise EnvSpecError(
-            f"{env_id} is an Atari env of ale-py: {fix}give it as ale_py:{env_id} "
-            "(the prefix imports ale_py, which registers the ALE/ envs)"
-        )
     wanted = env_id.lower()
     close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
     close += [i for i in gym.registry if i.lower() == wanted and i not in close]
@@ -178,7 +215,8 @@ def missing_dependency(name: str, message: str) -> str:
     (``Box2D is not installed, you can install it by run `pip install swig` followed by `pip
     install "gymnasium[box2d]"```): our extra where we have one (:data:`PIP_NAMES`), else the
     gymnasium extra the message names."""
-    what = re.match(r"\s*(\S+) is not installed", message)
+    # AtariPreprocessing's says "opencv-python package not installed, run ...".
+    what = re.match(r"\s*(\S+) (?:package )?(?:is )?not installed", message)
     package = what.group(1) if what else "a dependency"
     if package in PIP_NAMES:
         return f"{name} needs {package}, which is not installed: pip install {PIP_NAMES[package]}"

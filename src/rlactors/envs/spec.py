@@ -3,7 +3,9 @@
 An env may be given as
 
 * a Gymnasium id, ``"CartPole-v1"``, or ``"module:EnvId"`` (``module`` is imported first, as
-  ``gymnasium.make`` does, e.g. ``"ale_py:ALE/Pong-v5"``);
+  ``gymnasium.make`` does, e.g. ``"mypkg.envs:Corridor-v0"``); ``ALE/`` and ``MinAtar/`` ids
+  import their package when asked for, and ``ALE/`` ones get the standard Atari preprocessing
+  (:mod:`rlactors.envs.atari`);
 * a PettingZoo env, ``"pettingzoo:classic/connect_four_v3"`` or ``"mpe2:simple_spread_v3"``
   (the module ``pettingzoo.classic.connect_four_v3``; see :mod:`rlactors.envs.pettingzoo`);
 * an importable factory ``"package.module:function"`` (or a class), called with ``kwargs``
@@ -365,6 +367,7 @@ class EnvSpec:
         import gymnasium as gym
 
         from rlactors.core import Env
+        from rlactors.envs.atari import is_atari, make_atari
         from rlactors.envs.pettingzoo import PettingZooEntry, adapt_pettingzoo
 
         if callable(self.env):
@@ -384,6 +387,8 @@ class EnvSpec:
         if sep:  # as gymnasium.make does: the module may do more than register the id
             import_for(module_name, f"env {self.env!r}")
         try:
+            if is_atari(self.registration):
+                return make_atari(self.registration, self.kwargs)
             return gym.make(self.registration, **self.kwargs)
         except TypeError as exc:
             # A kwarg the env does not take (gymnasium.make passes them on unchecked); other

@@ -48,6 +48,14 @@ row is an ordinary end of episode (not marked), with the fresh env's first state
 :class:`~rlactors.envs.errors.EnvCrashError`; without a ``rebuild`` factory an env's exception
 propagates unchanged.
 
+Reported episodes. :meth:`EnvBatch.pop_episode_stats` reports an episode where one ends, with
+the sum of its rewards and its number of steps, except as the infos of the final step say
+(:func:`reported_episode`): ``info["life_lost"]`` ends the episode for learning only (the
+game goes on, and so does its reported episode: Atari's episodic life), and Gymnasium's
+``RecordEpisodeStatistics`` entry ``info["episode"]`` (``{"r": return, "l": length}``) is the
+episode reported, which an env whose learning rewards are not its score (clipped, for Atari)
+records under its reward wrappers. See :mod:`rlactors.envs.atari`.
+
 Why not one of Gymnasium 1.x's modes. ``NEXT_STEP`` (its default) returns ``s_T`` as the
 observation and resets inside the *next* ``step``, ignoring that step's action: one wasted
 policy call per episode per env, and a fake ``s_T -> s_0`` transition every consumer must
@@ -73,6 +81,37 @@ from rlactors.core import Env, EpisodeStats
 from rlactors.envs.crashes import CrashWindow, EnvCrashPolicy
 from rlactors.envs.errors import EnvCheckError, ResetNeededError, one_line
 from rlactors.envs.observations import ObservationLayout
+
+#: A done step's info key: true where the step ended a life, not the game (the learning
+#: episode ends, the reported one goes on; set by :class:`rlactors.envs.atari.EpisodicLife`).
+LIFE_LOST_KEY = "life_lost"
+
+#: A done step's info key: Gymnasium's ``RecordEpisodeStatistics`` entry, ``{"r": return, "l":
+#: length, "t": seconds}``, which is then the episode reported.
+EPISODE_STATS_KEY = "episode"
+
+
+def reported_episode(
+    info: Mapping[str, Any], own_return: float, own_length: int
+) -> EpisodeStats | None:
+    """The episode a done step ends, as it is reported (see "Reported episodes" above).
+
+    Args:
+        info: The final step's info.
+        own_return: The sum of the rewards since the last reported episode ended.
+        own_length: The steps since then.
+
+    Returns:
+        None where the step ended a life only; else the env's ``RecordEpisodeStatistics``
+        numbers where it has them, or ``own_return`` and ``own_length``.
+    """
+    if info.get(LIFE_LOST_KEY):
+        return None
+    stats = info.get(EPISODE_STATS_KEY)
+    if isinstance(stats, Mapping) and "r" in stats and "l" in stats:
+        return EpisodeStats(float(stats["r"]), int(stats["l"]))
+    return EpisodeStats(float(own_return), int(own_length))
+
 
 log = logging.getLogger("rlactors.envs")
 
@@ -295,8 +334,10 @@ class EnvBatch:
             returns[i] += obs.reward
             lengths[i] += 1
             if obs.done:
-                self._finished.append(EpisodeStats(float(returns[i]), int(lengths[i])))
-                returns[i], lengths[i] = 0.0, 0
+                ended = reported_episode(obs.info, returns[i], lengths[i])
+                if ended is not None:
+                    self._finished.append(ended)
+                    returns[i], lengths[i] = 0.0, 0
                 try:
                     env.reset()
                     first = env.observe(role).state
@@ -335,7 +376,8 @@ class EnvBatch:
         return self._last
 
     def pop_episode_stats(self) -> list[EpisodeStats]:
-        """Episodes finished since the last call (return and length), in the order they ended."""
+        """Episodes finished since the last call (return and length, as :func:`reported_episode`
+        says), in the order they ended."""
         finished, self._finished = self._finished, []
         return finished
 

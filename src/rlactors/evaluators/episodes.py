@@ -18,6 +18,7 @@ from rlactors.core import Env, EpisodeStats
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.observations import DEFAULT_MASK_KEY
+from rlactors.envs.vector import reported_episode
 from rlactors.seeding import ENV_STREAM, EVAL_STREAM, derive_seed
 
 #: Maps ``[B, *obs_shape]`` observations to ``[B]`` actions.
@@ -89,20 +90,24 @@ def run_episodes(
     returns = np.zeros(k, dtype=np.float64)
     lengths = np.zeros(k, dtype=np.int64)
     running = np.ones(k, dtype=bool)
+    episodes: list[EpisodeStats | None] = [None] * k
     states = envs.observe().states
     for _ in range(max_steps):
         envs.interact(act(states), only=running)
         after = envs.observe()
         returns += np.where(running, after.rewards, 0.0)
         lengths += running
-        running &= ~after.done
+        for i in np.flatnonzero(running & after.done & ~after.crashed):
+            # As the batch reports it: a lost Atari life ends no episode, and an Atari
+            # game's return is its raw score, not the sum of the clipped rewards.
+            episodes[i] = reported_episode(after.infos[i], returns[i], lengths[i])
+            running[i] = episodes[i] is None
         if after.crashed.any():
             # The rebuilt env is at the start of a new episode: that one is the env's episode.
             returns[after.crashed], lengths[after.crashed] = 0.0, 0
-            running |= after.crashed
         if not running.any():
             envs.pop_episode_stats()  # counted here already; keep the batch's list short
-            return [EpisodeStats(float(r), int(n)) for r, n in zip(returns, lengths, strict=True)]
+            return [e for e in episodes if e is not None]  # all: no row is running
         states = after.states
     raise RuntimeError(
         f"run_episodes: {int(running.sum())} of {k} episodes still running after "
