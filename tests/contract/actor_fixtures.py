@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from rlactors.actors import Actor, ActorOptions, ActorRef, spawn_with
+from rlactors.actors import Actor, ActorOptions, ActorRef, SpawnRequest, spawn_many, spawn_with
 
 
 class Counter:
@@ -153,3 +153,38 @@ class Relay:
 
     def stop_target(self) -> None:
         self.target.stop()
+
+
+class PidRecorder:
+    """Writes its process id into ``directory`` when built (to find its process later)."""
+
+    def __init__(self, directory: str, index: int) -> None:
+        with open(os.path.join(directory, f"{index}.pid"), "w") as f:
+            f.write(str(os.getpid()))
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+class LateBroken:
+    """A constructor that raises after ``delay_s`` (once the rest of its batch is up)."""
+
+    def __init__(self, delay_s: float) -> None:
+        time.sleep(delay_s)
+        raise RuntimeError("cannot build: late failure")
+
+
+class Fleet:
+    """Spawns ``n`` counters in one batch from inside itself."""
+
+    def __init__(self, n: int, colocate: bool) -> None:
+        self.counters = spawn_many(
+            SpawnRequest(Counter, (10 * i,), options=ActorOptions(colocate=colocate))
+            for i in range(n)
+        )
+
+    def pids(self) -> list[int]:
+        return [os.getpid()] + [c.ask(Counter.pid).result(timeout=30) for c in self.counters]
+
+    def add_all(self) -> list[int]:
+        return [c.ask(Counter.add).result(timeout=30) for c in self.counters]

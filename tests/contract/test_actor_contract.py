@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from actor_fixtures import Broken, Counter, EnvActor, Parent, Pinger, Ponger, Silent
+from actor_fixtures import (
+    Broken,
+    Counter,
+    EnvActor,
+    Fleet,
+    LateBroken,
+    Parent,
+    PidRecorder,
+    Pinger,
+    Ponger,
+    Silent,
+)
 
 from rlactors.actors import (
     ActorDiedError,
@@ -23,11 +37,13 @@ from rlactors.actors import (
     RestartPolicy,
     Runtime,
     SerializationError,
+    SpawnRequest,
     UnknownMethodError,
     as_completed,
     gather,
     kill,
     spawn,
+    spawn_many,
     spawn_with,
     wait_any,
 )
@@ -259,3 +275,111 @@ def test_receive_loop_actor_takes_one_message(runtime: Runtime) -> None:
     ponger = spawn(Ponger)
     with pytest.raises(TypeError, match="receive-loop actor"):
         ponger.tell("ping", 1)
+
+
+def _live_children() -> set[int]:
+    """This process's child processes that are alive (not zombies)."""
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        pids.update(int(p) for p in (task / "children").read_text().split())
+    live = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        if state != "Z":
+            live.add(pid)
+    return live
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_spawn_many_brings_every_actor_up_in_order_with_its_name(runtime: Runtime) -> None:
+    refs = spawn_many(
+        SpawnRequest(Counter, (100 * i,), options=ActorOptions(name=f"batch-{i}")) for i in range(6)
+    )
+    assert [ref.name for ref in refs] == [f"batch-{i}" for i in range(6)]
+    assert gather([ref.ask("add") for ref in refs], timeout=TIMEOUT) == [
+        100 * i + 1 for i in range(6)
+    ]
+    assert spawn_many([]) == []
+    if runtime.backend_name != "inline":  # each in a process of its own
+        assert len(set(gather([ref.ask("pid") for ref in refs], timeout=TIMEOUT))) == 6
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_spawn_many_failure_names_the_actor_and_leaves_nothing_behind(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    children_before = _live_children()
+    requests: list[SpawnRequest[Any]] = [
+        SpawnRequest(PidRecorder, (str(tmp_path), i), options=ActorOptions(name=f"ok-{i}"))
+        for i in range(4)
+    ]
+    # It fails after the others are up, so there are started actors to clean up.
+    requests.insert(2, SpawnRequest(LateBroken, (1.0,), options=ActorOptions(name="the-bad-one")))
+    with pytest.raises(ActorSpawnError, match=r"actor the-bad-one: .*late failure") as info:
+        spawn_many(requests)
+    text = "".join(traceback.format_exception(info.value))
+    assert "actor_fixtures.py" in text and "LateBroken" in text  # the constructor's traceback
+    pids = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    assert pids, "no actor of the batch was up when the failure came: nothing was cleaned up"
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        left = [pid for pid in pids if pid != os.getpid() and _pid_alive(pid)]
+        if runtime.backend_name == "process":
+            left += sorted(_live_children() - children_before)
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, f"processes of the failed batch still alive: {left}"
+    if runtime.backend_name == "inline":
+        assert not runtime.backend.roots  # type: ignore[attr-defined]
+    # The runtime goes on: a new batch comes up.
+    assert spawn_many([SpawnRequest(Counter, (1,))])[0].ask("add").result(TIMEOUT) == 2
+
+
+def test_spawn_many_keeps_each_restart_policy(runtime: Runtime) -> None:
+    restarted: list[str] = []
+    event = threading.Event()
+
+    def on_restart(ref: ActorRef[Any]) -> None:
+        restarted.append(ref.name)
+        event.set()
+
+    refs = spawn_many(
+        SpawnRequest(
+            Counter,
+            (10 * i,),
+            options=ActorOptions(
+                name=f"supervised-{i}",
+                restart=RestartPolicy.on_failure(max_restarts=1, within_s=60),
+                on_restart=on_restart,
+            ),
+        )
+        for i in range(3)
+    )
+    assert refs[1].ask("add", 5).result(TIMEOUT) == 15
+    kill(refs[1])
+    assert event.wait(TIMEOUT)
+    assert restarted == ["supervised-1"]
+    # Rebuilt from its spec (start=10), the others untouched.
+    assert gather([ref.ask("add") for ref in refs], timeout=TIMEOUT) == [1, 11, 21]
+
+
+def test_spawn_many_inside_an_actor_colocates_unless_told_otherwise(runtime: Runtime) -> None:
+    together = spawn(Fleet, 3, True)
+    pids = together.ask("pids").result(TIMEOUT)
+    assert len(set(pids)) == 1
+    assert together.ask("add_all").result(TIMEOUT) == [1, 11, 21]
+    apart = spawn(Fleet, 3, False)
+    assert apart.ask("add_all").result(TIMEOUT) == [1, 11, 21]
+    if runtime.backend_name == "process":
+        assert len(set(apart.ask("pids").result(TIMEOUT))) == 4

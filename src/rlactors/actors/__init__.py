@@ -23,7 +23,7 @@ from rlactors.actors.errors import (
     UnknownMethodError,
 )
 from rlactors.actors.future import Future, as_completed, gather, wait_any
-from rlactors.actors.ref import Actor, ActorOptions, ActorRef, RestartPolicy
+from rlactors.actors.ref import Actor, ActorOptions, ActorRef, RestartPolicy, SpawnRequest
 from rlactors.actors.runtime import (
     BACKENDS,
     Runtime,
@@ -32,6 +32,7 @@ from rlactors.actors.runtime import (
     kill,
     shutdown,
     spawn,
+    spawn_many,
     spawn_with,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "RestartPolicy",
     "Runtime",
     "SerializationError",
+    "SpawnRequest",
     "UnknownMethodError",
     "as_completed",
     "current_runtime",
@@ -61,6 +63,7 @@ __all__ = [
     "kill",
     "shutdown",
     "spawn",
+    "spawn_many",
     "spawn_with",
     "wait_any",
 ]

@@ -114,6 +114,24 @@ class ActorOptions:
 
 
 @dataclass(frozen=True)
+class SpawnRequest(Generic[T]):
+    """One actor of a :func:`rlactors.actors.spawn_many` batch: ``cls(*args, **kwargs)``
+    spawned with ``options``, as ``spawn_with(options, cls, *args, **kwargs)`` would.
+
+    Attributes:
+        cls: The class (or factory) to build inside the actor.
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+        options: Name, restart policy, colocation and resources (:class:`ActorOptions`).
+    """
+
+    cls: Callable[..., T]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    options: ActorOptions = field(default_factory=ActorOptions)
+
+
+@dataclass(frozen=True)
 class ActorSpec:
     """Everything needed to build (and rebuild, on restart) an actor.
 

@@ -13,13 +13,14 @@ the program exits. Inside an actor, :func:`spawn` puts the new actor in the same
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from rlactors.actors.dispatch import LocalActor, current_actor
-from rlactors.actors.ref import ActorOptions, ActorRef, ActorSpec
+from rlactors.actors.ref import ActorOptions, ActorRef, ActorSpec, SpawnRequest
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -34,6 +35,12 @@ class Backend(Protocol):
 
     def spawn(self, spec: ActorSpec, owner: LocalActor | None) -> ActorRef[Any]:
         """Start ``spec`` in a new host (a process, for the process backend)."""
+
+    def spawn_many(
+        self, specs: Sequence[ActorSpec], owner: LocalActor | None
+    ) -> list[ActorRef[Any]]:
+        """Start every spec in a new host, then wait until all are built; if one fails,
+        stop the others and raise its ``ActorSpawnError``."""
 
     def spawn_local(self, spec: ActorSpec, owner: LocalActor) -> ActorRef[Any]:
         """Start ``spec`` in ``owner``'s host, beside it (colocation)."""
@@ -163,21 +170,76 @@ def spawn_with(
     options: ActorOptions, cls: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> ActorRef[T]:
     """:func:`spawn` with :class:`ActorOptions` (name, restart policy, colocation, resources)."""
-    if not callable(cls):
-        raise TypeError(f"spawn takes a class or a factory function, not {cls!r}")
-    spec = ActorSpec(cls, args, kwargs, options, options.name or default_name(cls))
+    spec = _spec(options, cls, args, kwargs)
     owner = current_actor()
     if owner is not None:
         backend = owner.host.backend
-        if options.colocate is not False:
-            if options.restart.mode != "never":
-                raise ValueError(
-                    f"actor {spec.name}: a colocated actor lives and dies with its host, so it "
-                    "takes no restart policy; spawn it with ActorOptions(colocate=False, ...)"
-                )
+        if _colocated(spec, owner):
             return backend.spawn_local(spec, owner)
         return backend.spawn(spec, owner)
     return current_runtime().backend.spawn(spec, None)
+
+
+def spawn_many(requests: Iterable[SpawnRequest[T]]) -> list[ActorRef[T]]:
+    """Spawn a batch of actors at once: start all of them, then wait until all are built.
+
+    Each request behaves as ``spawn_with(request.options, request.cls, *request.args,
+    **request.kwargs)`` would (names, restart policies, colocation), but N actors in processes
+    of their own cost about one process start plus N constructors shared over the cores,
+    instead of N of each in turn (~50 ms each on the process backend)::
+
+        workers = spawn_many(
+            SpawnRequest(Worker, (config,), {"index": i}, ActorOptions(name=f"worker-{i}"))
+            for i in range(64)
+        )
+
+    Returns:
+        The refs, in the order of ``requests``.
+
+    Raises:
+        ActorSpawnError: An actor could not be built; it names that actor and carries its
+            constructor's traceback. Every other actor of the batch was stopped first, so a
+            failed batch leaves no actor and no process behind.
+    """
+    specs = [_spec(r.options, r.cls, r.args, dict(r.kwargs)) for r in requests]
+    owner = current_actor()
+    backend = owner.host.backend if owner is not None else current_runtime().backend
+    local = [owner is not None and _colocated(spec, owner) for spec in specs]
+    own_hosts = [i for i, colocated in enumerate(local) if not colocated]
+    refs: dict[int, ActorRef[T]] = dict(
+        zip(own_hosts, backend.spawn_many([specs[i] for i in own_hosts], owner), strict=True)
+    )
+    try:
+        for i, colocated in enumerate(local):
+            if colocated:
+                assert owner is not None
+                refs[i] = backend.spawn_local(specs[i], owner)
+    except BaseException:
+        for ref in refs.values():
+            with contextlib.suppress(Exception):  # stopping the rest; the spawn error matters
+                ref.stop()
+        raise
+    return [refs[i] for i in range(len(specs))]
+
+
+def _spec(
+    options: ActorOptions, cls: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> ActorSpec:
+    if not callable(cls):
+        raise TypeError(f"spawn takes a class or a factory function, not {cls!r}")
+    return ActorSpec(cls, args, kwargs, options, options.name or default_name(cls))
+
+
+def _colocated(spec: ActorSpec, owner: LocalActor) -> bool:
+    """Whether ``spec``, spawned from inside ``owner``, lives in ``owner``'s host."""
+    if spec.options.colocate is False:
+        return False
+    if spec.options.restart.mode != "never":
+        raise ValueError(
+            f"actor {spec.name}: a colocated actor lives and dies with its host, so it "
+            "takes no restart policy; spawn it with ActorOptions(colocate=False, ...)"
+        )
+    return True
 
 
 def kill(ref: ActorRef[Any]) -> None:

@@ -15,6 +15,7 @@ import logging
 import time
 import weakref
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from rlactors.actors.dispatch import Envelope, Host, LocalActor, current_actor, resolve_future
@@ -133,6 +134,21 @@ class InlineBackend:
         self.roots[actor_id] = root
         assert actor.ref is not None
         return actor.ref
+
+    def spawn_many(
+        self, specs: Sequence[ActorSpec], owner: LocalActor | None
+    ) -> list[ActorRef[Any]]:
+        """Build them in turn (one process: nothing to overlap); if one fails, the ones
+        built before it are stopped and its ``ActorSpawnError`` is raised."""
+        refs: list[ActorRef[Any]] = []
+        try:
+            for spec in specs:
+                refs.append(self.spawn(spec, owner))
+        except BaseException:
+            for ref in refs:
+                ref.stop()
+            raise
+        return refs
 
     def spawn_local(self, spec: ActorSpec, owner: LocalActor) -> ActorRef[Any]:
         actor = self.host.create(spec, f"inline-{next(self._ids)}", owner.host_id)

@@ -7,7 +7,7 @@ import fnmatch
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ray
@@ -107,19 +107,53 @@ class RayBackend(RaySupervision):
         return _host_class().options(**opts)
 
     def spawn(self, spec: ActorSpec, owner: LocalActor | None) -> ActorRef[Any]:
+        return self.spawn_many([spec], owner)[0]
+
+    def spawn_many(
+        self, specs: Sequence[ActorSpec], owner: LocalActor | None
+    ) -> list[ActorRef[Any]]:
+        """Create a Ray actor for every spec, then wait for all of them to be ready.
+
+        Ray places and builds them concurrently. If one fails, every Ray actor of the batch
+        is killed before its ``ActorSpawnError`` is raised.
+        """
         if self.closed:
-            raise ActorSpawnError(f"spawn({spec.name}): the runtime was shut down")
-        actor_id = _new_id()
-        handle = RayHandle(
-            None, actor_id, actor_id, spec.name, spec.receives, public_methods(spec.cls), True
-        )
+            names = ", ".join(spec.name for spec in specs)
+            raise ActorSpawnError(f"spawn({names}): the runtime was shut down")
         node = None if owner is None else str(ray.get_runtime_context().get_node_id())
-        root = _Root(spec, handle, dumps_spec(spec), node)
-        self._start(root)
+        batch = []
+        for spec in specs:
+            actor_id = _new_id()
+            handle = RayHandle(
+                None, actor_id, actor_id, spec.name, spec.receives, public_methods(spec.cls), True
+            )
+            batch.append(_Root(spec, handle, dumps_spec(spec), node))
+        try:
+            waiting = {self._launch(root): root for root in batch}
+            while waiting:
+                refs = list(waiting)
+                done, _ = ray.wait(refs, num_returns=1, timeout=self.spawn_timeout_s)
+                if done:  # and every other one ready by now, in one call
+                    done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+                if not done:
+                    # The timeout counts from the last actor that came up (as on the process
+                    # backend): a large batch sharing a few cores is not cut short.
+                    late = list(waiting.values())
+                    others = f" (and {len(late) - 1} more of its batch)" if len(late) > 1 else ""
+                    raise ActorSpawnError(
+                        f"actor {late[0].spec.name}{others}: not placed and ready within "
+                        f"{self.spawn_timeout_s} s (do its resources exist in the cluster?)"
+                    )
+                for ready_ref in done:
+                    self._settle(waiting.pop(ready_ref), ready_ref)
+        except BaseException:
+            self._discard(batch)
+            raise
         with self.lock:
-            self.roots[actor_id] = root
+            for root in batch:
+                self.roots[root.handle.actor_id] = root
         self._watch()
-        return ActorRef(handle)
+        return [ActorRef(root.handle) for root in batch]
 
     def spawn_local(self, spec: ActorSpec, owner: LocalActor) -> ActorRef[Any]:
         actor = owner.host.create(spec, _new_id(), owner.host_id)
@@ -128,29 +162,58 @@ class RayBackend(RaySupervision):
         return actor.ref
 
     def _start(self, root: _Root) -> None:
-        h = root.handle
-        h.ray_actor = None  # drop the dead one: Ray frees what it held only once unreferenced
-        name = _ray_name(h.actor_id, root.incarnation)
-        cls = self._actor_class(root.spec, name, root.node)
-        actor = cls.remote(root.spec_bytes, h.actor_id, root.incarnation, self.options)
+        ready_ref = self._launch(root)
         try:
-            error = ray.get(actor.ready.remote(), timeout=self.spawn_timeout_s)
-        except RayActorError as exc:
-            raise ActorSpawnError(f"actor {root.spec.name}: its Ray actor died: {exc}") from exc
+            self._settle(root, ready_ref)
         except GetTimeoutError as exc:
-            ray.kill(actor)
+            self._discard([root])
             raise ActorSpawnError(
                 f"actor {root.spec.name}: not placed and ready within {self.spawn_timeout_s} s "
                 "(do its resources exist in the cluster?)"
             ) from exc
+
+    def _launch(self, root: _Root) -> Any:
+        """Create ``root``'s Ray actor of its current incarnation; the ref of its readiness."""
+        h = root.handle
+        h.ray_actor = None  # drop the dead one: Ray frees what it held only once unreferenced
+        name = _ray_name(h.actor_id, root.incarnation)
+        cls = self._actor_class(root.spec, name, root.node)
+        root.starting = cls.remote(root.spec_bytes, h.actor_id, root.incarnation, self.options)
+        return root.starting.ready.remote()
+
+    def _settle(self, root: _Root, ready_ref: Any) -> None:
+        """Wait for ``root``'s Ray actor to be built (``GetTimeoutError`` past the spawn
+        timeout); make it the handle's, or raise why it failed."""
+        actor = root.starting
+        try:
+            error = ray.get(ready_ref, timeout=self.spawn_timeout_s)
+        except RayActorError as exc:
+            root.starting = None
+            raise ActorSpawnError(f"actor {root.spec.name}: its Ray actor died: {exc}") from exc
         if error is not None:
-            ray.kill(actor)
+            self._discard([root])
             raise ActorSpawnError(
                 f"actor {root.spec.name}: constructor {root.spec.factory_name}(...) raised "
                 f"{error.summary}"
             ) from error.to_exception()
+        root.starting = None
+        h = root.handle
         h.ray_actor, h.incarnation = actor, root.incarnation
         root.lifeline = actor.lifeline.remote()
+
+    def _discard(self, batch: Sequence[_Root]) -> None:
+        """Kill the Ray actors of roots that will not be used (a batch that failed to spawn,
+        or one that did not come up)."""
+        for root in batch:
+            actor, root.starting = root.starting or root.handle.ray_actor, None
+            root.handle.ray_actor = None
+            root.handle.error = ActorStoppedError(
+                f"actor {root.handle.name} was stopped (it or another actor of its batch "
+                "failed to spawn)"
+            )
+            if actor is not None:
+                with contextlib.suppress(Exception):  # already gone
+                    ray.kill(actor, no_restart=True)
 
     def kill(self, ref: ActorRef[Any]) -> None:
         with self.lock:

@@ -38,6 +38,8 @@ class _Root:
         self.spec_bytes = spec_bytes
         self.node = node  # the owner's node, for a soft node-affinity (None: the driver's)
         self.lifeline: Any = None
+        #: The Ray actor being created, until it is ready or has failed.
+        self.starting: Any = None
         self.restarts: deque[float] = deque()
         self.incarnation = 0
         #: When the current spell of "unreachable" reports began, and the latest report.
