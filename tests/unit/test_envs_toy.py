@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from rlactors.envs import (
     ResetNeededError,
     RockPaperScissorsEnv,
 )
-from rlactors.envs.toy import PLAYERS
+from rlactors.envs.toy import PLAYERS, SlowEnv
 
 P0, P1 = PLAYERS
 
@@ -119,3 +121,72 @@ def test_toys_refuse_unknown_roles_and_use_before_reset() -> None:
             env.observe(env.roles[0])
         with pytest.raises(ValueError, match="no role"):
             env.action_space("nobody")
+
+
+def _slow_episode(slow: SlowEnv, seed: int | None, policy: str) -> tuple[list[np.ndarray], float]:
+    """One episode through CheckedEnv (which checks every observation against its space)."""
+    env = CheckedEnv(slow)
+    env.reset(seed=seed)
+    states, total = [], 0.0
+    while True:
+        obs = env.observe(DEFAULT_ROLE)
+        states.append(obs.state)
+        if obs.truncated:
+            return states, total
+        # The target is readable from the observation itself, as a policy would read it.
+        target = int(obs.state[0] * slow.n_actions)
+        assert slow.target_action() == target
+        env.interact({DEFAULT_ROLE: target if policy == "target" else 0})
+        total += env.observe(DEFAULT_ROLE).reward
+
+
+def test_slow_env_shapes_rewards_and_time_limit() -> None:
+    slow = SlowEnv(step_ms=0, obs_size=64, episode_steps=50, n_actions=3)
+    assert slow.observation_space(DEFAULT_ROLE).shape == (64,)
+    assert slow.action_space(DEFAULT_ROLE).n == 3  # type: ignore[attr-defined]
+    states, best = _slow_episode(slow, 0, "target")
+    assert len(states) == 51 and all(s.shape == (64,) and s.dtype == np.float32 for s in states)
+    assert best == 50.0  # reading observation[0] earns every reward
+    _, fixed = _slow_episode(slow, 1, "always-0")
+    assert 5 <= fixed <= 30  # a fixed action earns about a third of them
+    obs = slow.observe(DEFAULT_ROLE)
+    assert obs.truncated and not obs.terminated
+    with pytest.raises(ResetNeededError):
+        slow.interact({DEFAULT_ROLE: 0})
+
+
+def test_slow_env_is_deterministic_under_its_seed() -> None:
+    a, _ = _slow_episode(SlowEnv(step_ms=0, obs_size=8, episode_steps=10), 7, "target")
+    b, _ = _slow_episode(SlowEnv(step_ms=0, obs_size=8, episode_steps=10), 7, "target")
+    c, _ = _slow_episode(SlowEnv(step_ms=0, obs_size=8, episode_steps=10), 8, "target")
+    np.testing.assert_array_equal(np.stack(a), np.stack(b))
+    assert not np.array_equal(np.stack(a), np.stack(c))
+    env = SlowEnv(step_ms=0, obs_size=8, episode_steps=10)
+    first, _ = _slow_episode(env, 7, "target")
+    second, _ = _slow_episode(env, None, "target")  # no seed: the stream goes on
+    assert not np.array_equal(np.stack(first), np.stack(second))
+
+
+def test_slow_env_step_takes_its_latency() -> None:
+    env = SlowEnv(step_ms=20, obs_size=4, episode_steps=5)
+    env.reset(seed=0)
+    t0 = time.monotonic()
+    for _ in range(5):
+        env.interact({DEFAULT_ROLE: 0})
+    assert time.monotonic() - t0 >= 5 * 0.020
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"step_ms": -1}, "step_ms"),
+        ({"step_ms": float("nan")}, "step_ms"),
+        ({"obs_size": 0}, "obs_size"),
+        ({"episode_steps": 0}, "episode_steps"),
+        ({"n_actions": 1}, "n_actions"),
+    ],
+)
+def test_slow_env_names_a_bad_field(kwargs: dict[str, float], field: str) -> None:
+    with pytest.raises(ValueError, match=rf"^SlowEnv: {field} must be >= ") as info:
+        SlowEnv(**kwargs)  # type: ignore[arg-type]
+    assert "\n" not in str(info.value)

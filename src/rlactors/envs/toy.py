@@ -8,9 +8,13 @@
   rounds.
 * :class:`CrashingCorridorEnv` — a :class:`CorridorEnv` that raises on a schedule, for the
   tests of crash recovery (``EnvBatch``'s rebuild, and the evaluators' handling of lost steps).
+* :class:`SlowEnv` — one role, each step taking a configurable time (a sleep, as a robot
+  simulator or a game server would), with an observation of any size: the env of the fleet
+  benchmarks (issue #13), where the time goes into waiting on envs, not into computing.
 
-None of them draws random numbers: ``reset(seed)`` accepts a seed for the
-:class:`~rlactors.core.Env` contract and ignores it. Every ``observe`` returns a new array.
+Only :class:`SlowEnv` draws random numbers, from the seed given to ``reset(seed)``; the others
+accept a seed for the :class:`~rlactors.core.Env` contract and ignore it. Every ``observe``
+returns a new array.
 
 Rewards in multi-role envs follow PettingZoo's AEC convention: ``observe(role).reward`` is the
 reward ``role`` collected since it last acted (for simultaneous envs that is the last
@@ -20,6 +24,7 @@ the loss its opponent's winning move dealt it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -28,6 +33,7 @@ import numpy as np
 
 from rlactors.core import DEFAULT_ROLE, Env, Observation
 from rlactors.envs.errors import ResetNeededError, check_action_roles, unknown_role_error
+from rlactors.errors import EnvSpecError
 
 #: The two roles of the two-player toy games; ``PLAYERS[0]`` moves first in Nim.
 PLAYERS = ("player_0", "player_1")
@@ -345,3 +351,104 @@ class CrashingCorridorEnv(CorridorEnv):
         self.calls[call] += 1
         if self.calls[call] in schedule:
             raise SimulatedCrash(f"{self.name}: simulated crash in {call} #{self.calls[call]}")
+
+
+class SlowEnv(_ToyEnv):
+    """An env whose every step takes ``step_ms`` milliseconds, with observations of any size.
+
+    It stands for a simulator or game server that answers slowly: ``interact`` sleeps (the
+    CPU is free meanwhile, as it is while a remote simulator computes), so N of them in
+    processes of their own can step N times as fast as one. From the CLI::
+
+        rlactors train dqn --env rlactors.envs.toy:SlowEnv \\
+            --env-kwargs '{"step_ms": 2, "obs_size": 64}'
+
+    * Observation: ``[obs_size]`` float32, uniform in [0, 1), drawn anew at every step.
+    * Actions: ``Discrete(n_actions)``. The step's target action is
+      ``floor(observation[0] * n_actions)``: what a policy can learn from the first entry.
+    * Reward: 1.0 when the action is the target of the observation it answered, else 0.0.
+      Random actions earn ``1 / n_actions`` per step; a policy that reads ``observation[0]``
+      earns 1.0.
+    * Truncated after ``episode_steps`` interactions (a time limit outside the state); it never
+      terminates.
+
+    Deterministic under its seed: ``reset(seed)`` restarts the observation stream from
+    ``seed``; ``reset()`` without one goes on with the stream (seed 0 if never seeded).
+
+    Args:
+        step_ms: Milliseconds each ``interact`` sleeps, >= 0 (0: no sleep, for tests).
+        obs_size: Length of the observation vector, >= 1.
+        episode_steps: Interactions per episode before truncation, >= 1.
+        n_actions: Number of actions, >= 2.
+
+    Raises:
+        EnvSpecError: A field out of range, named in the message (a ``ValueError``).
+    """
+
+    def __init__(
+        self,
+        step_ms: float = 2.0,
+        obs_size: int = 16,
+        episode_steps: int = 200,
+        n_actions: int = 2,
+    ) -> None:
+        for field, value, low in (
+            ("step_ms", step_ms, 0),
+            ("obs_size", obs_size, 1),
+            ("episode_steps", episode_steps, 1),
+            ("n_actions", n_actions, 2),
+        ):
+            if not value >= low:  # written so that NaN fails too
+                # An EnvSpecError (a ValueError) is printed by the CLI as one line.
+                raise EnvSpecError(f"SlowEnv: {field} must be >= {low}, got {value!r}")
+        space = gym.spaces.Box(0.0, 1.0, shape=(int(obs_size),), dtype=np.float32)
+        super().__init__((DEFAULT_ROLE,), space, int(n_actions))
+        self.step_ms = float(step_ms)
+        self.obs_size = int(obs_size)
+        self.episode_steps = int(episode_steps)
+        self.n_actions = int(n_actions)
+        self._rng = np.random.default_rng(0)
+        self._state = np.zeros(self.obs_size, dtype=np.float32)
+        self._steps = 0
+        self._reward = 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"SlowEnv(step_ms={self.step_ms}, obs_size={self.obs_size}, "
+            f"episode_steps={self.episode_steps}, n_actions={self.n_actions})"
+        )
+
+    def reset(self, seed: int | None = None) -> None:
+        """A new episode; ``seed`` restarts the observation stream (None: it goes on)."""
+        self._start()
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self._steps, self._reward = 0, 0.0
+        self._state = self._draw()
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        """Wait ``step_ms``, score the action against the current observation, draw the next."""
+        self._begin_interact(actions)
+        if self.step_ms > 0:
+            time.sleep(self.step_ms / 1000.0)
+        self._reward = 1.0 if int(actions[DEFAULT_ROLE]) == self.target_action() else 0.0
+        self._steps += 1
+        self._over = self._steps >= self.episode_steps
+        self._state = self._draw()
+
+    def observe(self, role: str) -> Observation:
+        """The observation vector, the last step's reward, and the time limit."""
+        self._begin_observe(role)
+        return Observation(
+            self._state.copy(),
+            self._reward,
+            truncated=self._steps >= self.episode_steps,
+            info={"step": self._steps},
+        )
+
+    def target_action(self) -> int:
+        """The action that earns 1.0 in the current state: ``floor(state[0] * n_actions)``."""
+        return min(int(self._state[0] * self.n_actions), self.n_actions - 1)
+
+    def _draw(self) -> np.ndarray:
+        return self._rng.random(self.obs_size, dtype=np.float32)
