@@ -39,7 +39,8 @@ from rlactors.actors import (
     Future,
     RestartLimitError,
     RestartPolicy,
-    spawn_with,
+    SpawnRequest,
+    spawn_many,
     wait_any,
 )
 from rlactors.core import EpisodeStats, Learner, Optimizer, PolicyWeights, SampleBatch, Weights
@@ -253,20 +254,19 @@ class AsyncReplayOptimizer(Optimizer):
         shard_restart = RestartPolicy.on_failure(
             max_restarts=config.max_replay_restarts, within_s=60.0
         )
-        self.shards = [
-            spawn_with(
+        self.shards = spawn_many(  # started at once, as the workers are
+            SpawnRequest(
+                ReplayShard,
+                (per_shard,),
+                {"alpha": config.priority_alpha, "seed": derive_seed(seed, SHARD_STREAM, j)},
                 ActorOptions(
                     name=f"replay-{j}",
                     restart=shard_restart,
                     on_restart=functools.partial(self._shard_restarted, j),
                 ),
-                ReplayShard,
-                per_shard,
-                alpha=config.priority_alpha,
-                seed=derive_seed(seed, SHARD_STREAM, j),
             )
             for j in range(len(self.shard_policies))
-        ]
+        )
         self.epsilons = apex_epsilons(config.num_workers)
 
     def _start_counters(self, env_steps_per_sample: int) -> None:

@@ -16,7 +16,14 @@ import logging
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from rlactors.actors import ActorDiedError, ActorOptions, ActorRef, RestartPolicy, spawn_with
+from rlactors.actors import (
+    ActorDiedError,
+    ActorOptions,
+    ActorRef,
+    RestartPolicy,
+    SpawnRequest,
+    spawn_many,
+)
 from rlactors.core import Learner, PolicyWeights, Weights
 
 log = logging.getLogger(__name__)
@@ -67,15 +74,16 @@ class WorkerGroup(Generic[A]):
         self._get_weights = weights
         self._weights = weights()
         restart = RestartPolicy.on_failure(max_restarts=max_restarts, within_s=60.0)
-        self.refs: list[ActorRef[A]] = [
-            spawn_with(
-                ActorOptions(name=f"{name}-{i}", restart=restart, on_restart=self._on_restart),
+        # One batch: the N processes start and build their workers at once (issue #13).
+        self.refs: list[ActorRef[A]] = spawn_many(
+            SpawnRequest(
                 factory,
-                *args(i),
-                index=i,
+                args(i),
+                {"index": i},
+                ActorOptions(name=f"{name}-{i}", restart=restart, on_restart=self._on_restart),
             )
             for i in range(num_workers)
-        ]
+        )
         self.broadcast()
 
     def __len__(self) -> int:
