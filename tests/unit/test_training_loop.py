@@ -212,7 +212,9 @@ def test_train_shows_progress_only_when_asked(capsys: pytest.CaptureFixture[str]
         loop.train(progress=True)
     out = capsys.readouterr().out.splitlines()  # not a terminal: the plain lines
     assert out[0] == "training dqn CartPole-v1: budget 300 env steps"
-    assert out[-1].startswith("env steps 300/300 (100%) | return 10.0 |")
+    assert out[-2].startswith("env steps 300/300 (100%) | return 10.0 |")
+    # The last iteration's line, then the evaluation of the final policy that result() reports.
+    assert out[-1].startswith("greedy eval of the final policy (300 env steps): ")
 
 
 def test_train_writes_the_run_directory_the_cli_writes(tmp_path: Path) -> None:
