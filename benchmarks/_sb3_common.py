@@ -161,6 +161,14 @@ RL_ZOO: dict[tuple[str, str], dict[str, Any]] = {
         "n_envs": 16,
         "ent_coef": 0.0,
     },
+    ("A2C", "LunarLander-v3"): {  # RL Zoo's LunarLander-v2
+        "n_timesteps": 200_000,
+        "n_envs": 8,
+        "gamma": 0.995,
+        "n_steps": 5,
+        "learning_rate": "lin_0.00083",
+        "ent_coef": 0.00001,
+    },
     ("PPO", "CartPole-v1"): {
         "n_timesteps": 100_000,
         "n_envs": 8,
