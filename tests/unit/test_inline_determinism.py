@@ -59,3 +59,32 @@ def test_two_runs_give_the_same_message_order() -> None:
     first, second = _run(), _run()
     assert len(first) == 46
     assert first == second
+
+
+class Slow:
+    """A message that takes longer than the waits below allow."""
+
+    def __init__(self) -> None:
+        self.weights = 0
+
+    def set_weights(self, weights: int) -> None:
+        import time
+
+        time.sleep(0.005)
+        self.weights = weights
+
+    def evaluate(self) -> int:
+        return self.weights
+
+
+def test_a_short_timed_wait_runs_the_messages_already_sent_however_slow() -> None:
+    # Regression: a greedy evaluator's answer was collected an iteration later on a loaded
+    # machine, because a 0.1 ms wait stopped after the first queued message (set_weights).
+    from rlactors.actors import wait_any
+
+    with Runtime("inline"):
+        evaluator = spawn(Slow)
+        evaluator.tell("set_weights", 7)
+        answer = evaluator.ask("evaluate")
+        done, _ = wait_any([answer], timeout=1e-4)
+        assert done == [answer] and answer.result() == 7

@@ -234,13 +234,21 @@ class Host:
         self.run_until(None, None)
 
     def run_until(self, done: Callable[[], bool] | None, deadline: float | None) -> bool:
-        """Run queued messages in order until ``done()``; False if nothing runnable is left."""
+        """Run queued messages in order until ``done()``; False if nothing runnable is left.
+
+        The messages queued when it is called all run before ``deadline`` is looked at, so
+        what a short timed wait finds done (an answer to a message already sent) does not
+        depend on how fast the machine runs them: the inline backend stays deterministic
+        under load. Messages they post in turn are cut off by the deadline.
+        """
+        owed = len(self.queue)
         while done is None or not done():
             env = self._next_runnable()
             if env is None:
                 return False
             self.execute(env)
-            if deadline is not None and time.monotonic() >= deadline:
+            owed -= 1
+            if owed <= 0 and deadline is not None and time.monotonic() >= deadline:
                 return done is not None and done()
         return True
 
