@@ -24,6 +24,7 @@ indices, so that each draw is fresh)::
       index, POLICY_STREAM                          its policy copy
       index, EVAL_STREAM, n                         its n-th greedy evaluation
       SHARD_STREAM, j                               Ape-X's replay shard ``j`` (workers' seed)
+      SERVER_STREAM                                 the policy server the evaluators act through
 
     a policy's seed (``seed_sequence``, not ``derive_seed``)
       POLICY_INIT_STREAM                            its network's initial weights
@@ -68,6 +69,9 @@ EVAL_STREAM = 2
 #: Ape-X's replay shard ``j``, ``(SHARD_STREAM, j)`` under the workers' config seed: in place of
 #: an evaluator index, far above any worker's.
 SHARD_STREAM = 1000
+#: The policy server evaluators act through with ``inference="server"``, ``(SERVER_STREAM,)``
+#: under their config seed (its initial weights and the actor-critics' action sampling).
+SERVER_STREAM = 2000
 
 # -- under a policy's seed: seed_sequence(seed, STREAM) ---------------------------------------
 

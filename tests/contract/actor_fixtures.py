@@ -188,3 +188,29 @@ class Fleet:
 
     def add_all(self) -> list[int]:
         return [c.ask(Counter.add).result(timeout=30) for c in self.counters]
+
+
+class Batcher(Actor):
+    """Keeps every ask and answers all of them together once its mailbox is idle: each
+    answer is how many asks were answered at once (a policy server's batching, bare)."""
+
+    def __init__(self, wait_s: float = 0.0) -> None:
+        self.wait_s = wait_s
+        self.kept: list[Any] = []
+        self.first_kept = 0.0
+
+    def receive(self, sender: Any, message: Any) -> None:
+        if not self.kept:
+            self.first_kept = time.monotonic()
+        self.kept.append(sender)
+
+    def on_idle(self, can_wait: bool) -> float | None:
+        if not self.kept:
+            return None
+        left = self.first_kept + self.wait_s - time.monotonic()
+        if can_wait and left > 0:
+            return left  # more may come: call again then
+        kept, self.kept = self.kept, []
+        for sender in kept:
+            sender.tell(len(kept))
+        return None

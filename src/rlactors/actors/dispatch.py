@@ -135,9 +135,18 @@ class ReplyTo:
         if reply is not None:
             reply(True, answer)
 
+    def fail(self, error: Exception) -> None:
+        """Fail the asker's future with ``error``, raised there as if the ask had raised it
+        (for an answer kept for later; only the first answer counts)."""
+        reply, self._reply = self._reply, None
+        if reply is not None:
+            actor = current_actor()
+            name = actor.spec.name if actor is not None else "(unknown)"
+            reply(False, ErrorReport(error, name, self._label))
+
     @property
     def answered(self) -> bool:
-        """True once :meth:`tell` was called."""
+        """True once :meth:`tell` or :meth:`fail` was called."""
         return self._reply is None
 
     def __reduce__(self) -> Any:
@@ -153,12 +162,26 @@ class Host:
     #: Waiting on a local future runs actor code (see :class:`rlactors.actors.future.Waiter`).
     runs_actors = True
 
-    def __init__(self, backend: Backend, make_handle: Callable[[LocalActor], Handle]) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        make_handle: Callable[[LocalActor], Handle],
+        *,
+        sole_source: bool = False,
+    ) -> None:
         self.backend = backend
+        #: True when the thread driving this host is the only source of its messages (the
+        #: inline backend): once nothing is runnable, nothing more can come, so
+        #: :meth:`run_until` gives idle actors their turn (:meth:`run_idle`) before it gives
+        #: up. A worker process's or Ray actor's loop, where messages arrive from other
+        #: threads, calls :meth:`run_idle` itself.
+        self.sole_source = sole_source
         self.actors: dict[str, LocalActor] = {}
         self.queue: deque[Envelope] = deque()
         self._make_handle = make_handle
         self._gone: dict[str, ActorDiedError] = {}
+        #: The actors here whose class defines ``on_idle`` (see :meth:`run_idle`).
+        self.idlers: dict[str, LocalActor] = {}
 
     # -- actors --------------------------------------------------------------------------
 
@@ -181,6 +204,8 @@ class Host:
         finally:
             _context.actor = previous
         actor.busy = False
+        if callable(getattr(actor.instance, "on_idle", None)):
+            self.idlers[actor_id] = actor
         return actor
 
     def remove(self, actor: LocalActor, error: ActorDiedError) -> None:
@@ -199,6 +224,7 @@ class Host:
                     log.exception("actor %s: on_stop raised", actor.spec.name)
         actor.instance = None
         self.actors.pop(actor.actor_id, None)
+        self.idlers.pop(actor.actor_id, None)
         self._gone[actor.actor_id] = error
         kept: deque[Envelope] = deque()
         for env in self.queue:
@@ -244,6 +270,13 @@ class Host:
         owed = len(self.queue)
         while done is None or not done():
             env = self._next_runnable()
+            if env is None and self.idlers and self.sole_source:
+                # Nothing else can arrive while this thread waits: an idle actor answers now
+                # what it kept for later (a policy server's partial batch).
+                self.run_idle(can_wait=False)
+                if done is not None and done():
+                    return True
+                env = self._next_runnable()
             if env is None:
                 return False
             self.execute(env)
@@ -251,6 +284,39 @@ class Host:
             if owed <= 0 and deadline is not None and time.monotonic() >= deadline:
                 return done is not None and done()
         return True
+
+    def run_idle(self, can_wait: bool) -> float | None:
+        """Give each actor here that defines ``on_idle(can_wait)`` its turn, now that its
+        mailbox holds nothing runnable: a receive loop that keeps answers for later (a
+        policy server batching requests) decides here whether to give them.
+
+        Args:
+            can_wait: Whether more messages may still arrive from other threads or processes
+                (the process and Ray backends); False when nothing can (inline), so an actor
+                that keeps answers must give them now or nobody ever gets them.
+
+        Returns:
+            The fewest seconds any of them asked to wait before being called again even if
+            no message comes (``on_idle`` returned a number), or None.
+        """
+        delays: list[float] = []
+        for actor in list(self.idlers.values()):
+            if actor.busy or not actor.alive:
+                continue  # running further up this stack: it is not idle
+            previous = current_actor()
+            actor.busy = True
+            _context.actor = actor
+            try:
+                delay = actor.instance.on_idle(can_wait)
+            except Exception:
+                log.exception("actor %s: on_idle raised", actor.spec.name)
+                delay = None
+            finally:
+                actor.busy = False
+                _context.actor = previous
+            if delay is not None:
+                delays.append(max(0.0, float(delay)))
+        return min(delays) if delays else None
 
     def _next_runnable(self) -> Envelope | None:
         queue = self.queue

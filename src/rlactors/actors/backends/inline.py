@@ -115,7 +115,7 @@ class InlineBackend:
     def __init__(self) -> None:
         self.world_id = next(_world_ids)
         _worlds[self.world_id] = self
-        self.host = Host(self, self._make_handle)
+        self.host = Host(self, self._make_handle, sole_source=True)
         self.handles: dict[str, InlineHandle] = {}
         self.roots: dict[str, _Root] = {}
         self._ids = itertools.count(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import multiprocessing.connection as mp_connection
 import os
 import pickle
@@ -98,7 +99,9 @@ class _Conn:
                 messages = None
             if messages is None:
                 break
+            worker.arrive(+1)
             with worker.lock:
+                worker.arrive(-1)
                 host = worker.host
                 for call_id, actor_id, op, payload in messages:
                     if op == _CALL and not host.queue:
@@ -139,11 +142,30 @@ class _Worker:
         self.stopped = threading.Event()
         self.conns: list[_Conn] = []
         self.first: _Conn
+        # Connection threads holding messages read but not yet queued (waiting for the lock):
+        # while there are any, this process's mailbox is not idle.
+        self._arriving = 0
+        self._arriving_lock = threading.Lock()
+        self._idle_timer: threading.Timer | None = None
+        self._idle_due = math.inf  # monotonic time the pending idle timer fires at
+
+    def arrive(self, delta: int) -> None:
+        """Count a connection thread with messages for the host in (+1) or out (-1)."""
+        with self._arriving_lock:
+            self._arriving += delta
 
     def run(self) -> None:
         """Run queued messages and flush their replies (caller holds ``self.lock``)."""
-        if self.host.queue:
-            self.host.run_pending()
+        host = self.host
+        if host.queue:
+            host.run_pending()
+        if host.idlers and not self._arriving:
+            # The mailbox is empty and no other connection has messages on the way.
+            delay = host.run_idle(can_wait=True)
+            if host.queue:
+                host.run_pending()
+            if delay is not None:
+                self._call_idle_in(delay)
         if self.dirty:
             dirty, self.dirty = self.dirty, set()
             for conn in dirty:
@@ -152,6 +174,25 @@ class _Worker:
             self.stopped.set()
             with contextlib.suppress(OSError):
                 self.first.sock.shutdown(socket.SHUT_RD)  # wake the main thread's recv
+
+    def _call_idle_in(self, delay: float) -> None:
+        """Run the idle actors again in ``delay`` seconds if no message wakes them first
+        (caller holds ``self.lock``); one timer at a time, the earliest asked for."""
+        due = time.monotonic() + delay
+        if due >= self._idle_due:
+            return
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_due = due
+        self._idle_timer = threading.Timer(delay, self._on_idle_timer)
+        self._idle_timer.daemon = True
+        self._idle_timer.start()
+
+    def _on_idle_timer(self) -> None:
+        with self.lock:
+            self._idle_due, self._idle_timer = math.inf, None
+            if not self.stopped.is_set():
+                self.run()
 
     def accept_forever(self) -> None:
         while True:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import math
 import pickle
 import threading
+import time
 from typing import Any
 
 import ray
@@ -72,6 +74,10 @@ class _RayHost:
         self._deferred: dict[int, _Answer] = {}  # token -> an answer still to come
         self._tokens = itertools.count(1)
         self._lock = threading.Lock()
+        # The host runs on Ray's one default thread, and on an idle timer's (see _idle).
+        self._host_lock = threading.RLock()
+        self._idle_timer: threading.Timer | None = None
+        self._idle_due = math.inf
         try:
             self.host.create(spec, actor_id, host_id=0)
             self.error: ErrorReport | None = None
@@ -96,10 +102,39 @@ class _RayHost:
         return self.error
 
     def _run(self, env: Envelope) -> None:
-        self.host.post(env)
-        self.host.run_pending()
-        if self.actor_id not in self.host.actors:
-            self._stopped.set()
+        with self._host_lock:
+            self.host.post(env)
+            self.host.run_pending()
+            self._idle()
+            if self.actor_id not in self.host.actors:
+                self._stopped.set()
+
+    def _idle(self) -> None:
+        """Give idle actors their turn (caller holds ``_host_lock``). Ray does not say
+        whether more calls are queued, so an actor that keeps answers (a policy server) is
+        told more may come, and asks for a timer to bound its wait."""
+        host = self.host
+        if not host.idlers:
+            return
+        delay = host.run_idle(can_wait=True)
+        if host.queue:
+            host.run_pending()
+        if delay is None:
+            return
+        due = time.monotonic() + delay
+        if due < self._idle_due:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            self._idle_due = due
+            self._idle_timer = threading.Timer(delay, self._on_idle_timer)
+            self._idle_timer.daemon = True
+            self._idle_timer.start()
+
+    def _on_idle_timer(self) -> None:
+        with self._host_lock:
+            self._idle_due, self._idle_timer = math.inf, None
+            if not self._stopped.is_set():
+                self._idle()
 
     def envelope(self, message: Any) -> Any:
         """Deliver ``(actor_id, op, payload, label)`` (packed); ``(ok, value)``, or
