@@ -145,7 +145,7 @@ def test_clients_satisfy_the_acting_protocols() -> None:
 
 
 def test_server_config_is_checked() -> None:
-    with pytest.raises(ValueError, match="ServerConfig.max_batch_rows must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"ServerConfig\.max_batch_rows must be an int >= 1"):
         ServerConfig(max_batch_rows=0)
-    with pytest.raises(ValueError, match="ServerConfig.max_wait_ms must be a number >= 0"):
+    with pytest.raises(ValueError, match=r"ServerConfig\.max_wait_ms must be a number >= 0"):
         ServerConfig(max_wait_ms=-1.0)

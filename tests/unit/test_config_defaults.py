@@ -24,6 +24,9 @@ _RUN: dict[str, Any] = {
     "env_wrappers": [],
     "seed": 0,
     "backend": "process",
+    "inference": "local",  # added with the policy server (issue #13)
+    "inference_max_batch_rows": 1024,
+    "inference_max_wait_ms": 2.0,
     "max_env_steps": 100_000,
     "stop_reward": None,
     "eval_episodes": 20,

@@ -116,14 +116,16 @@ class ActorCriticBuilder(Builder):
     ) -> WorkerGroup[ActorCriticEvaluator]:
         """Spawn the evaluators (inside this session's runtime); see :meth:`rollout_config`."""
         config = self.rollout_config(env_steps, gae=gae)
+        learner = learner_of(policies)
         return evaluator_group(
             ActorCriticEvaluator,
             config,
-            learner_of(policies),
+            learner,
             self.config.num_workers,
             max_restarts=self.config.max_worker_restarts,
             name=f"{self.name}-evaluator",
             request_env_steps=config.env_steps_per_rollout,
+            server=self.policy_server("actor_critic", config.policy, config.seed, learner),
         )
 
     def minibatch_seed(self, env_steps: int) -> int:

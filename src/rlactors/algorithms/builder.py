@@ -37,6 +37,7 @@ from rlactors.envs import EnvSpec
 
 if TYPE_CHECKING:
     from rlactors.algorithms.multi_agent import MultiAgentParts
+    from rlactors.inference import ServedPolicy
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Builder(abc.ABC):
         self.name = name
         self.config = config
         self.env = env
+        #: This session's policy server (:meth:`policy_server`), if any.
+        self.served: ServedPolicy | None = None
 
     @abc.abstractmethod
     def policies(self) -> dict[str, PolicyEntry]:
@@ -110,6 +113,36 @@ class Builder(abc.ABC):
             env_steps: Env steps taken in earlier sessions: the actors' seeds continue from
                 them, so a restored run does not replay its first episodes.
         """
+
+    def policy_server(
+        self, kind: str, policy_config: Any, seed: int, learner: Learner
+    ) -> ServedPolicy | None:
+        """The policy server the evaluators act through with ``inference="server"`` (spawned
+        in this session's runtime), else None.
+
+        Args:
+            kind: ``"q"`` or ``"actor_critic"``.
+            policy_config: The evaluators' network config.
+            seed: The evaluators' config seed (the server's and the clients' derive from it).
+            learner: Whose weights the server acts with.
+        """
+        server_config = self.config.server_config
+        if server_config is None:
+            return None
+        # Imported here: the inference package imports the actor runtime.
+        from rlactors.inference import ServedPolicy
+
+        self.served = ServedPolicy(
+            server_config,
+            kind,
+            self.env.observation_space,
+            self.env.action_space,
+            policy_config,
+            seed=seed,
+            weights=learner.get_weights,
+            name=f"{self.name}-policy-server",
+        )
+        return self.served
 
     def greedy_evaluator(self, env_steps: int) -> tuple[Callable[..., Any], Any] | None:
         """``(evaluator class, its config)`` of an actor for greedy evaluations beside

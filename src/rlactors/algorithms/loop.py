@@ -232,7 +232,9 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             ``final_eval_return_std``, ``final_eval_episodes`` and ``final_eval_env_steps`` (of
             the confirming evaluation run this iteration because ``eval_return_mean`` met
             ``stop_reward``: ``solved`` is whether it met it too; None when none ran);
-            ``greedy_evaluator_restarts`` (this session's);
+            ``greedy_evaluator_restarts`` (this session's); ``inference`` (with
+            ``inference="server"``: the server's ``rows_per_batch``, ``requests_per_batch``,
+            ``max_batch_rows``, ``batches`` and ``restarts``, this session's);
             ``env_steps_per_s`` (this session), ``time_s`` (training wall time, all sessions);
             ``sample_wait_s``, ``learn_time_s`` and ``eval_time_s`` (where this iteration's
             time went; beside learning, evaluating costs only the dispatch); ``solved`` and
@@ -279,6 +281,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             "eval_env_steps": self._last_eval_env_steps if eval_return is not None else None,
             **self._final_eval_metrics(),
             "greedy_evaluator_restarts": self.greedy_evaluator_restarts,
+            **self._inference_metrics(),
             "env_steps_per_s": self._session_env_steps / elapsed if elapsed > 0 else 0.0,
             "time_s": self._time_s + elapsed,
             "sample_wait_s": stats["sample_wait_s"],
@@ -289,6 +292,15 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         }
         self.history.append(metrics)
         return metrics
+
+    def _inference_metrics(self) -> dict[str, Any]:
+        """``inference``: the policy server's batching so far (``inference="server"``)."""
+        served = self.builder.served
+        if served is None:
+            return {}
+        stats = served.stats()
+        keys = ("rows_per_batch", "requests_per_batch", "max_batch_rows", "batches", "restarts")
+        return {"inference": {key: stats[key] for key in keys}}
 
     def train(
         self,
@@ -647,6 +659,12 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{self.name} trains single-role envs; {self.env_spec.name} has roles "
                 f"{', '.join(env.roles)}; every built-in algorithm trains those "
                 "(docs/multi_agent.md)"
+            )
+        if config.inference == "server":
+            raise ValueError(
+                f"{self.name}: inference='server' acts for single-role envs; "
+                f"{self.env_spec.name} has roles {', '.join(env.roles)}, whose evaluators act "
+                "with local policy copies (drop --inference server)"
             )
         if getattr(config, "role_input", False) or getattr(config, "centralized_critic", False):
             from rlactors.multiagent.central_critic import central_critic_spec

@@ -12,7 +12,7 @@ its own. No torch here: the CLI reads these classes to build ``rlactors train ..
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from rlactors.algorithms.env_fields import (
     EnvField,
@@ -27,13 +27,21 @@ from rlactors.validation import (
     check_finite_numbers,
     check_fractions,
     check_non_negative_ints,
+    check_non_negative_numbers,
     check_positive_ints,
     check_positive_numbers,
 )
 
+if TYPE_CHECKING:
+    from rlactors.inference.config import ServerConfig
+
 #: The backends an algorithm may run its actors on (see :class:`rlactors.actors.Runtime`; not
 #: imported from there, so that ``--help`` does not import the actor runtime).
 Backend = Literal["inline", "process", "ray"]
+
+#: Where evaluators get their actions (see :mod:`rlactors.inference`; not imported from
+#: there, for the same reason).
+Inference = Literal["local", "server"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,19 @@ class RunConfig:
     each, sampling while the learner learns), ``ray`` (Ray actors: a local instance, or a
     cluster with the CLI's ``--address``) or ``inline`` (this process, deterministic: for
     tests and debugging)."""
+
+    inference: Inference = "local"
+    """Where the evaluators get their actions: ``local`` (a numpy copy of the policy in each
+    evaluator: no message per step, best for small networks) or ``server`` (one policy server
+    actor acts for all of them in batches, and holds the only copy of the weights: for larger
+    networks and many evaluators; see docs/inference.md). Greedy evaluations act locally."""
+
+    inference_max_batch_rows: int = 1024
+    """With ``inference="server"``: observations that make a server's batch full."""
+
+    inference_max_wait_ms: float = 2.0
+    """With ``inference="server"``: milliseconds a request may wait for the rest of the
+    server's last batch (its evaluators) to join it."""
 
     max_env_steps: int = 100_000
     """Budget: training never takes more env steps than this (asynchronous optimizers send
@@ -111,6 +132,16 @@ class RunConfig:
     """The sliding window, in seconds, that ``max_env_crashes`` counts over."""
 
     @property
+    def server_config(self) -> ServerConfig | None:
+        """The policy servers' config with ``inference="server"``, else None."""
+        # Imported here: the package imports the actor runtime, which --help must not.
+        from rlactors.inference.config import ServerConfig
+
+        if self.inference != "server":
+            return None
+        return ServerConfig(self.inference_max_batch_rows, self.inference_max_wait_ms)
+
+    @property
     def env_crash_policy(self) -> EnvCrashPolicy:
         """``max_env_crashes`` within ``env_crash_window_s``, for the evaluators."""
         return EnvCrashPolicy(self.max_env_crashes, self.env_crash_window_s)
@@ -129,6 +160,13 @@ class RunConfig:
                 f"{name}.backend must be one of {', '.join(get_args(Backend))}, "
                 f"got {self.backend!r}"
             )
+        if self.inference not in get_args(Inference):
+            raise ValueError(
+                f"{name}.inference must be one of {', '.join(get_args(Inference))}, "
+                f"got {self.inference!r}"
+            )
+        check_positive_ints(self, "inference_max_batch_rows")
+        check_non_negative_numbers(self, "inference_max_wait_ms")
         check_non_negative_ints(self, "seed", "final_eval_episodes")
         check_positive_ints(
             self,

@@ -44,7 +44,8 @@ from rlactors.actors import (
     wait_any,
 )
 from rlactors.core import EpisodeStats, Learner, Optimizer, PolicyWeights, SampleBatch, Weights
-from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig
+from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig, QActing
+from rlactors.inference import ServedPolicy
 from rlactors.optimizers.worker_group import WorkerGroup
 from rlactors.replay.shard import ReplayShard
 from rlactors.seeding import SHARD_STREAM, derive_seed
@@ -147,13 +148,18 @@ class ApexWorker:
         config: The evaluator's config (``compute_priorities`` is forced on).
         shards: The replay shards; the worker writes to them in turn, starting at ``index``.
         index: This worker's number; names its random streams.
+        policy: What to act through (a policy server's client); None: a local copy.
     """
 
     def __init__(
-        self, config: EvaluatorConfig, shards: list[ActorRef[ReplayShard]], index: int = 0
+        self,
+        config: EvaluatorConfig,
+        shards: list[ActorRef[ReplayShard]],
+        index: int = 0,
+        policy: QActing | None = None,
     ) -> None:
         config = dataclasses.replace(config, compute_priorities=True)
-        self.evaluator = DQNEvaluator(config, index)  # env and policy copy live here
+        self.evaluator = DQNEvaluator(config, index, policy)  # envs (and the policy) live here
         self.shards = shards
         self.next_shard = index % len(shards)
 
@@ -200,6 +206,8 @@ class AsyncReplayOptimizer(Optimizer):
             ``epsilon`` is replaced by :func:`apex_epsilons`).
         learner: The learner (lives in this process).
         iteration_env_steps: Env steps one :meth:`step` call waits for.
+        server: A policy server the workers act through (see :class:`WorkerGroup`); None:
+            each keeps a local copy.
     """
 
     def __init__(
@@ -208,6 +216,7 @@ class AsyncReplayOptimizer(Optimizer):
         evaluator_config: EvaluatorConfig,
         learner: Learner,
         iteration_env_steps: int = 2_000,
+        server: ServedPolicy | None = None,
     ) -> None:
         policy_id = evaluator_config.policy_id
         self.learner = learner
@@ -227,6 +236,7 @@ class AsyncReplayOptimizer(Optimizer):
             weights=weights,
             max_restarts=config.max_worker_restarts,
             name="worker",
+            server=server,
         )
         self._start_counters(evaluator_config.env_steps_per_sample)
 

@@ -25,6 +25,7 @@ from rlactors.actors import (
     spawn_many,
 )
 from rlactors.core import Learner, PolicyWeights, Weights
+from rlactors.inference import ServedPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class WorkerGroup(Generic[A]):
         request_env_steps: Env steps each worker's request (a rollout, a gradient) takes:
             what an optimizer that keeps requests in flight counts against its
             ``env_step_limit``; None: not known (such optimizers refuse the group).
+        server: A policy server the workers act through (``inference="server"``): worker
+            ``i`` is built with ``policy=server.client(i)``, and the weights go to the
+            server alone, not to each worker. The group stops it with the workers.
 
     Raises:
         ValueError: ``num_workers`` < 1 or ``max_restarts`` < 0.
@@ -62,6 +66,7 @@ class WorkerGroup(Generic[A]):
         max_restarts: int = 3,
         name: str = "worker",
         request_env_steps: int | None = None,
+        server: ServedPolicy | None = None,
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {num_workers}")
@@ -73,13 +78,14 @@ class WorkerGroup(Generic[A]):
         self.lost_requests = 0
         self._get_weights = weights
         self._weights = weights()
+        self.server = server
         restart = RestartPolicy.on_failure(max_restarts=max_restarts, within_s=60.0)
         # One batch: the N processes start and build their workers at once (issue #13).
         self.refs: list[ActorRef[A]] = spawn_many(
             SpawnRequest(
                 factory,
                 args(i),
-                {"index": i},
+                {"index": i} if server is None else {"index": i, "policy": server.client(i)},
                 ActorOptions(name=f"{name}-{i}", restart=restart, on_restart=self._on_restart),
             )
             for i in range(num_workers)
@@ -101,6 +107,10 @@ class WorkerGroup(Generic[A]):
         self._tell_weights(self.refs[index])
 
     def _tell_weights(self, ref: ActorRef[Any]) -> None:
+        if self.server is not None:
+            # One copy of the weights, in the server (the workers hold none).
+            self.server.set_weights(self._weights[self.server.policy_id])
+            return
         try:
             ref.tell("set_weights", self._weights)
         except ActorDiedError:
@@ -108,12 +118,15 @@ class WorkerGroup(Generic[A]):
             log.debug("%s is down; it gets the weights when it is restarted", ref.name)
 
     def stop(self) -> None:
-        """Stop every worker (best effort: a failure is logged, the others still stop)."""
+        """Stop every worker, then the policy server (best effort: a failure is logged, the
+        others still stop)."""
         for ref in self.refs:
             try:
                 ref.stop(timeout=10.0)
             except Exception:  # shutting down: report and go on
                 log.exception("stopping %s failed", ref.name)
+        if self.server is not None:
+            self.server.stop()
 
     def gather(self, method: str, timeout_s: float) -> list[Any]:
         """Ask every worker ``method`` at once and return the answers, in worker order, of
@@ -139,9 +152,11 @@ class WorkerGroup(Generic[A]):
         log.warning("%s lost a %s (%s); it is being restarted", self.refs[index].name, what, exc)
 
     def _on_restart(self, ref: ActorRef[Any]) -> None:
-        # Runs in the owner when a worker came back: hand it the weights it missed.
+        # Runs in the owner when a worker came back: hand it the weights it missed (with a
+        # server it acts through the server's, which it never missed).
         self.restarts += 1
-        ref.tell("set_weights", self._weights)
+        if self.server is None:
+            ref.tell("set_weights", self._weights)
 
 
 class _EvaluatorConfig(Protocol):
@@ -161,6 +176,7 @@ def evaluator_group(
     max_restarts: int = 3,
     name: str = "evaluator",
     request_env_steps: int | None = None,
+    server: ServedPolicy | None = None,
 ) -> WorkerGroup[A]:
     """N supervised evaluators ``factory(config, index=i)`` acting with ``learner``'s weights,
     as policy ``config.policy_id`` (a ``DQNEvaluator`` or ``ActorCriticEvaluator`` and its
@@ -177,4 +193,5 @@ def evaluator_group(
         max_restarts=max_restarts,
         name=name,
         request_env_steps=request_env_steps,
+        server=server,
     )

@@ -66,11 +66,13 @@ class ApexBuilder(QLearningBuilder):
         evaluator_config = self.evaluator_config(
             c.num_envs_per_worker, APEX_WORKERS_STREAM, 0.0, env_steps
         )
+        learner = policies[DEFAULT_POLICY_ID].learner
         return AsyncReplayOptimizer(
             self.async_replay_config(),
             evaluator_config,
-            policies[DEFAULT_POLICY_ID].learner,
+            learner,
             iteration_env_steps=c.iteration_env_steps,
+            server=self.policy_server("q", evaluator_config.policy, evaluator_config.seed, learner),
         )
 
     def async_replay_config(self) -> AsyncReplayConfig:

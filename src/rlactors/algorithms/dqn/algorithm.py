@@ -60,14 +60,16 @@ class DQNBuilder(QLearningBuilder):
         c = self.config
         learner = policies[DEFAULT_POLICY_ID].learner
         epsilon = self.epsilon_schedule()
+        config = self.evaluator_config(
+            c.num_envs_per_evaluator, EVALUATORS_STREAM, epsilon(env_steps), env_steps
+        )
         evaluators = evaluator_group(
             DQNEvaluator,
-            self.evaluator_config(
-                c.num_envs_per_evaluator, EVALUATORS_STREAM, epsilon(env_steps), env_steps
-            ),
+            config,
             learner,
             c.num_evaluators,
             name="dqn-evaluator",
+            server=self.policy_server("q", config.policy, config.seed, learner),
         )
         return SyncReplayOptimizer(
             evaluators,
