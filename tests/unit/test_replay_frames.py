@@ -281,3 +281,44 @@ def test_the_sync_dqn_path_stores_frames_once_unless_told_not_to(once: bool) -> 
     buffer = replay_buffer(SyncReplayConfig(buffer_capacity_transitions=8, store_frames_once=once))
     buffer.add(streams(num_envs=1, steps=10, n=3, seed=1)[0])
     assert isinstance(buffer.storage, FrameStackStorage if once else CircularStorage)
+
+
+def stacked_frame_env(seed: int = 0) -> gym.Env[Any, Any]:
+    """FrameEnv's frames stacked by 4, as an env spec's factory."""
+    return FrameStackObservation(FrameEnv(seed), STACK)
+
+
+def test_what_dqn_evaluators_send_to_a_shard_comes_back_whole_and_as_naive_replay_gives_it() -> (
+    None
+):
+    from rlactors.envs import EnvSpec
+    from rlactors.evaluators import PRIORITIES, DQNEvaluator, EvaluatorConfig
+    from rlactors.policies import DQNPolicyConfig
+
+    config = EvaluatorConfig(
+        EnvSpec(stacked_frame_env),
+        num_envs=3,
+        rollout_steps=16,
+        n_step=3,
+        epsilon=1.0,
+        compute_priorities=True,
+        policy=DQNPolicyConfig(hidden_sizes=(8,), encoder="flat"),
+    )
+    evaluators = [DQNEvaluator(config, index=i) for i in range(2)]  # two Ape-X workers
+    frugal = ReplayShard(60, seed=4)
+    naive = ReplayShard(60, seed=4, store_frames_once=False)
+    for _ in range(3):
+        for evaluator in evaluators:
+            columns = evaluator.sample()[0].columns
+            priorities = columns.pop(PRIORITIES)
+            frugal.add(columns, priorities)
+            naive.add(columns, priorities)
+    assert frugal.buffer.num_added > 60  # wrapped around
+    assert isinstance(frugal.buffer.storage, FrameStackStorage)
+    a, b = frugal.sample_batches(2, 16, 0.4), naive.sample_batches(2, 16, 0.4)
+    for (cols_a, ids_a, w_a), (cols_b, ids_b, w_b) in zip(a[0], b[0], strict=True):
+        assert_same(SampleBatch(cols_a), SampleBatch(cols_b))
+        np.testing.assert_array_equal(ids_a, ids_b)
+        np.testing.assert_array_equal(w_a, w_b)
+    for evaluator in evaluators:
+        evaluator.close()
