@@ -98,7 +98,8 @@ def columns_spec(columns: Mapping[str, npt.ArrayLike]) -> Spec:
 class FrameStackStorage:
     """A :class:`CircularStorage` whose frame-stack columns hold frame slots (module docstring).
 
-    The same interface as :class:`CircularStorage`, and the same rows, ids and eviction.
+    What :class:`~rlactors.replay.ReplayBuffer` uses of :class:`CircularStorage`, with the same
+    rows, ids and eviction.
 
     Args:
         capacity: Maximum number of rows kept, > 0.
