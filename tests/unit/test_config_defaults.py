@@ -42,6 +42,7 @@ _Q_NETWORK = {
     "n_step": 3,
     "gamma": 0.99,
     "buffer_capacity_transitions": 100_000,
+    "store_frames_once": True,  # added with frugal replay (issue #12)
     "dueling": True,
     "encoder": "auto",
     "action_mask_key": "action_mask",

@@ -14,6 +14,7 @@ import pytest
 from rlactors.cli.main import main
 from rlactors.core import EpisodeStats
 from rlactors.envs import EnvBatch, EnvSpec, make_env
+from rlactors.envs.atari import AtariPreprocessingConfig
 from rlactors.errors import EnvSpecError
 from rlactors.evaluators.episodes import run_episodes
 
@@ -75,6 +76,22 @@ def test_the_preprocessing_turns_off_and_rejects_unknown_fields() -> None:
         EnvSpec("ALE/Pong-v5", kwargs={"atari_preprocessing": {"frame_stacks": 2}}).make()
     with pytest.raises(EnvSpecError, match="frameskip conflicts with the Atari preprocessing"):
         EnvSpec("ALE/Pong-v5", kwargs={"frameskip": 2}).make()
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"frame_stack": 84}, "frame_stack 84 must be below screen_size 84"),
+        ({"frame_stack": 8, "screen_size": 8}, "frame_stack 8 must be below screen_size 8"),
+        ({"frame_stack": 0}, "frame_stack must be an integer >= 1, got 0"),
+        ({"screen_size": "84"}, "screen_size must be an integer >= 1, got '84'"),
+    ],
+)
+def test_a_frame_stack_longer_than_a_frame_is_wide_is_one_line_naming_the_field(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(EnvSpecError, match=f"^env kwarg atari_preprocessing: {message}"):
+        AtariPreprocessingConfig.of(fields)
 
 
 @needs_ale

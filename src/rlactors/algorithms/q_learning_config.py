@@ -50,6 +50,12 @@ class QLearningConfig(MultiAgentFields, RunConfig):
     batch_size: int = 64
     """Transitions per learner step."""
 
+    store_frames_once: bool = True
+    """Frame-stack observations (uint8/bool ``[k, H, W]`` with ``k < H, W``: Atari's
+    ``[4, 84, 84]``) are kept one frame at a time, each distinct frame once (~7 KB a transition
+    instead of ~56 KB; see docs/pixels.md); false stores every transition's stacks in full.
+    What is sampled is the same either way, and other observations are stored in full."""
+
     # -- the network ------------------------------------------------------------------------------
 
     hidden_sizes: tuple[int, ...] = (256, 256)

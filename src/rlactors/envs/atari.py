@@ -76,6 +76,29 @@ class AtariPreprocessingConfig:
     clip_reward: bool = True
     """The reward learning sees is clipped to [-1, 1]."""
 
+    def __post_init__(self) -> None:
+        """Checks the frame sizes.
+
+        Raises:
+            EnvSpecError: ``screen_size`` is not a positive integer, or ``frame_stack`` not one
+                below ``screen_size`` (a stack of as many frames as a frame has rows reads as a
+                channels-last image, to the CNN encoder and to replay, which stores a stack
+                frame by frame only when it is the shortest axis).
+        """
+        for name in ("screen_size", "frame_stack"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise EnvSpecError(
+                    f"env kwarg {PREPROCESSING_KWARG}: {name} must be an integer >= 1, "
+                    f"got {shown(value)}"
+                )
+        if self.frame_stack > 1 and self.frame_stack >= self.screen_size:
+            raise EnvSpecError(
+                f"env kwarg {PREPROCESSING_KWARG}: frame_stack {self.frame_stack} must be below "
+                f"screen_size {self.screen_size}, or the stack reads as a channels-last image "
+                f"(to the CNN and to replay, which stores a stack frame by frame)"
+            )
+
     @classmethod
     def of(cls, value: Any) -> AtariPreprocessingConfig | None:
         """The config an ``atari_preprocessing`` env kwarg asks for: None for false.

@@ -80,6 +80,10 @@ class AsyncReplayConfig:
     importance_beta: float = 0.4
     """Importance-sampling exponent (Ape-X: 0.4, not annealed)."""
 
+    store_frames_once: bool = True
+    """Frame-stack observations stored a frame at a time in the shards (see
+    :class:`~rlactors.replay.ReplayShard`); workers send and the learner samples whole stacks."""
+
     batch_size: int = 64
     """Transitions per learner step."""
 
@@ -268,7 +272,11 @@ class AsyncReplayOptimizer(Optimizer):
             SpawnRequest(
                 ReplayShard,
                 (per_shard,),
-                {"alpha": config.priority_alpha, "seed": derive_seed(seed, SHARD_STREAM, j)},
+                {
+                    "alpha": config.priority_alpha,
+                    "seed": derive_seed(seed, SHARD_STREAM, j),
+                    "store_frames_once": config.store_frames_once,
+                },
                 ActorOptions(
                     name=f"replay-{j}",
                     restart=shard_restart,

@@ -77,6 +77,9 @@ class SyncReplayConfig:
     prioritized_replay_eps: float = 1e-6
     """Added to every priority so that no transition's probability is 0."""
 
+    store_frames_once: bool = True
+    """Frame-stack observations stored a frame at a time (see :class:`ReplayBuffer`)."""
+
     sample_timeout_s: float = 600.0
     """Longest wait for one round of samples before giving up with ``TimeoutError``."""
 
@@ -293,7 +296,9 @@ def replay_buffer(config: SyncReplayConfig) -> ReplayBuffer:
         if config.prioritized_replay
         else UniformSampler()
     )
-    return ReplayBuffer(config.buffer_capacity_transitions, sampler)
+    return ReplayBuffer(
+        config.buffer_capacity_transitions, sampler, store_frames_once=config.store_frames_once
+    )
 
 
 def learn_from_replay(

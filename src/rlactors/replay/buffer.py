@@ -7,6 +7,10 @@ Usage, as an Ape-X replay actor runs it::
     batch, ids, weights = buffer.sample(512, rng, beta=0.4)
     ...                                                 # learner: loss weighted by `weights`
     buffer.update_priorities(ids, np.abs(td_error))     # rows overwritten meanwhile are skipped
+
+Frame-stack observations (Atari's ``[4, 84, 84]`` uint8) are stored one frame at a time, each
+distinct frame once (:mod:`rlactors.replay.frame_storage`), unless ``store_frames_once=False``;
+what is sampled is the same either way, byte for byte.
 """
 
 from __future__ import annotations
@@ -18,6 +22,14 @@ import numpy as np
 import numpy.typing as npt
 
 from rlactors.core import SampleBatch
+from rlactors.replay.frame_storage import (
+    FRAME_POOL_KEY,
+    FRAMES_PREFIX,
+    FrameStackStorage,
+    columns_spec,
+    frame_stack_columns,
+    storage_for_state,
+)
 from rlactors.replay.samplers import Sampler, UniformSampler, check_priorities
 from rlactors.replay.storage import COLUMN_PREFIX, CircularStorage, check_capacity
 
@@ -50,13 +62,23 @@ class ReplayBuffer:
         capacity: Maximum number of rows (transitions), > 0; the oldest are evicted first.
         sampler: How rows are chosen; :class:`UniformSampler` if None. The buffer resets it to
             ``capacity``, so a sampler must not be shared between buffers.
+        store_frames_once: When the first add's ``obs`` is a frame stack (uint8/bool
+            ``[k, H, W]``, ``k < H, W``; see :func:`~rlactors.replay.frame_storage.
+            is_frame_stack`), store ``obs`` and ``next_obs`` a frame at a time, each distinct
+            frame once (:class:`~rlactors.replay.frame_storage.FrameStackStorage`). False
+            stores every row's stacks in full, as for any other observation.
 
     Raises:
         ValueError: ``capacity`` is not a positive integer.
     """
 
-    def __init__(self, capacity: int, sampler: Sampler | None = None) -> None:
-        self._storage = CircularStorage(check_capacity(capacity, "ReplayBuffer"))
+    def __init__(
+        self, capacity: int, sampler: Sampler | None = None, *, store_frames_once: bool = True
+    ) -> None:
+        self._storage: CircularStorage | FrameStackStorage = CircularStorage(
+            check_capacity(capacity, "ReplayBuffer")
+        )
+        self._store_frames_once = bool(store_frames_once)
         self._sampler: Sampler = UniformSampler() if sampler is None else sampler
         self._sampler.reset(self._storage.capacity)
 
@@ -69,6 +91,12 @@ class ReplayBuffer:
     def num_added(self) -> int:
         """Rows ever added, including evicted ones."""
         return self._storage.num_added
+
+    @property
+    def storage(self) -> CircularStorage | FrameStackStorage:
+        """Where the rows are: a :class:`FrameStackStorage` once frame stacks were added (with
+        ``store_frames_once``), else a :class:`CircularStorage`."""
+        return self._storage
 
     @property
     def sampler(self) -> Sampler:
@@ -100,12 +128,28 @@ class ReplayBuffer:
         # Priorities are checked before anything is written, so a bad call changes nothing; and
         # for every sampler, since a NaN TD error is a bug even where priorities are unused.
         prio = None if priorities is None else check_priorities(priorities, _num_rows(batch))
-        ids = self._storage.add(batch)
+        if self._store_frames_once and not self._storage.spec:
+            ids = self._first_add(batch)
+        else:
+            ids = self._storage.add(batch)
         kept = ids[-self.capacity :]
         if kept.size:
             if prio is not None:
                 prio = prio[-self.capacity :]
             self._sampler.on_add(kept % self.capacity, prio)
+        return ids
+
+    def _first_add(self, batch: Mapping[str, npt.ArrayLike]) -> IndexArray:
+        """The first add: into a :class:`FrameStackStorage` if ``batch`` holds frame stacks
+        (kept only if the add succeeds), else into the storage there is."""
+        # Not a mapping: the storage says so, as for any add.
+        spec = columns_spec(batch) if isinstance(batch, Mapping) else {}
+        columns = frame_stack_columns(spec)
+        if not columns:
+            return self._storage.add(batch)
+        storage = FrameStackStorage(self.capacity, columns, *spec["obs"])
+        ids = storage.add(batch)
+        self._storage = storage
         return ids
 
     def sample(self, batch_size: int, rng: np.random.Generator, beta: float = 0.4) -> ReplaySample:
@@ -164,7 +208,9 @@ class ReplayBuffer:
         """Everything needed to resume, as plain ints and numpy arrays (no pickled objects).
 
         Keys: ``capacity``, ``num_added``, ``column/<name>`` (the stored rows, in slot order) and
-        ``sampler/<key>`` (e.g. the prioritized sampler's leaves). Suitable for ``np.savez``.
+        ``sampler/<key>`` (e.g. the prioritized sampler's leaves); with frames stored once,
+        ``frames/<name>`` and ``frame_pool`` instead of the frame columns (see
+        :meth:`FrameStackStorage.state_dict`). Suitable for ``np.savez``.
         """
         state = self._storage.state_dict()
         for key, value in self._sampler.state_dict(len(self._storage)).items():
@@ -174,18 +220,22 @@ class ReplayBuffer:
     def load_state_dict(self, state: Mapping[str, np.ndarray | int]) -> None:
         """Restore from :meth:`state_dict` into a buffer built with the same capacity and sampler.
 
+        Either layout loads into either buffer: a state with whole stacks (saved before frames
+        were stored once, or with ``store_frames_once=False``) into a frugal buffer, and the
+        other way round.
+
         Raises:
             ValueError: A different capacity, missing keys, or inconsistent array lengths.
         """
         unknown = [
             k
             for k in state
-            if k not in ("capacity", "num_added")
-            and not k.startswith((COLUMN_PREFIX, SAMPLER_PREFIX))
+            if k not in ("capacity", "num_added", FRAME_POOL_KEY)
+            and not k.startswith((COLUMN_PREFIX, SAMPLER_PREFIX, FRAMES_PREFIX))
         ]
         if unknown:
             raise ValueError(f"load_state_dict: unknown keys {sorted(unknown)}")
-        self._storage.load_state_dict(state)
+        self._storage = storage_for_state(self.capacity, state, self._store_frames_once)
         sampler_state = {
             k[len(SAMPLER_PREFIX) :]: np.asarray(v)
             for k, v in state.items()

@@ -26,10 +26,16 @@ class ReplayShard:
         capacity: Transitions this shard holds; the oldest are evicted first.
         alpha: Priority exponent (0: uniform, 1: fully proportional). Ape-X uses 0.6.
         seed: Seed of this shard's sampling stream.
+        store_frames_once: Frame-stack observations stored a frame at a time (see
+            :class:`ReplayBuffer`); what is added and sampled is whole stacks either way.
     """
 
-    def __init__(self, capacity: int, alpha: float = 0.6, seed: int = 0) -> None:
-        self.buffer = ReplayBuffer(capacity, PrioritizedSampler(alpha=alpha))
+    def __init__(
+        self, capacity: int, alpha: float = 0.6, seed: int = 0, store_frames_once: bool = True
+    ) -> None:
+        self.buffer = ReplayBuffer(
+            capacity, PrioritizedSampler(alpha=alpha), store_frames_once=store_frames_once
+        )
         self.rng = np.random.default_rng(seed)
         self.samples_drawn = 0
         #: Names this instance: a shard restarted after its process died is another one, and

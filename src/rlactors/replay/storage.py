@@ -64,6 +64,11 @@ class CircularStorage:
         """Column name -> (per-row shape, dtype); empty before the first add."""
         return {k: (tuple(v.shape[1:]), v.dtype) for k, v in self._columns.items()}
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the columns, allocated for ``capacity`` rows at the first add."""
+        return sum(column.nbytes for column in self._columns.values())
+
     def add(self, columns: Mapping[str, npt.ArrayLike]) -> IndexArray:
         """Append rows, overwriting the oldest ones at capacity.
 
@@ -81,7 +86,7 @@ class CircularStorage:
             ValueError: Columns of unequal length, scalar columns, or names/shapes/dtypes that
                 differ from the first add.
         """
-        arrays = self._check_columns(columns)
+        arrays = self.check_columns(columns)
         if not arrays:
             return np.empty(0, dtype=np.int64)
         n = len(next(iter(arrays.values())))
@@ -183,7 +188,12 @@ class CircularStorage:
         self._columns = columns
         self._num_added = num_added
 
-    def _check_columns(self, columns: Mapping[str, npt.ArrayLike]) -> dict[str, np.ndarray]:
+    def check_columns(self, columns: Mapping[str, npt.ArrayLike]) -> dict[str, np.ndarray]:
+        """``columns`` as arrays, checked as :meth:`add` checks them, without writing anything.
+
+        Raises:
+            ValueError: As :meth:`add`.
+        """
         if not isinstance(columns, Mapping):
             raise ValueError(
                 f"add: expected a SampleBatch or a dict of columns, got {type(columns).__name__}"

@@ -90,6 +90,7 @@ class ApexBuilder(QLearningBuilder):
             weight_sync_period_learner_steps=c.weight_sync_period_learner_steps,
             max_worker_restarts=c.max_worker_restarts,
             max_replay_restarts=c.max_replay_restarts,
+            store_frames_once=c.store_frames_once,
         )
 
     def greedy_evaluator(self, env_steps: int) -> tuple[Callable[..., Any], Any] | None:

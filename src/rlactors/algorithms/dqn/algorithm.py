@@ -90,6 +90,7 @@ class DQNBuilder(QLearningBuilder):
             learning_starts_env_steps=c.learning_starts_env_steps,
             prioritized_replay=c.prioritized_replay,
             prioritized_replay_alpha=c.prioritized_replay_alpha,
+            store_frames_once=c.store_frames_once,
         )
 
     def beta_schedule(self) -> LinearSchedule:
