@@ -8,6 +8,10 @@ import time
 from typing import Any
 
 from rlactors.actors import Actor, ActorOptions, ActorRef, SpawnRequest, spawn_many, spawn_with
+from rlactors.envs.toy import CorridorEnv
+
+#: The test process: an env "dying" there raises instead (it would end the test run).
+MAIN_PID = os.getpid()
 
 
 class Counter:
@@ -214,3 +218,25 @@ class Batcher(Actor):
         for sender in kept:
             sender.tell(len(kept))
         return None
+
+
+class DyingCorridorEnv(CorridorEnv):
+    """A corridor whose process dies (``os._exit``) in its ``die_at``-th interact: a
+    simulator that takes its process down. Inline, where that would end the test run, it
+    raises instead."""
+
+    def __init__(self, die_at: int = 5, hang: bool = False) -> None:
+        super().__init__(length=4)
+        self.die_at = die_at
+        self.hang = hang
+        self.interacts = 0
+
+    def interact(self, actions: Any) -> None:
+        self.interacts += 1
+        if self.interacts == self.die_at:
+            if self.hang:
+                time.sleep(600)  # a simulator that never answers
+            if os.getpid() == MAIN_PID:
+                raise RuntimeError("inline: the env's process would have died here")
+            os._exit(3)
+        super().interact(actions)

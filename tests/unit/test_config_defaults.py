@@ -24,6 +24,8 @@ _RUN: dict[str, Any] = {
     "env_wrappers": [],
     "seed": 0,
     "backend": "process",
+    "env_actors": "none",  # added with env actors (issue #13)
+    "env_step_timeout_s": 60.0,
     "inference": "local",  # added with the policy server (issue #13)
     "inference_max_batch_rows": 1024,
     "inference_max_wait_ms": 2.0,

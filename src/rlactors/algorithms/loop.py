@@ -666,6 +666,12 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
                 f"{self.env_spec.name} has roles {', '.join(env.roles)}, whose evaluators act "
                 "with local policy copies (drop --inference server)"
             )
+        if config.env_actors != "none":
+            raise ValueError(
+                f"{self.name}: env_actors={config.env_actors!r} is for single-role envs; "
+                f"{self.env_spec.name} has roles {', '.join(env.roles)}, whose evaluators "
+                "step plain envs (drop --env-actors)"
+            )
         if getattr(config, "role_input", False) or getattr(config, "centralized_critic", False):
             from rlactors.multiagent.central_critic import central_critic_spec
             from rlactors.multiagent.role_input import role_input_spec

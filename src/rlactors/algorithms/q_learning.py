@@ -74,4 +74,5 @@ class QLearningBuilder(Builder):
             seed=derive_seed(c.seed, stream, env_steps),
             policy=self.policy_config(),
             env_crash_policy=c.env_crash_policy,
+            env_actors=c.env_actors_config,
         )

@@ -33,6 +33,7 @@ from rlactors.validation import (
 )
 
 if TYPE_CHECKING:
+    from rlactors.evaluators.config import EnvActorsConfig
     from rlactors.inference.config import ServerConfig
 
 #: The backends an algorithm may run its actors on (see :class:`rlactors.actors.Runtime`; not
@@ -42,6 +43,9 @@ Backend = Literal["inline", "process", "ray"]
 #: Where evaluators get their actions (see :mod:`rlactors.inference`; not imported from
 #: there, for the same reason).
 Inference = Literal["local", "server"]
+
+#: Where the evaluators' envs live (see :mod:`rlactors.evaluators.env_actors`).
+EnvActors = Literal["none", "colocated", "process"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,16 @@ class RunConfig:
     each, sampling while the learner learns), ``ray`` (Ray actors: a local instance, or a
     cluster with the CLI's ``--address``) or ``inline`` (this process, deterministic: for
     tests and debugging)."""
+
+    env_actors: EnvActors = "none"
+    """Where the evaluators' envs live: ``none`` (plain objects in each evaluator's process),
+    ``colocated`` (env actors in its process) or ``process`` (each env an actor with a process
+    of its own: slow simulators then step in parallel, and one that dies or hangs is replaced
+    without taking its evaluator down; see docs/envs.md)."""
+
+    env_step_timeout_s: float = 60.0
+    """With ``env_actors``: seconds an env actor may take for one step before it counts as
+    hung, and is killed and replaced like an env that crashed."""
 
     inference: Inference = "local"
     """Where the evaluators get their actions: ``local`` (a numpy copy of the policy in each
@@ -132,6 +146,14 @@ class RunConfig:
     """The sliding window, in seconds, that ``max_env_crashes`` counts over."""
 
     @property
+    def env_actors_config(self) -> EnvActorsConfig:
+        """``env_actors`` and ``env_step_timeout_s``, for the evaluators."""
+        # Imported here: the evaluators package imports the actor runtime.
+        from rlactors.evaluators.config import EnvActorsConfig
+
+        return EnvActorsConfig(self.env_actors, self.env_step_timeout_s)
+
+    @property
     def server_config(self) -> ServerConfig | None:
         """The policy servers' config with ``inference="server"``, else None."""
         # Imported here: the package imports the actor runtime, which --help must not.
@@ -160,6 +182,12 @@ class RunConfig:
                 f"{name}.backend must be one of {', '.join(get_args(Backend))}, "
                 f"got {self.backend!r}"
             )
+        if self.env_actors not in get_args(EnvActors):
+            raise ValueError(
+                f"{name}.env_actors must be one of {', '.join(get_args(EnvActors))}, "
+                f"got {self.env_actors!r}"
+            )
+        check_positive_numbers(self, "env_step_timeout_s")
         if self.inference not in get_args(Inference):
             raise ValueError(
                 f"{name}.inference must be one of {', '.join(get_args(Inference))}, "

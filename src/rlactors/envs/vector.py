@@ -155,9 +155,10 @@ class BatchObservation:
 class EnvBatch:
     """Single-role envs stepped in lockstep, auto-resetting those that finish.
 
-    All envs live in the caller's process and are stepped one after the other: this batches
-    *policy* calls (one ``act`` on ``[K, *obs_shape]``), not env steps. The autoreset semantics
-    are in the module docstring.
+    This batches *policy* calls (one ``act`` on ``[K, *obs_shape]``). Every env is sent its
+    action before any is observed, so envs that are actors (an evaluator's env actors, see
+    ``rlactors.evaluators.env_actors``) step in parallel, while plain envs in this process are
+    stepped one after the other. The autoreset semantics are in the module docstring.
 
     Args:
         envs: ``K >= 1`` envs with one role each, the same role name and equal spaces. This
@@ -295,8 +296,22 @@ class EnvBatch:
         returns, lengths = self._returns, self._lengths
         pack = self._pack
         crashed: list[int] = []
-        # A try block costs nothing in CPython 3.11+ until something raises, so the crash
-        # handling leaves the ~10 us CartPole step as it was.
+        # Every env is sent its action before any is observed: envs that are actors (an
+        # evaluator's env actors) step at once, in parallel, and plain envs step here. A try
+        # block costs nothing in CPython 3.11+ until something raises, so the crash handling
+        # leaves the ~10 us CartPole step as it was.
+        failed: dict[int, Exception] = {}
+        for i, env in enumerate(self.envs):
+            if only is not None and not only[i]:
+                continue
+            try:
+                env.interact({role: actions[i]})
+            except EnvCheckError:
+                raise
+            except Exception as exc:
+                if self._rebuild is None:
+                    raise
+                failed[i] = exc
         for i, env in enumerate(self.envs):
             if only is not None and not only[i]:
                 states.append(last.states[i])
@@ -306,17 +321,20 @@ class EnvBatch:
                 truncated.append(False)
                 infos.append({})
                 continue
-            try:
-                env.interact({role: actions[i]})
-                obs = env.observe(role)
-            except EnvCheckError:
-                raise
-            except Exception as exc:
-                if self._rebuild is None:
+            error = failed.get(i) if failed else None
+            if error is None:
+                try:
+                    obs = env.observe(role)
+                except EnvCheckError:
                     raise
+                except Exception as exc:
+                    if self._rebuild is None:
+                        raise
+                    error = exc
+            if error is not None:
                 # The step is lost: drop the episode, and end the row as a truncation at the
                 # last good state (the module docstring says why).
-                states.append(self._replace_crashed(i, exc, "interact"))
+                states.append(self._replace_crashed(i, error, "interact"))
                 next_states.append(last.states[i])
                 rewards.append(0.0)
                 terminated.append(False)

@@ -22,11 +22,13 @@ from rlactors.evaluators.actor_critic import (
     Rollout,
     RolloutConfig,
 )
-from rlactors.evaluators.config import EvaluatorConfig
+from rlactors.evaluators.config import ENV_ACTOR_MODES, EnvActorsConfig, EvaluatorConfig
 from rlactors.evaluators.dqn import PRIORITIES, DQNEvaluator
 from rlactors.evaluators.episodes import ActFn, make_env_batch, run_episodes
 
 __all__ = [
+    "ENV_ACTOR_MODES",
+    "EnvActorsConfig",
     "PRIORITIES",
     "ActFn",
     "ActorCriticActing",

@@ -53,6 +53,7 @@ from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
 from rlactors.evaluators.acting import ActorCriticActing, weights_of
+from rlactors.evaluators.config import EnvActorsConfig
 from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.losses.advantages_numpy import gae_numpy
@@ -112,6 +113,10 @@ class RolloutConfig:
     """How many env crashes to survive: an env that raises is rebuilt and its episode dropped
     (counted in ``get_metrics()["env_crashes"]``); more crashes than this within its window
     end the run with :class:`~rlactors.envs.errors.EnvCrashError`."""
+
+    env_actors: EnvActorsConfig = field(default_factory=EnvActorsConfig)
+    """Whether its envs are actors (in its process, or each in its own) and their step
+    timeout; by default they are plain objects in its process."""
 
     def __post_init__(self) -> None:
         """Checks every field.

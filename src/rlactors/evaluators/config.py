@@ -12,6 +12,40 @@ from rlactors.errors import EnvSpecError
 from rlactors.policies import DQNPolicyConfig
 from rlactors.validation import check_positive_ints
 
+#: Where an evaluator's envs live: ``none`` (plain objects in its process, the default),
+#: ``colocated`` (env actors in its process) or ``process`` (an actor process each); see
+#: :mod:`rlactors.evaluators.env_actors`.
+ENV_ACTOR_MODES = ("none", "colocated", "process")
+
+
+@dataclass(frozen=True)
+class EnvActorsConfig:
+    """Whether an evaluator's envs are actors, and how long a step may take."""
+
+    mode: str = "none"
+    """One of :data:`ENV_ACTOR_MODES`."""
+
+    step_timeout_s: float = 60.0
+    """Seconds an env actor may take to answer a step or reset before it counts as hung: it
+    is killed and replaced, like an env that crashed."""
+
+    def __post_init__(self) -> None:
+        """Checks the fields.
+
+        Raises:
+            ValueError: A field is out of range; the message names it.
+        """
+        if self.mode not in ENV_ACTOR_MODES:
+            raise ValueError(
+                f"EnvActorsConfig.mode must be one of {', '.join(ENV_ACTOR_MODES)}, "
+                f"got {self.mode!r}"
+            )
+        timeout = self.step_timeout_s
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError(
+                f"EnvActorsConfig.step_timeout_s must be a number > 0, got {timeout!r}"
+            )
+
 
 @dataclass(frozen=True)
 class EvaluatorConfig:
@@ -63,6 +97,10 @@ class EvaluatorConfig:
     """How many env crashes to survive: an env that raises is rebuilt and its episode dropped
     (counted in ``get_metrics()["env_crashes"]``); more crashes than this within its window
     end the run with :class:`~rlactors.envs.errors.EnvCrashError`."""
+
+    env_actors: EnvActorsConfig = field(default_factory=EnvActorsConfig)
+    """Whether its envs are actors (in its process, or each in its own) and their step
+    timeout; by default they are plain objects in its process."""
 
     def __post_init__(self) -> None:
         """Checks every field.

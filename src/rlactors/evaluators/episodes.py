@@ -19,6 +19,7 @@ from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.observations import DEFAULT_MASK_KEY
 from rlactors.envs.vector import reported_episode
+from rlactors.evaluators.config import EnvActorsConfig
 from rlactors.seeding import ENV_STREAM, EVAL_STREAM, derive_seed
 
 #: Maps ``[B, *obs_shape]`` observations to ``[B]`` actions.
@@ -33,11 +34,14 @@ def make_env_batch(
     mask_key: str = DEFAULT_MASK_KEY,
     crash_policy: EnvCrashPolicy | None = None,
     first: Env | None = None,
+    env_actors: EnvActorsConfig | None = None,
 ) -> EnvBatch:
     """``num_envs`` fresh envs of ``env`` (a spec, or a Gymnasium id) in an :class:`EnvBatch`
     that rebuilds a crashed env from the same spec, within ``crash_policy`` (default
     :class:`EnvCrashPolicy`'s). ``first``, an env of the same spec built with the same
     ``check`` and ``mask_key``, is used as the first of them (the caller built it already).
+    ``env_actors`` makes each env an actor (:mod:`rlactors.evaluators.env_actors`; default:
+    plain envs in this process).
 
     Raises:
         EnvSpecError: The env cannot be built (e.g. an unknown id: the message lists close
@@ -47,8 +51,21 @@ def make_env_batch(
     if spec.registration is None and not callable(spec.env):
         spec = spec.resolve()  # once, not once per env
 
+    placement = env_actors or EnvActorsConfig()
+
     def build() -> Env:
-        return spec.make(check=check, mask_key=mask_key)
+        if placement.mode == "none":
+            return spec.make(check=check, mask_key=mask_key)
+        # Imported here: a plain env batch needs no actor runtime.
+        from rlactors.evaluators.env_actors import EnvActor
+
+        return EnvActor(
+            spec,
+            placement.mode,
+            check=check,
+            mask_key=mask_key,
+            step_timeout_s=placement.step_timeout_s,
+        )
 
     envs = [first] if first is not None else []
     return EnvBatch(
@@ -201,6 +218,8 @@ class EvaluatorEnvConfig(Protocol):
     def policy(self) -> _MaskKeyed: ...
     @property
     def env_crash_policy(self) -> EnvCrashPolicy: ...
+    @property
+    def env_actors(self) -> EnvActorsConfig: ...
 
 
 class _MaskKeyed(Protocol):
@@ -209,9 +228,10 @@ class _MaskKeyed(Protocol):
 
 
 def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, GreedyEpisodes]:
-    """An evaluator's envs: its ``num_envs`` training envs, reset with the seed of its
-    :data:`~rlactors.seeding.ENV_STREAM`, and the :class:`GreedyEpisodes` of its evaluations
-    (:data:`~rlactors.seeding.EVAL_STREAM`).
+    """An evaluator's envs: its ``num_envs`` training envs (actors, with
+    ``config.env_actors``), reset with the seed of its :data:`~rlactors.seeding.ENV_STREAM`,
+    and the :class:`GreedyEpisodes` of its evaluations (:data:`~rlactors.seeding.EVAL_STREAM`;
+    plain envs, built when an evaluation runs).
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
@@ -223,6 +243,7 @@ def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, Gr
         check=config.check_env,
         mask_key=mask_key,
         crash_policy=config.env_crash_policy,
+        env_actors=config.env_actors,
     )
     envs.reset(seed=derive_seed(config.seed, index, ENV_STREAM))
     greedy = GreedyEpisodes(

@@ -1,0 +1,182 @@
+"""Env actors: an evaluator's envs, each an actor (the seed's ``@wrap_actor ExampleEnv(configs)``).
+
+By default an evaluator's envs are plain objects in its process. With ``env_actors`` set, each
+env lives in an actor of its own and the evaluator holds an :class:`EnvActor`, an
+:class:`~rlactors.core.Env` that forwards to it, inside its usual
+:class:`~rlactors.envs.EnvBatch`:
+
+* ``"colocated"``: the env actors share the evaluator's process (the seed's default: "in the
+  same processor"); messages are direct calls, no copies.
+* ``"process"``: each env actor has a process of its own (a Ray actor on the Ray backend, which
+  may be on another node): for slow simulators, which then step in parallel, since the batch
+  sends every env its action before it waits for any; and for crash-prone ones, whose crash
+  takes down their own process, not the evaluator. (A colocated env runs in the evaluator's
+  own thread: one that hangs hangs the evaluator, and no timeout can end it.)
+
+An env actor that dies, or does not answer a step within ``step_timeout_s`` (it hangs), is a
+crash like an env's exception: the batch kills it, starts a fresh one, drops the episode it was
+running (counted in ``env_crashes``) and goes on, within the run's env crash policy. An error
+of the env's own contract (:class:`~rlactors.envs.errors.EnvCheckError`: a bad observation or
+action) ends the run, as it does for a plain env.
+
+Usage (the evaluators do this from their config's ``env_actors``)::
+
+    batch = EnvBatch([EnvActor(spec, "process") for _ in range(4)],
+                     rebuild=lambda: EnvActor(spec, "process"))
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+
+from rlactors.actors import ActorOptions, ActorRef, Future, kill, spawn_with
+from rlactors.core import Env, Observation
+from rlactors.envs import EnvSpec
+from rlactors.evaluators.config import ENV_ACTOR_MODES
+
+log = logging.getLogger(__name__)
+
+_names = itertools.count()
+
+
+class EnvHost:
+    """The env actor itself: one env, built inside the actor from its spec.
+
+    Args:
+        spec: The env to build.
+        check: Validate every step (``CheckedEnv``).
+        mask_key: The action mask's key in Dict observations.
+    """
+
+    def __init__(self, spec: EnvSpec, check: bool, mask_key: str) -> None:
+        self.env = spec.make(check=check, mask_key=mask_key)
+
+    def describe(
+        self,
+    ) -> tuple[tuple[str, ...], dict[str, gym.Space[Any]], dict[str, gym.Space[Any]]]:
+        """``(roles, {role: observation space}, {role: action space})``."""
+        roles = self.env.roles
+        return (
+            roles,
+            {r: self.env.observation_space(r) for r in roles},
+            {r: self.env.action_space(r) for r in roles},
+        )
+
+    def reset(self, seed: int | None, role: str) -> Observation:
+        """Reset, then ``role``'s first observation (one message, not two)."""
+        self.env.reset(seed)
+        return self.env.observe(role)
+
+    def step(self, actions: Mapping[str, Any], role: str) -> Observation:
+        """Interact, then ``role``'s observation (one message, not two)."""
+        self.env.interact(actions)
+        return self.env.observe(role)
+
+    def close(self) -> None:
+        """Close the env."""
+        self.env.close()
+
+
+class EnvActor(Env):
+    """An :class:`~rlactors.core.Env` whose env runs in an actor (module docstring).
+
+    ``interact`` sends the step and returns at once; ``observe`` waits for its answer (at most
+    ``step_timeout_s``), so a batch that interacts with every env before observing any steps
+    them all at the same time.
+
+    Args:
+        spec: The env to build inside the actor.
+        mode: ``"colocated"`` or ``"process"`` (see the module docstring).
+        check: Validate every step inside the actor (``CheckedEnv``).
+        mask_key: The action mask's key in Dict observations.
+        step_timeout_s: Seconds a step (or reset) may take before the env actor counts as
+            hung: it is killed and the wait raises ``TimeoutError``.
+
+    Raises:
+        ValueError: ``mode`` is not ``colocated`` or ``process``.
+        ActorSpawnError: The env cannot be built (its error, from inside the actor).
+    """
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        mode: str = "process",
+        *,
+        check: bool = True,
+        mask_key: str = "action_mask",
+        step_timeout_s: float = 60.0,
+    ) -> None:
+        if mode not in ENV_ACTOR_MODES[1:]:
+            raise ValueError(f"EnvActor: mode must be one of {ENV_ACTOR_MODES[1:]}, got {mode!r}")
+        self.spec = spec
+        self.step_timeout_s = step_timeout_s
+        options = ActorOptions(name=f"env-{spec.name}-{next(_names)}", colocate=mode == "colocated")
+        self.ref: ActorRef[EnvHost] = spawn_with(options, EnvHost, spec, check, mask_key)
+        roles, observation_spaces, action_spaces = self._wait(self.ref.ask(EnvHost.describe))
+        self._roles: tuple[str, ...] = roles
+        self._observation_spaces: dict[str, gym.Space[Any]] = observation_spaces
+        self._action_spaces: dict[str, gym.Space[Any]] = action_spaces
+        self._pending: Future[Observation] | None = None
+        self._last: Observation | None = None
+        self._hung = False
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self._roles
+
+    def observation_space(self, role: str) -> gym.Space[Any]:
+        return self._observation_spaces[role]
+
+    def action_space(self, role: str) -> gym.Space[Any]:
+        return self._action_spaces[role]
+
+    def reset(self, seed: int | None = None) -> None:
+        self._pending = None
+        self._last = self._wait(self.ref.ask(EnvHost.reset, seed, self._roles[0]))
+
+    def interact(self, actions: Mapping[str, Any]) -> None:
+        self._last = None
+        self._pending = self.ref.ask(EnvHost.step, dict(actions), self._roles[0])
+
+    def observe(self, role: str) -> Observation:
+        if role != self._roles[0]:
+            raise ValueError(f"EnvActor observes role {self._roles[0]!r} only, not {role!r}")
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._last = self._wait(pending)
+        if self._last is None:
+            raise RuntimeError(f"EnvActor {self.ref.name}: observe() before reset()")
+        return self._last
+
+    def close(self) -> None:
+        """Stop the env actor (kill it if it does not stop: it may be hung)."""
+        self._pending = None
+        try:
+            if self._hung:
+                raise TimeoutError("it did not answer its last step")
+            self.ref.tell(EnvHost.close)
+            self.ref.stop(timeout=5.0)
+        except Exception as exc:  # dead or hung already: make sure it is gone
+            log.debug("stopping %s failed (%s); killing it", self.ref.name, exc)
+            try:
+                kill(self.ref)
+            except Exception as again:
+                log.debug("killing %s failed: %s", self.ref.name, again)
+
+    def _wait(self, future: Future[Any]) -> Any:
+        try:
+            return future.result(self.step_timeout_s)
+        except TimeoutError:
+            self._hung = True
+            raise TimeoutError(
+                f"env actor {self.ref.name} did not answer within {self.step_timeout_s} s "
+                "(env_step_timeout_s): treated as hung"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"EnvActor({self.spec.name})"

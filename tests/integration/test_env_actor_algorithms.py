@@ -1,0 +1,53 @@
+"""Algorithms whose evaluators hold their envs as actors (``env_actors``), for a few hundred
+env steps; a multi-role env is refused before any actor starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rlactors.algorithms import get_algorithm
+from rlactors.envs.toy import NimEnv
+
+TINY: dict[str, dict[str, Any]] = {
+    "apex": {
+        "max_env_steps": 600,
+        "iteration_env_steps": 300,
+        "num_envs_per_worker": 2,
+        "rollout_steps": 25,
+        "learning_starts_transitions": 100,
+        "batch_size": 32,
+        "hidden_sizes": (16,),
+    },
+    "ppo": {
+        "max_env_steps": 256,
+        "num_envs_per_worker": 2,
+        "rollout_steps": 16,
+        "num_epochs": 1,
+        "minibatch_size": 32,
+        "hidden_sizes": (16,),
+    },
+}
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    ("name", "backend", "mode"), [("apex", "process", "process"), ("ppo", "inline", "colocated")]
+)
+def test_trains_with_env_actors(name: str, backend: str, mode: str) -> None:
+    entry = get_algorithm(name)
+    config = entry.config_class()(
+        env="CartPole-v1", seed=0, backend=backend, env_actors=mode, **TINY[name]
+    )
+    iterations: list[dict[str, Any]] = []
+    with entry.algorithm_class()(config) as algorithm:
+        algorithm.train(callback=iterations.append)
+    assert iterations[-1]["env_steps"] >= 256 and iterations[-1]["env_crashes"] == 0
+
+
+def test_a_multi_role_env_is_refused_before_any_actor_starts() -> None:
+    entry = get_algorithm("ppo")
+    config = entry.config_class()(env=NimEnv, backend="inline", env_actors="process")
+    with pytest.raises(ValueError, match="env_actors='process' is for single-role envs"):
+        entry.algorithm_class()(config)
