@@ -1,0 +1,175 @@
+"""Env actors at scale: env steps/s of N slow envs stepped in parallel, rlactors vs its peers.
+
+Issue #13's scaling bar: a 2 ms env (``rlactors.envs.toy:SlowEnv``: each step sleeps
+``step_ms``, as a remote simulator would make its caller wait), N = 1, 4, 16, 64 (256 with
+``--n``) envs, each in a process of its own, random actions, no learning. For every N, in the
+same run:
+
+* **rlactors**: an ``EnvBatch`` of N env actors (``env_actors="process"``: what an evaluator
+  holds; the process backend), stepped as an evaluator steps it;
+* **gymnasium**: ``gymnasium.vector.AsyncVectorEnv`` of the same env (``to_gymnasium``);
+* **sb3**: Stable-Baselines3's ``SubprocVecEnv`` (if installed: ``pip install -e '.[bench]'``).
+
+RLlib's env runners are not measured: ``ray[rllib]`` 2.x pins an older gymnasium than ours, and
+this benchmark does not set up an environment of its own for it yet.
+
+Printed per N: env steps/s of each system, its scaling (steps/s over ``N x`` its N = 1 figure;
+the bar is >= 0.8 up to 64) and rlactors' ratio to each peer; start-up seconds. Last line: one
+JSON object.
+
+    python benchmarks/fleet.py [--n 1 4 16 64] [--step-ms 2] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from rlactors.actors import Runtime
+from rlactors.envs import EnvSpec
+from rlactors.envs.to_gymnasium import to_gymnasium
+from rlactors.envs.toy import SlowEnv
+from rlactors.evaluators import EnvActorsConfig, make_env_batch
+
+
+def _gym_slow_env(step_ms: float) -> Callable[[], Any]:
+    def make() -> Any:
+        return to_gymnasium(SlowEnv(step_ms=step_ms))
+
+    return make
+
+
+def _timed(step: Callable[[], None], seconds: float, n: int) -> float:
+    """Env steps/s of ``step`` (one step of ``n`` envs), run for about ``seconds``."""
+    step()  # warm-up: the first step of every env
+    steps, start = 0, time.perf_counter()
+    while True:
+        step()
+        steps += n
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and steps >= 10 * n:
+            return steps / elapsed
+
+
+def rlactors_rate(n: int, step_ms: float, seconds: float) -> tuple[float, float]:
+    """(env steps/s, start-up s) of N env actors in an EnvBatch."""
+    start = time.perf_counter()
+    with Runtime("process"):
+        spec = EnvSpec.of(SlowEnv, {"step_ms": step_ms})
+        batch = make_env_batch(spec, n, check=False, env_actors=EnvActorsConfig("process"))
+        batch.reset(seed=0)
+        startup_s = time.perf_counter() - start
+        rng = np.random.default_rng(0)
+
+        def step() -> None:
+            batch.interact(rng.integers(0, 2, n))
+            batch.observe()
+
+        rate = _timed(step, seconds, n)
+        batch.close()
+    return rate, startup_s
+
+
+def gymnasium_rate(n: int, step_ms: float, seconds: float) -> tuple[float, float]:
+    """(env steps/s, start-up s) of gymnasium's AsyncVectorEnv."""
+    import gymnasium as gym
+
+    start = time.perf_counter()
+    envs = gym.vector.AsyncVectorEnv([_gym_slow_env(step_ms) for _ in range(n)])
+    envs.reset(seed=0)
+    startup_s = time.perf_counter() - start
+    try:
+        rate = _timed(lambda: envs.step(envs.action_space.sample()), seconds, n)
+    finally:
+        envs.close()
+    return rate, startup_s
+
+
+def sb3_rate(n: int, step_ms: float, seconds: float) -> tuple[float, float] | None:
+    """(env steps/s, start-up s) of SB3's SubprocVecEnv, or None without SB3."""
+    try:
+        from stable_baselines3.common.vec_env import SubprocVecEnv
+    except ImportError:
+        return None
+    start = time.perf_counter()
+    envs = SubprocVecEnv([_gym_slow_env(step_ms) for _ in range(n)], start_method="forkserver")
+    envs.seed(0)
+    envs.reset()
+    startup_s = time.perf_counter() - start
+    rng = np.random.default_rng(0)
+    try:
+        rate = _timed(lambda: envs.step(rng.integers(0, 2, n)), seconds, n)
+    finally:
+        envs.close()
+    return rate, startup_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1, 4, 16, 64], help="env counts")
+    parser.add_argument("--step-ms", type=float, default=2.0, help="each env step's sleep")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per run")
+    args = parser.parse_args()
+    systems: dict[str, Callable[[int, float, float], tuple[float, float] | None]] = {
+        "rlactors": rlactors_rate,
+        "gymnasium": gymnasium_rate,
+        "sb3": sb3_rate,
+    }
+    results: dict[str, dict[str, Any]] = {name: {} for name in systems}
+    for n in args.n:
+        for name, measure in systems.items():
+            measured = measure(n, args.step_ms, args.seconds)
+            if measured is not None:
+                rate, startup_s = measured
+                results[name][str(n)] = {"env_steps_per_s": rate, "startup_s": startup_s}
+    base = {name: r.get(str(args.n[0]), {}).get("env_steps_per_s") for name, r in results.items()}
+    first = args.n[0]
+    header = f"{'N':>4}  " + "  ".join(f"{name:>22}" for name in systems) + "  rlactors/peer"
+    print(f"{args.step_ms} ms env, random actions; env steps/s (scaling vs N={first})")
+    print(header)
+    for n in args.n:
+        cells = []
+        for name in systems:
+            entry = results[name].get(str(n))
+            if entry is None or base[name] is None:
+                cells.append(f"{'-':>22}")
+                continue
+            scaling = entry["env_steps_per_s"] / (base[name] * n / first)
+            entry["scaling"] = scaling
+            cells.append(f"{entry['env_steps_per_s']:>12,.0f} ({scaling:4.2f}x)")
+        ours = results["rlactors"][str(n)]["env_steps_per_s"]
+        ratios = {
+            peer: ours / results[peer][str(n)]["env_steps_per_s"]
+            for peer in ("gymnasium", "sb3")
+            if str(n) in results[peer]
+        }
+        results["rlactors"][str(n)]["ratio_to"] = ratios
+        print(
+            f"{n:>4}  "
+            + "  ".join(cells)
+            + "  "
+            + ", ".join(f"{p} {r:.2f}" for p, r in ratios.items())
+        )
+    print(
+        json.dumps(
+            {
+                "benchmark": "fleet",
+                "step_ms": args.step_ms,
+                "n": args.n,
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "rllib": "not measured (needs an environment of its own)",
+                "results": results,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
