@@ -14,10 +14,17 @@ RLlib's env runners are not measured: ``ray[rllib]`` 2.x pins an older gymnasium
 this benchmark does not set up an environment of its own for it yet.
 
 Printed per N: env steps/s of each system, its scaling (steps/s over ``N x`` its N = 1 figure;
-the bar is >= 0.8 up to 64) and rlactors' ratio to each peer; start-up seconds. Last line: one
-JSON object.
+the bar is >= 0.8 up to 64) and rlactors' ratio to each peer; start-up seconds.
+
+``--apex-workers W`` instead runs Ape-X with W workers on CartPole-v1 (the process backend,
+``stop_reward`` 475, 200K env steps at most) and prints whether it solved, its env steps and
+wall time, and the peak memory of the whole process tree (RSS summed, and PSS: shared pages
+split among their sharers; the goal is <= 4 GB at 256 workers), sampled every 0.5 s.
+
+Last line: one JSON object.
 
     python benchmarks/fleet.py [--n 1 4 16 64] [--step-ms 2] [--seconds 3]
+    python benchmarks/fleet.py --apex-workers 256 [--seed 0]
 """
 
 from __future__ import annotations
@@ -111,12 +118,57 @@ def sb3_rate(n: int, step_ms: float, seconds: float) -> tuple[float, float] | No
     return rate, startup_s
 
 
+def apex_fleet(workers: int, seed: int) -> dict[str, Any]:
+    """Ape-X with ``workers`` workers on CartPole-v1, with the tree's peak memory."""
+    from _proc_memory import PeakMemory
+
+    from rlactors.algorithms.apex.algorithm import Apex
+    from rlactors.algorithms.apex.config import ApexConfig
+
+    config = ApexConfig(
+        env="CartPole-v1",
+        seed=seed,
+        num_workers=workers,
+        max_env_steps=200_000,
+        stop_reward=475.0,
+    )
+    start = time.perf_counter()
+    with PeakMemory() as memory, Apex(config) as apex:
+        result = apex.train(progress=True)
+    wall_s = time.perf_counter() - start
+    return {
+        "workers": workers,
+        "seed": seed,
+        "solved": bool(result["solved"]),
+        "env_steps": result["env_steps"],
+        "eval_return_mean": result.get("eval_return_mean"),
+        "wall_s": wall_s,
+        "peak_processes": memory.peak_processes,
+        "peak_rss_bytes": memory.peak_rss,
+        "peak_pss_bytes": memory.peak_pss,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[1, 4, 16, 64], help="env counts")
     parser.add_argument("--step-ms", type=float, default=2.0, help="each env step's sleep")
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per run")
+    parser.add_argument("--apex-workers", type=int, help="run Ape-X with this many workers")
+    parser.add_argument("--seed", type=int, default=0, help="Ape-X's seed")
     args = parser.parse_args()
+    if args.apex_workers is not None:
+        fleet = apex_fleet(args.apex_workers, args.seed)
+        gb = 1024**3
+        print(
+            f"Ape-X, {fleet['workers']} workers, CartPole-v1 seed {fleet['seed']}: "
+            f"{'solved' if fleet['solved'] else 'NOT solved'} in {fleet['env_steps']:,} env "
+            f"steps, {fleet['wall_s']:.0f} s; peak {fleet['peak_processes']} processes, "
+            f"RSS {fleet['peak_rss_bytes'] / gb:.2f} GiB summed, "
+            f"PSS {fleet['peak_pss_bytes'] / gb:.2f} GiB"
+        )
+        print(json.dumps({"benchmark": "fleet_apex", **fleet}))
+        return
     systems: dict[str, Callable[[int, float, float], tuple[float, float] | None]] = {
         "rlactors": rlactors_rate,
         "gymnasium": gymnasium_rate,
