@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, cast
 from rlactors.algorithms.actor_critic_config import ActorCriticRunConfig
 from rlactors.algorithms.builder import Builder, PolicyEntry, PolicyMap
 from rlactors.core import DEFAULT_POLICY_ID
-from rlactors.evaluators import ActorCriticEvaluator, EnvActorsConfig, RolloutConfig
+from rlactors.evaluators import ActorCriticEvaluator, RolloutConfig
 from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.optimizers.worker_group import WorkerGroup, evaluator_group
 from rlactors.policies import ActorCriticConfig
@@ -137,11 +137,10 @@ class ActorCriticBuilder(Builder):
         self, env_steps: int
     ) -> tuple[type[ActorCriticEvaluator], RolloutConfig] | None:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate). Its one
-        # rollout env is never stepped (evaluate() builds plain envs of its own), so it is no
-        # env actor either.
+        # rollout env is never stepped: evaluate() builds envs of its own.
         seed = derive_seed(self.config.seed, GREEDY_EVALUATOR_STREAM)
         return ActorCriticEvaluator, dataclasses.replace(
-            self.rollout_config(env_steps), num_envs=1, seed=seed, env_actors=EnvActorsConfig()
+            self.rollout_config(env_steps), num_envs=1, seed=seed
         )
 
     def update_schedules(self, policies: PolicyMap, env_steps: int) -> None:

@@ -34,7 +34,15 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlactors.actors import ActorOptions, ActorRef, Future, kill, spawn_with
+from rlactors.actors import (
+    ActorOptions,
+    ActorRef,
+    Future,
+    SpawnRequest,
+    kill,
+    spawn_many,
+    spawn_with,
+)
 from rlactors.core import Env, Observation
 from rlactors.envs import EnvSpec
 from rlactors.evaluators.config import ENV_ACTOR_MODES
@@ -100,6 +108,8 @@ class EnvActor(Env):
     Raises:
         ValueError: ``mode`` is not ``colocated`` or ``process``.
         ActorSpawnError: The env cannot be built (its error, from inside the actor).
+
+    ``ref`` wraps an env actor spawned already (:meth:`many`) instead of spawning one.
     """
 
     def __init__(
@@ -110,13 +120,17 @@ class EnvActor(Env):
         check: bool = True,
         mask_key: str = "action_mask",
         step_timeout_s: float = 60.0,
+        ref: ActorRef[EnvHost] | None = None,
     ) -> None:
         if mode not in ENV_ACTOR_MODES[1:]:
             raise ValueError(f"EnvActor: mode must be one of {ENV_ACTOR_MODES[1:]}, got {mode!r}")
         self.spec = spec
         self.step_timeout_s = step_timeout_s
-        options = ActorOptions(name=f"env-{spec.name}-{next(_names)}", colocate=mode == "colocated")
-        self.ref: ActorRef[EnvHost] = spawn_with(options, EnvHost, spec, check, mask_key)
+        self.ref: ActorRef[EnvHost] = (
+            ref
+            if ref is not None
+            else spawn_with(_options(spec, mode), EnvHost, spec, check, mask_key)
+        )
         roles, observation_spaces, action_spaces = self._wait(self.ref.ask(EnvHost.describe))
         self._roles: tuple[str, ...] = roles
         self._observation_spaces: dict[str, gym.Space[Any]] = observation_spaces
@@ -124,6 +138,28 @@ class EnvActor(Env):
         self._pending: Future[Observation] | None = None
         self._last: Observation | None = None
         self._hung = False
+
+    @classmethod
+    def many(
+        cls,
+        spec: EnvSpec,
+        n: int,
+        mode: str = "process",
+        *,
+        check: bool = True,
+        mask_key: str = "action_mask",
+        step_timeout_s: float = 60.0,
+    ) -> list[EnvActor]:
+        """``n`` env actors, their processes started at once (:func:`spawn_many`), not one
+        after the other: each process start imports Python, numpy and the env (seconds)."""
+        refs: list[ActorRef[EnvHost]] = spawn_many(
+            SpawnRequest(EnvHost, (spec, check, mask_key), {}, _options(spec, mode))
+            for _ in range(n)
+        )
+        return [
+            cls(spec, mode, check=check, mask_key=mask_key, step_timeout_s=step_timeout_s, ref=ref)
+            for ref in refs
+        ]
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -180,3 +216,7 @@ class EnvActor(Env):
 
     def __repr__(self) -> str:
         return f"EnvActor({self.spec.name})"
+
+
+def _options(spec: EnvSpec, mode: str) -> ActorOptions:
+    return ActorOptions(name=f"env-{spec.name}-{next(_names)}", colocate=mode == "colocated")

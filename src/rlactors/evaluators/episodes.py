@@ -67,7 +67,18 @@ def make_env_batch(
             step_timeout_s=placement.step_timeout_s,
         )
 
-    envs = [first] if first is not None else []
+    envs: list[Env] = [first] if first is not None else []
+    if placement.mode != "none":
+        from rlactors.evaluators.env_actors import EnvActor
+
+        envs += EnvActor.many(
+            spec,
+            num_envs - len(envs),
+            placement.mode,
+            check=check,
+            mask_key=mask_key,
+            step_timeout_s=placement.step_timeout_s,
+        )
     return EnvBatch(
         envs + [build() for _ in range(num_envs - len(envs))],
         rebuild=build,
@@ -143,6 +154,7 @@ class GreedyEpisodes:
             one's episodes derive from ``derive_seed(*seed_path, n)``.
         mask_key: The observation key of the action mask (Dict observations).
         crash_policy: How many env crashes to survive (a crashed episode is run again).
+        env_actors: Whether its envs are actors (default: plain envs in this process).
     """
 
     def __init__(
@@ -153,8 +165,10 @@ class GreedyEpisodes:
         seed_path: tuple[int, ...],
         mask_key: str = DEFAULT_MASK_KEY,
         crash_policy: EnvCrashPolicy | None = None,
+        env_actors: EnvActorsConfig | None = None,
     ) -> None:
         self._env = env
+        self._env_actors = env_actors
         self._check = check
         self._mask_key = mask_key
         self._crash_policy = crash_policy
@@ -189,6 +203,7 @@ class GreedyEpisodes:
                 check=self._check,
                 mask_key=self._mask_key,
                 crash_policy=self._crash_policy,
+                env_actors=self._env_actors,
             )
         self._calls += 1
         if seed is None:
@@ -231,7 +246,7 @@ def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, Gr
     """An evaluator's envs: its ``num_envs`` training envs (actors, with
     ``config.env_actors``), reset with the seed of its :data:`~rlactors.seeding.ENV_STREAM`,
     and the :class:`GreedyEpisodes` of its evaluations (:data:`~rlactors.seeding.EVAL_STREAM`;
-    plain envs, built when an evaluation runs).
+    built when an evaluation runs, actors too).
 
     Raises:
         EnvSpecError: ``config.env`` cannot be built.
@@ -252,5 +267,6 @@ def evaluator_envs(config: EvaluatorEnvConfig, index: int) -> tuple[EnvBatch, Gr
         seed_path=(config.seed, index, EVAL_STREAM),
         mask_key=mask_key,
         crash_policy=config.env_crash_policy,
+        env_actors=config.env_actors,
     )
     return envs, greedy

@@ -25,7 +25,6 @@ shards per trained policy id (:mod:`rlactors.optimizers.multi_agent_async_replay
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +34,7 @@ from rlactors.algorithms.loop import TrainingLoop
 from rlactors.algorithms.multi_agent_q import MultiAgentQBuilder
 from rlactors.algorithms.q_learning import QLearningBuilder
 from rlactors.core import DEFAULT_POLICY_ID
-from rlactors.evaluators import DQNEvaluator, EnvActorsConfig
+from rlactors.evaluators import DQNEvaluator
 from rlactors.optimizers.async_replay import AsyncReplayConfig, AsyncReplayOptimizer
 from rlactors.optimizers.multi_agent_async_replay import MultiAgentAsyncReplayOptimizer
 from rlactors.seeding import APEX_GREEDY_EVALUATOR_STREAM, APEX_WORKERS_STREAM
@@ -96,9 +95,7 @@ class ApexBuilder(QLearningBuilder):
 
     def greedy_evaluator(self, env_steps: int) -> tuple[Callable[..., Any], Any] | None:
         # Greedy evaluations run beside learning (see GreedyEvaluations._maybe_evaluate).
-        # Its one training env is never stepped (evaluate() builds plain envs of its own).
-        config = self.evaluator_config(1, APEX_GREEDY_EVALUATOR_STREAM, 0.0, env_steps)
-        return DQNEvaluator, dataclasses.replace(config, env_actors=EnvActorsConfig())
+        return DQNEvaluator, self.evaluator_config(1, APEX_GREEDY_EVALUATOR_STREAM, 0.0, env_steps)
 
 
 class MultiAgentApexBuilder(MultiAgentQBuilder, ApexBuilder):
