@@ -26,9 +26,11 @@ picks them:
   ``stop_reward`` 475 over 20 greedy episodes (and the default greedy confirmation),
   ``--backend process``. Every run is a fresh ``python`` process (this script in ``--child``
   mode, launched by ``apex_cartpole.launch``), timed from launch to its solved report; seeds
-  alternate which mode goes first. Reported: solved seeds, env steps and wall seconds per seed,
-  the median over seeds of each seed's server/local wall ratio (seeds both modes solved) and
-  the ratio of the modes' median seconds, and the server's batch metrics of the last iteration.
+  alternate which mode goes first. Reported: solved seeds, env steps, wall seconds and
+  training env steps/s per seed, the server's batch metrics of the last iteration, and the
+  medians over seeds of each seed's server/local ratios of wall seconds (seeds both modes
+  solved) and of env steps/s (the two modes do not learn alike step for step, so the env
+  steps to solve differ by chance: speed is the steadier figure of what serving costs).
 
 No bar: the figures say what a server costs or saves here. On 2 cores, 8 evaluators and a
 server share the CPU, and every step of every evaluator becomes a round trip through a pipe
@@ -201,14 +203,23 @@ def sampling_ratios(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float
 def solve_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """One algorithm's runs by mode -> solved counts, medians and the server/local ratios.
 
-    ``median_wall_ratio_server_over_local`` is the median over seeds both modes solved of
-    each seed's ratio (a seed's two runs share its learning curve, so their ratio is the
-    inference cost); ``median_seconds_ratio`` is the ratio of the modes' medians over their
-    solved seeds.
+    A run's ``env_steps_per_s`` is its env steps over its in-process seconds (building the
+    algorithm to its result: training speed, evaluations included). The ratios are medians
+    over seeds of each seed's server/local ratio: ``median_wall_ratio_server_over_local`` of
+    the wall seconds (seeds both modes solved), ``median_env_steps_per_s_ratio_...`` of the
+    training speeds (every seed: the two modes do not follow the same learning curve, as the
+    process backend's timing and the server's sampling stream differ, so the env steps to
+    solve differ by chance and speed is the steadier measure of what the server costs);
+    ``median_seconds_ratio_server_over_local`` is the ratio of the modes' medians.
     """
     out: dict[str, Any] = {}
     for mode, mode_runs in runs.items():
+        for r in mode_runs:
+            seconds = r.get("in_process_seconds")
+            if r.get("env_steps") and seconds:
+                r["env_steps_per_s"] = round(r["env_steps"] / seconds, 1)
         solved = [r for r in mode_runs if r["solved"]]
+        rates = [r["env_steps_per_s"] for r in mode_runs if "env_steps_per_s" in r]
         out[mode] = {
             "solved_seeds": len(solved),
             "seeds": len(mode_runs),
@@ -218,22 +229,59 @@ def solve_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "median_seconds_to_solve": statistics.median(r["seconds"] for r in solved)
             if solved
             else None,
+            "median_env_steps_per_s": statistics.median(rates) if rates else None,
             "per_seed": mode_runs,
         }
     local = {r["seed"]: r for r in runs.get("local", [])}
-    per_seed = [
-        s["seconds"] / local[s["seed"]]["seconds"]
-        for s in runs.get("server", [])
-        if s["solved"] and s["seed"] in local and local[s["seed"]]["solved"]
+    pairs = [(s, local[s["seed"]]) for s in runs.get("server", []) if s["seed"] in local]
+    wall = [s["seconds"] / b["seconds"] for s, b in pairs if s["solved"] and b["solved"]]
+    speed = [
+        s["env_steps_per_s"] / b["env_steps_per_s"]
+        for s, b in pairs
+        if "env_steps_per_s" in s and "env_steps_per_s" in b
     ]
-    out["median_wall_ratio_server_over_local"] = (
-        round(statistics.median(per_seed), 3) if per_seed else None
+    out["median_wall_ratio_server_over_local"] = round(statistics.median(wall), 3) if wall else None
+    out["median_env_steps_per_s_ratio_server_over_local"] = (
+        round(statistics.median(speed), 3) if speed else None
     )
     out["median_seconds_ratio_server_over_local"] = ratio(
         out.get("server", {}).get("median_seconds_to_solve"),
         out.get("local", {}).get("median_seconds_to_solve"),
     )
     return out
+
+
+def format_solve_table(algo: str, summary: dict[str, Any]) -> str:
+    """One algorithm's runs, a line per seed: local beside server, then the ratios."""
+    lines = [
+        f"{algo:5} {'seed':>4} | {'local: solved':>13} {'steps':>6} {'wall_s':>6} {'steps/s':>7} "
+        f"| {'server: solved':>14} {'steps':>6} {'wall_s':>6} {'steps/s':>7} {'rows/b':>6} "
+        f"{'req/b':>5} {'batches':>7}"
+    ]
+    servers = {r["seed"]: r for r in summary["server"]["per_seed"]}
+    for b in summary["local"]["per_seed"]:
+        s = servers.get(b["seed"], {})
+        batches = s.get("inference") or {}
+
+        def cols(r: dict[str, Any], width: int) -> str:
+            return (
+                f"{r.get('solved', '-')!s:>{width}} {r.get('env_steps') or 0:6d} "
+                f"{r.get('seconds', 0.0):6.1f} {r.get('env_steps_per_s', 0.0):7.0f}"
+            )
+
+        lines.append(
+            f"{algo:5} {b['seed']:4d} | {cols(b, 13)} | {cols(s, 14)} "
+            f"{batches.get('rows_per_batch', 0.0):6.2f} "
+            f"{batches.get('requests_per_batch', 0.0):5.2f} {batches.get('batches', 0):7d}"
+        )
+    lines.append(
+        f"{algo}: solved local {summary['local']['solved_seeds']}/{summary['local']['seeds']}, "
+        f"server {summary['server']['solved_seeds']}/{summary['server']['seeds']}; "
+        "median per-seed ratios server/local: wall "
+        f"{summary['median_wall_ratio_server_over_local']}, env steps/s "
+        f"{summary['median_env_steps_per_s_ratio_server_over_local']}"
+    )
+    return "\n".join(lines)
 
 
 def format_sampling_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -533,22 +581,8 @@ def run_solve(algos: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
                 runs[mode].append(run)
                 print(f"{algo} {mode:6} seed {seed}: {json.dumps(run)}", flush=True)
         out[algo] = {"budget_env_steps": BUDGETS[algo], **solve_summary(runs)}
-    print(
-        f"{'algo':5} {'mode':6} {'seed':>4} {'solved':>6} {'env_steps':>9} {'wall_s':>7}  batches"
-    )
     for algo in algos:
-        for mode in MODES:
-            for r in out[algo][mode]["per_seed"]:
-                print(
-                    f"{algo:5} {mode:6} {r['seed']:4d} {r['solved']!s:>6} "
-                    f"{r['env_steps'] or 0:9d} {r['seconds']:7.1f}  {r.get('inference')}"
-                )
-        summary = out[algo]
-        print(
-            f"{algo}: solved local {summary['local']['solved_seeds']}/{len(seeds)}, server "
-            f"{summary['server']['solved_seeds']}/{len(seeds)}; median wall ratio server/local "
-            f"{summary['median_wall_ratio_server_over_local']}"
-        )
+        print(format_solve_table(algo, out[algo]))
     return out
 
 

@@ -73,25 +73,31 @@ def test_sampling_ratios_divide_each_server_by_its_local_row(bench: ModuleType) 
 
 
 def run(seed: int, solved: bool, seconds: float, env_steps: int = 1000) -> dict[str, Any]:
-    return {"seed": seed, "solved": solved, "seconds": seconds, "env_steps": env_steps}
+    return {"seed": seed, "solved": solved, "seconds": seconds, "env_steps": env_steps,
+            "in_process_seconds": seconds - 1.0}  # fmt: skip
 
 
-def test_solve_summary_takes_per_seed_ratios_over_seeds_both_modes_solved(
-    bench: ModuleType,
-) -> None:
+def test_solve_summary_takes_per_seed_ratios(bench: ModuleType) -> None:
     runs = {
-        "local": [run(0, True, 10.0), run(1, True, 20.0), run(2, False, 99.0), run(3, True, 40.0)],
-        "server": [run(0, True, 20.0), run(1, True, 30.0), run(2, True, 5.0), run(3, False, 1.0)],
-    }
+        "local": [run(0, True, 11.0), run(1, True, 21.0), run(2, False, 101.0), run(3, True, 41.0)],
+        "server": [
+            run(0, True, 21.0), run(1, True, 31.0, 3000), run(2, True, 6.0), run(3, False, 2.0)
+        ],
+    }  # fmt: skip
     got = bench.solve_summary(runs)
     assert got["local"]["solved_seeds"] == 3 and got["server"]["solved_seeds"] == 3
-    assert got["local"]["median_seconds_to_solve"] == 20.0
-    assert got["server"]["median_seconds_to_solve"] == 20.0
-    # Seeds 0 and 1 only: ratios 2.0 and 1.5.
-    assert got["median_wall_ratio_server_over_local"] == 1.75
+    assert got["local"]["median_seconds_to_solve"] == 21.0
+    assert got["server"]["median_seconds_to_solve"] == 21.0
     assert got["median_seconds_ratio_server_over_local"] == 1.0
-    none_solved = bench.solve_summary({"local": [run(0, False, 1.0)], "server": []})
+    # Wall: seeds both solved (0 and 1): 21/11 and 31/21.
+    assert got["median_wall_ratio_server_over_local"] == round((21 / 11 + 31 / 21) / 2, 3)
+    # Speed, env steps over in-process seconds (seconds - 1), on every seed: local 100, 50,
+    # 10, 25; server 50, 100, 200, 1000; ratios 0.5, 2, 20, 40.
+    assert [r["env_steps_per_s"] for r in got["local"]["per_seed"]] == [100, 50, 10, 25]
+    assert got["median_env_steps_per_s_ratio_server_over_local"] == 11.0
+    none_solved = bench.solve_summary({"local": [run(0, False, 2.0)], "server": []})
     assert none_solved["median_wall_ratio_server_over_local"] is None
+    assert none_solved["median_env_steps_per_s_ratio_server_over_local"] is None
     assert none_solved["local"]["median_env_steps_to_solve"] is None
 
 
