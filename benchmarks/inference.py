@@ -27,10 +27,11 @@ picks them:
   ``--backend process``. Every run is a fresh ``python`` process (this script in ``--child``
   mode, launched by ``apex_cartpole.launch``), timed from launch to its solved report; seeds
   alternate which mode goes first. Reported: solved seeds, env steps, wall seconds and
-  training env steps/s per seed, the server's batch metrics of the last iteration, and the
-  medians over seeds of each seed's server/local ratios of wall seconds (seeds both modes
-  solved) and of env steps/s (the two modes do not learn alike step for step, so the env
-  steps to solve differ by chance: speed is the steadier figure of what serving costs).
+  training env steps/s (the last iteration's ``env_steps_per_s``) per seed, the server's
+  batch metrics of the last iteration, and the medians over seeds of each seed's
+  server/local ratios of wall seconds (seeds both modes solved) and of env steps/s (the two
+  modes do not learn alike step for step, so the env steps to solve differ by chance: speed
+  is the steadier figure of what serving costs).
 
 No bar: the figures say what a server costs or saves here. On 2 cores, 8 evaluators and a
 server share the CPU, and every step of every evaluator becomes a round trip through a pipe
@@ -203,8 +204,8 @@ def sampling_ratios(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float
 def solve_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """One algorithm's runs by mode -> solved counts, medians and the server/local ratios.
 
-    A run's ``env_steps_per_s`` is its env steps over its in-process seconds (building the
-    algorithm to its result: training speed, evaluations included). The ratios are medians
+    A run's ``env_steps_per_s`` is its last iteration's: env steps over seconds since
+    training started (after every actor is spawned; evaluations included). The ratios are medians
     over seeds of each seed's server/local ratio: ``median_wall_ratio_server_over_local`` of
     the wall seconds (seeds both modes solved), ``median_env_steps_per_s_ratio_...`` of the
     training speeds (every seed: the two modes do not follow the same learning curve, as the
@@ -214,12 +215,8 @@ def solve_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for mode, mode_runs in runs.items():
-        for r in mode_runs:
-            seconds = r.get("in_process_seconds")
-            if r.get("env_steps") and seconds:
-                r["env_steps_per_s"] = round(r["env_steps"] / seconds, 1)
         solved = [r for r in mode_runs if r["solved"]]
-        rates = [r["env_steps_per_s"] for r in mode_runs if "env_steps_per_s" in r]
+        rates = [r["env_steps_per_s"] for r in mode_runs if r.get("env_steps_per_s")]
         out[mode] = {
             "solved_seeds": len(solved),
             "seeds": len(mode_runs),
@@ -238,7 +235,7 @@ def solve_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     speed = [
         s["env_steps_per_s"] / b["env_steps_per_s"]
         for s, b in pairs
-        if "env_steps_per_s" in s and "env_steps_per_s" in b
+        if s.get("env_steps_per_s") and b.get("env_steps_per_s")
     ]
     out["median_wall_ratio_server_over_local"] = round(statistics.median(wall), 3) if wall else None
     out["median_env_steps_per_s_ratio_server_over_local"] = (
@@ -562,6 +559,7 @@ def child(system: str, seed: int, backend: str, launched_at: float) -> None:
                 "eval_return_mean": result["eval_return_mean"],
                 "final_eval_return_mean": last.get("final_eval_return_mean"),
                 "iterations": last.get("iteration"),
+                "env_steps_per_s": round(last.get("env_steps_per_s", 0.0), 1),
                 "inference": last.get("inference"),
             },
         )
