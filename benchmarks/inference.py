@@ -5,7 +5,7 @@ picks them:
 
 * ``sampling`` (process backend, no learning): 8 evaluators of 4 CartPole-v1 envs each, first
   with a local numpy policy copy in each, then acting through one ``ServedPolicy`` (a supervised
-  ``PolicyServer`` and a client per evaluator), for ``max_wait_ms`` 0 and 2 (the default). For
+  ``PolicyServer`` and a client per evaluator), for ``max_wait_ms`` 0 (the default) and 2. For
   ``DQNEvaluator.sample()`` (kind ``q``, epsilon 0.1, no priorities) and
   ``ActorCriticEvaluator.rollout()`` (kind ``actor_critic``), each with the algorithms' default
   network (Ape-X's dueling (128, 128), the actor-critics' (64, 64)) and a large one (512, 512),

@@ -40,5 +40,6 @@ def test_solves_cartpole_acting_through_a_policy_server(name: str) -> None:
     print(f"\n{name} CartPole-v1 seed 0, inference=server: {result} {inference} ({wall_s:.1f} s)")
     assert result["solved"], result
     assert result["env_steps"] <= BUDGETS[name]
-    # Both evaluators' requests were acted on together (2 x 4 envs a batch at most).
-    assert inference["max_batch_rows"] == 8 and inference["rows_per_batch"] > 4
+    # Every step went through the server (2 x 4 envs a batch at most), which never failed.
+    assert inference["batches"] > 0 and 4 <= inference["max_batch_rows"] <= 8
+    assert inference["restarts"] == 0

@@ -28,7 +28,7 @@ _RUN: dict[str, Any] = {
     "env_step_timeout_s": 60.0,
     "inference": "local",  # added with the policy server (issue #13)
     "inference_max_batch_rows": 1024,
-    "inference_max_wait_ms": 2.0,
+    "inference_max_wait_ms": 0.0,
     "max_env_steps": 100_000,
     "stop_reward": None,
     "eval_episodes": 20,

@@ -23,9 +23,11 @@ class ServerConfig:
     max_batch_rows: int = 1024
     """Observations (rows, summed over requests) that make a batch full, >= 1."""
 
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 0.0
     """Milliseconds the oldest request may wait for the rest of the last batch's evaluators
-    to join it, >= 0 (0: answer whenever the mailbox is empty)."""
+    to join it, >= 0 (0, the default: answer whenever the mailbox is empty). Waiting forms
+    larger batches, but on 2 cores it was slower at every setting measured
+    (``benchmarks/inference.py``, docs/inference.md)."""
 
     def __post_init__(self) -> None:
         """Checks the fields.
