@@ -240,3 +240,14 @@ class DyingCorridorEnv(CorridorEnv):
                 raise RuntimeError("inline: the env's process would have died here")
             os._exit(3)
         super().interact(actions)
+
+
+class BatcherUser:
+    """Spawns a colocated Batcher and asks it from inside its own message: the wait holds
+    the process, so only on_idle (told nothing else can come) can answer."""
+
+    def __init__(self) -> None:
+        self.batcher = spawn_with(ActorOptions(colocate=True), Batcher, 60.0)
+
+    def ask_twice(self) -> list[int]:
+        return [self.batcher.ask(i).result(10.0) for i in range(2)]

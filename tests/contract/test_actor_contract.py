@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from actor_fixtures import (
     Batcher,
+    BatcherUser,
     Broken,
     Counter,
     EnvActor,
@@ -412,3 +413,11 @@ def test_an_idle_actor_that_asks_to_wait_is_called_again(runtime: Runtime) -> No
         assert answers == [4, 4, 4, 4]
     else:
         assert took >= 0.15  # waited for more before answering
+
+
+def test_a_colocated_idle_actor_answers_a_wait_inside_its_process(runtime: Runtime) -> None:
+    # Regression: an actor waiting on a colocated receive loop that keeps its asks (a policy
+    # server beside its caller) got DeadlockError on the process and Ray backends: the
+    # nested wait never gave the idle actor its turn.
+    user = spawn(BatcherUser)
+    assert user.ask("ask_twice").result(TIMEOUT) == [1, 1]

@@ -68,3 +68,19 @@ def test_env_actors_config_is_checked() -> None:
         EnvActorsConfig("threads")
     with pytest.raises(ValueError, match=r"EnvActorsConfig\.step_timeout_s must be"):
         EnvActorsConfig("process", step_timeout_s=0)
+
+
+def test_an_env_batch_of_env_actors_holds_actors_and_stops_them() -> None:
+    from rlactors.evaluators import make_env_batch
+    from rlactors.evaluators.env_actors import EnvActor
+
+    with Runtime("inline"):
+        batch = make_env_batch("CartPole-v1", 2, env_actors=EnvActorsConfig("process"))
+        assert all(isinstance(env, EnvActor) for env in batch.envs)
+        batch.reset(seed=0)
+        batch.interact(np.zeros(2, np.int64))
+        assert batch.observe().states.shape == (2, 4)
+        refs = [env.ref for env in batch.envs]  # type: ignore[attr-defined]
+        batch.close()
+        with pytest.raises(Exception, match=r"stopped|died|gone"):
+            refs[0].ask("describe").result(TIMEOUT)

@@ -149,3 +149,59 @@ def test_server_config_is_checked() -> None:
         ServerConfig(max_batch_rows=0)
     with pytest.raises(ValueError, match=r"ServerConfig\.max_wait_ms must be a number >= 0"):
         ServerConfig(max_wait_ms=-1.0)
+
+
+class _CountingServer:
+    """A ServedPolicy stand-in that counts the weights it is sent."""
+
+    policy_id = DEFAULT_POLICY_ID
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.stopped = False
+
+    def client(self, index: int) -> str:
+        return f"client-{index}"
+
+    def set_weights(self, weights: object) -> None:
+        self.sent += 1
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class _Worker:
+    def __init__(self, index: int = 0, policy: str | None = None) -> None:
+        self.policy = policy
+
+    def set_weights(self, weights: object) -> None:
+        raise AssertionError("with a server, no worker is sent weights")
+
+    def which(self) -> str | None:
+        return self.policy
+
+
+def test_a_group_with_a_server_sends_each_broadcast_once_to_the_server() -> None:
+    # Regression: every broadcast sent the weights to the server once per worker.
+    from rlactors.optimizers.worker_group import WorkerGroup
+
+    server = _CountingServer()
+    with Runtime("inline"):
+        group = WorkerGroup(
+            _Worker, lambda i: (), 5, weights=lambda: {DEFAULT_POLICY_ID: {}},
+            server=server,  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert server.sent == 1
+        group.broadcast()
+        group.broadcast()
+        assert server.sent == 3
+        assert group.refs[3].ask("which").result(TIMEOUT) == "client-3"
+        group.stop()
+    assert server.stopped
+
+
+def test_a_request_without_observations_is_refused(runtime: Runtime) -> None:
+    server = spawn(PolicyServer, ServerConfig(), "q", CARTPOLE_OBS, CARTPOLE_ACTIONS, NET, 0)
+    with pytest.raises(ValueError, match="client 0 sent no observations"):
+        server.ask(("q_values", DEFAULT_POLICY_ID, 0, np.zeros((0, 4), np.float32))).result(TIMEOUT)
+    server.stop()

@@ -1,7 +1,7 @@
 """Every algorithm with ``inference="server"``: its evaluators act through one policy server.
 
-A few hundred env steps each on the inline backend (and Ape-X and A3C, whose workers run
-asynchronously and A3C's compute gradients from the served weights, on the process one); the
+A few hundred env steps each on the inline backend (and Ape-X and IMPALA, whose workers run
+asynchronously, on the process one; A3C refuses a server); the
 iteration metrics carry the server's batches; a multi-role env is refused before any actor
 starts.
 """
@@ -39,7 +39,6 @@ TINY: dict[str, dict[str, Any]] = {
     },
     "a2c": {**_ACTOR_CRITIC, "max_env_steps": 256},
     "ppo": {**_ACTOR_CRITIC, "max_env_steps": 256, "num_epochs": 1, "minibatch_size": 32},
-    "a3c": {**_ACTOR_CRITIC, "max_env_steps": 256, "iteration_env_steps": 128},
     "impala": {**_ACTOR_CRITIC, "max_env_steps": 256, "iteration_env_steps": 128},
 }
 
@@ -78,11 +77,18 @@ def test_a_served_run_is_reproducible_inline() -> None:
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("name", ["apex", "a3c"])
+@pytest.mark.parametrize("name", ["apex", "impala"])
 def test_trains_through_a_policy_server_on_processes(name: str) -> None:
     _, iterations = run(name, backend="process", inference="server")
     served = iterations[-1]["inference"]
     assert served["batches"] > 0 and served["max_batch_rows"] >= 2
+
+
+def test_a3c_refuses_a_policy_server() -> None:
+    # Its workers' gradients are taken at the weights their rollouts acted with.
+    entry = get_algorithm("a3c")
+    with pytest.raises(ValueError, match=r"A3CConfig\.inference must be 'local'"):
+        entry.config_class()(env="CartPole-v1", inference="server")
 
 
 def test_a_multi_role_env_is_refused_before_any_actor_starts() -> None:

@@ -10,6 +10,7 @@ an actor that is already running further up the stack is skipped, never re-enter
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -270,9 +271,10 @@ class Host:
         owed = len(self.queue)
         while done is None or not done():
             env = self._next_runnable()
-            if env is None and self.idlers and self.sole_source:
-                # Nothing else can arrive while this thread waits: an idle actor answers now
-                # what it kept for later (a policy server's partial batch).
+            if env is None and self.idlers and (self.sole_source or done is not None):
+                # Nothing else can arrive while this thread waits (inline; or a wait inside an
+                # actor, which holds its host): an idle actor answers now what it kept for
+                # later (a policy server's partial batch).
                 self.run_idle(can_wait=False)
                 if done is not None and done():
                     return True
@@ -307,7 +309,10 @@ class Host:
             actor.busy = True
             _context.actor = actor
             try:
-                delay = actor.instance.on_idle(can_wait)
+                asked = actor.instance.on_idle(can_wait)
+                delay = None if asked is None else float(asked)
+                if delay is not None and not math.isfinite(delay):
+                    raise ValueError(f"on_idle returned {asked!r}, not a number of seconds")
             except Exception:
                 log.exception("actor %s: on_idle raised", actor.spec.name)
                 delay = None
@@ -315,7 +320,7 @@ class Host:
                 actor.busy = False
                 _context.actor = previous
             if delay is not None:
-                delays.append(max(0.0, float(delay)))
+                delays.append(max(1e-4, delay))  # a zero wait would re-arm a timer at once
         return min(delays) if delays else None
 
     def _next_runnable(self) -> Envelope | None:

@@ -388,6 +388,10 @@ class ActorCriticEvaluator(Evaluator):
         self._envs.close()
         self._greedy_episodes.close()
 
+    def on_stop(self) -> None:
+        """As an actor, when stopped: close the envs (env actors stop with them)."""
+        self.close()
+
     # -- internals ------------------------------------------------------------------------------
 
     def _scaled(self, rewards: np.ndarray, done: np.ndarray, crashed: np.ndarray) -> np.ndarray:

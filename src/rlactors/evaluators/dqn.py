@@ -206,5 +206,9 @@ class DQNEvaluator(Evaluator):
         self._envs.close()
         self._greedy_episodes.close()
 
+    def on_stop(self) -> None:
+        """As an actor, when stopped: close the envs (env actors stop with them)."""
+        self.close()
+
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         return self._policy.act(obs, explore=False)

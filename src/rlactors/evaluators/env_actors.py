@@ -89,6 +89,10 @@ class EnvHost:
         """Close the env."""
         self.env.close()
 
+    def on_stop(self) -> None:
+        """When the actor is stopped: close the env (a simulator may hold resources)."""
+        self.env.close()
+
 
 class EnvActor(Env):
     """An :class:`~rlactors.core.Env` whose env runs in an actor (module docstring).
@@ -104,12 +108,11 @@ class EnvActor(Env):
         mask_key: The action mask's key in Dict observations.
         step_timeout_s: Seconds a step (or reset) may take before the env actor counts as
             hung: it is killed and the wait raises ``TimeoutError``.
+        ref: An env actor spawned already (by :meth:`many`) to wrap, instead of spawning one.
 
     Raises:
         ValueError: ``mode`` is not ``colocated`` or ``process``.
         ActorSpawnError: The env cannot be built (its error, from inside the actor).
-
-    ``ref`` wraps an env actor spawned already (:meth:`many`) instead of spawning one.
     """
 
     def __init__(
@@ -156,10 +159,22 @@ class EnvActor(Env):
             SpawnRequest(EnvHost, (spec, check, mask_key), {}, _options(spec, mode))
             for _ in range(n)
         )
-        return [
-            cls(spec, mode, check=check, mask_key=mask_key, step_timeout_s=step_timeout_s, ref=ref)
-            for ref in refs
-        ]
+        try:
+            return [
+                cls(
+                    spec,
+                    mode,
+                    check=check,
+                    mask_key=mask_key,
+                    step_timeout_s=step_timeout_s,
+                    ref=ref,
+                )
+                for ref in refs
+            ]
+        except BaseException:
+            for ref in refs:  # none left behind
+                _kill_quietly(ref)
+            raise
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -192,17 +207,14 @@ class EnvActor(Env):
     def close(self) -> None:
         """Stop the env actor (kill it if it does not stop: it may be hung)."""
         self._pending = None
+        if self._hung:  # it would not answer a stop either
+            _kill_quietly(self.ref)
+            return
         try:
-            if self._hung:
-                raise TimeoutError("it did not answer its last step")
-            self.ref.tell(EnvHost.close)
-            self.ref.stop(timeout=5.0)
+            self.ref.stop(timeout=5.0)  # its on_stop closes the env
         except Exception as exc:  # dead or hung already: make sure it is gone
             log.debug("stopping %s failed (%s); killing it", self.ref.name, exc)
-            try:
-                kill(self.ref)
-            except Exception as again:
-                log.debug("killing %s failed: %s", self.ref.name, again)
+            _kill_quietly(self.ref)
 
     def _wait(self, future: Future[Any]) -> Any:
         try:
@@ -216,6 +228,13 @@ class EnvActor(Env):
 
     def __repr__(self) -> str:
         return f"EnvActor({self.spec.name})"
+
+
+def _kill_quietly(ref: ActorRef[Any]) -> None:
+    try:
+        kill(ref)
+    except Exception as exc:  # gone already
+        log.debug("killing %s failed: %s", ref.name, exc)
 
 
 def _options(spec: EnvSpec, mode: str) -> ActorOptions:

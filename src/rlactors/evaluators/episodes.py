@@ -52,39 +52,26 @@ def make_env_batch(
         spec = spec.resolve()  # once, not once per env
 
     placement = env_actors or EnvActorsConfig()
+    envs: list[Env] = [first] if first is not None else []
+    if placement.mode == "none":
 
-    def build() -> Env:
-        if placement.mode == "none":
+        def build() -> Env:
             return spec.make(check=check, mask_key=mask_key)
+
+        envs += [build() for _ in range(num_envs - len(envs))]
+    else:
         # Imported here: a plain env batch needs no actor runtime.
         from rlactors.evaluators.env_actors import EnvActor
 
-        return EnvActor(
-            spec,
-            placement.mode,
-            check=check,
-            mask_key=mask_key,
-            step_timeout_s=placement.step_timeout_s,
-        )
+        mode, timeout = placement.mode, placement.step_timeout_s
 
-    envs: list[Env] = [first] if first is not None else []
-    if placement.mode != "none":
-        from rlactors.evaluators.env_actors import EnvActor
+        def build() -> Env:
+            return EnvActor(spec, mode, check=check, mask_key=mask_key, step_timeout_s=timeout)
 
         envs += EnvActor.many(
-            spec,
-            num_envs - len(envs),
-            placement.mode,
-            check=check,
-            mask_key=mask_key,
-            step_timeout_s=placement.step_timeout_s,
+            spec, num_envs - len(envs), mode, check=check, mask_key=mask_key, step_timeout_s=timeout
         )
-    return EnvBatch(
-        envs + [build() for _ in range(num_envs - len(envs))],
-        rebuild=build,
-        crash_policy=crash_policy,
-        name=spec.name,
-    )
+    return EnvBatch(envs, rebuild=build, crash_policy=crash_policy, name=spec.name)
 
 
 def run_episodes(

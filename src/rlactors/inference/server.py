@@ -170,7 +170,7 @@ class PolicyServer(Actor):
     def on_idle(self, can_wait: bool) -> float | None:
         """The mailbox is empty: answer what is kept, unless more may come and the oldest
         request may still wait (then: the seconds it may)."""
-        if not self._pending_rows:
+        if not self._pending:
             return None
         if can_wait and self._max_wait_s > 0:
             left = self._oldest + self._max_wait_s - time.monotonic()
@@ -195,6 +195,16 @@ class PolicyServer(Actor):
                 f"{', explore' if arity == 5 else ''}), got {len(message)}"
             )
         client, obs = message[2], np.asarray(message[3])
+        if not isinstance(client, (int, str)):
+            raise ValueError(
+                f"PolicyServer: the client of {what!r} is an int or str (its evaluator's "
+                f"index), got {_short(client)}"
+            )
+        if obs.ndim == 0 or len(obs) == 0:
+            raise ValueError(
+                f"PolicyServer {self.policy_id!r}: client {client!r} sent no observations for "
+                f"{what!r} (shape {obs.shape}); a request holds [B >= 1, *{self._obs_shape}]"
+            )
         if obs.ndim != len(self._obs_shape) + 1 or obs.shape[1:] != self._obs_shape:
             raise ValueError(
                 f"PolicyServer {self.policy_id!r}: client {client!r} sent observations of "
@@ -224,21 +234,20 @@ class PolicyServer(Actor):
         self._pending_rows = 0
         self._expected, self._waiting = self._waiting, set()
         for key, requests in pending.items():
-            obs = observations[key]
-            batch = obs[0] if len(obs) == 1 else np.concatenate(obs)
-            start = time.perf_counter()
             try:
+                obs = observations[key]
+                batch = obs[0] if len(obs) == 1 else np.concatenate(obs)
+                start = time.perf_counter()
                 out = self._compute(key, batch)
-            except Exception as exc:  # every asker of this batch learns why
+                self._forward_s += time.perf_counter() - start
+                self._count_batch(len(batch))
+                at = 0
                 for request in requests:
-                    request.sender.fail(exc)
-                continue
-            self._forward_s += time.perf_counter() - start
-            self._count_batch(len(batch))
-            at = 0
-            for request in requests:
-                request.sender.tell(_rows(out, at, at + request.rows))
-                at += request.rows
+                    request.sender.tell(_rows(out, at, at + request.rows))
+                    at += request.rows
+            except Exception as exc:  # every asker not answered yet learns why
+                for request in requests:
+                    request.sender.fail(exc)  # a no-op for those answered already
 
     def _compute(self, key: tuple[str, bool], obs: np.ndarray) -> Any:
         what, explore = key

@@ -46,7 +46,8 @@ class ServedPolicy:
         seed: The evaluators' config seed: the server and each client derive theirs from it
             as the evaluators' local copies would (:data:`~rlactors.seeding.SERVER_STREAM`,
             ``(index, POLICY_STREAM)``).
-        weights: The learner's current weights; a restarted server is given them.
+        weights: The learner's current weights, loaded into the new server; a restarted one
+            is given the weights last sent (:meth:`set_weights`).
         policy_id: The served policy's id.
         name: The server actor's name.
         max_restarts: Restarts within a minute before a failure escalates.
@@ -70,7 +71,9 @@ class ServedPolicy:
         self.policy_id = policy_id
         self.restarts = 0
         self._seed = seed
-        self._weights = weights
+        # The weights last sent: what a restarted server is given (the watcher thread that
+        # restarts it must not read a learner in the middle of a step).
+        self._sent = dict(weights())
         options = ActorOptions(
             name=name,
             restart=RestartPolicy.on_failure(max_restarts=max_restarts, within_s=60.0),
@@ -87,7 +90,7 @@ class ServedPolicy:
             derive_seed(seed, SERVER_STREAM),
             policy_id,
         )
-        self.set_weights(weights())
+        self.set_weights(self._sent)
 
     def client(self, index: int, epsilon: float = 0.0) -> QServerClient | ActorCriticServerClient:
         """Evaluator ``index``'s client (``epsilon``: a Q client's initial exploration)."""
@@ -100,6 +103,7 @@ class ServedPolicy:
 
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Load the learner's weights into the server (fire-and-forget)."""
+        self._sent = dict(weights)
         try:
             self.ref.tell(("set_weights", self.policy_id, dict(weights)))
         except ActorDiedError:
@@ -124,4 +128,4 @@ class ServedPolicy:
 
     def _on_restart(self, ref: ActorRef[Any]) -> None:
         self.restarts += 1
-        ref.tell(("set_weights", self.policy_id, dict(self._weights())))
+        ref.tell(("set_weights", self.policy_id, self._sent))

@@ -81,23 +81,32 @@ class WorkerGroup(Generic[A]):
         self.server = server
         restart = RestartPolicy.on_failure(max_restarts=max_restarts, within_s=60.0)
         # One batch: the N processes start and build their workers at once (issue #13).
-        self.refs: list[ActorRef[A]] = spawn_many(
-            SpawnRequest(
-                factory,
-                args(i),
-                {"index": i} if server is None else {"index": i, "policy": server.client(i)},
-                ActorOptions(name=f"{name}-{i}", restart=restart, on_restart=self._on_restart),
+        try:
+            self.refs: list[ActorRef[A]] = spawn_many(
+                SpawnRequest(
+                    factory,
+                    args(i),
+                    {"index": i} if server is None else {"index": i, "policy": server.client(i)},
+                    ActorOptions(name=f"{name}-{i}", restart=restart, on_restart=self._on_restart),
+                )
+                for i in range(num_workers)
             )
-            for i in range(num_workers)
-        )
+        except BaseException:
+            if server is not None:
+                server.stop()  # spawned for these workers: no process left behind
+            raise
         self.broadcast()
 
     def __len__(self) -> int:
         return len(self.refs)
 
     def broadcast(self) -> None:
-        """Send the learners' current weights to every worker (fire-and-forget)."""
+        """Send the learners' current weights to every worker (fire-and-forget); with a
+        server, to the server alone, once."""
         self._weights = self._get_weights()
+        if self.server is not None:
+            self.server.set_weights(self._weights[self.server.policy_id])
+            return
         for ref in self.refs:
             self._tell_weights(ref)
 

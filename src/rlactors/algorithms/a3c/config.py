@@ -36,6 +36,13 @@ class A3CConfig(MultiAgentActorCriticConfig):
         """
         check_positive_ints(self, "iteration_env_steps")
         super().__post_init__()
+        if self.inference == "server":
+            # A worker's gradient must be taken at the weights its rollout acted with; a
+            # shared server loads other workers' updates in the middle of that rollout.
+            raise ValueError(
+                "A3CConfig.inference must be 'local': A3C's workers take gradients at the "
+                "weights they acted with, which a shared policy server changes mid-rollout"
+            )
 
     @property
     def env_steps_per_round(self) -> int:
