@@ -157,6 +157,41 @@ class ReplyTo:
 _NO_REPLY = object()
 
 
+class IdleTimer:
+    """Calls ``fire()`` under ``lock`` once the earliest delay asked for has passed: how a
+    worker process or a Ray host honours the wait an idle actor asks for (:meth:`Host.run_idle`
+    returns it). One timer thread at a time; a later, longer delay changes nothing.
+
+    Args:
+        lock: Held while ``fire`` runs (the one the host's messages run under).
+        fire: Runs the host's idle actors again (and whatever they answer).
+    """
+
+    def __init__(self, lock: threading.Lock | threading.RLock, fire: Callable[[], None]) -> None:
+        self._lock = lock
+        self._fire = fire
+        self._timer: threading.Timer | None = None
+        self._due = math.inf  # monotonic time the pending timer fires at
+
+    def call_in(self, delay: float) -> None:
+        """Fire in ``delay`` seconds, unless a timer due sooner is pending (caller holds the
+        lock)."""
+        due = time.monotonic() + delay
+        if due >= self._due:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._due = due
+        self._timer = threading.Timer(delay, self._run)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _run(self) -> None:
+        with self._lock:
+            self._due, self._timer = math.inf, None
+            self._fire()
+
+
 class Host:
     """The actors of one process and their mailbox. Not thread-safe: one thread drives it."""
 

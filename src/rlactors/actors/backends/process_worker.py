@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import multiprocessing.connection as mp_connection
 import os
 import pickle
@@ -26,7 +25,7 @@ from rlactors.actors.backends.channel import tombstone, transport
 from rlactors.actors.backends.outbox import Outbox
 from rlactors.actors.backends.process import ProcessBackend
 from rlactors.actors.backends.proctitle import actor_title, set_process_title
-from rlactors.actors.dispatch import Envelope, Host, LocalActor, answer
+from rlactors.actors.dispatch import Envelope, Host, IdleTimer, LocalActor, answer
 from rlactors.actors.errors import ActorSpawnError, SerializationError
 from rlactors.actors.ref import ActorSpec, Op, public_methods
 from rlactors.actors.serialization import ErrorReport, FrameReader, encode
@@ -146,8 +145,7 @@ class _Worker:
         # while there are any, this process's mailbox is not idle.
         self._arriving = 0
         self._arriving_lock = threading.Lock()
-        self._idle_timer: threading.Timer | None = None
-        self._idle_due = math.inf  # monotonic time the pending idle timer fires at
+        self._idle_timer = IdleTimer(self.lock, self._on_idle_timer)
 
     def arrive(self, delta: int) -> None:
         """Count a connection thread with messages for the host in (+1) or out (-1)."""
@@ -165,7 +163,7 @@ class _Worker:
             if host.queue:
                 host.run_pending()
             if delay is not None:
-                self._call_idle_in(delay)
+                self._idle_timer.call_in(delay)
         if self.dirty:
             dirty, self.dirty = self.dirty, set()
             for conn in dirty:
@@ -175,24 +173,9 @@ class _Worker:
             with contextlib.suppress(OSError):
                 self.first.sock.shutdown(socket.SHUT_RD)  # wake the main thread's recv
 
-    def _call_idle_in(self, delay: float) -> None:
-        """Run the idle actors again in ``delay`` seconds if no message wakes them first
-        (caller holds ``self.lock``); one timer at a time, the earliest asked for."""
-        due = time.monotonic() + delay
-        if due >= self._idle_due:
-            return
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-        self._idle_due = due
-        self._idle_timer = threading.Timer(delay, self._on_idle_timer)
-        self._idle_timer.daemon = True
-        self._idle_timer.start()
-
     def _on_idle_timer(self) -> None:
-        with self.lock:
-            self._idle_due, self._idle_timer = math.inf, None
-            if not self.stopped.is_set():
-                self.run()
+        if not self.stopped.is_set():
+            self.run()  # the idle actors again, if no message woke them first
 
     def accept_forever(self) -> None:
         while True:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import math
 import pickle
 import threading
-import time
 from typing import Any
 
 import ray
 
 from rlactors.actors.backends.ray.handle import RayHandle, _local
 from rlactors.actors.backends.ray.packing import _pack, _unpack
-from rlactors.actors.dispatch import Envelope, Host, LocalActor
+from rlactors.actors.dispatch import Envelope, Host, IdleTimer, LocalActor
 from rlactors.actors.errors import ActorDiedError, ActorSpawnError
 from rlactors.actors.ref import ActorSpec, Op, public_methods
 from rlactors.actors.serialization import ErrorReport
@@ -76,8 +74,7 @@ class _RayHost:
         self._lock = threading.Lock()
         # The host runs on Ray's one default thread, and on an idle timer's (see _idle).
         self._host_lock = threading.RLock()
-        self._idle_timer: threading.Timer | None = None
-        self._idle_due = math.inf
+        self._idle_timer = IdleTimer(self._host_lock, self._on_idle_timer)
         try:
             self.host.create(spec, actor_id, host_id=0)
             self.error: ErrorReport | None = None
@@ -119,22 +116,12 @@ class _RayHost:
         delay = host.run_idle(can_wait=True)
         if host.queue:
             host.run_pending()
-        if delay is None:
-            return
-        due = time.monotonic() + delay
-        if due < self._idle_due:
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-            self._idle_due = due
-            self._idle_timer = threading.Timer(delay, self._on_idle_timer)
-            self._idle_timer.daemon = True
-            self._idle_timer.start()
+        if delay is not None:
+            self._idle_timer.call_in(delay)
 
     def _on_idle_timer(self) -> None:
-        with self._host_lock:
-            self._idle_due, self._idle_timer = math.inf, None
-            if not self._stopped.is_set():
-                self._idle()
+        if not self._stopped.is_set():
+            self._idle()
 
     def envelope(self, message: Any) -> Any:
         """Deliver ``(actor_id, op, payload, label)`` (packed); ``(ok, value)``, or
