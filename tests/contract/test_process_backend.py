@@ -145,3 +145,21 @@ def test_the_fork_server_dying_is_survived_by_every_supervised_actor() -> None:
         new_pids = [ref.ask("pid").result(60) for ref in refs]
         assert not set(new_pids) & set(pids)
         assert all(not _alive(pid) for pid in pids)  # the orphans of the old server are gone
+
+
+def test_a_connection_above_descriptor_1023_is_read() -> None:
+    # Regression: select() refuses descriptors above 1023, and Ape-X with 256 workers held
+    # more: its driver failed with "filedescriptor out of range in select()".
+    import socket
+
+    from rlactors.actors.backends.channel import readable
+
+    near, far = socket.socketpair()
+    high = socket.socket(fileno=os.dup2(far.fileno(), 1500))
+    try:
+        assert readable([high], 0.0) == []
+        near.send(b"x")
+        assert readable([high], 5.0) == [high]
+    finally:
+        for sock in (near, far, high):
+            sock.close()

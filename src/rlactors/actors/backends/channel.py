@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import os
 import select
 import socket
@@ -44,6 +45,18 @@ def tombstone(address: str) -> str:
     """The file that says an actor process is gone for good (and why)."""
     return address + ".gone"
 
+
+
+def readable(socks: list[socket.socket], timeout: float | None) -> list[socket.socket]:
+    """The sockets of ``socks`` with something to read (or closed) within ``timeout`` seconds
+    (None: wait for one). ``poll``, not ``select``: select() takes no descriptor above 1023,
+    and a driver of a few hundred actors holds more than that."""
+    poller = select.poll()
+    for sock in socks:
+        poller.register(sock, select.POLLIN | select.POLLPRI)
+    wait_ms = None if timeout is None else max(0, math.ceil(timeout * 1000))
+    ready = {fd for fd, _ in poller.poll(wait_ms)}
+    return [sock for sock in socks if sock.fileno() in ready]
 
 class Channel:
     """One connection from this process to one actor process."""
@@ -93,7 +106,7 @@ class Channel:
 
     def read_once(self, timeout: float | None) -> None:
         """Read what arrives within ``timeout`` and resolve futures (caller holds read_lock)."""
-        if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
+        if timeout is not None and not readable([self.sock], timeout):
             return
         try:
             messages = self.reader.read_from(self._recv_spinning)
@@ -273,9 +286,9 @@ class Transport:
             if not mine:
                 time.sleep(remaining or 0.0)
                 return
-            readable, _, _ = select.select([ch.sock for ch in mine], [], [], remaining)
+            ready = readable([ch.sock for ch in mine], remaining)
             for ch in mine:
-                if ch.sock in readable:
+                if ch.sock in ready:
                     ch.read_once(None)
         finally:
             for ch in mine:
