@@ -46,7 +46,6 @@ def tombstone(address: str) -> str:
     return address + ".gone"
 
 
-
 def readable(socks: list[socket.socket], timeout: float | None) -> list[socket.socket]:
     """The sockets of ``socks`` with something to read (or closed) within ``timeout`` seconds
     (None: wait for one). ``poll``, not ``select``: select() takes no descriptor above 1023,
@@ -57,6 +56,7 @@ def readable(socks: list[socket.socket], timeout: float | None) -> list[socket.s
     wait_ms = None if timeout is None else max(0, math.ceil(timeout * 1000))
     ready = {fd for fd, _ in poller.poll(wait_ms)}
     return [sock for sock in socks if sock.fileno() in ready]
+
 
 class Channel:
     """One connection from this process to one actor process."""
