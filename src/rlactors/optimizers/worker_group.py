@@ -104,27 +104,25 @@ class WorkerGroup(Generic[A]):
         """Send the learners' current weights to every worker (fire-and-forget); with a
         server, to the server alone, once."""
         self._weights = self._get_weights()
-        if self.server is not None:
-            self.server.set_weights(self._weights[self.server.policy_id])
-            return
-        for ref in self.refs:
-            self._tell_weights(ref)
+        self._deliver(self.refs)
 
     def send_weights(self, index: int) -> None:
         """Send the learners' current weights to worker ``index`` only (A3C)."""
         self._weights = self._get_weights()
-        self._tell_weights(self.refs[index])
+        self._deliver(self.refs[index : index + 1])
 
-    def _tell_weights(self, ref: ActorRef[Any]) -> None:
+    def _deliver(self, refs: list[ActorRef[A]]) -> None:
         if self.server is not None:
             # One copy of the weights, in the server (the workers hold none).
             self.server.set_weights(self._weights[self.server.policy_id])
             return
-        try:
-            ref.tell("set_weights", self._weights)
-        except ActorDiedError:
-            # Dead and not restarted yet: the restart hook hands the new instance the weights.
-            log.debug("%s is down; it gets the weights when it is restarted", ref.name)
+        for ref in refs:
+            try:
+                ref.tell("set_weights", self._weights)
+            except ActorDiedError:
+                # Dead and not restarted yet: the restart hook hands the new instance the
+                # weights.
+                log.debug("%s is down; it gets the weights when it is restarted", ref.name)
 
     def stop(self) -> None:
         """Stop every worker, then the policy server (best effort: a failure is logged, the
