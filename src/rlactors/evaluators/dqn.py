@@ -22,7 +22,7 @@ from rlactors.evaluators.acting import QActing, weights_of
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.policies.numpy_q import NumpyQPolicy
-from rlactors.replay import NStepAccumulator
+from rlactors.replay import VectorNStepAccumulator
 from rlactors.seeding import POLICY_STREAM, derive_seed
 
 #: The extra column :meth:`DQNEvaluator.sample` adds when ``compute_priorities`` is set.
@@ -32,8 +32,9 @@ PRIORITIES = "priorities"
 class DQNEvaluator(Evaluator):
     """Steps K envs with an epsilon-greedy Q policy and returns n-step transitions.
 
-    Each env stream feeds its own :class:`NStepAccumulator`, so a transition never spans two
-    envs or two episodes; steps still short of ``n`` at the end of a ``sample()`` call are
+    The env streams feed one :class:`~rlactors.replay.VectorNStepAccumulator` (as one
+    ``NStepAccumulator`` per env would, with array operations), so a transition never spans
+    two envs or two episodes; steps still short of ``n`` at the end of a ``sample()`` call are
     carried over to the next one, so no env step is lost between calls.
 
     An env that crashes is rebuilt by its :class:`~rlactors.envs.EnvBatch` (within
@@ -72,9 +73,7 @@ class DQNEvaluator(Evaluator):
             )
         )
         self._policy.set_epsilon(config.epsilon)
-        self._accumulators = [
-            NStepAccumulator(config.n_step, config.gamma) for _ in range(config.num_envs)
-        ]
+        self._nstep = VectorNStepAccumulator(config.n_step, config.gamma, config.num_envs)
         self._env_steps = 0
         self._episodes = 0
         self._sample_time_s = 0.0
@@ -96,32 +95,26 @@ class DQNEvaluator(Evaluator):
             the episodes that ended during the call.
         """
         start = time.perf_counter()
-        envs, accumulators = self._envs, self._accumulators
-        pieces: list[SampleBatch] = []
+        envs = self._envs
+        nstep = self._nstep
         step = envs.observe()
         for _ in range(self.config.rollout_steps):
             states = step.states
             actions = self._policy.act(states)
             envs.interact(actions)
             step = envs.observe()
-            crashed = step.crashed.tolist() if step.crashed.any() else None
-            for i, accumulator in enumerate(accumulators):
-                if crashed is not None and crashed[i]:
-                    # The step (s_t, a_t) was lost with the env: the steps before it end as a
-                    # truncation at s_t (next_states[i]), which they reached for real.
-                    out = accumulator.truncate(step.next_states[i])
-                else:
-                    out = accumulator.add(
-                        states[i],
-                        actions[i],
-                        step.rewards[i],
-                        step.next_states[i],
-                        bool(step.terminated[i]),
-                        bool(step.truncated[i]),
-                    )
-                if len(out):
-                    pieces.append(out)
-        batch = SampleBatch.concat(pieces)
+            # A crashed env's step (s_t, a_t) was lost with it: its pending steps end as a
+            # truncation at s_t (the row's next_states), which they reached for real.
+            nstep.add(
+                states,
+                actions,
+                step.rewards,
+                step.next_states,
+                step.terminated,
+                step.truncated,
+                lost=step.crashed if step.crashed.any() else None,
+            )
+        batch = nstep.flush()
         if self.config.compute_priorities and len(batch):
             td_error = self._policy.compute_td_error(batch)
             batch = SampleBatch({**batch.columns, PRIORITIES: np.abs(td_error)})

@@ -8,12 +8,13 @@
 - :class:`ReplayBuffer` composes a storage and a sampler: ``add``, ``sample``,
   ``update_priorities``, ``state_dict``.
 - :class:`NStepAccumulator` turns one environment stream into n-step transitions before they are
-  added.
+  added; :class:`VectorNStepAccumulator` does it for K streams stepped in lockstep, with array
+  operations.
 """
 
 from rlactors.replay.buffer import ReplayBuffer, ReplaySample
 from rlactors.replay.frame_storage import FrameStackStorage
-from rlactors.replay.nstep import NStepAccumulator
+from rlactors.replay.nstep import NStepAccumulator, VectorNStepAccumulator
 from rlactors.replay.samplers import PrioritizedSampler, Sampler, UniformSampler, check_priorities
 from rlactors.replay.storage import CircularStorage
 from rlactors.replay.sum_tree import SumTree
@@ -22,6 +23,7 @@ __all__ = [
     "CircularStorage",
     "FrameStackStorage",
     "NStepAccumulator",
+    "VectorNStepAccumulator",
     "PrioritizedSampler",
     "ReplayBuffer",
     "ReplaySample",
