@@ -21,10 +21,20 @@ the bar is >= 0.8 up to 64) and rlactors' ratio to each peer; start-up seconds.
 wall time, and the peak memory of the whole process tree (RSS summed, and PSS: shared pages
 split among their sharers; the goal is <= 4 GB at 256 workers), sampled every 0.5 s.
 
+``--ray-nodes M`` (with ``--apex-workers W``, default 64) runs that Ape-X on the Ray backend,
+on a simulated cluster of M nodes on this machine (``ray.cluster_utils.Cluster``, every node on
+loopback, 2 CPUs each): worker i asks for node ``i mod M`` (soft affinity, so a restart lands
+wherever there is room), replay shards and the learner stay on the head. After
+``--remove-after`` training iterations the last node is removed, with its raylet and every
+worker on it; the run must restart those workers elsewhere and still solve. Printed: solved,
+env steps and wall time, workers per node before and after the removal, worker restarts, and
+the tree's peak memory (Ray's processes are this process's descendants).
+
 Last line: one JSON object.
 
     python benchmarks/fleet.py [--n 1 4 16 64] [--step-ms 2] [--seconds 3]
     python benchmarks/fleet.py --apex-workers 256 [--seed 0]
+    python benchmarks/fleet.py --ray-nodes 4 [--apex-workers 64] [--remove-after 10] [--seed 0]
 """
 
 from __future__ import annotations
@@ -149,6 +159,117 @@ def apex_fleet(workers: int, seed: int) -> dict[str, Any]:
     }
 
 
+def apex_on_ray_cluster(workers: int, nodes: int, remove_after: int, seed: int) -> dict[str, Any]:
+    """Ape-X with ``workers`` workers on a simulated ``nodes``-node Ray cluster, the last node
+    removed after ``remove_after`` iterations; solved or not, with node placement and memory."""
+    import ray
+    from _proc_memory import PeakMemory
+    from ray.cluster_utils import Cluster
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from rlactors.algorithms.apex.algorithm import Apex
+    from rlactors.algorithms.apex.config import ApexConfig
+
+    def node_of(ref: Any) -> str:
+        return str(ray.get(ref._handle.ray_actor.node_id.remote(), timeout=120))
+
+    start = time.perf_counter()
+    report: dict[str, Any] = {"workers": workers, "nodes": nodes, "seed": seed}
+    with PeakMemory() as memory:
+        # Each node gives its own address, 127.0.0.1, so every service listens on loopback.
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={
+                "node_ip_address": "127.0.0.1", "num_cpus": 2, "include_dashboard": False,
+            },
+        )  # fmt: skip
+        added = [
+            cluster.add_node(
+                node_ip_address="127.0.0.1", num_cpus=2, resources={f"fleet_node{i}": 1}
+            )
+            for i in range(1, nodes)
+        ]
+        try:
+            with Runtime("ray", address=cluster.address):
+                alive = [n for n in ray.nodes() if n["Alive"]]
+                by_index = {
+                    0: next(
+                        n
+                        for n in alive
+                        if not any(k.startswith("fleet_node") for k in n["Resources"])
+                    )
+                }
+                for i in range(1, nodes):
+                    by_index[i] = next(n for n in alive if f"fleet_node{i}" in n["Resources"])
+                ids = {i: n["NodeID"] for i, n in by_index.items()}
+                names = {node_id: i for i, node_id in ids.items()}
+                # Soft affinity is honoured only for actors that ask for some resource, hence
+                # the 0.01 CPU; replay shards are not restarted (their memory is the run), so
+                # they stay on the head with the learner.
+                placement: dict[str, dict[str, Any]] = {
+                    f"worker-{i}": {
+                        "num_cpus": 0.01,
+                        "scheduling_strategy": NodeAffinitySchedulingStrategy(
+                            ids[i % nodes], soft=True
+                        ),
+                    }
+                    for i in range(workers)
+                }
+                placement["replay-*"] = {
+                    "scheduling_strategy": NodeAffinitySchedulingStrategy(ids[0], soft=False)
+                }
+
+                class ClusterApex(Apex):
+                    def _runtime_options(self) -> dict[str, Any]:
+                        return {"actor_options": placement}
+
+                def per_node(refs: list[Any]) -> dict[str, int]:
+                    counts: dict[str, int] = {}
+                    for ref in refs:
+                        node = f"node{names.get(node_of(ref), '?')}"
+                        counts[node] = counts.get(node, 0) + 1
+                    return dict(sorted(counts.items()))
+
+                config = ApexConfig(
+                    env="CartPole-v1",
+                    seed=seed,
+                    backend="ray",
+                    num_workers=workers,
+                    max_env_steps=200_000,
+                    stop_reward=475.0,
+                )
+                iterations = 0
+                with ClusterApex(config) as started:
+                    apex: Any = started  # its optimizer's workers are read below
+
+                    def on_iteration(metrics: dict[str, Any]) -> None:
+                        nonlocal iterations
+                        iterations += 1
+                        if iterations == remove_after:
+                            report["workers_per_node_before"] = per_node(
+                                apex._optimizer.workers.refs
+                            )
+                            report["removed_at_env_steps"] = metrics["env_steps"]
+                            cluster.remove_node(added[-1])  # its raylet and its workers
+
+                    result = apex.train(callback=on_iteration, progress=True)
+                    report["workers_per_node_after"] = per_node(apex._optimizer.workers.refs)
+                    report["worker_restarts"] = apex._optimizer.workers.restarts
+        finally:
+            cluster.shutdown()
+    report.update(
+        solved=bool(result["solved"]),
+        env_steps=result["env_steps"],
+        eval_return_mean=result.get("eval_return_mean"),
+        iterations=iterations,
+        wall_s=time.perf_counter() - start,
+        peak_processes=memory.peak_processes,
+        peak_rss_bytes=memory.peak_rss,
+        peak_pss_bytes=memory.peak_pss,
+    )
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[1, 4, 16, 64], help="env counts")
@@ -156,7 +277,30 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per run")
     parser.add_argument("--apex-workers", type=int, help="run Ape-X with this many workers")
     parser.add_argument("--seed", type=int, default=0, help="Ape-X's seed")
+    parser.add_argument("--ray-nodes", type=int, help="Ape-X on a simulated Ray cluster")
+    parser.add_argument(
+        "--remove-after", type=int, default=10, help="--ray-nodes: iterations before a removal"
+    )
     args = parser.parse_args()
+    if args.ray_nodes is not None:
+        if args.ray_nodes < 2:
+            parser.error("--ray-nodes needs at least 2 nodes (one is removed)")
+        run = apex_on_ray_cluster(
+            args.apex_workers or 64, args.ray_nodes, args.remove_after, args.seed
+        )
+        gb = 1024**3
+        print(
+            f"Ape-X, {run['workers']} workers on {run['nodes']} Ray nodes, CartPole-v1 seed "
+            f"{run['seed']}: {'solved' if run['solved'] else 'NOT solved'} in "
+            f"{run['env_steps']:,} env steps, {run['wall_s']:.0f} s; workers per node "
+            f"{run.get('workers_per_node_before')} -> {run.get('workers_per_node_after')} "
+            f"(a node removed at {run.get('removed_at_env_steps')} env steps, "
+            f"{run.get('worker_restarts')} worker restarts); peak {run['peak_processes']} "
+            f"processes, RSS {run['peak_rss_bytes'] / gb:.2f} GiB summed, "
+            f"PSS {run['peak_pss_bytes'] / gb:.2f} GiB"
+        )
+        print(json.dumps({"benchmark": "fleet_ray_cluster", **run}))
+        return
     if args.apex_workers is not None:
         fleet = apex_fleet(args.apex_workers, args.seed)
         gb = 1024**3
