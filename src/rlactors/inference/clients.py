@@ -29,9 +29,10 @@ import numpy as np
 
 from rlactors.actors import ActorDiedError, ActorRef
 from rlactors.core import DEFAULT_POLICY_ID, SampleBatch, Weights
+from rlactors.envs.observations import ObservationLayout
 from rlactors.inference.server import ServedSpaces
 from rlactors.policies.actor_critic_config import ActionInfo, clip_to_space
-from rlactors.policies.dqn_config import check_epsilon, epsilon_greedy
+from rlactors.policies.dqn_config import EpsilonGreedy
 from rlactors.seeding import POLICY_ACT_STREAM, seed_sequence
 
 #: Seconds a client waits for one answer before it gives up (TimeoutError).
@@ -90,7 +91,7 @@ class _ServerClient:
         return {**self.__dict__, "_spaces": None}  # asked again where it lands
 
 
-class QServerClient(_ServerClient):
+class QServerClient(EpsilonGreedy, _ServerClient):
     """Epsilon-greedy acting with a served Q-network (a
     :class:`~rlactors.evaluators.acting.QActing`).
 
@@ -119,38 +120,17 @@ class QServerClient(_ServerClient):
         super().__init__(
             server, client_id=client_id, policy_id=policy_id, timeout_s=timeout_s, retries=retries
         )
-        check_epsilon("epsilon", epsilon)
-        self._epsilon = float(epsilon)
+        self.epsilon = epsilon
         self._rng = np.random.default_rng(seed_sequence(seed, POLICY_ACT_STREAM))
-
-    @property
-    def epsilon(self) -> float:
-        """Probability of a uniformly random (legal) action when exploring."""
-        return self._epsilon
-
-    def set_epsilon(self, epsilon: float) -> None:
-        """Sets :attr:`epsilon`.
-
-        Raises:
-            ValueError: ``epsilon`` is outside ``[0, 1]``.
-        """
-        check_epsilon("epsilon", epsilon)
-        self._epsilon = float(epsilon)
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """``[B, *obs_shape]`` observations -> ``[B, A]`` float32 Q-values, from the server."""
         q: np.ndarray = self._ask("q_values", self.client_id, np.asarray(obs))
         return q
 
-    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
-        """Epsilon-greedy actions, ``[B, *obs_shape]`` -> ``[B]`` int64, as
-        ``NumpyQPolicy.act`` (ties to the lowest action; illegal actions never explored)."""
+    def _acting_layout(self) -> tuple[ObservationLayout, int]:
         spaces = self.spaces
-        epsilon = self._epsilon if explore else 0.0
-        obs = np.asarray(obs)
-        legal = spaces.layout.mask(obs) if epsilon > 0.0 else None
-        start = int(getattr(spaces.action_space, "start", 0))
-        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, start, legal)
+        return spaces.layout, int(getattr(spaces.action_space, "start", 0))
 
     def compute_td_error(self, batch: SampleBatch) -> np.ndarray:
         """``[B]`` TD errors of n-step transitions by the served network (Ape-X's initial

@@ -21,18 +21,18 @@ import numpy as np
 import torch
 
 from rlactors.core import Policy, Weights
+from rlactors.envs.observations import ObservationLayout
 from rlactors.networks.torch_module import SpecNetwork
 from rlactors.policies.dqn_config import (
     DQNPolicyConfig,
-    check_epsilon,
+    EpsilonGreedy,
     check_q_spaces,
-    epsilon_greedy,
 )
 from rlactors.policies.weights import load_module_arrays
 from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 
-class DQNPolicy(Policy):
+class DQNPolicy(EpsilonGreedy, Policy):
     """Deep Q-network policy for Discrete actions and observations of any space with a layout
     (:class:`~rlactors.envs.observations.ObservationLayout`), optionally action-masked.
 
@@ -82,24 +82,6 @@ class DQNPolicy(Policy):
 
     # -- acting ---------------------------------------------------------------------------------
 
-    @property
-    def epsilon(self) -> float:
-        """Probability of a uniformly random action when acting with ``explore=True``."""
-        return self._epsilon
-
-    @epsilon.setter
-    def epsilon(self, value: float) -> None:
-        check_epsilon("epsilon", value)
-        self._epsilon = float(value)
-
-    def set_epsilon(self, epsilon: float) -> None:
-        """Sets :attr:`epsilon` (a method, so it can be sent as an actor message).
-
-        Raises:
-            ValueError: ``epsilon`` is outside ``[0, 1]``.
-        """
-        self.epsilon = epsilon
-
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Online-network Q-values.
 
@@ -114,21 +96,8 @@ class DQNPolicy(Policy):
         q_values: np.ndarray = q.numpy()
         return q_values
 
-    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
-        """Epsilon-greedy actions.
-
-        Args:
-            obs: ``[B, *obs_shape]`` observations.
-            explore: With probability :attr:`epsilon` per row take a uniformly random action
-                (a legal one, with an action mask); False: always greedy (ties go to the
-                lowest action).
-
-        Returns:
-            ``[B]`` int64 actions from the action space.
-        """
-        epsilon = self._epsilon if explore else 0.0
-        legal = self._layout.mask(np.asarray(obs)) if epsilon > 0.0 else None
-        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start, legal)
+    def _acting_layout(self) -> tuple[ObservationLayout, int]:
+        return self._layout, self._action_start
 
     def legal_actions(self, obs: torch.Tensor) -> torch.Tensor | None:
         """``[B, A]`` bool legal actions of ``[B, *obs_shape]`` observations (packed rows), or

@@ -7,13 +7,14 @@ learner step needs is :class:`~rlactors.learners.dqn_config.DQNLearnerConfig`'s.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
-from rlactors.envs.observations import DEFAULT_MASK_KEY
+from rlactors.envs.observations import DEFAULT_MASK_KEY, ObservationLayout
 from rlactors.errors import SpaceError
 from rlactors.networks.spec import NetworkSpec, q_network_spec
 
@@ -134,3 +135,63 @@ def epsilon_greedy(
         actions = np.where(random_rows, random_actions, actions)
     result: np.ndarray = actions.astype(np.int64) + action_start
     return result
+
+
+class EpsilonGreedy(abc.ABC):
+    """Epsilon-greedy acting over :meth:`q_values`: what :class:`~rlactors.policies.DQNPolicy`,
+    :class:`~rlactors.policies.NumpyQPolicy` and the policy server's
+    :class:`~rlactors.inference.QServerClient` share, so that all three explore alike (the
+    same draws from the same stream, illegal actions never explored).
+
+    A subclass sets ``_epsilon`` (checked) and ``_rng`` (its exploration stream) and gives
+    :meth:`q_values` and :meth:`_acting_layout`.
+    """
+
+    _epsilon: float
+    _rng: np.random.Generator
+
+    @abc.abstractmethod
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        """``[B, *obs_shape]`` observations -> ``[B, A]`` float32 Q-values (column ``i`` is
+        action ``start + i``; illegal actions already :data:`~rlactors.networks.spec.MASKED`)."""
+
+    @abc.abstractmethod
+    def _acting_layout(self) -> tuple[ObservationLayout, int]:
+        """The observations' layout (where an action mask is read from) and the Discrete
+        action space's ``start``."""
+
+    @property
+    def epsilon(self) -> float:
+        """Probability of a uniformly random (legal) action when acting with ``explore=True``."""
+        return self._epsilon
+
+    @epsilon.setter
+    def epsilon(self, value: float) -> None:
+        check_epsilon("epsilon", value)
+        self._epsilon = float(value)
+
+    def set_epsilon(self, epsilon: float) -> None:
+        """Sets :attr:`epsilon` (a method, so it can be sent as an actor message).
+
+        Raises:
+            ValueError: ``epsilon`` is outside ``[0, 1]``.
+        """
+        self.epsilon = epsilon
+
+    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
+        """Epsilon-greedy actions.
+
+        Args:
+            obs: ``[B, *obs_shape]`` observations.
+            explore: With probability :attr:`epsilon` per row take a uniformly random action
+                (a legal one, with an action mask); False: always greedy (ties go to the
+                lowest action).
+
+        Returns:
+            ``[B]`` int64 actions from the action space.
+        """
+        epsilon = self._epsilon if explore else 0.0
+        obs = np.asarray(obs)
+        layout, start = self._acting_layout()
+        legal = layout.mask(obs) if epsilon > 0.0 else None
+        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, start, legal)

@@ -30,19 +30,19 @@ import gymnasium as gym
 import numpy as np
 
 from rlactors.core import Policy, SampleBatch, Weights
+from rlactors.envs.observations import ObservationLayout
 from rlactors.networks.numpy_forward import forward
 from rlactors.policies.arrays import checked_float32_arrays
 from rlactors.policies.dqn_config import (
     REQUIRED_COLUMNS,
     DQNPolicyConfig,
-    check_epsilon,
+    EpsilonGreedy,
     check_q_spaces,
-    epsilon_greedy,
 )
 from rlactors.seeding import POLICY_ACT_STREAM, POLICY_INIT_STREAM, seed_sequence
 
 
-class NumpyQPolicy(Policy):
+class NumpyQPolicy(EpsilonGreedy, Policy):
     """Epsilon-greedy acting and TD errors with a numpy copy of a DQN's Q-network.
 
     Args:
@@ -79,20 +79,6 @@ class NumpyQPolicy(Policy):
 
     # -- acting ---------------------------------------------------------------------------------
 
-    @property
-    def epsilon(self) -> float:
-        """Probability of a uniformly random action when acting with ``explore=True``."""
-        return self._epsilon
-
-    def set_epsilon(self, epsilon: float) -> None:
-        """Sets :attr:`epsilon`.
-
-        Raises:
-            ValueError: ``epsilon`` is outside ``[0, 1]``.
-        """
-        check_epsilon("epsilon", epsilon)
-        self._epsilon = float(epsilon)
-
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Q-values, ``[B, *obs_shape]`` observations -> ``[B, A]`` float32."""
         array = np.asarray(obs)
@@ -103,17 +89,8 @@ class NumpyQPolicy(Policy):
             )
         return forward(self.spec, self._weights, array, ("q",))["q"]
 
-    def act(self, obs: np.ndarray, *, explore: bool = True) -> np.ndarray:
-        """Epsilon-greedy actions, ``[B, *obs_shape]`` -> ``[B]`` int64 (as ``DQNPolicy.act``).
-
-        Args:
-            obs: Observations.
-            explore: With probability :attr:`epsilon` per row take a uniformly random action;
-                False: always greedy (ties go to the lowest action).
-        """
-        epsilon = self._epsilon if explore else 0.0
-        legal = self._layout.mask(np.asarray(obs)) if epsilon > 0.0 else None
-        return epsilon_greedy(self.q_values(obs), epsilon, self._rng, self._action_start, legal)
+    def _acting_layout(self) -> tuple[ObservationLayout, int]:
+        return self._layout, self._action_start
 
     def compute_td_error(self, batch: SampleBatch) -> np.ndarray:
         """TD errors ``target - Q(obs, actions)``, ``[B]`` float32 (initial priorities).
