@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,10 @@ from rlactors.evaluators.config import ENV_ACTOR_MODES
 log = logging.getLogger(__name__)
 
 _names = itertools.count()
+
+
+#: Seconds an observe waits at least, past its step's timeout, to read an answer already sent.
+READ_GRACE_S = 0.05
 
 
 class EnvHost:
@@ -139,6 +144,7 @@ class EnvActor(Env):
         self._observation_spaces: dict[str, gym.Space[Any]] = observation_spaces
         self._action_spaces: dict[str, gym.Space[Any]] = action_spaces
         self._pending: Future[Observation] | None = None
+        self._sent_at = 0.0  # time.monotonic() when the pending step was sent
         self._last: Observation | None = None
         self._hung = False
 
@@ -192,6 +198,7 @@ class EnvActor(Env):
 
     def interact(self, actions: Mapping[str, Any]) -> None:
         self._last = None
+        self._sent_at = time.monotonic()
         self._pending = self.ref.ask(EnvHost.step, dict(actions), self._roles[0])
 
     def observe(self, role: str) -> Observation:
@@ -199,7 +206,11 @@ class EnvActor(Env):
             raise ValueError(f"EnvActor observes role {self._roles[0]!r} only, not {role!r}")
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            self._last = self._wait(pending)
+            # The step's time runs from when it was sent, not from this call: a batch that
+            # observes K hung env actors one after the other waits one timeout, not K. The
+            # grace lets an answer that arrived meanwhile be read (a wait of 0 reads nothing).
+            left = self._sent_at + self.step_timeout_s - time.monotonic()
+            self._last = self._wait(pending, max(READ_GRACE_S, left))
         if self._last is None:
             raise RuntimeError(f"EnvActor {self.ref.name}: observe() before reset()")
         return self._last
@@ -216,9 +227,14 @@ class EnvActor(Env):
             log.debug("stopping %s failed (%s); killing it", self.ref.name, exc)
             _kill_quietly(self.ref)
 
-    def _wait(self, future: Future[Any]) -> Any:
+    def _wait(self, future: Future[Any], timeout_s: float | None = None) -> Any:
+        """The answer, within ``timeout_s`` (default ``step_timeout_s``).
+
+        Raises:
+            TimeoutError: No answer in time; the env actor is marked hung (killed on close).
+        """
         try:
-            return future.result(self.step_timeout_s)
+            return future.result(self.step_timeout_s if timeout_s is None else timeout_s)
         except TimeoutError:
             self._hung = True
             raise TimeoutError(
