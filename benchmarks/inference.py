@@ -16,7 +16,7 @@ picks them:
   on all alike. Reported per contender: env steps/s (the median of its blocks), env steps per
   CPU second of its processes (evaluators and server: the machine's cost, steadier than wall
   speed under load), the server's batches formed in the timed blocks (``rows_per_batch``,
-  ``requests_per_batch``, the ``batch_rows`` histogram, ``forward_s``; ``max_batch_rows`` is
+  ``requests_per_batch``, the ``batch_rows`` histogram, ``forward_s``; ``largest_batch_rows`` is
   since the server started), each process's CPU seconds in them and its resident memory
   after them (``VmRSS`` of ``/proc/<pid>/status``: psutil is not a dependency). Evaluator
   pids come from a ``pid`` method of subclasses defined here; the server's from its process
@@ -138,7 +138,7 @@ def batch_stats_between(before: dict[str, Any], after: dict[str, Any]) -> dict[s
     """The server's batches between two :meth:`ServedPolicy.stats` readings.
 
     Counters and the ``batch_rows`` histogram are differences; the means are recomputed from
-    them; ``max_batch_rows`` (not a counter) is ``after``'s, since the server started.
+    them; ``largest_batch_rows`` (not a counter) is ``after``'s, since the server started.
     """
     batches = after["batches"] - before["batches"]
     requests = after["requests"] - before["requests"]
@@ -154,7 +154,7 @@ def batch_stats_between(before: dict[str, Any], after: dict[str, Any]) -> dict[s
         "rows": rows,
         "rows_per_batch": rows / batches if batches else 0.0,
         "requests_per_batch": requests / batches if batches else 0.0,
-        "max_batch_rows_since_start": after["max_batch_rows"],
+        "largest_batch_rows_since_start": after["largest_batch_rows"],
         "forward_s": after["forward_s"] - before["forward_s"],
         "batch_rows": histogram,
         "restarts": after["restarts"],

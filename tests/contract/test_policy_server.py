@@ -78,7 +78,7 @@ def test_dqn_evaluators_act_through_a_server_as_through_their_own_copies(
     assert stats["clients"] == 2 and stats["requests"] == 2 * 2 * 20
     if runtime.backend_name != "inline":  # inline runs one evaluator inside the other's wait
         # Both evaluators wait at each step, so (after the first) a batch holds both.
-        assert stats["max_batch_rows"] == 2 * config.num_envs
+        assert stats["largest_batch_rows"] == 2 * config.num_envs
         assert stats["rows_per_batch"] > config.num_envs
     served.stop()
 
@@ -106,7 +106,7 @@ def test_actor_critic_evaluators_roll_out_through_a_server(runtime: Runtime) -> 
     assert stats["clients"] == 2
     # Both evaluators' requests in one batch; inline runs the first steps one evaluator
     # at a time (each waits nested in the other's), so there it need not happen.
-    assert stats["max_batch_rows"] >= 4 or runtime.backend_name == "inline"
+    assert stats["largest_batch_rows"] >= 4 or runtime.backend_name == "inline"
     served_weights = served.get_weights()
     np.testing.assert_array_equal(served_weights["value_head.bias"], weights["value_head.bias"])
     served.stop()

@@ -81,7 +81,7 @@ def test_a_served_run_is_reproducible_inline() -> None:
 def test_trains_through_a_policy_server_on_processes(name: str) -> None:
     _, iterations = run(name, backend="process", inference="server")
     served = iterations[-1]["inference"]
-    assert served["batches"] > 0 and served["max_batch_rows"] >= 2
+    assert served["batches"] > 0 and served["largest_batch_rows"] >= 2
 
 
 def test_a3c_refuses_a_policy_server() -> None:

@@ -41,5 +41,5 @@ def test_solves_cartpole_acting_through_a_policy_server(name: str) -> None:
     assert result["solved"], result
     assert result["env_steps"] <= BUDGETS[name]
     # Every step went through the server (2 x 4 envs a batch at most), which never failed.
-    assert inference["batches"] > 0 and 4 <= inference["max_batch_rows"] <= 8
+    assert inference["batches"] > 0 and 4 <= inference["largest_batch_rows"] <= 8
     assert inference["restarts"] == 0

@@ -34,7 +34,7 @@ def bench() -> ModuleType:
 
 def stats(batches: int, requests: int, rows: int, histogram: dict[str, int]) -> dict[str, Any]:
     return {
-        "batches": batches, "requests": requests, "rows": rows, "max_batch_rows": 32,
+        "batches": batches, "requests": requests, "rows": rows, "largest_batch_rows": 32,
         "forward_s": 0.5 * batches, "batch_rows": histogram, "restarts": 0,
     }  # fmt: skip
 
@@ -48,7 +48,7 @@ def test_batches_between_two_readings_are_differences(bench: ModuleType) -> None
     assert got["rows_per_batch"] == 20.0 and got["requests_per_batch"] == 4.0
     assert got["forward_s"] == pytest.approx(10.0)
     assert got["batch_rows"] == {"16-31": 20}
-    assert got["max_batch_rows_since_start"] == 32
+    assert got["largest_batch_rows_since_start"] == 32
     assert bench.batch_stats_between(after, after)["rows_per_batch"] == 0.0
 
 

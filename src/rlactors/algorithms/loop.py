@@ -234,7 +234,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             ``stop_reward``: ``solved`` is whether it met it too; None when none ran);
             ``greedy_evaluator_restarts`` (this session's); ``inference`` (with
             ``inference="server"``: the server's ``rows_per_batch``, ``requests_per_batch``,
-            ``max_batch_rows``, ``batches`` and ``restarts``, since its server started);
+            ``largest_batch_rows``, ``batches`` and ``restarts``, since its server started);
             ``env_steps_per_s`` (this session), ``time_s`` (training wall time, all sessions);
             ``sample_wait_s``, ``learn_time_s`` and ``eval_time_s`` (where this iteration's
             time went; beside learning, evaluating costs only the dispatch); ``solved`` and
@@ -299,7 +299,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         if served is None:
             return {}
         stats = served.stats()
-        keys = ("rows_per_batch", "requests_per_batch", "max_batch_rows", "batches", "restarts")
+        keys = ("rows_per_batch", "requests_per_batch", "largest_batch_rows", "batches", "restarts")
         return {"inference": {key: stats[key] for key in keys}}
 
     def train(

@@ -302,7 +302,7 @@ class PolicyServer(Actor):
     def stats(self) -> dict[str, Any]:
         """Counters since construction: ``requests``, ``batches`` (forward passes), ``rows``
         (observations acted on), ``rows_per_batch`` and ``requests_per_batch`` (means),
-        ``max_batch_rows``, ``forward_s`` (seconds in forward passes), ``clients`` (evaluators
+        ``largest_batch_rows``, ``forward_s`` (seconds in forward passes), ``clients`` (evaluators
         heard from) and ``batch_rows`` (``{"4-7": batches of 4 to 7 rows, ...}``)."""
         batches = max(self._batches, 1)
         return {
@@ -311,7 +311,7 @@ class PolicyServer(Actor):
             "rows": self._rows,
             "rows_per_batch": self._rows / batches,
             "requests_per_batch": self._requests / batches,
-            "max_batch_rows": self._max_rows,
+            "largest_batch_rows": self._max_rows,
             "forward_s": self._forward_s,
             "clients": len(self._clients),
             "batch_rows": {_bucket(b): n for b, n in sorted(self._histogram.items())},
