@@ -8,10 +8,13 @@ same run:
 * **rlactors**: an ``EnvBatch`` of N env actors (``env_actors="process"``: what an evaluator
   holds; the process backend), stepped as an evaluator steps it;
 * **gymnasium**: ``gymnasium.vector.AsyncVectorEnv`` of the same env (``to_gymnasium``);
-* **sb3**: Stable-Baselines3's ``SubprocVecEnv`` (if installed: ``pip install -e '.[bench]'``).
-
-RLlib's env runners are not measured: ``ray[rllib]`` 2.x pins an older gymnasium than ours, and
-this benchmark does not set up an environment of its own for it yet.
+* **sb3**: Stable-Baselines3's ``SubprocVecEnv`` (if installed: ``pip install -e '.[bench]'``);
+* **rllib** (with ``--rllib``, for N up to ``--rllib-max-n``, 16 by default: each env runner is
+  a Ray actor holding torch and RLlib, ~0.3 GB): RLlib's env runners, one env each, sampling
+  random actions at once (``benchmarks/_rllib_fleet_child.py``). ``ray[rllib]`` 2.60 pins
+  gymnasium 1.2.2, older than ours, so it runs in an environment of its own,
+  ``.venv-rllib`` (``--rllib-venv``), which this script creates the first time (``ray[rllib]``
+  and the pinned CPU torch from PyPI, about a minute) rather than downgrading ours.
 
 Printed per N: env steps/s of each system, its scaling (steps/s over ``N x`` its N = 1 figure;
 the bar is >= 0.8 up to 64) and rlactors' ratio to each peer; start-up seconds.
@@ -32,7 +35,7 @@ the tree's peak memory (Ray's processes are this process's descendants).
 
 Last line: one JSON object.
 
-    python benchmarks/fleet.py [--n 1 4 16 64] [--step-ms 2] [--seconds 3]
+    python benchmarks/fleet.py [--n 1 4 16 64] [--step-ms 2] [--seconds 3] [--rllib]
     python benchmarks/fleet.py --apex-workers 256 [--seed 0]
     python benchmarks/fleet.py --ray-nodes 4 [--apex-workers 64] [--remove-after 10] [--seed 0]
 """
@@ -43,8 +46,11 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,6 +132,41 @@ def sb3_rate(n: int, step_ms: float, seconds: float) -> tuple[float, float] | No
     finally:
         envs.close()
     return rate, startup_s
+
+
+ROOT = Path(__file__).resolve().parents[1]
+RLLIB_CHILD = Path(__file__).with_name("_rllib_fleet_child.py")
+
+
+def ensure_rllib_venv(venv: Path) -> Path:
+    """The python of ``venv``, an environment with ``ray[rllib]`` 2.60; made if missing."""
+    python = venv / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"setting up {venv} for RLlib (ray[rllib]==2.60.0, torch pinned by constraints.txt)")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {**os.environ, "PIP_CONSTRAINT": str(ROOT / "constraints.txt")}
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "ray[rllib]==2.60.0", "torch"],
+        check=True,
+        env=env,
+    )
+    return python
+
+
+def rllib_rate(python: Path, n: int, step_ms: float, seconds: float) -> tuple[float, float]:
+    """(env steps/s, start-up s) of RLlib's env runners, from the child in its own venv."""
+    done = subprocess.run(
+        [str(python), str(RLLIB_CHILD), str(n), str(step_ms), str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the RLlib child failed (N={n}): {done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["env_steps_per_s"]), float(result["startup_s"])
 
 
 def apex_fleet(workers: int, seed: int) -> dict[str, Any]:
@@ -277,6 +318,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per run")
     parser.add_argument("--apex-workers", type=int, help="run Ape-X with this many workers")
     parser.add_argument("--seed", type=int, default=0, help="Ape-X's seed")
+    parser.add_argument("--rllib", action="store_true", help="add RLlib's env runners")
+    parser.add_argument("--rllib-max-n", type=int, default=16, help="--rllib: largest N")
+    parser.add_argument(
+        "--rllib-venv", type=Path, default=ROOT / ".venv-rllib", help="--rllib: its environment"
+    )
     parser.add_argument("--ray-nodes", type=int, help="Ape-X on a simulated Ray cluster")
     parser.add_argument(
         "--remove-after", type=int, default=10, help="--ray-nodes: iterations before a removal"
@@ -318,6 +364,11 @@ def main() -> None:
         "gymnasium": gymnasium_rate,
         "sb3": sb3_rate,
     }
+    if args.rllib:
+        python = ensure_rllib_venv(args.rllib_venv)
+        systems["rllib"] = lambda n, step_ms, seconds: (
+            rllib_rate(python, n, step_ms, seconds) if n <= args.rllib_max_n else None
+        )
     results: dict[str, dict[str, Any]] = {name: {} for name in systems}
     for n in args.n:
         for name, measure in systems.items():
@@ -343,8 +394,8 @@ def main() -> None:
         ours = results["rlactors"][str(n)]["env_steps_per_s"]
         ratios = {
             peer: ours / results[peer][str(n)]["env_steps_per_s"]
-            for peer in ("gymnasium", "sb3")
-            if str(n) in results[peer]
+            for peer in ("gymnasium", "sb3", "rllib")
+            if peer in results and str(n) in results[peer]
         }
         results["rlactors"][str(n)]["ratio_to"] = ratios
         print(
@@ -360,7 +411,7 @@ def main() -> None:
                 "step_ms": args.step_ms,
                 "n": args.n,
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "rllib": "not measured (needs an environment of its own)",
+                "rllib": {"measured": args.rllib, "max_n": args.rllib_max_n},
                 "results": results,
             }
         )
