@@ -51,3 +51,31 @@ def test_a_multi_role_env_is_refused_before_any_actor_starts() -> None:
     config = entry.config_class()(env=NimEnv, backend="inline", env_actors="process")
     with pytest.raises(ValueError, match="env_actors='process' is for single-role envs"):
         entry.algorithm_class()(config)
+
+
+@pytest.mark.timeout(180)
+def test_evaluations_in_the_driver_step_env_actors_in_waves() -> None:
+    from rlactors.algorithms.dqn import DQN, DQNConfig
+    from rlactors.algorithms.greedy_evaluation import DRIVER_EVAL_ENV_ACTORS
+    from rlactors.evaluators import make_env_batch
+    from rlactors.evaluators.env_actors import EnvActor
+
+    config = DQNConfig(
+        env="CartPole-v1", backend="inline", env_actors="process", max_env_steps=512,
+        learning_starts_env_steps=100, hidden_sizes=(16,), eval_episodes=3,
+    )  # fmt: skip
+    with DQN(config) as dqn:
+        plain = dqn.evaluate(4)  # no session yet: plain envs in this process
+        assert dqn._actor_eval_envs == {}
+        dqn.train()  # the session (its runtime) stays up until stop()
+        assert set(dqn._actor_eval_envs) == {3}  # train()'s final evaluation ran on them
+        count = DRIVER_EVAL_ENV_ACTORS + 5  # two waves
+        waves = dqn.evaluate(count)
+        assert waves["episodes"] == count and waves["eval_length_mean"] > 0
+        envs = dqn._actor_eval_envs[DRIVER_EVAL_ENV_ACTORS]
+        assert all(isinstance(env, EnvActor) for env in envs.envs)
+        # One wave plays the episodes plain envs play from the same seed.
+        plain_envs = make_env_batch(dqn.env_spec, 3)
+        assert dqn._greedy_on_env_actors(3, 7) == dqn.greedy_episodes(plain_envs, 7)
+    assert plain["episodes"] == 4
+    assert dqn._actor_eval_envs == {}  # stop() closed them

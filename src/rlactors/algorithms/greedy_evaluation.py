@@ -53,6 +53,11 @@ log = logging.getLogger(__name__)
 #: Seconds to wait for an evaluation still running when the budget is spent.
 _EVAL_TIMEOUT_S = 300.0
 
+#: Env actors an evaluation in this process steps at most at once (``env_actors="process"``):
+#: more episodes run in waves of this many (a confirming evaluation of 100 episodes is 4 waves
+#: of 25, not 100 processes).
+DRIVER_EVAL_ENV_ACTORS = 25
+
 #: The confirming evaluation's entries in metrics rows, results and checkpoints (see
 #: :meth:`GreedyEvaluations._confirm`).
 FINAL_EVAL_KEYS = (
@@ -135,6 +140,8 @@ class GreedyEvaluations(abc.ABC):
     evaluations: int
     _eval_envs: EnvBatch | None
     _other_eval_envs: EnvBatch | None  # evaluate()'s of another size (the confirming one)
+    _actor_eval_envs: dict[int, EnvBatch]  # by size: env actors of evaluate(), in a session
+    _optimizer: Any  # not None while a session runs (its runtime entered)
     _next_eval_env_steps: int
     _returns: deque[float]
     _last_eval: float | None
@@ -168,6 +175,9 @@ class GreedyEvaluations(abc.ABC):
     def evaluate(self, episodes: int | None = None) -> dict[str, Any]:
         """Greedy episodes with the learner's current policy, in this process.
 
+        With ``env_actors="process"``, while a training session runs, the envs are env actors
+        in processes of their own (:meth:`_greedy_on_env_actors`), else plain envs here.
+
         Args:
             episodes: How many (default ``config.eval_episodes``); they run in lockstep.
 
@@ -180,6 +190,9 @@ class GreedyEvaluations(abc.ABC):
             raise ValueError(f"evaluate: episodes must be >= 1, got {count}")
         if self._eval_envs is None:
             return self._evaluate_matches(count, self._next_evaluation_seed())
+        if self.config.env_actors == "process" and self._optimizer is not None:
+            stats = self._greedy_on_env_actors(count, self._next_evaluation_seed())
+            return _evaluation_figures(count, stats)
         envs = self._eval_envs
         if envs.num_envs != count:
             # Kept apart: the confirming evaluations' batch would otherwise replace the
@@ -194,16 +207,39 @@ class GreedyEvaluations(abc.ABC):
                     crash_policy=self.config.env_crash_policy,
                 )
             envs = self._other_eval_envs
-        stats = self.greedy_episodes(envs, self._next_evaluation_seed())
-        returns = np.array([s.episode_return for s in stats])
-        return {
-            "episodes": count,
-            "eval_return_mean": float(returns.mean()),
-            "eval_return_std": float(returns.std()),
-            "eval_return_min": float(returns.min()),
-            "eval_return_max": float(returns.max()),
-            "eval_length_mean": float(np.mean([s.length for s in stats])),
-        }
+        return _evaluation_figures(count, self.greedy_episodes(envs, self._next_evaluation_seed()))
+
+    def _greedy_on_env_actors(self, count: int, seed: int) -> list[EpisodeStats]:
+        """``count`` greedy episodes on env actors in their own processes, in waves of at most
+        :data:`DRIVER_EVAL_ENV_ACTORS` (a slow simulator steps them all at once, not one after
+        the other). One wave uses ``seed`` as plain envs would, so its episodes are the ones
+        plain envs play; wave ``w > 0`` derives its seed from ``(seed, w)``."""
+        size = min(count, DRIVER_EVAL_ENV_ACTORS)
+        envs = self._actor_eval_envs.get(size)
+        if envs is None:
+            envs = self._actor_eval_envs[size] = make_env_batch(
+                self.env_spec,
+                size,
+                mask_key=self.config.action_mask_key,
+                crash_policy=self.config.env_crash_policy,
+                env_actors=self.config.env_actors_config,
+            )
+        stats: list[EpisodeStats] = []
+        wave = 0
+        while len(stats) < count:
+            wave_seed = seed if wave == 0 else derive_seed(seed, wave)
+            stats += run_episodes(envs, self._greedy, wave_seed)[: count - len(stats)]
+            wave += 1
+        return stats
+
+    def _close_actor_eval_envs(self) -> None:
+        """Stop the env actors of this session's evaluations (before its runtime ends)."""
+        for envs in self._actor_eval_envs.values():
+            try:
+                envs.close()
+            except Exception:  # best effort at shutdown: report it and go on
+                log.exception("closing the evaluation's env actors failed")
+        self._actor_eval_envs = {}
 
     def greedy_episodes(self, envs: EnvBatch, seed: int) -> list[EpisodeStats]:
         """One greedy episode in each of ``envs``, acting as :meth:`evaluate` does: for callers
@@ -422,3 +458,16 @@ def _answered(future: Future[Any]) -> bool:
     """Whether ``future`` has its answer, reading it if it arrived (waits at most 0.1 ms)."""
     done, _ = wait_any([future], timeout=1e-4)
     return bool(done)
+
+
+def _evaluation_figures(count: int, stats: list[EpisodeStats]) -> dict[str, Any]:
+    """:meth:`GreedyEvaluations.evaluate`'s summary of its episodes."""
+    returns = np.array([s.episode_return for s in stats])
+    return {
+        "episodes": count,
+        "eval_return_mean": float(returns.mean()),
+        "eval_return_std": float(returns.std()),
+        "eval_return_min": float(returns.min()),
+        "eval_return_max": float(returns.max()),
+        "eval_length_mean": float(np.mean([s.length for s in stats])),
+    }

@@ -119,6 +119,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         #: The greedy evaluations' envs (None for a multi-role env: those play matches).
         self._eval_envs: EnvBatch | None = None
         self._other_eval_envs: EnvBatch | None = None  # see evaluate()
+        self._actor_eval_envs: dict[int, EnvBatch] = {}  # see evaluate(): env actors
         if not multi_agent:
             if not getattr(config, "multi_agent_defaults", True):
                 probe.close()
@@ -438,6 +439,7 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
             finally:
                 self._optimizer.stop()
                 self._optimizer = None
+        self._close_actor_eval_envs()
         if self._runtime is not None:  # entered by _start, or only made by the constructor
             self._runtime.__exit__(None, None, None)
             self._runtime = None
