@@ -79,3 +79,14 @@ def test_evaluations_in_the_driver_step_env_actors_in_waves() -> None:
         assert dqn._greedy_on_env_actors(3, 7) == dqn.greedy_episodes(plain_envs, 7)
     assert plain["episodes"] == 4
     assert dqn._actor_eval_envs == {}  # stop() closed them
+
+
+def test_env_actors_on_the_inline_backend_say_they_change_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from rlactors.algorithms.dqn import DQN, DQNConfig
+
+    with DQN(DQNConfig(env="CartPole-v1", backend="inline", env_actors="process")):
+        pass
+    assert "runs every env actor in this one thread" in caplog.text
+    assert "use --backend process" in caplog.text

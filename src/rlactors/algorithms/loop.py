@@ -104,6 +104,12 @@ class TrainingLoop(GreedyEvaluations, Algorithm):
         # what every evaluator builds. The envs are kept: they give the builder its spaces
         # and run the greedy evaluations.
         self.env_spec = env_spec_of(config).resolve()
+        if config.env_actors == "process" and config.backend == "inline":
+            log.warning(
+                "%s: env_actors='process' on the inline backend runs every env actor in this "
+                "one thread, so slow envs do not step in parallel; use --backend process",
+                self.name,
+            )
         # One env tells single- from multi-role; a single-role one is the first of the greedy
         # evaluations' envs (an Atari env costs a ROM load: build none twice).
         probe = self.env_spec.make(mask_key=config.action_mask_key)
