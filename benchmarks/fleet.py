@@ -311,6 +311,19 @@ def apex_on_ray_cluster(workers: int, nodes: int, remove_after: int, seed: int) 
     return report
 
 
+def _outcome(run: dict[str, Any]) -> str:
+    solved = "solved" if run["solved"] else "NOT solved"
+    return f"{solved} in {run['env_steps']:,} env steps, {run['wall_s']:.0f} s"
+
+
+def _peak(run: dict[str, Any]) -> str:
+    gb = 1024**3
+    return (
+        f"peak {run['peak_processes']} processes, RSS {run['peak_rss_bytes'] / gb:.2f} GiB "
+        f"summed, PSS {run['peak_pss_bytes'] / gb:.2f} GiB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[1, 4, 16, 64], help="env counts")
@@ -334,28 +347,20 @@ def main() -> None:
         run = apex_on_ray_cluster(
             args.apex_workers or 64, args.ray_nodes, args.remove_after, args.seed
         )
-        gb = 1024**3
         print(
             f"Ape-X, {run['workers']} workers on {run['nodes']} Ray nodes, CartPole-v1 seed "
-            f"{run['seed']}: {'solved' if run['solved'] else 'NOT solved'} in "
-            f"{run['env_steps']:,} env steps, {run['wall_s']:.0f} s; workers per node "
+            f"{run['seed']}: {_outcome(run)}; workers per node "
             f"{run.get('workers_per_node_before')} -> {run.get('workers_per_node_after')} "
             f"(a node removed at {run.get('removed_at_env_steps')} env steps, "
-            f"{run.get('worker_restarts')} worker restarts); peak {run['peak_processes']} "
-            f"processes, RSS {run['peak_rss_bytes'] / gb:.2f} GiB summed, "
-            f"PSS {run['peak_pss_bytes'] / gb:.2f} GiB"
+            f"{run.get('worker_restarts')} worker restarts); {_peak(run)}"
         )
         print(json.dumps({"benchmark": "fleet_ray_cluster", **run}))
         return
     if args.apex_workers is not None:
         fleet = apex_fleet(args.apex_workers, args.seed)
-        gb = 1024**3
         print(
             f"Ape-X, {fleet['workers']} workers, CartPole-v1 seed {fleet['seed']}: "
-            f"{'solved' if fleet['solved'] else 'NOT solved'} in {fleet['env_steps']:,} env "
-            f"steps, {fleet['wall_s']:.0f} s; peak {fleet['peak_processes']} processes, "
-            f"RSS {fleet['peak_rss_bytes'] / gb:.2f} GiB summed, "
-            f"PSS {fleet['peak_pss_bytes'] / gb:.2f} GiB"
+            f"{_outcome(fleet)}; {_peak(fleet)}"
         )
         print(json.dumps({"benchmark": "fleet_apex", **fleet}))
         return
