@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from rlactors.core import DEFAULT_POLICY_ID
 from rlactors.envs.crashes import EnvCrashPolicy
@@ -15,14 +16,16 @@ from rlactors.validation import check_positive_ints
 #: Where an evaluator's envs live: ``none`` (plain objects in its process, the default),
 #: ``colocated`` (env actors in its process) or ``process`` (an actor process each); see
 #: :mod:`rlactors.evaluators.env_actors`.
-ENV_ACTOR_MODES = ("none", "colocated", "process")
+EnvActorMode = Literal["none", "colocated", "process"]
+#: :data:`EnvActorMode`'s values, in that order.
+ENV_ACTOR_MODES: tuple[str, ...] = get_args(EnvActorMode)
 
 
 @dataclass(frozen=True)
 class EnvActorsConfig:
     """Whether an evaluator's envs are actors, and how long a step may take."""
 
-    mode: str = "none"
+    mode: EnvActorMode = "none"
     """One of :data:`ENV_ACTOR_MODES`."""
 
     step_timeout_s: float = 60.0
