@@ -33,13 +33,20 @@ TINY: dict[str, dict[str, Any]] = {
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize(
-    ("name", "backend", "mode"), [("apex", "process", "process"), ("ppo", "inline", "colocated")]
+    ("name", "backend", "mode", "stepping"),
+    [
+        ("apex", "process", "process", "lockstep"),
+        ("ppo", "inline", "colocated", "lockstep"),
+        ("apex", "process", "process", "ready"),
+        ("ppo", "process", "process", "ready"),
+    ],
 )
-def test_trains_with_env_actors(name: str, backend: str, mode: str) -> None:
+def test_trains_with_env_actors(name: str, backend: str, mode: str, stepping: str) -> None:
     entry = get_algorithm(name)
     config = entry.config_class()(
-        env="CartPole-v1", seed=0, backend=backend, env_actors=mode, **TINY[name]
-    )
+        env="CartPole-v1", seed=0, backend=backend, env_actors=mode, env_stepping=stepping,
+        **TINY[name],
+    )  # fmt: skip
     iterations: list[dict[str, Any]] = []
     with entry.algorithm_class()(config) as algorithm:
         algorithm.train(callback=iterations.append)

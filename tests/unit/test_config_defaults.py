@@ -26,6 +26,7 @@ _RUN: dict[str, Any] = {
     "backend": "process",
     "env_actors": "none",  # added with env actors (issue #13)
     "env_step_timeout_s": 60.0,
+    "env_stepping": "lockstep",  # added with acting on ready env actors (issue #13)
     "inference": "local",  # added with the policy server (issue #13)
     "inference_max_batch_rows": 1024,
     "inference_max_wait_ms": 0.0,

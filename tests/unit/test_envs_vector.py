@@ -134,6 +134,41 @@ def test_interact_only_steps_the_masked_envs() -> None:
         batch.interact([RIGHT, RIGHT], only=np.array([True]))
 
 
+def test_send_and_receive_step_the_envs_that_answered() -> None:
+    """receive(wait="any") collects what ``ready`` says answered; the others stay in flight."""
+    answered: list[list[int]] = [[1], [0, 2]]
+    asked: list[list[int]] = []
+
+    def ready(envs: Any, stepping: list[int]) -> list[int]:
+        asked.append(stepping)
+        return answered.pop(0)
+
+    batch = EnvBatch([CorridorEnv(3), CorridorEnv(3), CorridorEnv(3)], ready=ready)
+    batch.reset(seed=0)
+    batch.send([RIGHT, RIGHT, RIGHT])
+    assert batch.receive(wait="any").tolist() == [False, True, False]
+    after = batch.observe()
+    np.testing.assert_array_equal(after.states, [[1, 0, 0], [0, 1, 0], [1, 0, 0]])
+    assert after.rewards.tolist() == [0.0, 0.0, 0.0] and after.infos[0] == {}
+    assert batch.stepping.tolist() == [True, False, True]
+    with pytest.raises(ValueError, match=r"env\(s\) \[0\] are still stepping"):
+        batch.send([RIGHT, RIGHT, RIGHT], only=np.array([True, True, False]))
+    batch.send([RIGHT, RIGHT, RIGHT], only=np.array([False, True, False]))  # env 1 again
+    assert asked == [[0, 1, 2]]
+    assert batch.receive(wait="any").tolist() == [True, False, True]
+    assert asked[-1] == [0, 1, 2]
+    np.testing.assert_array_equal(batch.observe().states[[0, 2]], [[0, 1, 0], [0, 1, 0]])
+    # Lockstep collects every env still stepping; env 1 took its second step.
+    assert batch.receive(wait="all").tolist() == [False, True, False]
+    after = batch.observe()
+    assert after.rewards.tolist() == [0.0, 1.0, 0.0] and after.done.tolist() == [False, True, False]
+    assert batch.pop_episode_stats() == [EpisodeStats(1.0, 2)]
+    assert not batch.stepping.any()
+    batch.send([RIGHT, RIGHT, RIGHT])
+    batch.reset(seed=0)  # drops the steps in flight
+    assert not batch.stepping.any()
+
+
 def test_misuse_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one env"):
         EnvBatch([])

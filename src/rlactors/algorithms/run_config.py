@@ -47,6 +47,9 @@ Inference = Literal["local", "server"]
 #: Where the evaluators' envs live (see :mod:`rlactors.evaluators.env_actors`).
 EnvActors = Literal["none", "colocated", "process"]
 
+#: How evaluators step their env actors (``rlactors.evaluators.config.EnvStepping``).
+EnvStepping = Literal["lockstep", "ready"]
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -86,6 +89,12 @@ class RunConfig:
     env_step_timeout_s: float = 60.0
     """With ``env_actors``: seconds an env actor may take for one step before it counts as
     hung, and is killed and replaced like an env that crashed."""
+
+    env_stepping: EnvStepping = "lockstep"
+    """With ``env_actors``: ``lockstep`` (each step waits for every env, then acts on all;
+    repeatable from the seed) or ``ready`` (act on the env actors that have answered while the
+    others still step: for simulators whose step times vary; not repeatable from the seed, as
+    the order of the answers decides the order of the policy's random draws)."""
 
     inference: Inference = "local"
     """Where the evaluators get their actions: ``local`` (a numpy copy of the policy in each
@@ -152,7 +161,7 @@ class RunConfig:
         # Imported here: the evaluators package imports the actor runtime.
         from rlactors.evaluators.config import EnvActorsConfig
 
-        return EnvActorsConfig(self.env_actors, self.env_step_timeout_s)
+        return EnvActorsConfig(self.env_actors, self.env_step_timeout_s, self.env_stepping)
 
     @property
     def server_config(self) -> ServerConfig | None:
@@ -189,6 +198,16 @@ class RunConfig:
                 f"got {self.env_actors!r}"
             )
         check_positive_numbers(self, "env_step_timeout_s")
+        if self.env_stepping not in get_args(EnvStepping):
+            raise ValueError(
+                f"{name}.env_stepping must be one of {', '.join(get_args(EnvStepping))}, "
+                f"got {self.env_stepping!r}"
+            )
+        if self.env_stepping == "ready" and self.env_actors == "none":
+            raise ValueError(
+                f"{name}.env_stepping='ready' acts on whichever env actors answer first; "
+                "it needs env_actors='process' (or 'colocated')"
+            )
         if self.inference not in get_args(Inference):
             raise ValueError(
                 f"{name}.inference must be one of {', '.join(get_args(Inference))}, "

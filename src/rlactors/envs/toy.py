@@ -373,10 +373,15 @@ class SlowEnv(_ToyEnv):
       terminates.
 
     Deterministic under its seed: ``reset(seed)`` restarts the observation stream from
-    ``seed``; ``reset()`` without one goes on with the stream (seed 0 if never seeded).
+    ``seed``; ``reset()`` without one goes on with the stream (seed 0 if never seeded). Step
+    times drawn with ``step_ms_max`` come from a stream of their own, so they never change the
+    observations.
 
     Args:
         step_ms: Milliseconds each ``interact`` sleeps, >= 0 (0: no sleep, for tests).
+        step_ms_max: If given (>= ``step_ms``), each ``interact`` sleeps a time drawn
+            uniformly from ``[step_ms, step_ms_max]`` ms: a simulator whose steps take unequal
+            times (physics with contacts, a game server under load).
         obs_size: Length of the observation vector, >= 1.
         episode_steps: Interactions per episode before truncation, >= 1.
         n_actions: Number of actions, >= 2.
@@ -391,9 +396,11 @@ class SlowEnv(_ToyEnv):
         obs_size: int = 16,
         episode_steps: int = 200,
         n_actions: int = 2,
+        step_ms_max: float | None = None,
     ) -> None:
         for field, value, low in (
             ("step_ms", step_ms, 0),
+            ("step_ms_max", step_ms if step_ms_max is None else step_ms_max, step_ms),
             ("obs_size", obs_size, 1),
             ("episode_steps", episode_steps, 1),
             ("n_actions", n_actions, 2),
@@ -407,7 +414,9 @@ class SlowEnv(_ToyEnv):
         self.obs_size = int(obs_size)
         self.episode_steps = int(episode_steps)
         self.n_actions = int(n_actions)
+        self.step_ms_max = None if step_ms_max is None else float(step_ms_max)
         self._rng = np.random.default_rng(0)
+        self._latency_rng = np.random.default_rng([0, 1])
         self._state = np.zeros(self.obs_size, dtype=np.float32)
         self._steps = 0
         self._reward = 0.0
@@ -415,7 +424,9 @@ class SlowEnv(_ToyEnv):
     def __repr__(self) -> str:
         return (
             f"SlowEnv(step_ms={self.step_ms}, obs_size={self.obs_size}, "
-            f"episode_steps={self.episode_steps}, n_actions={self.n_actions})"
+            f"episode_steps={self.episode_steps}, n_actions={self.n_actions}"
+            + ("" if self.step_ms_max is None else f", step_ms_max={self.step_ms_max}")
+            + ")"
         )
 
     def reset(self, seed: int | None = None) -> None:
@@ -423,14 +434,19 @@ class SlowEnv(_ToyEnv):
         self._start()
         if seed is not None:
             self._rng = np.random.default_rng(seed)
+            self._latency_rng = np.random.default_rng([seed, 1])
         self._steps, self._reward = 0, 0.0
         self._state = self._draw()
 
     def interact(self, actions: Mapping[str, Any]) -> None:
-        """Wait ``step_ms``, score the action against the current observation, draw the next."""
+        """Wait ``step_ms`` (or a draw up to ``step_ms_max``), score the action against the
+        current observation, draw the next."""
         self._begin_interact(actions)
-        if self.step_ms > 0:
-            time.sleep(self.step_ms / 1000.0)
+        wait_ms = self.step_ms
+        if self.step_ms_max is not None:
+            wait_ms = float(self._latency_rng.uniform(self.step_ms, self.step_ms_max))
+        if wait_ms > 0:
+            time.sleep(wait_ms / 1000.0)
         self._reward = 1.0 if int(actions[DEFAULT_ROLE]) == self.target_action() else 0.0
         self._steps += 1
         self._over = self._steps >= self.episode_steps

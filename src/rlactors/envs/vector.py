@@ -72,7 +72,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -114,6 +114,10 @@ def reported_episode(
 
 
 log = logging.getLogger("rlactors.envs")
+
+#: Given a batch's envs and the indices of those stepping, the indices of those that answered
+#: (see :class:`EnvBatch`'s ``ready``).
+ReadyFn = Callable[[Sequence[Env], list[int]], Sequence[int]]
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,11 @@ class EnvBatch:
     ``rlactors.evaluators.env_actors``) step in parallel, while plain envs in this process are
     stepped one after the other. The autoreset semantics are in the module docstring.
 
+    Or each env as soon as it answers (acting on whichever are ready, for env actors whose
+    steps take unequal times): :meth:`send` actions to some envs, :meth:`receive` with
+    ``wait="any"`` those that answered, act on them, and so on; the rows of the envs received
+    are the outcomes of their own last steps, so each env's transitions stay exact.
+
     Args:
         envs: ``K >= 1`` envs with one role each, the same role name and equal spaces. This
             object owns them (``close()`` closes them).
@@ -168,6 +177,10 @@ class EnvBatch:
         crash_policy: How many crashes to survive (with ``rebuild``); default
             :class:`~rlactors.envs.crashes.EnvCrashPolicy`'s.
         name: The env's name in warnings and errors (an env id); default ``repr(envs[0])``.
+        ready: For :meth:`receive` with ``wait="any"``: given the envs and the indices of
+            those stepping, the indices that answered (waiting for at least one); an
+            evaluator's env actors pass :func:`rlactors.evaluators.env_actors.answered`.
+            None: every env stepping counts as answered (plain envs step in :meth:`send`).
 
     Raises:
         ValueError: No envs, a multi-role env, or envs whose roles or spaces differ.
@@ -180,6 +193,7 @@ class EnvBatch:
         rebuild: Callable[[], Env] | None = None,
         crash_policy: EnvCrashPolicy | None = None,
         name: str | None = None,
+        ready: ReadyFn | None = None,
     ) -> None:
         if not envs:
             raise ValueError("EnvBatch needs at least one env")
@@ -209,11 +223,21 @@ class EnvBatch:
         self._returns = [0.0] * k  # undiscounted, of each running episode
         self._lengths = [0] * k
         self._finished: list[EpisodeStats] = []
+        self._ready = ready
+        #: ``[K]`` bool: the envs sent a step by send() that receive() has not collected.
+        self._in_flight = np.zeros(k, dtype=bool)
+        self._send_errors: dict[int, Exception] = {}  # env -> what its send raised
 
     @property
     def num_envs(self) -> int:
         """K, the number of envs."""
         return len(self.envs)
+
+    @property
+    def stepping(self) -> np.ndarray:
+        """``[K]`` bool: the envs :meth:`send` sent a step that :meth:`receive` has not
+        collected yet."""
+        return self._in_flight.copy()
 
     @property
     def crashes(self) -> int:
@@ -231,6 +255,8 @@ class EnvBatch:
                 each env continues the stream its seed started, so a run is reproducible.
         """
         seeds = self._env_seeds(seed)
+        self._in_flight[:] = False  # steps in flight are dropped: every env starts again
+        self._send_errors = {}
         rows: list[Any] = []
         infos: list[Mapping[str, Any]] = []
         for i, (env, env_seed) in enumerate(zip(self.envs, seeds, strict=True)):
@@ -266,6 +292,8 @@ class EnvBatch:
     ) -> None:
         """Apply ``actions[i]`` to env ``i`` and reset every env whose episode ended.
 
+        :meth:`send` then :meth:`receive` with ``wait="all"``: the lockstep step.
+
         Args:
             actions: ``[K, *action_shape]``, one action per env.
             only: Optional ``[K]`` bool mask: step only the envs where it is True. The others
@@ -275,7 +303,24 @@ class EnvBatch:
 
         Raises:
             ResetNeededError: Before the first :meth:`reset`.
-            ValueError: ``actions`` (or ``only``) does not hold exactly K entries.
+            ValueError: ``actions`` (or ``only``) does not hold exactly K entries, or an env
+                is still stepping (sent by :meth:`send`, not received yet).
+        """
+        self.send(actions, only=only)
+        self.receive(wait="all")
+
+    def send(self, actions: np.ndarray | Sequence[Any], *, only: np.ndarray | None = None) -> None:
+        """Send ``actions[i]`` to env ``i`` for every ``i`` in ``only`` (all by default),
+        without waiting: env actors step from now on, while plain envs step here.
+
+        Args:
+            actions: ``[K, *action_shape]``, one per env (those outside ``only`` are ignored).
+            only: Optional ``[K]`` bool mask of the envs to step.
+
+        Raises:
+            ResetNeededError: Before the first :meth:`reset`.
+            ValueError: ``actions`` (or ``only``) does not hold exactly K entries, or an env
+                in ``only`` was sent a step that :meth:`receive` has not collected.
         """
         if self._last is None:
             raise ResetNeededError("EnvBatch: call reset() before interact()")
@@ -284,6 +329,66 @@ class EnvBatch:
             raise ValueError(f"EnvBatch: expected {k} actions (one per env), got {len(actions)}")
         if only is not None and len(only) != k:
             raise ValueError(f"EnvBatch: expected a mask of {k} envs, got {len(only)}")
+        stepping = np.ones(k, dtype=bool) if only is None else np.asarray(only, dtype=bool)
+        if (stepping & self._in_flight).any():
+            busy = np.flatnonzero(stepping & self._in_flight).tolist()
+            raise ValueError(f"EnvBatch: env(s) {busy} are still stepping; receive() them first")
+        role, failed = self.role, self._send_errors
+        # Every env is sent its action before any is observed: envs that are actors (an
+        # evaluator's env actors) step at once, in parallel, and plain envs step here. A try
+        # block costs nothing in CPython 3.11+ until something raises, so the crash handling
+        # leaves the ~10 us CartPole step as it was.
+        for i, env in enumerate(self.envs):
+            if only is not None and not stepping[i]:
+                continue
+            try:
+                env.interact({role: actions[i]})
+            except EnvCheckError:
+                raise
+            except Exception as exc:
+                if self._rebuild is None:
+                    raise
+                failed[i] = exc
+        self._in_flight |= stepping
+
+    def receive(self, wait: Literal["all", "any"] = "all") -> np.ndarray:
+        """Collect the outcome of the steps :meth:`send` sent, auto-resetting envs whose
+        episode ended; :meth:`observe` then reports them.
+
+        Args:
+            wait: ``"all"``: every env stepping (lockstep). ``"any"``: the envs that answered
+                already, waiting for the first answer if none has (and, past an env actor's
+                step timeout, that env: it counts as crashed). Without a ``ready`` function
+                every env stepping counts as answered.
+
+        Returns:
+            ``[K]`` bool: the envs received. In the following :meth:`observe`, the other rows
+            keep their states, with reward 0, not terminated, truncated or crashed, and an
+            empty info (an env still stepping is received by a later call).
+
+        Raises:
+            ResetNeededError: Before the first :meth:`reset`.
+        """
+        if self._last is None:
+            raise ResetNeededError("EnvBatch: call reset() before receive()")
+        k = self.num_envs
+        stepping = np.flatnonzero(self._in_flight).tolist()
+        if wait == "any" and self._ready is not None and stepping:
+            received = np.zeros(k, dtype=bool)
+            received[self._ready(self.envs, stepping)] = True
+        else:
+            received = self._in_flight.copy()
+        failed, self._send_errors = self._send_errors, {}
+        if failed:  # an env whose send raised is received at once: its step is lost
+            received[list(failed)] = True
+        self._in_flight &= ~received
+        self._collect(received, failed)
+        return received
+
+    def _collect(self, received: np.ndarray, failed: dict[int, Exception]) -> None:
+        """Observe the ``received`` envs into :attr:`_last` (the others keep their rows)."""
+        assert self._last is not None
+        k = self.num_envs
         # Python lists, stacked once: per-element numpy writes cost more than the env steps of
         # a small env (a CartPole step is ~10 us).
         role, last = self.role, self._last
@@ -296,24 +401,8 @@ class EnvBatch:
         returns, lengths = self._returns, self._lengths
         pack = self._pack
         crashed: list[int] = []
-        # Every env is sent its action before any is observed: envs that are actors (an
-        # evaluator's env actors) step at once, in parallel, and plain envs step here. A try
-        # block costs nothing in CPython 3.11+ until something raises, so the crash handling
-        # leaves the ~10 us CartPole step as it was.
-        failed: dict[int, Exception] = {}
         for i, env in enumerate(self.envs):
-            if only is not None and not only[i]:
-                continue
-            try:
-                env.interact({role: actions[i]})
-            except EnvCheckError:
-                raise
-            except Exception as exc:
-                if self._rebuild is None:
-                    raise
-                failed[i] = exc
-        for i, env in enumerate(self.envs):
-            if only is not None and not only[i]:
+            if not received[i]:
                 states.append(last.states[i])
                 next_states.append(last.states[i])
                 rewards.append(0.0)

@@ -241,37 +241,25 @@ class ActorCriticEvaluator(Evaluator):
     def rollout(self) -> Rollout:
         """Step every env ``rollout_steps`` times with the current policy; see :class:`Rollout`."""
         start = time.perf_counter()
-        c, envs, policy = self.config, self._envs, self._policy
-        obs_l, actions_l, log_probs_l, values_l = [], [], [], []
-        rewards_l, terminated_l, truncated_l, next_obs_l, crashed_l = [], [], [], [], []
-        step = envs.observe()
-        for _ in range(c.rollout_steps):
-            states = step.states
-            info = policy.act_with_info(states)
-            envs.interact(policy.clip_actions(info.actions))
-            step = envs.observe()
-            obs_l.append(states)
-            actions_l.append(info.actions)
-            log_probs_l.append(info.log_probs)
-            values_l.append(info.values)
-            rewards_l.append(self._scaled(step.rewards, step.done, step.crashed))
-            terminated_l.append(step.terminated.copy())
-            truncated_l.append(step.truncated.copy())
-            next_obs_l.append(step.next_states)
-            crashed_l.append(step.crashed)
-        obs = np.stack(obs_l)  # [T, K, *obs_shape]
-        next_obs = np.stack(next_obs_l)
+        c, envs = self.config, self._envs
+        steps = self._steps_ready() if c.env_actors.stepping == "ready" else self._steps_lockstep()
+        obs, next_obs, last_states = steps["obs"], steps["next_obs"], steps["last_states"]
         if self._obs_seen is not None:
             self._obs_seen.update(obs.reshape(-1, *obs.shape[2:]))
         columns: dict[str, np.ndarray] = {
             "obs": obs,
-            "actions": np.stack(actions_l),
-            "log_probs": np.stack(log_probs_l),
-            "values": np.stack(values_l),
+            "actions": steps["actions"],
+            "log_probs": steps["log_probs"],
+            "values": steps["values"],
         }
-        rewards = np.stack(rewards_l).astype(np.float32)
-        terminated, truncated = np.stack(terminated_l), np.stack(truncated_l)
-        crashed = np.stack(crashed_l)
+        terminated, truncated, crashed = steps["terminated"], steps["truncated"], steps["crashed"]
+        # Scaled step by step in time order, per env, as the rewards came.
+        rewards = np.stack(
+            [
+                self._scaled(r, t | u, x)
+                for r, t, u, x in zip(steps["rewards"], terminated, truncated, crashed, strict=True)
+            ]
+        ).astype(np.float32)
         discounts = (c.gamma * ~(terminated | truncated)).astype(np.float32)
         if c.gae_lambda is None:
             columns.update(
@@ -284,7 +272,7 @@ class ActorCriticEvaluator(Evaluator):
         else:
             columns.update(
                 self._advantages(
-                    rewards, columns["values"], discounts, truncated, next_obs, step.states, crashed
+                    rewards, columns["values"], discounts, truncated, next_obs, last_states, crashed
                 )
             )
         rows = c.rollout_steps * c.num_envs
@@ -301,6 +289,76 @@ class ActorCriticEvaluator(Evaluator):
         crashes = self.env_crashes
         new_crashes, self._reported_crashes = crashes - self._reported_crashes, crashes
         return Rollout(batch, episodes, obs_stats, rows, new_crashes)
+
+    def _steps_lockstep(self) -> dict[str, np.ndarray]:
+        """``rollout_steps`` steps of every env at once: ``[T, K, ...]`` columns (``obs``,
+        ``actions``, ``log_probs``, ``values``, ``rewards`` unscaled, ``terminated``,
+        ``truncated``, ``next_obs``, ``crashed``) and ``last_states`` ``[K, ...]``."""
+        c, envs, policy = self.config, self._envs, self._policy
+        names = ("obs", "actions", "log_probs", "values", "rewards", "terminated", "truncated")
+        lists: dict[str, list[np.ndarray]] = {n: [] for n in (*names, "next_obs", "crashed")}
+        step = envs.observe()
+        for _ in range(c.rollout_steps):
+            states = step.states
+            info = policy.act_with_info(states)
+            envs.interact(policy.clip_actions(info.actions))
+            step = envs.observe()
+            for name, value in (
+                ("obs", states),
+                ("actions", info.actions),
+                ("log_probs", info.log_probs),
+                ("values", info.values),
+                ("rewards", step.rewards),
+                ("terminated", step.terminated.copy()),
+                ("truncated", step.truncated.copy()),
+                ("next_obs", step.next_states),
+                ("crashed", step.crashed),
+            ):
+                lists[name].append(value)
+        return {**{n: np.stack(v) for n, v in lists.items()}, "last_states": step.states}
+
+    def _steps_ready(self) -> dict[str, np.ndarray]:
+        """As :meth:`_steps_lockstep`, acting on whichever env actors have answered: env
+        ``k``'s ``t``-th step is row ``[t, k]`` of each column, whenever it came."""
+        c, envs, policy = self.config, self._envs, self._policy
+        k, horizon = c.num_envs, c.rollout_steps
+        t = np.zeros(k, dtype=np.int64)  # steps each env has taken in this rollout
+        first = envs.observe()
+        states = first.states.copy()  # each env's current state
+        columns: dict[str, np.ndarray] = {}
+
+        def put(name: str, rows: np.ndarray, envs_at: np.ndarray, values: np.ndarray) -> None:
+            if name not in columns:
+                columns[name] = np.zeros((horizon, k, *values.shape[1:]), values.dtype)
+            columns[name][rows, envs_at] = values
+
+        acting = np.ones(k, dtype=bool)
+        while True:
+            now = np.flatnonzero(acting)
+            if now.size:
+                info = policy.act_with_info(states[now])
+                actions = policy.clip_actions(info.actions)
+                sent = np.zeros((k, *actions.shape[1:]), actions.dtype)
+                sent[now] = actions
+                envs.send(sent, only=acting)
+                put("obs", t[now], now, states[now])
+                put("actions", t[now], now, info.actions)
+                put("log_probs", t[now], now, info.log_probs)
+                put("values", t[now], now, info.values)
+            if not envs.stepping.any():
+                break
+            came = np.flatnonzero(envs.receive(wait="any"))
+            step = envs.observe()
+            put("rewards", t[came], came, step.rewards[came])
+            put("terminated", t[came], came, step.terminated[came])
+            put("truncated", t[came], came, step.truncated[came])
+            put("next_obs", t[came], came, step.next_states[came])
+            put("crashed", t[came], came, step.crashed[came])
+            states[came] = step.states[came]
+            t[came] += 1
+            acting = np.zeros(k, dtype=bool)
+            acting[came[t[came] < horizon]] = True
+        return {**columns, "last_states": states}
 
     def sample(self) -> tuple[SampleBatch, list[EpisodeStats]]:
         """:meth:`rollout`'s batch and episodes (the :class:`Evaluator` interface)."""

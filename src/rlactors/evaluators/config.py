@@ -20,6 +20,12 @@ EnvActorMode = Literal["none", "colocated", "process"]
 #: :data:`EnvActorMode`'s values, in that order.
 ENV_ACTOR_MODES: tuple[str, ...] = get_args(EnvActorMode)
 
+#: How an evaluator steps its env actors: ``lockstep`` (every env, then act on all: the
+#: default, reproducible from the seed) or ``ready`` (act on whichever have answered).
+EnvStepping = Literal["lockstep", "ready"]
+#: :data:`EnvStepping`'s values, in that order.
+ENV_STEPPINGS: tuple[str, ...] = get_args(EnvStepping)
+
 
 @dataclass(frozen=True)
 class EnvActorsConfig:
@@ -32,6 +38,14 @@ class EnvActorsConfig:
     """Seconds an env actor may take to answer a step or reset before it counts as hung: it
     is killed and replaced, like an env that crashed."""
 
+    stepping: EnvStepping = "lockstep"
+    """``lockstep``: each step sends every env its action, waits for all of them, then acts
+    on all (one forward pass of K rows). ``ready``: the evaluator acts on the env actors that
+    have answered and sends them their next actions while the others still step, so a slow
+    step holds up only its own env (for simulators whose step times vary); the order of the
+    policy's random draws then follows the answers, so a run is no longer repeatable from
+    its seed. Needs env actors (``mode`` not ``none``)."""
+
     def __post_init__(self) -> None:
         """Checks the fields.
 
@@ -42,6 +56,16 @@ class EnvActorsConfig:
             raise ValueError(
                 f"EnvActorsConfig.mode must be one of {', '.join(ENV_ACTOR_MODES)}, "
                 f"got {self.mode!r}"
+            )
+        if self.stepping not in ENV_STEPPINGS:
+            raise ValueError(
+                f"EnvActorsConfig.stepping must be one of {', '.join(ENV_STEPPINGS)}, "
+                f"got {self.stepping!r}"
+            )
+        if self.stepping == "ready" and self.mode == "none":
+            raise ValueError(
+                "EnvActorsConfig.stepping='ready' acts on the env actors that answered first; "
+                "plain envs (mode 'none') step one after the other: set mode to 'process'"
             )
         timeout = self.step_timeout_s
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):

@@ -22,7 +22,7 @@ from rlactors.evaluators.acting import QActing, weights_of
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.episodes import evaluator_envs
 from rlactors.policies.numpy_q import NumpyQPolicy
-from rlactors.replay import VectorNStepAccumulator
+from rlactors.replay import NStepAccumulator, VectorNStepAccumulator
 from rlactors.seeding import POLICY_STREAM, derive_seed
 
 #: The extra column :meth:`DQNEvaluator.sample` adds when ``compute_priorities`` is set.
@@ -74,6 +74,7 @@ class DQNEvaluator(Evaluator):
         )
         self._policy.set_epsilon(config.epsilon)
         self._nstep = VectorNStepAccumulator(config.n_step, config.gamma, config.num_envs)
+        self._env_nsteps: list[NStepAccumulator] | None = None  # one per env, when "ready"
         self._env_steps = 0
         self._episodes = 0
         self._sample_time_s = 0.0
@@ -95,6 +96,21 @@ class DQNEvaluator(Evaluator):
             the episodes that ended during the call.
         """
         start = time.perf_counter()
+        if self.config.env_actors.stepping == "ready":
+            batch = self._sample_ready()
+        else:
+            batch = self._sample_lockstep()
+        if self.config.compute_priorities and len(batch):
+            td_error = self._policy.compute_td_error(batch)
+            batch = SampleBatch({**batch.columns, PRIORITIES: np.abs(td_error)})
+        episodes = self._envs.pop_episode_stats()
+        self._env_steps += self.config.env_steps_per_sample
+        self._episodes += len(episodes)
+        self._sample_time_s += time.perf_counter() - start
+        return batch, episodes
+
+    def _sample_lockstep(self) -> SampleBatch:
+        """``rollout_steps`` steps of every env at once; the n-step rows completed."""
         envs = self._envs
         nstep = self._nstep
         step = envs.observe()
@@ -114,15 +130,55 @@ class DQNEvaluator(Evaluator):
                 step.truncated,
                 lost=step.crashed if step.crashed.any() else None,
             )
-        batch = nstep.flush()
-        if self.config.compute_priorities and len(batch):
-            td_error = self._policy.compute_td_error(batch)
-            batch = SampleBatch({**batch.columns, PRIORITIES: np.abs(td_error)})
-        episodes = envs.pop_episode_stats()
-        self._env_steps += self.config.env_steps_per_sample
-        self._episodes += len(episodes)
-        self._sample_time_s += time.perf_counter() - start
-        return batch, episodes
+        return nstep.flush()
+
+    def _sample_ready(self) -> SampleBatch:
+        """``rollout_steps`` steps of each env, acting on whichever env actors have answered.
+
+        Each env then runs at its own pace, so each has an :class:`NStepAccumulator` of its
+        own (pending steps carry over between calls, as in lockstep); rows come env by env
+        in the order the answers came."""
+        envs, k, horizon = self._envs, self.config.num_envs, self.config.rollout_steps
+        if self._env_nsteps is None:
+            self._env_nsteps = [
+                NStepAccumulator(self.config.n_step, self.config.gamma) for _ in range(k)
+            ]
+        nsteps = self._env_nsteps
+        states = envs.observe().states.copy()  # each env's current state
+        sent = np.zeros(k, dtype=np.int64)  # each env's action in flight
+        t = np.zeros(k, dtype=np.int64)
+        rows: list[SampleBatch] = []
+        acting = np.ones(k, dtype=bool)
+        while True:
+            now = np.flatnonzero(acting)
+            if now.size:
+                sent[now] = self._policy.act(states[now])
+                envs.send(sent, only=acting)
+            if not envs.stepping.any():
+                break
+            came = np.flatnonzero(envs.receive(wait="any"))
+            step = envs.observe()
+            for i in came.tolist():
+                if step.crashed[i]:
+                    # The step (s_t, a_t) was lost with the env: its pending steps end as a
+                    # truncation at s_t (the row's next_states), which they reached for real.
+                    rows.append(nsteps[i].truncate(step.next_states[i]))
+                else:
+                    rows.append(
+                        nsteps[i].add(
+                            states[i],
+                            sent[i],
+                            float(step.rewards[i]),
+                            step.next_states[i],
+                            bool(step.terminated[i]),
+                            bool(step.truncated[i]),
+                        )
+                    )
+            states[came] = step.states[came]
+            t[came] += 1
+            acting = np.zeros(k, dtype=bool)
+            acting[came[t[came] < horizon]] = True
+        return SampleBatch.concat(rows)
 
     def set_weights(self, weights: PolicyWeights) -> None:
         """Load the learner's online-network weights, ``{config.policy_id:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -43,6 +43,7 @@ from rlactors.actors import (
     kill,
     spawn_many,
     spawn_with,
+    wait_any,
 )
 from rlactors.core import Env, Observation
 from rlactors.envs import EnvSpec
@@ -215,6 +216,14 @@ class EnvActor(Env):
             raise RuntimeError(f"EnvActor {self.ref.name}: observe() before reset()")
         return self._last
 
+    @property
+    def step_deadline(self) -> float | None:
+        """``time.monotonic()`` past which the step in flight counts as hung; None when no
+        step is in flight (or its answer is in)."""
+        if self._pending is None or self._pending.done():
+            return None
+        return self._sent_at + self.step_timeout_s
+
     def close(self) -> None:
         """Stop the env actor (kill it if it does not stop: it may be hung)."""
         self._pending = None
@@ -244,6 +253,36 @@ class EnvActor(Env):
 
     def __repr__(self) -> str:
         return f"EnvActor({self.spec.name})"
+
+
+def answered(envs: Sequence[Env], stepping: list[int]) -> list[int]:
+    """Of the envs ``envs[i]``, ``i`` in ``stepping`` (each sent a step), those that answered.
+
+    :class:`~rlactors.envs.EnvBatch`'s ``ready`` for env actors: it returns the ones whose
+    answer is in, waiting for the first if none is. It waits at most until the earliest step
+    timeout; then the envs whose time ran out count as answered, and their ``observe`` raises
+    the timeout (a hung env, replaced like a crashed one). An env that is not an env actor (or
+    has no step in flight) counts as answered at once.
+    """
+    waiting: dict[int, tuple[Future[Observation], float]] = {}
+    ready: list[int] = []
+    for i in stepping:
+        env = envs[i]
+        deadline = env.step_deadline if isinstance(env, EnvActor) else None
+        if deadline is None:
+            ready.append(i)
+        else:
+            assert isinstance(env, EnvActor) and env._pending is not None
+            waiting[i] = (env._pending, deadline)
+    if ready or not waiting:
+        return ready
+    first_deadline = min(deadline for _, deadline in waiting.values())
+    wait_any(
+        [future for future, _ in waiting.values()],
+        timeout=max(0.0, first_deadline - time.monotonic()),
+    )
+    now = time.monotonic()
+    return [i for i, (future, deadline) in waiting.items() if future.done() or deadline <= now]
 
 
 def _kill_quietly(ref: ActorRef[Any]) -> None:

@@ -18,7 +18,7 @@ from rlactors.core import Env, EpisodeStats
 from rlactors.envs import EnvBatch, EnvSpec
 from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.observations import DEFAULT_MASK_KEY
-from rlactors.envs.vector import reported_episode
+from rlactors.envs.vector import ReadyFn, reported_episode
 from rlactors.evaluators.config import EnvActorsConfig
 from rlactors.seeding import ENV_STREAM, EVAL_STREAM, derive_seed
 
@@ -53,6 +53,7 @@ def make_env_batch(
 
     placement = env_actors or EnvActorsConfig()
     envs: list[Env] = [first] if first is not None else []
+    ready: ReadyFn | None = None
     if placement.mode == "none":
 
         def build() -> Env:
@@ -61,7 +62,9 @@ def make_env_batch(
         envs += [build() for _ in range(num_envs - len(envs))]
     else:
         # Imported here: a plain env batch needs no actor runtime.
-        from rlactors.evaluators.env_actors import EnvActor
+        from rlactors.evaluators.env_actors import EnvActor, answered
+
+        ready = answered
 
         mode, timeout = placement.mode, placement.step_timeout_s
 
@@ -71,7 +74,7 @@ def make_env_batch(
         envs += EnvActor.many(
             spec, num_envs - len(envs), mode, check=check, mask_key=mask_key, step_timeout_s=timeout
         )
-    return EnvBatch(envs, rebuild=build, crash_policy=crash_policy, name=spec.name)
+    return EnvBatch(envs, rebuild=build, crash_policy=crash_policy, name=spec.name, ready=ready)
 
 
 def run_episodes(
