@@ -82,14 +82,20 @@ def evaluator_block(kind: str, k: int, spec: EnvSpec) -> Iterator[Block]:
         evaluator.close()
 
 
-@contextmanager
-def gymnasium_block(k: int, low: float, high: float) -> Iterator[Block]:
-    import gymnasium as gym
+def _uneven_gym_env(low: float, high: float) -> Callable[[], Any]:
+    """A factory of the uneven SlowEnv as a Gymnasium env, for the peers' vector envs."""
 
     def make() -> Any:
         return to_gymnasium(SlowEnv(step_ms=low, step_ms_max=high))
 
-    envs = gym.vector.AsyncVectorEnv([make for _ in range(k)])
+    return make
+
+
+@contextmanager
+def gymnasium_block(k: int, low: float, high: float) -> Iterator[Block]:
+    import gymnasium as gym
+
+    envs = gym.vector.AsyncVectorEnv([_uneven_gym_env(low, high) for _ in range(k)])
     envs.reset(seed=0)
     try:
         yield lambda seconds: _timed(lambda: (envs.step(envs.action_space.sample()), k)[1], seconds)
@@ -101,10 +107,7 @@ def gymnasium_block(k: int, low: float, high: float) -> Iterator[Block]:
 def sb3_block(k: int, low: float, high: float) -> Iterator[Block]:
     from stable_baselines3.common.vec_env import SubprocVecEnv
 
-    def make() -> Any:
-        return to_gymnasium(SlowEnv(step_ms=low, step_ms_max=high))
-
-    envs = SubprocVecEnv([make for _ in range(k)], start_method="forkserver")
+    envs = SubprocVecEnv([_uneven_gym_env(low, high) for _ in range(k)], start_method="forkserver")
     envs.seed(0)
     envs.reset()
     rng = np.random.default_rng(0)
