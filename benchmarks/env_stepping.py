@@ -9,17 +9,21 @@ others still step, so a slow step holds up only its own env. The env is
 of its own; the evaluators act with their policy (random initial weights, no learning). In
 the same run, in timed blocks that alternate between them (the median of ``--blocks``):
 
-* **lockstep** and **ready**: PPO's evaluator (``ActorCriticEvaluator.rollout``, 32 steps per
-  env per call) on K env actors, the process backend;
+* **lockstep**, **ready** and **double_buffer**: PPO's evaluator
+  (``ActorCriticEvaluator.rollout``, 32 steps per env per call, its policy of ``--hidden``
+  sizes) on K env actors, the process backend;
 * **ready (Ape-X)**: Ape-X's worker (``DQNEvaluator.sample``: 3-step rows, TD priorities);
 * **gymnasium**: ``gymnasium.vector.AsyncVectorEnv`` of the same env, random actions (its
   step waits for all K: lockstep);
 * **sb3**: Stable-Baselines3's ``SubprocVecEnv``, random actions, if installed.
 
 Printed per K: env steps/s of each, over the ideal ``K / mean step time`` (what K envs that
-never wait for one another would reach). Last line: one JSON object.
+never wait for one another, nor for the policy, would reach). Last line: one JSON object.
+Double-buffering pays where acting takes about as long as a step: ``--step-ms 4 4 --hidden
+1024 1024`` (steps of 4 ms, a forward pass of some ms) shows it.
 
-    python benchmarks/env_stepping.py [--envs 4 16] [--step-ms 1 9] [--seconds 4] [--blocks 3]
+    python benchmarks/env_stepping.py [--envs 4 16] [--step-ms 1 9] [--hidden 64 64]
+        [--seconds 4] [--blocks 3]
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from rlactors.envs.to_gymnasium import to_gymnasium
 from rlactors.envs.toy import SlowEnv
 from rlactors.evaluators import DQNEvaluator, EnvActorsConfig, EvaluatorConfig
 from rlactors.evaluators.actor_critic import ActorCriticEvaluator, RolloutConfig
+from rlactors.policies import ActorCriticConfig, DQNPolicyConfig
 
 ROLLOUT_STEPS = 32
 
@@ -57,22 +62,24 @@ def _timed(step: Callable[[], int], seconds: float) -> float:
 
 
 @contextmanager
-def evaluator_block(kind: str, k: int, spec: EnvSpec) -> Iterator[Block]:
+def evaluator_block(kind: str, k: int, spec: EnvSpec, hidden: tuple[int, ...]) -> Iterator[Block]:
     """PPO's or Ape-X's evaluator on K env actors, stepped in ``kind``'s way."""
-    stepping = "lockstep" if kind == "lockstep" else "ready"
-    actors = EnvActorsConfig("process", stepping=stepping)
+    stepping = "ready" if kind == "ready (Ape-X)" else kind
+    actors = EnvActorsConfig("process", stepping=stepping)  # type: ignore[arg-type]
     evaluator: Any
     if kind == "ready (Ape-X)":
         config = EvaluatorConfig(
             spec, num_envs=k, rollout_steps=ROLLOUT_STEPS, n_step=3, epsilon=0.1,
             compute_priorities=True, check_env=False, env_actors=actors,
+            policy=DQNPolicyConfig(hidden_sizes=hidden),
         )  # fmt: skip
         evaluator = DQNEvaluator(config)
         step: Callable[[], Any] = evaluator.sample
     else:
         rollout = RolloutConfig(
-            spec, num_envs=k, rollout_steps=ROLLOUT_STEPS, check_env=False, env_actors=actors
-        )
+            spec, num_envs=k, rollout_steps=ROLLOUT_STEPS, check_env=False, env_actors=actors,
+            policy=ActorCriticConfig(hidden_sizes=hidden),
+        )  # fmt: skip
         evaluator = ActorCriticEvaluator(rollout)
         step = evaluator.rollout
     try:
@@ -121,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--step-ms", type=float, nargs=2, default=[1.0, 9.0])
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--blocks", type=int, default=3)
     args = parser.parse_args()
@@ -132,7 +140,9 @@ def main() -> None:
         has_sb3 = True
     except ImportError:
         has_sb3 = False
-    systems = ["lockstep", "ready", "ready (Ape-X)", "gymnasium"] + (["sb3"] if has_sb3 else [])
+    systems = ["lockstep", "ready", "double_buffer", "ready (Ape-X)", "gymnasium"]
+    systems += ["sb3"] if has_sb3 else []
+    hidden = tuple(args.hidden)
     results: dict[str, dict[str, Any]] = {s: {} for s in systems}
     with Runtime("process"):
         for k in args.envs:
@@ -145,7 +155,9 @@ def main() -> None:
                     elif system == "sb3":
                         blocks[system] = stack.enter_context(sb3_block(k, low, high))
                     else:
-                        blocks[system] = stack.enter_context(evaluator_block(system, k, spec))
+                        blocks[system] = stack.enter_context(
+                            evaluator_block(system, k, spec, hidden)
+                        )
                 rates: dict[str, list[float]] = {s: [] for s in systems}
                 for b in range(args.blocks):
                     order = systems[b % len(systems) :] + systems[: b % len(systems)]
@@ -168,24 +180,29 @@ def main() -> None:
                 flush=True,
             )
     ratio = {
-        str(k): results["ready"][str(k)]["env_steps_per_s"]
-        / results["lockstep"][str(k)]["env_steps_per_s"]
-        for k in args.envs
+        mode: {
+            str(k): results[mode][str(k)]["env_steps_per_s"]
+            / results["lockstep"][str(k)]["env_steps_per_s"]
+            for k in args.envs
+        }
+        for mode in ("ready", "double_buffer")
     }
-    ratios = ", ".join(f"K={k} {r:.2f}x" for k, r in ratio.items())
-    print(f"ready / lockstep (PPO's evaluator): {ratios}")
+    for mode, by_k in ratio.items():
+        ratios = ", ".join(f"K={k} {r:.2f}x" for k, r in by_k.items())
+        print(f"{mode} / lockstep (PPO's evaluator): {ratios}")
     print(
         json.dumps(
             {
                 "benchmark": "env_stepping",
                 "step_ms": [low, high],
+                "hidden": list(hidden),
                 "rollout_steps": ROLLOUT_STEPS,
                 "seconds": args.seconds,
                 "blocks": args.blocks,
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
                 "results": results,
-                "ready_over_lockstep": ratio,
+                "over_lockstep": ratio,
             }
         )
     )

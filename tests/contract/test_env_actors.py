@@ -103,9 +103,12 @@ def _by_env(column: np.ndarray, steps: int, k: int) -> np.ndarray:
     return column.reshape(steps, k, *column.shape[1:])
 
 
-def test_acting_on_ready_env_actors_keeps_each_envs_own_trajectory(runtime: Runtime) -> None:
+@pytest.mark.parametrize("stepping", ["ready", "double_buffer"])
+def test_stepping_out_of_lockstep_keeps_each_envs_own_trajectory(
+    runtime: Runtime, stepping: str
+) -> None:
     steps, k = 10, 4
-    ready = EnvActorsConfig("process", stepping="ready")
+    ready = EnvActorsConfig("process", stepping=stepping)  # type: ignore[arg-type]
     configs = {
         stepping: RolloutConfig(
             UNEVEN, num_envs=k, rollout_steps=steps, gae_lambda=None, seed=2, env_actors=actors
@@ -131,8 +134,9 @@ def test_acting_on_ready_env_actors_keeps_each_envs_own_trajectory(runtime: Runt
         evaluator.stop()
 
 
-def test_a_dqn_evaluator_acting_on_ready_env_actors_makes_the_same_transitions(
-    runtime: Runtime,
+@pytest.mark.parametrize("stepping", ["ready", "double_buffer"])
+def test_a_dqn_evaluator_out_of_lockstep_makes_the_same_transitions(
+    runtime: Runtime, stepping: str
 ) -> None:
     def rows(batch: SampleBatch) -> list[tuple[bytes, bytes, float]]:
         return sorted(
@@ -150,7 +154,7 @@ def test_a_dqn_evaluator_acting_on_ready_env_actors_makes_the_same_transitions(
     lockstep = spawn(DQNEvaluator, _config(UNEVEN, **base, env_actors=EnvActorsConfig("process")))
     ready = spawn(
         DQNEvaluator,
-        _config(UNEVEN, **base, env_actors=EnvActorsConfig("process", stepping="ready")),
+        _config(UNEVEN, **base, env_actors=EnvActorsConfig("process", stepping=stepping)),  # type: ignore[arg-type]
     )
     for _ in range(2):
         want, _ = lockstep.ask("sample").result(TIMEOUT)
@@ -162,6 +166,20 @@ def test_a_dqn_evaluator_acting_on_ready_env_actors_makes_the_same_transitions(
         assert len(got) > 0 and np.all(got["rewards"] >= (got["actions"] == target) - 1e-6)
     lockstep.stop()
     ready.stop()
+
+
+def test_double_buffering_is_repeatable_from_the_seed(runtime: Runtime) -> None:
+    config = RolloutConfig(
+        UNEVEN, num_envs=5, rollout_steps=6, seed=3,
+        env_actors=EnvActorsConfig("process", stepping="double_buffer"),
+    )  # fmt: skip
+    runs = [spawn(ActorCriticEvaluator, config, index=0) for _ in range(2)]
+    for _ in range(2):
+        first, second = (run.ask("rollout").result(TIMEOUT).batch for run in runs)
+        for column in ("obs", "actions", "log_probs", "advantages", "returns"):
+            np.testing.assert_array_equal(first[column], second[column], err_msg=column)
+    for run in runs:
+        run.stop()
 
 
 def test_answered_returns_the_env_actors_whose_step_is_in() -> None:
@@ -192,9 +210,12 @@ def test_env_stepping_ready_needs_env_actors() -> None:
     from rlactors.evaluators.config import ENV_STEPPINGS
 
     assert get_args(EnvStepping) == ENV_STEPPINGS  # the CLI's choices are the evaluators'
-    with pytest.raises(ValueError, match=r"stepping='ready' .* set mode to 'process'"):
-        EnvActorsConfig("none", stepping="ready")
+    for stepping in ("ready", "double_buffer"):
+        with pytest.raises(ValueError, match=rf"stepping='{stepping}' .* set mode to 'process'"):
+            EnvActorsConfig("none", stepping=stepping)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"EnvActorsConfig\.stepping must be one of lockstep"):
         EnvActorsConfig("process", stepping="async")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"PPOConfig\.env_stepping='ready' .* env_actors="):
+    with pytest.raises(
+        ValueError, match=r"PPOConfig\.env_stepping='ready' overlaps .* env_actors="
+    ):
         PPOConfig(env_stepping="ready")

@@ -48,7 +48,7 @@ Inference = Literal["local", "server"]
 EnvActors = Literal["none", "colocated", "process"]
 
 #: How evaluators step their env actors (``rlactors.evaluators.config.EnvStepping``).
-EnvStepping = Literal["lockstep", "ready"]
+EnvStepping = Literal["lockstep", "ready", "double_buffer"]
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,11 @@ class RunConfig:
 
     env_stepping: EnvStepping = "lockstep"
     """With ``env_actors``: ``lockstep`` (each step waits for every env, then acts on all;
-    repeatable from the seed) or ``ready`` (act on the env actors that have answered while the
+    repeatable from the seed), ``ready`` (act on the env actors that have answered while the
     others still step: for simulators whose step times vary; not repeatable from the seed, as
-    the order of the answers decides the order of the policy's random draws)."""
+    the order of the answers decides the order of the policy's random draws) or
+    ``double_buffer`` (two halves of the envs in turn, one stepping while the policy acts on
+    the other: for forward passes about as long as a step; repeatable). See docs/envs.md."""
 
     inference: Inference = "local"
     """Where the evaluators get their actions: ``local`` (a numpy copy of the policy in each
@@ -203,9 +205,9 @@ class RunConfig:
                 f"{name}.env_stepping must be one of {', '.join(get_args(EnvStepping))}, "
                 f"got {self.env_stepping!r}"
             )
-        if self.env_stepping == "ready" and self.env_actors == "none":
+        if self.env_stepping != "lockstep" and self.env_actors == "none":
             raise ValueError(
-                f"{name}.env_stepping='ready' acts on whichever env actors answer first; "
+                f"{name}.env_stepping={self.env_stepping!r} overlaps the steps of env actors; "
                 "it needs env_actors='process' (or 'colocated')"
             )
         if self.inference not in get_args(Inference):

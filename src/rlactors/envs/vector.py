@@ -351,7 +351,9 @@ class EnvBatch:
                 failed[i] = exc
         self._in_flight |= stepping
 
-    def receive(self, wait: Literal["all", "any"] = "all") -> np.ndarray:
+    def receive(
+        self, wait: Literal["all", "any"] = "all", *, among: np.ndarray | None = None
+    ) -> np.ndarray:
         """Collect the outcome of the steps :meth:`send` sent, auto-resetting envs whose
         episode ended; :meth:`observe` then reports them.
 
@@ -360,6 +362,8 @@ class EnvBatch:
                 already, waiting for the first answer if none has (and, past an env actor's
                 step timeout, that env: it counts as crashed). Without a ``ready`` function
                 every env stepping counts as answered.
+            among: Optional ``[K]`` bool mask: receive only envs in it (the others stay in
+                flight), e.g. one half of a double-buffered batch.
 
         Returns:
             ``[K]`` bool: the envs received. In the following :meth:`observe`, the other rows
@@ -368,19 +372,27 @@ class EnvBatch:
 
         Raises:
             ResetNeededError: Before the first :meth:`reset`.
+            ValueError: ``among`` does not hold exactly K entries.
         """
         if self._last is None:
             raise ResetNeededError("EnvBatch: call reset() before receive()")
         k = self.num_envs
-        stepping = np.flatnonzero(self._in_flight).tolist()
+        candidates = self._in_flight.copy()
+        if among is not None:
+            if len(among) != k:
+                raise ValueError(f"EnvBatch: expected a mask of {k} envs, got {len(among)}")
+            candidates &= np.asarray(among, dtype=bool)
+        stepping = np.flatnonzero(candidates).tolist()
         if wait == "any" and self._ready is not None and stepping:
             received = np.zeros(k, dtype=bool)
             received[self._ready(self.envs, stepping)] = True
         else:
-            received = self._in_flight.copy()
-        failed, self._send_errors = self._send_errors, {}
+            received = candidates
+        failed = {i: e for i, e in self._send_errors.items() if candidates[i]}
         if failed:  # an env whose send raised is received at once: its step is lost
             received[list(failed)] = True
+            for i in failed:
+                del self._send_errors[i]
         self._in_flight &= ~received
         self._collect(received, failed)
         return received

@@ -49,12 +49,14 @@ from rlactors.core import (
     SampleBatch,
     Weights,
 )
+from rlactors.envs import BatchObservation
 from rlactors.envs.crashes import EnvCrashPolicy
 from rlactors.envs.spec import EnvSpec
 from rlactors.errors import EnvSpecError
 from rlactors.evaluators.acting import ActorCriticActing, weights_of
 from rlactors.evaluators.config import EnvActorsConfig
 from rlactors.evaluators.episodes import evaluator_envs
+from rlactors.evaluators.stepping import step_each_env
 from rlactors.learners.actor_critic_config import ActorCriticLearnerConfig
 from rlactors.losses.advantages_numpy import gae_numpy
 from rlactors.policies import ActorCriticConfig, NumpyActorCriticPolicy, RunningMeanStd
@@ -242,7 +244,10 @@ class ActorCriticEvaluator(Evaluator):
         """Step every env ``rollout_steps`` times with the current policy; see :class:`Rollout`."""
         start = time.perf_counter()
         c, envs = self.config, self._envs
-        steps = self._steps_ready() if c.env_actors.stepping == "ready" else self._steps_lockstep()
+        if c.env_actors.stepping == "lockstep":
+            steps = self._steps_lockstep()
+        else:
+            steps = self._steps_out_of_lockstep()
         obs, next_obs, last_states = steps["obs"], steps["next_obs"], steps["last_states"]
         if self._obs_seen is not None:
             self._obs_seen.update(obs.reshape(-1, *obs.shape[2:]))
@@ -317,48 +322,42 @@ class ActorCriticEvaluator(Evaluator):
                 lists[name].append(value)
         return {**{n: np.stack(v) for n, v in lists.items()}, "last_states": step.states}
 
-    def _steps_ready(self) -> dict[str, np.ndarray]:
-        """As :meth:`_steps_lockstep`, acting on whichever env actors have answered: env
-        ``k``'s ``t``-th step is row ``[t, k]`` of each column, whenever it came."""
-        c, envs, policy = self.config, self._envs, self._policy
+    def _steps_out_of_lockstep(self) -> dict[str, np.ndarray]:
+        """As :meth:`_steps_lockstep`, in ``env_actors.stepping``'s order
+        (:func:`~rlactors.evaluators.stepping.step_each_env`): env ``k``'s ``t``-th step is
+        row ``[t, k]`` of each column, whenever it came."""
+        c, policy = self.config, self._policy
         k, horizon = c.num_envs, c.rollout_steps
-        t = np.zeros(k, dtype=np.int64)  # steps each env has taken in this rollout
-        first = envs.observe()
-        states = first.states.copy()  # each env's current state
         columns: dict[str, np.ndarray] = {}
 
-        def put(name: str, rows: np.ndarray, envs_at: np.ndarray, values: np.ndarray) -> None:
+        def put(name: str, t: np.ndarray, envs_at: np.ndarray, values: np.ndarray) -> None:
             if name not in columns:
                 columns[name] = np.zeros((horizon, k, *values.shape[1:]), values.dtype)
-            columns[name][rows, envs_at] = values
+            columns[name][t, envs_at] = values
 
-        acting = np.ones(k, dtype=bool)
-        while True:
-            now = np.flatnonzero(acting)
-            if now.size:
-                info = policy.act_with_info(states[now])
-                actions = policy.clip_actions(info.actions)
-                sent = np.zeros((k, *actions.shape[1:]), actions.dtype)
-                sent[now] = actions
-                envs.send(sent, only=acting)
-                put("obs", t[now], now, states[now])
-                put("actions", t[now], now, info.actions)
-                put("log_probs", t[now], now, info.log_probs)
-                put("values", t[now], now, info.values)
-            if not envs.stepping.any():
-                break
-            came = np.flatnonzero(envs.receive(wait="any"))
-            step = envs.observe()
-            put("rewards", t[came], came, step.rewards[came])
-            put("terminated", t[came], came, step.terminated[came])
-            put("truncated", t[came], came, step.truncated[came])
-            put("next_obs", t[came], came, step.next_states[came])
-            put("crashed", t[came], came, step.crashed[came])
-            states[came] = step.states[came]
-            t[came] += 1
-            acting = np.zeros(k, dtype=bool)
-            acting[came[t[came] < horizon]] = True
-        return {**columns, "last_states": states}
+        def act(now: np.ndarray, states: np.ndarray, t: np.ndarray) -> np.ndarray:
+            info = policy.act_with_info(states)
+            for name, value in (
+                ("obs", states),
+                ("actions", info.actions),
+                ("log_probs", info.log_probs),
+                ("values", info.values),
+            ):
+                put(name, t, now, value)
+            return policy.clip_actions(info.actions)
+
+        def record(came: np.ndarray, step: BatchObservation, t: np.ndarray) -> None:
+            for name, value in (
+                ("rewards", step.rewards),
+                ("terminated", step.terminated),
+                ("truncated", step.truncated),
+                ("next_obs", step.next_states),
+                ("crashed", step.crashed),
+            ):
+                put(name, t, came, value[came])
+
+        last_states = step_each_env(self._envs, horizon, c.env_actors.stepping, act, record)
+        return {**columns, "last_states": last_states}
 
     def sample(self) -> tuple[SampleBatch, list[EpisodeStats]]:
         """:meth:`rollout`'s batch and episodes (the :class:`Evaluator` interface)."""

@@ -21,8 +21,9 @@ EnvActorMode = Literal["none", "colocated", "process"]
 ENV_ACTOR_MODES: tuple[str, ...] = get_args(EnvActorMode)
 
 #: How an evaluator steps its env actors: ``lockstep`` (every env, then act on all: the
-#: default, reproducible from the seed) or ``ready`` (act on whichever have answered).
-EnvStepping = Literal["lockstep", "ready"]
+#: default), ``ready`` (act on whichever have answered) or ``double_buffer`` (two halves in
+#: turn); see :mod:`rlactors.evaluators.stepping`.
+EnvStepping = Literal["lockstep", "ready", "double_buffer"]
 #: :data:`EnvStepping`'s values, in that order.
 ENV_STEPPINGS: tuple[str, ...] = get_args(EnvStepping)
 
@@ -44,7 +45,9 @@ class EnvActorsConfig:
     have answered and sends them their next actions while the others still step, so a slow
     step holds up only its own env (for simulators whose step times vary); the order of the
     policy's random draws then follows the answers, so a run is no longer repeatable from
-    its seed. Needs env actors (``mode`` not ``none``)."""
+    its seed. ``double_buffer``: two halves of the envs in turn, one stepping while the policy
+    acts on the other (for a policy whose forward pass takes about as long as a step);
+    repeatable from the seed. Both need env actors (``mode`` not ``none``)."""
 
     def __post_init__(self) -> None:
         """Checks the fields.
@@ -62,10 +65,10 @@ class EnvActorsConfig:
                 f"EnvActorsConfig.stepping must be one of {', '.join(ENV_STEPPINGS)}, "
                 f"got {self.stepping!r}"
             )
-        if self.stepping == "ready" and self.mode == "none":
+        if self.stepping != "lockstep" and self.mode == "none":
             raise ValueError(
-                "EnvActorsConfig.stepping='ready' acts on the env actors that answered first; "
-                "plain envs (mode 'none') step one after the other: set mode to 'process'"
+                f"EnvActorsConfig.stepping={self.stepping!r} overlaps env actors' steps; plain "
+                "envs (mode 'none') step one after the other: set mode to 'process'"
             )
         timeout = self.step_timeout_s
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):

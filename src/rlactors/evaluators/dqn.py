@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from rlactors.core import EpisodeStats, Evaluator, PolicyWeights, SampleBatch, Weights
+from rlactors.envs import BatchObservation
 from rlactors.evaluators.acting import QActing, weights_of
 from rlactors.evaluators.config import EvaluatorConfig
 from rlactors.evaluators.episodes import evaluator_envs
+from rlactors.evaluators.stepping import step_each_env
 from rlactors.policies.numpy_q import NumpyQPolicy
 from rlactors.replay import NStepAccumulator, VectorNStepAccumulator
 from rlactors.seeding import POLICY_STREAM, derive_seed
@@ -74,7 +76,7 @@ class DQNEvaluator(Evaluator):
         )
         self._policy.set_epsilon(config.epsilon)
         self._nstep = VectorNStepAccumulator(config.n_step, config.gamma, config.num_envs)
-        self._env_nsteps: list[NStepAccumulator] | None = None  # one per env, when "ready"
+        self._env_nsteps: list[NStepAccumulator] | None = None  # one per env, out of lockstep
         self._env_steps = 0
         self._episodes = 0
         self._sample_time_s = 0.0
@@ -96,10 +98,10 @@ class DQNEvaluator(Evaluator):
             the episodes that ended during the call.
         """
         start = time.perf_counter()
-        if self.config.env_actors.stepping == "ready":
-            batch = self._sample_ready()
-        else:
+        if self.config.env_actors.stepping == "lockstep":
             batch = self._sample_lockstep()
+        else:
+            batch = self._sample_out_of_lockstep()
         if self.config.compute_priorities and len(batch):
             td_error = self._policy.compute_td_error(batch)
             batch = SampleBatch({**batch.columns, PRIORITIES: np.abs(td_error)})
@@ -132,52 +134,46 @@ class DQNEvaluator(Evaluator):
             )
         return nstep.flush()
 
-    def _sample_ready(self) -> SampleBatch:
-        """``rollout_steps`` steps of each env, acting on whichever env actors have answered.
+    def _sample_out_of_lockstep(self) -> SampleBatch:
+        """``rollout_steps`` steps of each env in ``env_actors.stepping``'s order
+        (:func:`~rlactors.evaluators.stepping.step_each_env`).
 
         Each env then runs at its own pace, so each has an :class:`NStepAccumulator` of its
         own (pending steps carry over between calls, as in lockstep); rows come env by env
         in the order the answers came."""
-        envs, k, horizon = self._envs, self.config.num_envs, self.config.rollout_steps
+        c = self.config
         if self._env_nsteps is None:
-            self._env_nsteps = [
-                NStepAccumulator(self.config.n_step, self.config.gamma) for _ in range(k)
-            ]
+            self._env_nsteps = [NStepAccumulator(c.n_step, c.gamma) for _ in range(c.num_envs)]
         nsteps = self._env_nsteps
-        states = envs.observe().states.copy()  # each env's current state
-        sent = np.zeros(k, dtype=np.int64)  # each env's action in flight
-        t = np.zeros(k, dtype=np.int64)
+        acted: dict[int, tuple[np.ndarray, Any]] = {}  # env -> (state, action) in flight
         rows: list[SampleBatch] = []
-        acting = np.ones(k, dtype=bool)
-        while True:
-            now = np.flatnonzero(acting)
-            if now.size:
-                sent[now] = self._policy.act(states[now])
-                envs.send(sent, only=acting)
-            if not envs.stepping.any():
-                break
-            came = np.flatnonzero(envs.receive(wait="any"))
-            step = envs.observe()
+
+        def act(now: np.ndarray, states: np.ndarray, t: np.ndarray) -> np.ndarray:
+            actions = self._policy.act(states)
+            for i, state, action in zip(now.tolist(), states, actions, strict=True):
+                acted[i] = (state, action)
+            return actions
+
+        def record(came: np.ndarray, step: BatchObservation, t: np.ndarray) -> None:
             for i in came.tolist():
+                state, action = acted.pop(i)
                 if step.crashed[i]:
                     # The step (s_t, a_t) was lost with the env: its pending steps end as a
                     # truncation at s_t (the row's next_states), which they reached for real.
                     rows.append(nsteps[i].truncate(step.next_states[i]))
-                else:
-                    rows.append(
-                        nsteps[i].add(
-                            states[i],
-                            sent[i],
-                            float(step.rewards[i]),
-                            step.next_states[i],
-                            bool(step.terminated[i]),
-                            bool(step.truncated[i]),
-                        )
+                    continue
+                rows.append(
+                    nsteps[i].add(
+                        state,
+                        action,
+                        float(step.rewards[i]),
+                        step.next_states[i],
+                        bool(step.terminated[i]),
+                        bool(step.truncated[i]),
                     )
-            states[came] = step.states[came]
-            t[came] += 1
-            acting = np.zeros(k, dtype=bool)
-            acting[came[t[came] < horizon]] = True
+                )
+
+        step_each_env(self._envs, c.rollout_steps, c.env_actors.stepping, act, record)
         return SampleBatch.concat(rows)
 
     def set_weights(self, weights: PolicyWeights) -> None:
