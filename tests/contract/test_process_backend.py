@@ -163,3 +163,24 @@ def test_a_connection_above_descriptor_1023_is_read() -> None:
     finally:
         for sock in (near, far, high):
             sock.close()
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_a_script_without_a_main_guard_is_told_to_add_one(
+    tmp_path: Path, start_method: str
+) -> None:
+    """Actor processes re-import the driver's script; one that starts a backend as it is
+    imported used to fail with multiprocessing's 30-line RuntimeError, retried."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from rlactors.actors import Runtime, spawn\n"
+        "from rlactors.envs.toy import CorridorEnv\n"
+        f"with Runtime('process', start_method={start_method!r}):\n"
+        "    spawn(CorridorEnv, 3).ask('reset', 0).result(60)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode != 0
+    assert 'put the code that trains under `if __name__ == "__main__":`' in done.stderr
+    assert "bootstrapping phase" not in done.stderr and "trying again" not in done.stderr

@@ -100,6 +100,18 @@ def describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
+#: The exit code of an actor process whose start re-ran a script that starts a process
+#: backend at import time (no ``if __name__ == "__main__":`` guard); see ``ProcessBackend``.
+EXIT_UNGUARDED_MAIN = 86
+
+#: What the driver says when an actor process exits with :data:`EXIT_UNGUARDED_MAIN`.
+UNGUARDED_MAIN_HINT = (
+    "its process re-imports your script to start (as multiprocessing's spawn and forkserver "
+    "do), and the script starts rlactors' process backend as it is imported: put the code "
+    'that trains under `if __name__ == "__main__":`'
+)
+
+
 class _ProcessLost(ActorSpawnError):
     """An actor's process ended, or could not be started, before it was ready (not because
     its constructor raised): worth another try (see ``ProcessBackend._start_retrying``)."""
@@ -152,6 +164,12 @@ class ProcessBackend:
         spawn_timeout_s: float = 120.0,
         preload: tuple[str, ...] = (),
     ) -> None:
+        if getattr(mp.current_process(), "_inheriting", False):
+            # This is an actor process starting: it re-runs the user's script as
+            # `__mp_main__`, and the script creates a backend at import time. Without this,
+            # multiprocessing raises a 30-line RuntimeError here and the driver retries; the
+            # exit code lets the driver say what to change instead (_settle).
+            os._exit(EXIT_UNGUARDED_MAIN)
         if start_method not in ("spawn", "forkserver"):
             raise ValueError(
                 f"start_method must be 'spawn' or 'forkserver' (fork is unsafe with torch's "
@@ -348,6 +366,8 @@ class ProcessBackend:
             raise ActorSpawnError(
                 f"actor {name}: constructor {m.spec.factory_name}(...) raised {report.summary}"
             ) from report.to_exception()
+        if process.exitcode == EXIT_UNGUARDED_MAIN:  # no use trying again
+            raise ActorSpawnError(f"actor {name}: {UNGUARDED_MAIN_HINT}")
         raise _ProcessLost(
             f"actor {name}: its process {describe_exit(process.exitcode)} before it was ready"
         )
