@@ -20,9 +20,10 @@ Printed per N: env steps/s of each system, its scaling (steps/s over ``N x`` its
 the bar is >= 0.8 up to 64) and rlactors' ratio to each peer; start-up seconds.
 
 ``--apex-workers W`` instead runs Ape-X with W workers on CartPole-v1 (the process backend,
-``stop_reward`` 475, 200K env steps at most) and prints whether it solved, its env steps and
-wall time, and the peak memory of the whole process tree (RSS summed, and PSS: shared pages
-split among their sharers; the goal is <= 4 GB at 256 workers), sampled every 0.5 s.
+``stop_reward`` 475, a budget of ``--max-env-steps``, 200K by default) and prints whether it
+solved, its env steps and wall time, and the peak memory of the whole process tree (RSS
+summed, and PSS: shared pages split among their sharers; the goal is <= 4 GB at 256
+workers), sampled every 0.5 s.
 
 ``--ray-nodes M`` (with ``--apex-workers W``, default 64) runs that Ape-X on the Ray backend,
 on a simulated cluster of M nodes on this machine (``ray.cluster_utils.Cluster``, every node on
@@ -36,7 +37,7 @@ the tree's peak memory (Ray's processes are this process's descendants).
 Last line: one JSON object.
 
     python benchmarks/fleet.py [--n 1 4 16 64] [--step-ms 2] [--seconds 3] [--rllib]
-    python benchmarks/fleet.py --apex-workers 256 [--seed 0]
+    python benchmarks/fleet.py --apex-workers 256 [--seed 0] [--max-env-steps 200000]
     python benchmarks/fleet.py --ray-nodes 4 [--apex-workers 64] [--remove-after 10] [--seed 0]
 """
 
@@ -169,7 +170,7 @@ def rllib_rate(python: Path, n: int, step_ms: float, seconds: float) -> tuple[fl
     return float(result["env_steps_per_s"]), float(result["startup_s"])
 
 
-def apex_fleet(workers: int, seed: int) -> dict[str, Any]:
+def apex_fleet(workers: int, seed: int, max_env_steps: int) -> dict[str, Any]:
     """Ape-X with ``workers`` workers on CartPole-v1, with the tree's peak memory."""
     from _proc_memory import PeakMemory
 
@@ -180,7 +181,7 @@ def apex_fleet(workers: int, seed: int) -> dict[str, Any]:
         env="CartPole-v1",
         seed=seed,
         num_workers=workers,
-        max_env_steps=200_000,
+        max_env_steps=max_env_steps,
         stop_reward=475.0,
     )
     start = time.perf_counter()
@@ -331,6 +332,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per run")
     parser.add_argument("--apex-workers", type=int, help="run Ape-X with this many workers")
     parser.add_argument("--seed", type=int, default=0, help="Ape-X's seed")
+    parser.add_argument(
+        "--max-env-steps", type=int, default=200_000, help="--apex-workers: Ape-X's budget"
+    )
     parser.add_argument("--rllib", action="store_true", help="add RLlib's env runners")
     parser.add_argument("--rllib-max-n", type=int, default=16, help="--rllib: largest N")
     parser.add_argument(
@@ -357,7 +361,7 @@ def main() -> None:
         print(json.dumps({"benchmark": "fleet_ray_cluster", **run}))
         return
     if args.apex_workers is not None:
-        fleet = apex_fleet(args.apex_workers, args.seed)
+        fleet = apex_fleet(args.apex_workers, args.seed, args.max_env_steps)
         print(
             f"Ape-X, {fleet['workers']} workers, CartPole-v1 seed {fleet['seed']}: "
             f"{_outcome(fleet)}; {_peak(fleet)}"

@@ -226,6 +226,7 @@ class EnvBatch:
         self._ready = ready
         #: ``[K]`` bool: the envs sent a step by send() that receive() has not collected.
         self._in_flight = np.zeros(k, dtype=bool)
+        self._count_in_flight = 0  # _in_flight.sum()
         self._send_errors: dict[int, Exception] = {}  # env -> what its send raised
 
     @property
@@ -256,6 +257,7 @@ class EnvBatch:
         """
         seeds = self._env_seeds(seed)
         self._in_flight[:] = False  # steps in flight are dropped: every env starts again
+        self._count_in_flight = 0
         self._send_errors = {}
         rows: list[Any] = []
         infos: list[Mapping[str, Any]] = []
@@ -329,17 +331,25 @@ class EnvBatch:
             raise ValueError(f"EnvBatch: expected {k} actions (one per env), got {len(actions)}")
         if only is not None and len(only) != k:
             raise ValueError(f"EnvBatch: expected a mask of {k} envs, got {len(only)}")
-        stepping = np.ones(k, dtype=bool) if only is None else np.asarray(only, dtype=bool)
-        if (stepping & self._in_flight).any():
-            busy = np.flatnonzero(stepping & self._in_flight).tolist()
-            raise ValueError(f"EnvBatch: env(s) {busy} are still stepping; receive() them first")
+        # Lockstep (every env, none in flight) takes no mask operations: at K = 16 CartPole
+        # envs they would add a tenth to the step.
+        stepping = None if only is None else np.asarray(only, dtype=bool)
+        if self._count_in_flight:
+            busy = self._in_flight if stepping is None else stepping & self._in_flight
+            if busy.any():
+                raise ValueError(
+                    f"EnvBatch: env(s) {np.flatnonzero(busy).tolist()} are still stepping; "
+                    "receive() them first"
+                )
+        # A list, not the mask: indexing a numpy bool per env costs more than the check.
+        skipped = None if stepping is None else (~stepping).tolist()
         role, failed = self.role, self._send_errors
         # Every env is sent its action before any is observed: envs that are actors (an
         # evaluator's env actors) step at once, in parallel, and plain envs step here. A try
         # block costs nothing in CPython 3.11+ until something raises, so the crash handling
         # leaves the ~10 us CartPole step as it was.
         for i, env in enumerate(self.envs):
-            if only is not None and not stepping[i]:
+            if skipped is not None and skipped[i]:
                 continue
             try:
                 env.interact({role: actions[i]})
@@ -349,7 +359,11 @@ class EnvBatch:
                 if self._rebuild is None:
                     raise
                 failed[i] = exc
-        self._in_flight |= stepping
+        if stepping is None:
+            self._in_flight[:] = True
+        else:
+            self._in_flight |= stepping
+        self._count_in_flight = int(self._in_flight.sum()) if stepping is not None else k
 
     def receive(
         self, wait: Literal["all", "any"] = "all", *, among: np.ndarray | None = None
@@ -377,28 +391,39 @@ class EnvBatch:
         if self._last is None:
             raise ResetNeededError("EnvBatch: call reset() before receive()")
         k = self.num_envs
+        if among is None and not self._send_errors and (wait == "all" or self._ready is None):
+            # Every env stepping is received (lockstep's case): no mask operations.
+            received, every = self._in_flight, self._count_in_flight == k
+            self._in_flight, self._count_in_flight = np.zeros(k, dtype=bool), 0
+            self._collect(received, {}, every=every)
+            return received
         candidates = self._in_flight.copy()
         if among is not None:
             if len(among) != k:
                 raise ValueError(f"EnvBatch: expected a mask of {k} envs, got {len(among)}")
             candidates &= np.asarray(among, dtype=bool)
-        stepping = np.flatnonzero(candidates).tolist()
-        if wait == "any" and self._ready is not None and stepping:
-            received = np.zeros(k, dtype=bool)
-            received[self._ready(self.envs, stepping)] = True
-        else:
-            received = candidates
-        failed = {i: e for i, e in self._send_errors.items() if candidates[i]}
-        if failed:  # an env whose send raised is received at once: its step is lost
+        received = candidates
+        if wait == "any" and self._ready is not None:
+            stepping = np.flatnonzero(candidates).tolist()
+            if stepping:
+                received = np.zeros(k, dtype=bool)
+                received[self._ready(self.envs, stepping)] = True
+        failed: dict[int, Exception] = {}
+        if self._send_errors:  # an env whose send raised is received at once: its step is lost
+            failed = {i: e for i, e in self._send_errors.items() if candidates[i]}
             received[list(failed)] = True
             for i in failed:
                 del self._send_errors[i]
         self._in_flight &= ~received
+        self._count_in_flight = int(self._in_flight.sum())
         self._collect(received, failed)
         return received
 
-    def _collect(self, received: np.ndarray, failed: dict[int, Exception]) -> None:
-        """Observe the ``received`` envs into :attr:`_last` (the others keep their rows)."""
+    def _collect(
+        self, received: np.ndarray, failed: dict[int, Exception], *, every: bool = False
+    ) -> None:
+        """Observe the ``received`` envs into :attr:`_last` (the others keep their rows;
+        ``every``: all K are received)."""
         assert self._last is not None
         k = self.num_envs
         # Python lists, stacked once: per-element numpy writes cost more than the env steps of
@@ -413,8 +438,9 @@ class EnvBatch:
         returns, lengths = self._returns, self._lengths
         pack = self._pack
         crashed: list[int] = []
+        waiting = None if every or received.all() else (~received).tolist()
         for i, env in enumerate(self.envs):
-            if not received[i]:
+            if waiting is not None and waiting[i]:
                 states.append(last.states[i])
                 next_states.append(last.states[i])
                 rewards.append(0.0)
