@@ -184,3 +184,22 @@ def test_a_script_without_a_main_guard_is_told_to_add_one(
     assert done.returncode != 0
     assert 'put the code that trains under `if __name__ == "__main__":`' in done.stderr
     assert "bootstrapping phase" not in done.stderr and "trying again" not in done.stderr
+
+
+def test_a_runtime_made_at_import_time_with_guarded_spawns_still_works(tmp_path: Path) -> None:
+    """Only starting processes while a script is being re-imported is refused, not making a
+    backend then (regression: the check once ran when the backend was made)."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from rlactors.actors import Runtime, spawn\n"
+        "from rlactors.envs.toy import CorridorEnv\n"
+        "runtime = Runtime('process')\n"
+        "if __name__ == '__main__':\n"
+        "    with runtime:\n"
+        "        print(spawn(CorridorEnv, 3).ask('reset', 0).result(60), 'ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "ok"]

@@ -208,7 +208,8 @@ class RunConfig:
         if self.env_stepping != "lockstep" and self.env_actors == "none":
             raise ValueError(
                 f"{name}.env_stepping={self.env_stepping!r} overlaps the steps of env actors; "
-                "it needs env_actors='process' (or 'colocated')"
+                "it needs env_actors='process' (colocated env actors step one after the other "
+                "in the evaluator's thread, so nothing would overlap)"
             )
         if self.inference not in get_args(Inference):
             raise ValueError(

@@ -390,6 +390,8 @@ class EnvBatch:
         """
         if self._last is None:
             raise ResetNeededError("EnvBatch: call reset() before receive()")
+        if wait not in ("all", "any"):
+            raise ValueError(f"EnvBatch.receive: wait must be 'all' or 'any', got {wait!r}")
         k = self.num_envs
         if among is None and not self._send_errors and (wait == "all" or self._ready is None):
             # Every env stepping is received (lockstep's case): no mask operations.

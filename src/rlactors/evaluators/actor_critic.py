@@ -78,10 +78,11 @@ class RolloutConfig:
     the evaluator builds exactly the caller's env."""
 
     num_envs: int = 1
-    """K envs stepped in lockstep, acted on with one batched policy call per step."""
+    """K envs, stepped in lockstep (acted on with one batched policy call per step) unless
+    ``env_actors.stepping`` says otherwise."""
 
     rollout_steps: int = 32
-    """T: lockstep steps per rollout; a rollout is ``T * K`` env steps."""
+    """T: steps of each env per rollout; a rollout is ``T * K`` env steps."""
 
     gamma: float = 0.99
     """Discount per env step."""

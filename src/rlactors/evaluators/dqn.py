@@ -34,8 +34,9 @@ PRIORITIES = "priorities"
 class DQNEvaluator(Evaluator):
     """Steps K envs with an epsilon-greedy Q policy and returns n-step transitions.
 
-    The env streams feed one :class:`~rlactors.replay.VectorNStepAccumulator` (as one
-    ``NStepAccumulator`` per env would, with array operations), so a transition never spans
+    In lockstep the env streams feed one :class:`~rlactors.replay.VectorNStepAccumulator` (as
+    one ``NStepAccumulator`` per env would, with array operations; out of lockstep, with
+    ``env_actors.stepping``, each env has its ``NStepAccumulator``), so a transition never spans
     two envs or two episodes; steps still short of ``n`` at the end of a ``sample()`` call are
     carried over to the next one, so no env step is lost between calls.
 

@@ -259,10 +259,12 @@ def answered(envs: Sequence[Env], stepping: list[int]) -> list[int]:
     """Of the envs ``envs[i]``, ``i`` in ``stepping`` (each sent a step), those that answered.
 
     :class:`~rlactors.envs.EnvBatch`'s ``ready`` for env actors: it returns the ones whose
-    answer is in, waiting for the first if none is. It waits at most until the earliest step
-    timeout; then the envs whose time ran out count as answered, and their ``observe`` raises
-    the timeout (a hung env, replaced like a crashed one). An env that is not an env actor (or
-    has no step in flight) counts as answered at once.
+    answer is in, waiting for the first if none is. When none is, it waits at most until the
+    earliest step timeout; then the envs whose time ran out count as answered, and their
+    ``observe`` raises the timeout (a hung env, replaced like a crashed one). A hung env is
+    thus caught once no other env has answered, at the latest when it is the last one in
+    flight. An env that is not an env actor (or has no step in flight) counts as answered at
+    once.
     """
     waiting: dict[int, tuple[Future[Observation], float]] = {}
     ready: list[int] = []

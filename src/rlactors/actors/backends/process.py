@@ -100,16 +100,37 @@ def describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-#: The exit code of an actor process whose start re-ran a script that starts a process
-#: backend at import time (no ``if __name__ == "__main__":`` guard); see ``ProcessBackend``.
+#: multiprocessing's name of every actor process (``rlactors:worker-0``).
+_PROCESS_NAME_PREFIX = "rlactors:"
+
+#: The exit code of an actor process whose start re-ran a script that starts actors as it is
+#: imported (no ``if __name__ == "__main__":`` guard); see
+#: ``_refuse_to_start_while_bootstrapping``.
 EXIT_UNGUARDED_MAIN = 86
 
 #: What the driver says when an actor process exits with :data:`EXIT_UNGUARDED_MAIN`.
 UNGUARDED_MAIN_HINT = (
     "its process re-imports your script to start (as multiprocessing's spawn and forkserver "
-    "do), and the script starts rlactors' process backend as it is imported: put the code "
+    "do), and the script starts actor processes as it is imported: put the code "
     'that trains under `if __name__ == "__main__":`'
 )
+
+
+def _refuse_to_start_while_bootstrapping() -> None:
+    """Stop a process that is still starting (re-importing the driver's script as
+    ``__mp_main__``) from starting processes of its own: the script starts a run as it is
+    imported. Creating a backend then is fine; starting a process is what multiprocessing
+    refuses, with a 30-line RuntimeError that the driver would retry.
+
+    Raises:
+        RuntimeError: In a process that is not an actor's (another library's child).
+    """
+    current = mp.current_process()
+    if not getattr(current, "_inheriting", False):
+        return
+    if current.name.startswith(_PROCESS_NAME_PREFIX):
+        os._exit(EXIT_UNGUARDED_MAIN)  # an actor process: its driver says what to change
+    raise RuntimeError(f"rlactors: a process {UNGUARDED_MAIN_HINT}")
 
 
 class _ProcessLost(ActorSpawnError):
@@ -164,12 +185,6 @@ class ProcessBackend:
         spawn_timeout_s: float = 120.0,
         preload: tuple[str, ...] = (),
     ) -> None:
-        if getattr(mp.current_process(), "_inheriting", False):
-            # This is an actor process starting: it re-runs the user's script as
-            # `__mp_main__`, and the script creates a backend at import time. Without this,
-            # multiprocessing raises a 30-line RuntimeError here and the driver retries; the
-            # exit code lets the driver say what to change instead (_settle).
-            os._exit(EXIT_UNGUARDED_MAIN)
         if start_method not in ("spawn", "forkserver"):
             raise ValueError(
                 f"start_method must be 'spawn' or 'forkserver' (fork is unsafe with torch's "
@@ -190,6 +205,7 @@ class ProcessBackend:
             # starts now and imports them while the caller goes on (building a learner, which
             # imports torch), rather than when the first actor is spawned.
             self.ctx.set_forkserver_preload([_FORK_SERVER_TITLE, *preload])
+            _refuse_to_start_while_bootstrapping()
             with _child_thread_limits(torch_threads):
                 forkserver.ensure_running()
         self.managed: dict[str, _Managed] = {}
@@ -291,8 +307,9 @@ class ProcessBackend:
                 child,
                 self.options,
             ),
-            name=f"rlactors:{m.spec.name}",
+            name=f"{_PROCESS_NAME_PREFIX}{m.spec.name}",
         )
+        _refuse_to_start_while_bootstrapping()
         try:
             with _child_thread_limits(self.thread_limit):
                 process.start()  # the first start of a fork server starts the server
