@@ -347,7 +347,7 @@ class ActorCriticEvaluator(Evaluator):
                 put(name, t, now, value)
             return policy.clip_actions(info.actions)
 
-        def record(came: np.ndarray, step: BatchObservation, t: np.ndarray) -> None:
+        def record(came: np.ndarray, step: BatchObservation, t: np.ndarray, *_: np.ndarray) -> None:
             for name, value in (
                 ("rewards", step.rewards),
                 ("terminated", step.terminated),

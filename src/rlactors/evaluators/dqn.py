@@ -146,18 +146,19 @@ class DQNEvaluator(Evaluator):
         if self._env_nsteps is None:
             self._env_nsteps = [NStepAccumulator(c.n_step, c.gamma) for _ in range(c.num_envs)]
         nsteps = self._env_nsteps
-        acted: dict[int, tuple[np.ndarray, Any]] = {}  # env -> (state, action) in flight
         rows: list[SampleBatch] = []
 
         def act(now: np.ndarray, states: np.ndarray, t: np.ndarray) -> np.ndarray:
-            actions = self._policy.act(states)
-            for i, state, action in zip(now.tolist(), states, actions, strict=True):
-                acted[i] = (state, action)
-            return actions
+            return self._policy.act(states)
 
-        def record(came: np.ndarray, step: BatchObservation, t: np.ndarray) -> None:
-            for i in came.tolist():
-                state, action = acted.pop(i)
+        def record(
+            came: np.ndarray,
+            step: BatchObservation,
+            t: np.ndarray,
+            states: np.ndarray,
+            actions: np.ndarray,
+        ) -> None:
+            for i, state, action in zip(came.tolist(), states, actions, strict=True):
                 if step.crashed[i]:
                     # The step (s_t, a_t) was lost with the env: its pending steps end as a
                     # truncation at s_t (the row's next_states), which they reached for real.

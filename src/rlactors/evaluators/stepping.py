@@ -27,9 +27,10 @@ from rlactors.envs import BatchObservation, EnvBatch
 #: are ``states`` (``[M, *obs_shape]``), each at its step ``t`` (``[M]``): ``[M, *action]``.
 ActFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-#: ``record(envs, step, t)``: envs ``envs`` (``[M]`` indices) answered their step ``t``
-#: (``[M]``); their rows of ``step`` are the outcome (rewards, ends, next states).
-RecordFn = Callable[[np.ndarray, BatchObservation, np.ndarray], None]
+#: ``record(envs, step, t, states, actions)``: envs ``envs`` (``[M]`` indices) answered their
+#: step ``t`` (``[M]``), taken in ``states`` with ``actions`` (``[M, ...]``: what ``act`` was
+#: given and returned); their rows of ``step`` are the outcome (rewards, ends, next states).
+RecordFn = Callable[[np.ndarray, BatchObservation, np.ndarray, np.ndarray, np.ndarray], None]
 
 
 def step_each_env(
@@ -74,7 +75,8 @@ def step_each_env(
             turn = 1 - turn
         came = np.flatnonzero(received)
         step = envs.observe()
-        record(came, step, t[came])
+        assert sent is not None  # the first pass acted on every env
+        record(came, step, t[came], states[came], sent[came])
         states[came] = step.states[came]
         t[came] += 1
         acting = np.zeros(k, dtype=bool)
